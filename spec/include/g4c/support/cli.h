@@ -1,0 +1,37 @@
+// Command-line parsing for g4c and g4run, in the LLVM style: `--opt=value` or `--opt value`,
+// `-o file`, positional arguments, and errors with a did-you-mean.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace g4c {
+
+struct OptionSpec {
+  std::string name;        // without dashes: "emit", "o"
+  bool takes_value = false;
+  bool repeatable = false;
+  std::string value_name;  // for help text: "stage"
+  std::string help;
+};
+
+struct ParsedArgs {
+  std::vector<std::string> positional;
+  std::map<std::string, std::vector<std::string>> values;  // option name → every value given
+  std::map<std::string, int> flags;                        // valueless option → times given
+
+  bool has(std::string_view name) const;
+  std::optional<std::string> value(std::string_view name) const;  // last value given
+};
+
+// Parses argv[first..]. On error returns nullopt and sets `error` to a one-line message.
+std::optional<ParsedArgs> parse_args(int argc, const char* const* argv, int first,
+                                     const std::vector<OptionSpec>& options, std::string& error);
+
+// Two-column option list for --help.
+std::string format_options_help(const std::vector<OptionSpec>& options);
+
+}  // namespace g4c

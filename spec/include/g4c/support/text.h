@@ -1,0 +1,35 @@
+// Small text helpers shared by every tool: spelling suggestions and deterministic number output.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace g4c {
+
+// Levenshtein distance, for did-you-mean suggestions.
+int edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word`, if it is close enough to be a plausible typo
+// (distance at most a third of the word's length, rounded up, and at least 1).
+std::optional<std::string> closest_match(std::string_view word, std::span<const std::string> candidates);
+
+// ` (did you mean 'x'?)` or empty.
+std::string did_you_mean(std::string_view word, std::span<const std::string> candidates);
+
+// Shortest text that reads back as the same double (std::to_chars): deterministic on every machine.
+std::string format_double(double v);
+
+// Quoted the way the diagnostics quote user text: "value".
+std::string quote(std::string_view s);
+
+// `a, b, c`
+std::string join(std::span<const std::string> items, std::string_view sep = ", ");
+
+// Parses a decimal integer that must use the whole string.
+std::optional<int64_t> parse_int(std::string_view s);
+
+}  // namespace g4c

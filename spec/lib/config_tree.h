@@ -1,0 +1,42 @@
+// A TOML document as a plain tree that remembers where every key and value was written, with
+// `extends` chains already merged. Internal to the spec library.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "g4c/support/diagnostics.h"
+
+namespace g4c::detail {
+
+struct ConfigNode {
+  enum class Kind { table, array, string, integer, floating, boolean, date_time };
+  Kind kind = Kind::table;
+  SourceLoc loc;      // where the value starts (for a table: its header, or its first key)
+  SourceLoc key_loc;  // where the key naming it was written
+  std::string string_value;
+  int64_t int_value = 0;
+  double float_value = 0;
+  bool bool_value = false;
+  std::vector<std::pair<std::string, ConfigNode>> entries;  // table, in source order
+  std::vector<ConfigNode> items;                            // array
+
+  const ConfigNode* find(std::string_view key) const;
+  ConfigNode* find(std::string_view key);
+  void remove(std::string_view key);
+};
+
+std::string_view kind_name(ConfigNode::Kind k);
+
+// Parses `text` as TOML named `path` and follows `extends` (a path relative to the including
+// file). Tables merge key by key, the including file winning; arrays and values replace.
+// Returns nullopt after reporting syntax errors, missing files or `extends` cycles.
+std::optional<ConfigNode> load_config_file(const std::string& path, DiagnosticEngine& diag);
+std::optional<ConfigNode> load_config_text(const std::string& text, const std::string& path,
+                                           DiagnosticEngine& diag);
+
+}  // namespace g4c::detail

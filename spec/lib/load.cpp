@@ -1,0 +1,40 @@
+#include "g4c/spec/load.h"
+
+#include "config_tree.h"
+#include "read_declaration.h"
+#include "resolve.h"
+
+namespace g4c {
+
+static std::optional<ModelSpec> resolve(const detail::ConfigNode& root, const std::string& path,
+                                        DiagnosticEngine& diag) {
+  int errors_before = diag.error_count();
+  auto failed = [&] { return diag.error_count() > errors_before; };
+  ModelSpec spec;
+  spec.source_path = path;
+  // Each stage trusts what the previous ones checked, so a stage runs only on clean input.
+  detail::read_declaration(root, spec, diag);
+  if (failed()) return std::nullopt;
+  detail::validate_declaration(spec, diag);
+  if (failed()) return std::nullopt;
+  detail::derive_layers(spec, diag);
+  if (failed()) return std::nullopt;
+  detail::derive_tensors(spec, diag);
+  if (failed()) return std::nullopt;
+  return spec;
+}
+
+std::optional<ModelSpec> load_model_spec(const std::string& path, DiagnosticEngine& diag) {
+  auto root = detail::load_config_file(path, diag);
+  if (!root) return std::nullopt;
+  return resolve(*root, path, diag);
+}
+
+std::optional<ModelSpec> load_model_spec_from_string(const std::string& text, const std::string& path,
+                                                     DiagnosticEngine& diag) {
+  auto root = detail::load_config_text(text, path, diag);
+  if (!root) return std::nullopt;
+  return resolve(*root, path, diag);
+}
+
+}  // namespace g4c

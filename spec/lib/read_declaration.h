@@ -1,0 +1,12 @@
+// Internal: TOML tree → declared fields of ModelSpec (see read_declaration.cpp).
+#pragma once
+
+#include "config_tree.h"
+#include "g4c/spec/model_spec.h"
+#include "table_reader.h"
+
+namespace g4c::detail {
+
+void read_declaration(const ConfigNode& root, ModelSpec& spec, DiagnosticEngine& diag);
+
+}  // namespace g4c::detail

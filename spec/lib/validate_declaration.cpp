@@ -1,0 +1,80 @@
+// Rules that relate several declared keys, checked before anything is derived from them.
+#include "resolve.h"
+
+#include <set>
+
+#include "g4c/support/text.h"
+
+namespace g4c::detail {
+
+namespace {
+
+void error(const ModelSpec& spec, DiagnosticEngine& diag, const std::string& key, std::string_view what,
+           std::string_view got = {}, std::string_view expected = {}) {
+  diag.error(spec.loc(key), keyed_message(key, what, got, expected));
+}
+
+void check_kind(const ModelSpec& spec, LayerKind kind, DiagnosticEngine& diag) {
+  const AttentionKindSpec& k = spec.kind_spec(kind);
+  if (!k.declared) return;
+  std::string base = "attention." + std::string(name(kind));
+  if (spec.query_heads % k.kv_heads != 0)
+    error(spec, diag, base + ".kv_heads", "must divide attention.query_heads (" + std::to_string(spec.query_heads) + ")",
+          std::to_string(k.kv_heads), "a divisor of " + std::to_string(spec.query_heads));
+  if (k.head_dim % 2 != 0)
+    error(spec, diag, base + ".head_dim", "RoPE pairs element i with i + head_dim/2, so head_dim must be even",
+          std::to_string(k.head_dim), "an even number");
+  else if (k.rotated_pairs() < 1)
+    error(spec, diag, base + ".rope_fraction", "rotates no pair of the head (int(fraction * head_dim / 2) = 0)",
+          format_double(k.rope_fraction), ">= " + format_double(2.0 / k.head_dim));
+  if (kind == LayerKind::sliding && k.window > spec.context)
+    error(spec, diag, base + ".window", "a window cannot be longer than the context", std::to_string(k.window),
+          "1.." + std::to_string(spec.context) + " (model.context)");
+}
+
+void check_shared_kv(const ModelSpec& spec, DiagnosticEngine& diag) {
+  if (spec.shared_kv_layers >= spec.num_layers)
+    error(spec, diag, "attention.shared_kv_layers", "the layers before the shared range must own the caches",
+          std::to_string(spec.shared_kv_layers), "less than " + std::to_string(spec.num_layers) + " (model.layers)");
+  if (spec.ffn_double_wide_shared_kv && spec.shared_kv_layers == 0)
+    error(spec, diag, "ffn.double_wide_shared_kv", "doubles the FFN of shared-KV layers, but there are none",
+          "true", "attention.shared_kv_layers > 0");
+}
+
+void check_quant_classes(const ModelSpec& spec, DiagnosticEngine& diag) {
+  for (const auto& [cls, type] : spec.quant_class) {
+    std::string key = "quant." + std::string(name(cls));
+    if (is_ple_class(cls) && !spec.has_ple())
+      error(spec, diag, key, "a per-layer-embedding tensor, but the model has no PLE", {},
+            "a [ple] table with width > 0");
+    if (cls == TensorClass::output && spec.tied_embeddings)
+      error(spec, diag, key, "embeddings are tied, so the LM head is token_embd; set quant.token_embd", {},
+            "model.tied_embeddings = false");
+  }
+  for (const QuantRule& rule : spec.quant_rules)
+    for (TensorClass cls : rule.classes)
+      if (is_ple_class(cls) && !spec.has_ple())
+        error(spec, diag, rule.key_path + ".tensors", "names " + std::string(name(cls)) + ", but the model has no PLE",
+              {}, "a [ple] table with width > 0");
+}
+
+void check_overrides(const ModelSpec& spec, DiagnosticEngine& diag) {
+  std::set<int> seen;
+  for (const LayerOverride& o : spec.overrides) {
+    if (!seen.insert(o.index).second)
+      error(spec, diag, o.key_path + ".index", "layer overridden twice", std::to_string(o.index),
+            "one [[layer]] table per layer");
+  }
+}
+
+}  // namespace
+
+void validate_declaration(const ModelSpec& spec, DiagnosticEngine& diag) {
+  check_kind(spec, LayerKind::sliding, diag);
+  check_kind(spec, LayerKind::global, diag);
+  check_shared_kv(spec, diag);
+  check_quant_classes(spec, diag);
+  check_overrides(spec, diag);
+}
+
+}  // namespace g4c::detail
