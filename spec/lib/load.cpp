@@ -1,12 +1,13 @@
 #include "g4c/spec/load.h"
 
-#include "config_tree.h"
+#include "g4c/support/config.h"
+
 #include "read_declaration.h"
 #include "resolve.h"
 
 namespace g4c {
 
-static std::optional<ModelSpec> resolve(const detail::ConfigNode& root, const std::string& path,
+static std::optional<ModelSpec> resolve(const ConfigNode& root, const std::string& path,
                                         DiagnosticEngine& diag) {
   int errors_before = diag.error_count();
   auto failed = [&] { return diag.error_count() > errors_before; };
@@ -25,14 +26,14 @@ static std::optional<ModelSpec> resolve(const detail::ConfigNode& root, const st
 }
 
 std::optional<ModelSpec> load_model_spec(const std::string& path, DiagnosticEngine& diag) {
-  auto root = detail::load_config_file(path, diag);
+  auto root = load_config_file(path, diag);
   if (!root) return std::nullopt;
   return resolve(*root, path, diag);
 }
 
 std::optional<ModelSpec> load_model_spec_from_string(const std::string& text, const std::string& path,
                                                      DiagnosticEngine& diag) {
-  auto root = detail::load_config_text(text, path, diag);
+  auto root = load_config_text(text, path, diag);
   if (!root) return std::nullopt;
   return resolve(*root, path, diag);
 }

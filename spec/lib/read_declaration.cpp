@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "g4c/support/config_reader.h"
 #include "g4c/support/text.h"
 
 namespace g4c::detail {
@@ -18,6 +19,12 @@ constexpr int64_t kMaxLayers = 1024;
 const std::vector<std::string>& layer_kind_names() {
   static const std::vector<std::string> v = {"sliding", "global"};
   return v;
+}
+
+std::optional<QuantType> quant_type(TableReader& r, std::string_view key, bool required) {
+  auto s = r.choice(key, quant_type_names(), required);
+  if (!s) return std::nullopt;
+  return parse_quant_type(*s);
 }
 
 LayerKind to_kind(const std::string& s) { return s == "global" ? LayerKind::global : LayerKind::sliding; }
@@ -152,7 +159,7 @@ void read_layer_pattern(TableReader& r, ModelSpec& spec) {
 void read_attention(TableReader r, ModelSpec& spec) {
   spec.query_heads = static_cast<int>(r.integer("query_heads", 1, 4096, true).value_or(0));
   read_layer_pattern(r, spec);
-  if (auto t = r.quant_type("kv_dtype", false)) {
+  if (auto t = quant_type(r, "kv_dtype", false)) {
     if (info(*t).is_float)
       spec.kv_dtype = *t;
     else
@@ -237,7 +244,7 @@ void read_quant_rule(TableReader r, ModelSpec& spec) {
   } else {
     r.missing("select", "select = \"use_more_bits\" or layers = [...]");
   }
-  auto type = r.quant_type("type", true);
+  auto type = quant_type(r, "type", true);
   r.finish();
   if (type) {
     rule.type = *type;
@@ -246,10 +253,10 @@ void read_quant_rule(TableReader r, ModelSpec& spec) {
 }
 
 void read_quant(TableReader r, ModelSpec& spec) {
-  spec.quant_default = r.quant_type("default", true).value_or(QuantType::F32);
+  spec.quant_default = quant_type(r, "default", true).value_or(QuantType::F32);
   for (int i = 0; i < kTensorClassCount; ++i) {
     auto cls = static_cast<TensorClass>(i);
-    if (auto t = r.quant_type(name(cls), false)) spec.quant_class[cls] = *t;
+    if (auto t = quant_type(r, name(cls), false)) spec.quant_class[cls] = *t;
   }
   if (auto it = spec.quant_class.find(TensorClass::norms); it != spec.quant_class.end() && !info(it->second).is_float)
     r.error_at(*r.node("norms"), "norms", "norm vectors are stored unquantized", quote(name(it->second)),
@@ -285,7 +292,7 @@ void read_layer_override(TableReader r, ModelSpec& spec) {
     for (int i = 0; i < kTensorClassCount; ++i) {
       auto cls = static_cast<TensorClass>(i);
       if (!is_per_layer_class(cls)) continue;
-      if (auto t = q.quant_type(name(cls), false)) o.quant[cls] = *t;
+      if (auto t = quant_type(q, name(cls), false)) o.quant[cls] = *t;
     }
     q.finish();
   }
@@ -314,7 +321,7 @@ void read_layer_overrides(TableReader& root, ModelSpec& spec) {
 }  // namespace
 
 void read_declaration(const ConfigNode& root, ModelSpec& spec, DiagnosticEngine& diag) {
-  TableReader r(&root, "", root.loc, spec, diag);
+  TableReader r(&root, "", root.loc, spec.key_locs, diag);
   read_model(r.table("model", true), spec);
   read_attention(r.table("attention", true), spec);
   read_ffn(r.table("ffn", true), spec);

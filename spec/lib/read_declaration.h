@@ -1,9 +1,8 @@
 // Internal: TOML tree → declared fields of ModelSpec (see read_declaration.cpp).
 #pragma once
 
-#include "config_tree.h"
 #include "g4c/spec/model_spec.h"
-#include "table_reader.h"
+#include "g4c/support/config.h"
 
 namespace g4c::detail {
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "g4c/spec/quant_type.h"
+#include "g4c/support/config_reader.h"
 #include "g4c/support/diagnostics.h"
 
 namespace g4c {
@@ -142,7 +143,7 @@ struct ModelSpec {
   std::vector<LayerOverride> overrides;
 
   // Where each declared key was written: "attention.sliding.window" → file:line:col.
-  std::map<std::string, SourceLoc, std::less<>> key_locs;
+  KeyLocations key_locs;
 
   // ---- derived (resolve_model) ----
   std::vector<LayerSpec> layers;

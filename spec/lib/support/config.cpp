@@ -1,5 +1,5 @@
 // The only translation unit that includes TOML++ (it is heavy to compile).
-#include "config_tree.h"
+#include "g4c/support/config.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -10,7 +10,7 @@
 
 #include "g4c/support/text.h"
 
-namespace g4c::detail {
+namespace g4c {
 
 namespace fs = std::filesystem;
 
@@ -201,4 +201,4 @@ std::optional<ConfigNode> load_config_text(const std::string& text, const std::s
   return Loader(diag).load_text(text, path);
 }
 
-}  // namespace g4c::detail
+}  // namespace g4c

@@ -1,6 +1,6 @@
-// Typed, checked access to one table of a declaration. Every key a reader asks for becomes a
+// Typed, checked access to one table of a TOML document. Every key a reader asks for becomes a
 // known key; `finish()` reports the others as unknown, with a did-you-mean among the known ones.
-// Internal to the spec library.
+// Errors follow the diagnostics convention: `<key path>: <what> (got X, expected Y)`.
 #pragma once
 
 #include <cstdint>
@@ -10,16 +10,20 @@
 #include <string_view>
 #include <vector>
 
-#include "config_tree.h"
-#include "g4c/spec/model_spec.h"
+#include <map>
 
-namespace g4c::detail {
+#include "g4c/support/config.h"
+
+namespace g4c {
+
+// Where each key was written: "attention.sliding.window" → file:line:col.
+using KeyLocations = std::map<std::string, SourceLoc, std::less<>>;
 
 class TableReader {
  public:
   // `table` may be null: the table is absent, optional keys read as absent and required keys are
   // reported missing at `where`.
-  TableReader(const ConfigNode* table, std::string path, SourceLoc where, ModelSpec& spec,
+  TableReader(const ConfigNode* table, std::string path, SourceLoc where, KeyLocations& key_locs,
               DiagnosticEngine& diag);
 
   bool present() const { return table_ != nullptr; }
@@ -27,7 +31,7 @@ class TableReader {
   std::string key_path(std::string_view key) const;
   SourceLoc loc() const { return where_; }
 
-  // The raw node (marks the key known). Records its location in spec.key_locs.
+  // The raw node (marks the key known). Records its location in the key locations.
   const ConfigNode* node(std::string_view key);
   bool has(std::string_view key);
 
@@ -36,7 +40,6 @@ class TableReader {
   std::optional<bool> boolean(std::string_view key);
   std::optional<std::string> string(std::string_view key, bool required);
   std::optional<std::string> choice(std::string_view key, std::span<const std::string> choices, bool required);
-  std::optional<QuantType> quant_type(std::string_view key, bool required);
   // A sub-table (absent → a reader over nothing, which reports required keys as missing).
   TableReader table(std::string_view key, bool required);
   // A reader over one table element of an array of tables, named `path` ("quant.rule[0]").
@@ -55,7 +58,7 @@ class TableReader {
   const ConfigNode* table_;
   std::string path_;
   SourceLoc where_;
-  ModelSpec& spec_;
+  KeyLocations& key_locs_;
   DiagnosticEngine& diag_;
   std::vector<std::string> known_;
   bool report_missing_ = true;  // off under a missing table: one error for the table is enough
@@ -68,4 +71,4 @@ std::string describe_value(const ConfigNode& n);
 std::optional<int64_t> array_integer(TableReader& r, const ConfigNode& item, std::string_view key_path,
                                      int64_t min, int64_t max);
 
-}  // namespace g4c::detail
+}  // namespace g4c

@@ -1,11 +1,11 @@
-#include "table_reader.h"
+#include "g4c/support/config_reader.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "g4c/support/text.h"
 
-namespace g4c::detail {
+namespace g4c {
 
 std::string describe_value(const ConfigNode& n) {
   switch (n.kind) {
@@ -20,10 +20,10 @@ std::string describe_value(const ConfigNode& n) {
   return "a value";
 }
 
-TableReader::TableReader(const ConfigNode* table, std::string path, SourceLoc where, ModelSpec& spec,
+TableReader::TableReader(const ConfigNode* table, std::string path, SourceLoc where, KeyLocations& key_locs,
                          DiagnosticEngine& diag)
-    : table_(table), path_(std::move(path)), where_(std::move(where)), spec_(spec), diag_(diag) {
-  if (table_) spec_.key_locs[path_] = table_->loc;
+    : table_(table), path_(std::move(path)), where_(std::move(where)), key_locs_(key_locs), diag_(diag) {
+  if (table_) key_locs_[path_] = table_->loc;
 }
 
 std::string TableReader::key_path(std::string_view key) const {
@@ -34,7 +34,7 @@ const ConfigNode* TableReader::node(std::string_view key) {
   if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.emplace_back(key);
   if (!table_) return nullptr;
   const ConfigNode* n = table_->find(key);
-  if (n) spec_.key_locs[key_path(key)] = n->loc;
+  if (n) key_locs_[key_path(key)] = n->loc;
   return n;
 }
 
@@ -138,30 +138,24 @@ std::optional<std::string> TableReader::choice(std::string_view key, std::span<c
   return n->string_value;
 }
 
-std::optional<QuantType> TableReader::quant_type(std::string_view key, bool required) {
-  auto s = choice(key, quant_type_names(), required);
-  if (!s) return std::nullopt;
-  return parse_quant_type(*s);
-}
-
 TableReader TableReader::table(std::string_view key, bool required) {
   const ConfigNode* n = node(key);
   std::string sub = key_path(key);
   if (!n) {
-    TableReader absent(nullptr, sub, where_, spec_, diag_);
+    TableReader absent(nullptr, sub, where_, key_locs_, diag_);
     if (required && report_missing_) diag_.error(where_, keyed_message(sub, "missing table; add a [" + sub + "] section"));
     absent.report_missing_ = !required && report_missing_;
     return absent;
   }
   if (n->kind != ConfigNode::Kind::table) {
     wrong_type(*n, key, "a table");
-    return TableReader(nullptr, sub, n->loc, spec_, diag_);
+    return TableReader(nullptr, sub, n->loc, key_locs_, diag_);
   }
-  return TableReader(n, sub, n->loc, spec_, diag_);
+  return TableReader(n, sub, n->loc, key_locs_, diag_);
 }
 
 TableReader TableReader::element(const ConfigNode& item, std::string path) const {
-  return TableReader(&item, std::move(path), item.loc, spec_, diag_);
+  return TableReader(&item, std::move(path), item.loc, key_locs_, diag_);
 }
 
 void TableReader::finish() {
@@ -186,4 +180,4 @@ std::optional<int64_t> array_integer(TableReader& r, const ConfigNode& item, std
   return item.int_value;
 }
 
-}  // namespace g4c::detail
+}  // namespace g4c

@@ -1,5 +1,5 @@
 // A TOML document as a plain tree that remembers where every key and value was written, with
-// `extends` chains already merged. Internal to the spec library.
+// `extends` chains already merged. Model declarations and tuning files are read through it.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 #include "g4c/support/diagnostics.h"
 
-namespace g4c::detail {
+namespace g4c {
 
 struct ConfigNode {
   enum class Kind { table, array, string, integer, floating, boolean, date_time };
@@ -39,4 +39,4 @@ std::optional<ConfigNode> load_config_file(const std::string& path, DiagnosticEn
 std::optional<ConfigNode> load_config_text(const std::string& text, const std::string& path,
                                            DiagnosticEngine& diag);
 
-}  // namespace g4c::detail
+}  // namespace g4c
