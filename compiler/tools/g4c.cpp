@@ -1,7 +1,8 @@
 // g4c: the model compiler driver.
 //
-//   g4c check FILE...                      validate declarations; prints nothing when they are valid
-//   g4c compile FILE --emit=spec [-o OUT]  print the normalized, fully derived model description
+//   g4c check FILE...              validate declarations; prints nothing when they are valid
+//   g4c compile FILE [options]     lower a declaration to a decode plan (or print another stage)
+//   g4c verify FILE|-              check a plan's text form; prints nothing when it is valid
 //
 // Exit status: 0 on success, 1 when an input has errors, 2 on a command-line mistake.
 #include <algorithm>
@@ -9,6 +10,11 @@
 #include <iostream>
 #include <sstream>
 
+#include "g4c/compiler/lower.h"
+#include "g4c/compiler/passes.h"
+#include "g4c/plan/parser.h"
+#include "g4c/plan/printer.h"
+#include "g4c/plan/verifier.h"
 #include "g4c/spec/describe.h"
 #include "g4c/spec/load.h"
 #include "g4c/support/cli.h"
@@ -20,47 +26,55 @@ constexpr std::string_view kTool = "g4c";
 constexpr int kInputError = 1;
 constexpr int kUsageError = 2;
 
-const std::vector<std::string> kStages = {"spec"};
+const std::vector<std::string> kStages = {"plan", "spec", "graph", "buffers", "kernels"};
+
+std::vector<std::string> pass_names() {
+  std::vector<std::string> names;
+  for (const g4c::PassInfo& p : g4c::pass_pipeline()) names.emplace_back(p.name);
+  return names;
+}
 
 const std::vector<g4c::OptionSpec> kCompileOptions = {
-    {"emit", true, false, "stage", "stage to print: " + g4c::join(kStages)},
+    {"emit", true, false, "stage", "what to print: plan (default), spec, graph, buffers, kernels"},
+    {"batch", true, false, "widths", "batch widths the plan serves, e.g. 1,2,4,8 (default 1,2,4,8,16,32)"},
+    {"context", true, false, "tokens", "longest sequence the plan serves (default: the model's context)"},
+    {"target", true, false, "arch", "GPU architecture the plan is routed for (default sm_90)"},
+    {"route-policy", true, false, "policy", "default, ws-only, no-mmq or all-cublas"},
+    {"route", true, true, "rule", "override routes: PATTERN=ROUTE[@N<op>K], e.g. ffn_down=mmq@N>=5 (repeatable)"},
+    {"tuning", true, false, "file", "measured routes (written by g4run tune) that replace the default rules"},
+    {"print-after", true, true, "pass", "print the plan after this pass to stderr (repeatable)"},
+    {"print-after-all", false, false, "", "print the plan after every pass to stderr"},
     {"o", true, false, "file", "write the output to <file> instead of standard output"},
+    {"help", false, false, "", "show this help"},
+};
+
+const std::vector<g4c::OptionSpec> kVerifyOptions = {
+    {"print", false, false, "", "print the plan as read, after verifying it (a round trip)"},
     {"help", false, false, "", "show this help"},
 };
 
 void print_usage(std::ostream& os) {
   os << "usage: g4c check FILE...\n"
-        "       g4c compile FILE --emit=<stage> [-o <file>]\n"
+        "       g4c compile FILE [options]\n"
+        "       g4c verify FILE|- [--print]\n"
         "\n"
-        "Compiles Gemma 4 model declarations (TOML) for batched decode.\n"
+        "Compiles Gemma 4 model declarations (TOML) into batched-decode plans.\n"
         "\n"
         "commands:\n"
         "  check     validate declarations; silent when they are valid\n"
-        "  compile   lower a declaration and print the requested stage\n"
+        "  compile   lower a declaration to a decode plan, or print another stage\n"
+        "  verify    check a plan file (or standard input); silent when it is valid\n"
         "\n"
         "compile options:\n"
-     << g4c::format_options_help(kCompileOptions);
+     << g4c::format_options_help(kCompileOptions) << "\nverify options:\n"
+     << g4c::format_options_help(kVerifyOptions) << "\npasses, in order:\n";
+  for (const g4c::PassInfo& p : g4c::pass_pipeline()) os << "  " << p.name << ": " << p.summary << "\n";
 }
 
 int usage_error(const std::string& message) {
   std::cerr << kTool << ": error: " << message << "\n"
             << "run 'g4c --help' for usage\n";
   return kUsageError;
-}
-
-int run_check(int argc, char** argv) {
-  std::string error;
-  auto args = g4c::parse_args(argc, argv, 2, {{"help", false, false, "", "show this help"}}, error);
-  if (!args) return usage_error(error);
-  if (args->has("help")) {
-    print_usage(std::cout);
-    return 0;
-  }
-  if (args->positional.empty()) return usage_error("check: no input files");
-  g4c::DiagnosticEngine diag;
-  for (const std::string& path : args->positional) g4c::load_model_spec(path, diag);
-  diag.print(std::cerr, kTool);
-  return diag.has_errors() ? kInputError : 0;
 }
 
 bool write_output(const std::string& text, const std::optional<std::string>& path) {
@@ -78,6 +92,113 @@ bool write_output(const std::string& text, const std::optional<std::string>& pat
   return true;
 }
 
+std::optional<std::vector<int64_t>> parse_widths(const std::string& text, std::string& error) {
+  std::vector<int64_t> widths;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto w = g4c::parse_int(item);
+    if (!w || *w < 1 || *w > 4096) {
+      error = "--batch: " + g4c::quote(item) + " is not a width in 1..4096";
+      return std::nullopt;
+    }
+    widths.push_back(*w);
+  }
+  std::sort(widths.begin(), widths.end());
+  widths.erase(std::unique(widths.begin(), widths.end()), widths.end());
+  if (widths.empty()) error = "--batch: expected widths such as 1,2,4,8";
+  if (widths.empty()) return std::nullopt;
+  return widths;
+}
+
+// Reads every compile option that shapes the plan; nullopt after printing a usage error.
+struct CompileSettings {
+  std::string stage = "plan";
+  g4c::LowerOptions lower;
+  g4c::RouteOptions routes;
+  std::vector<std::string> print_after;
+};
+
+std::optional<CompileSettings> read_settings(const g4c::ParsedArgs& args, std::string& error) {
+  CompileSettings s;
+  if (auto stage = args.value("emit")) {
+    if (std::find(kStages.begin(), kStages.end(), *stage) == kStages.end()) {
+      error = "--emit: unknown stage " + g4c::quote(*stage) + g4c::did_you_mean(*stage, kStages) +
+              " (expected one of " + g4c::join(kStages) + ")";
+      return std::nullopt;
+    }
+    s.stage = *stage;
+  }
+  if (auto batch = args.value("batch")) {
+    auto widths = parse_widths(*batch, error);
+    if (!widths) return std::nullopt;
+    s.lower.widths = *widths;
+  }
+  if (auto context = args.value("context")) {
+    auto c = g4c::parse_int(*context);
+    if (!c || *c < 1) {
+      error = "--context: expected a positive number of tokens (got " + g4c::quote(*context) + ")";
+      return std::nullopt;
+    }
+    s.lower.context = *c;
+  }
+  if (auto target = args.value("target")) s.lower.target = *target;
+  if (auto policy = args.value("route-policy")) {
+    auto p = g4c::parse_route_policy(*policy);
+    if (!p) {
+      error = "--route-policy: unknown policy " + g4c::quote(*policy) + g4c::did_you_mean(*policy, g4c::route_policy_names()) +
+              " (expected one of " + g4c::join(g4c::route_policy_names()) + ")";
+      return std::nullopt;
+    }
+    s.routes.policy = *p;
+  }
+  if (auto it = args.values.find("route"); it != args.values.end())
+    for (const std::string& text : it->second) {
+      std::string why;
+      auto o = g4c::parse_route_override(text, why);
+      if (!o) {
+        error = "--route " + text + ": " + why;
+        return std::nullopt;
+      }
+      s.routes.overrides.push_back(*o);
+    }
+  std::vector<std::string> passes = pass_names();
+  if (auto it = args.values.find("print-after"); it != args.values.end())
+    for (const std::string& p : it->second) {
+      if (std::find(passes.begin(), passes.end(), p) == passes.end()) {
+        error = "--print-after: unknown pass " + g4c::quote(p) + g4c::did_you_mean(p, passes) + " (passes: " +
+                g4c::join(passes) + ")";
+        return std::nullopt;
+      }
+      s.print_after.push_back(p);
+    }
+  return s;
+}
+
+int run_check(int argc, char** argv) {
+  std::string error;
+  auto args = g4c::parse_args(argc, argv, 2, {{"help", false, false, "", "show this help"}}, error);
+  if (!args) return usage_error(error);
+  if (args->has("help")) {
+    print_usage(std::cout);
+    return 0;
+  }
+  if (args->positional.empty()) return usage_error("check: no input files");
+  g4c::DiagnosticEngine diag;
+  for (const std::string& path : args->positional) g4c::load_model_spec(path, diag);
+  diag.print(std::cerr, kTool);
+  return diag.has_errors() ? kInputError : 0;
+}
+
+std::string render(const g4c::plan::Plan& plan, const std::string& stage) {
+  std::ostringstream text;
+  g4c::plan::PrintOptions only_header{false, false, false, false, false};
+  if (stage == "buffers") only_header.buffers = true;
+  if (stage == "kernels") only_header.kernels = true;
+  g4c::plan::print_plan(plan, text, stage == "buffers" || stage == "kernels" ? only_header : g4c::plan::PrintOptions{});
+  return text.str();
+}
+
 int run_compile(int argc, char** argv) {
   std::string error;
   auto args = g4c::parse_args(argc, argv, 2, kCompileOptions, error);
@@ -87,18 +208,69 @@ int run_compile(int argc, char** argv) {
     return 0;
   }
   if (args->positional.size() != 1) return usage_error("compile: expected exactly one input file");
-  auto stage = args->value("emit");
-  if (!stage) return usage_error("compile: --emit: missing (expected one of " + g4c::join(kStages) + ")");
-  if (std::find(kStages.begin(), kStages.end(), *stage) == kStages.end())
-    return usage_error("--emit: unknown stage " + g4c::quote(*stage) + g4c::did_you_mean(*stage, kStages) +
-                       " (expected one of " + g4c::join(kStages) + ")");
+  auto settings = read_settings(*args, error);
+  if (!settings) return usage_error(error);
+
   g4c::DiagnosticEngine diag;
   auto spec = g4c::load_model_spec(args->positional[0], diag);
-  diag.print(std::cerr, kTool);
-  if (!spec) return kInputError;
+  if (spec && settings->lower.context > spec->context) {
+    diag.error({}, "--context " + std::to_string(settings->lower.context) + " is longer than the model's context (" +
+                       std::to_string(spec->context) + ")");
+    spec.reset();
+  }
+  if (spec && args->value("tuning")) {
+    settings->routes.tuning = g4c::load_tuning_file(*args->value("tuning"), diag);
+    if (!settings->routes.tuning) spec.reset();
+  }
+  if (!spec) {
+    diag.print(std::cerr, kTool);
+    return kInputError;
+  }
   std::ostringstream text;
-  g4c::describe_model(*spec, text);
-  return write_output(text.str(), args->value("o")) ? 0 : kInputError;
+  if (settings->stage == "spec") {
+    g4c::describe_model(*spec, text);
+    diag.print(std::cerr, kTool);
+    return write_output(text.str(), args->value("o")) ? 0 : kInputError;
+  }
+  g4c::plan::Plan plan = g4c::lower_model(*spec, settings->lower);
+  if (settings->stage != "graph") {
+    g4c::PassContext ctx{*spec, settings->routes, diag};
+    bool ok = g4c::run_pipeline(plan, ctx, settings->print_after, args->has("print-after-all"), std::cerr);
+    if (ok && !g4c::plan::verify_plan(plan, diag))
+      diag.error({}, "internal error: the compiled plan fails verification (please report this)");
+    if (!ok || diag.has_errors()) {
+      diag.print(std::cerr, kTool);
+      return kInputError;
+    }
+  }
+  diag.print(std::cerr, kTool);
+  return write_output(render(plan, settings->stage), args->value("o")) ? 0 : kInputError;
+}
+
+int run_verify(int argc, char** argv) {
+  std::string error;
+  auto args = g4c::parse_args(argc, argv, 2, kVerifyOptions, error);
+  if (!args) return usage_error(error);
+  if (args->positional.size() != 1) return usage_error("verify: expected one plan file, or - for standard input");
+  const std::string& path = args->positional[0];
+  std::ostringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      std::cerr << kTool << ": error: cannot read " << g4c::quote(path) << ": no such file\n";
+      return kInputError;
+    }
+    text << in.rdbuf();
+  }
+  g4c::DiagnosticEngine diag;
+  auto plan = g4c::plan::parse_plan(text.str(), path == "-" ? "<stdin>" : path, diag);
+  if (plan) g4c::plan::verify_plan(*plan, diag);
+  diag.print(std::cerr, kTool);
+  if (diag.has_errors()) return kInputError;
+  if (args->has("print")) g4c::plan::print_plan(*plan, std::cout);
+  return 0;
 }
 
 }  // namespace
@@ -114,11 +286,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "--version") {
-    std::cout << "g4c 0.1.0\n";
+    std::cout << "g4c 0.1.0 (plan format v" << g4c::plan::kPlanFormatVersion << ")\n";
     return 0;
   }
   if (command == "check") return run_check(argc, argv);
   if (command == "compile") return run_compile(argc, argv);
-  static const std::vector<std::string> commands = {"check", "compile"};
+  if (command == "verify") return run_verify(argc, argv);
+  static const std::vector<std::string> commands = {"check", "compile", "verify"};
   return usage_error("unknown command " + g4c::quote(command) + g4c::did_you_mean(command, commands));
 }

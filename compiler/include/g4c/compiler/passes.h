@@ -1,0 +1,59 @@
+// The compiler's passes, in pipeline order. Each lives in its own file under compiler/passes/,
+// takes the plan as the previous pass left it, and can be printed after (`--print-after=NAME`).
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "g4c/compiler/routing.h"
+#include "g4c/plan/plan.h"
+#include "g4c/spec/model_spec.h"
+#include "g4c/support/diagnostics.h"
+
+namespace g4c {
+
+struct RouteOptions {
+  RoutePolicy policy = RoutePolicy::default_rules;
+  std::vector<RouteOverride> overrides;
+  std::optional<TuningTable> tuning;
+};
+
+struct PassContext {
+  const ModelSpec& spec;
+  const RouteOptions& routes;
+  DiagnosticEngine& diag;
+};
+
+// kv-layout: one cache per layer that owns KV (ring of `window` slots on sliding layers, `context`
+// slots on global ones), with the layers that read it.
+void run_kv_layout(plan::Plan& plan, PassContext& ctx);
+// alias: decides which results overwrite an operand in place, never one whose storage an alias
+// (k_eq_v's V, a PLE slice) still has to be read from.
+void run_alias(plan::Plan& plan, PassContext& ctx);
+// routes: a route for every matmul at every width.
+void run_routes(plan::Plan& plan, PassContext& ctx);
+// buffer-plan: liveness and offsets in one per-sequence arena layout, scaled by the width.
+void run_buffer_plan(plan::Plan& plan, PassContext& ctx);
+// kernel-instances: the kernel instances the plan launches, with how often.
+void run_kernel_instances(plan::Plan& plan, PassContext& ctx);
+
+struct PassInfo {
+  std::string_view name;
+  std::string_view summary;
+  void (*run)(plan::Plan&, PassContext&);
+};
+
+std::span<const PassInfo> pass_pipeline();
+
+// Runs every pass in order; after each pass named in `print_after` (or all of them when
+// `print_after_all`) prints the plan to `dump` with a header line. Stops at the first pass that
+// reports an error.
+bool run_pipeline(plan::Plan& plan, PassContext& ctx, const std::vector<std::string>& print_after,
+                  bool print_after_all, std::ostream& dump);
+
+}  // namespace g4c

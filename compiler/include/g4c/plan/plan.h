@@ -1,0 +1,214 @@
+// The decode plan: one decode step of N sequences as a list of ops over named values, plus every
+// decision the runtime needs (KV cache layout, matmul routes per width, buffer offsets, kernel
+// instances). The same structure holds every stage of the compiler; a section is present once the
+// pass that fills it has run. Text form: docs/plan-format.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "g4c/spec/quant_type.h"
+#include "g4c/support/diagnostics.h"
+
+namespace g4c::plan {
+
+inline constexpr int kPlanFormatVersion = 1;
+
+// ---- values ----
+
+enum class DType : uint8_t { f32, i32 };
+std::string_view name(DType t);
+std::optional<DType> parse_dtype(std::string_view s);
+
+// Value shapes: a list of dims where kBatch stands for the step's width N. Every activation has
+// exactly one batch dim, so a value's bytes are N × (bytes per sequence).
+inline constexpr int64_t kBatch = -1;
+
+struct ValueType {
+  DType dtype = DType::f32;
+  std::vector<int64_t> dims;
+
+  int64_t seq_elements() const;  // product of the constant dims
+  int64_t seq_bytes() const { return seq_elements() * 4; }
+  int64_t last_dim() const { return dims.empty() ? 0 : dims.back(); }
+  bool operator==(const ValueType&) const = default;
+};
+
+// ---- attributes ----
+
+enum class Route : uint8_t { ws, mmq, gemm_n, cublas };
+std::string_view name(Route r);
+std::optional<Route> parse_route(std::string_view s);
+inline constexpr Route kAllRoutes[] = {Route::ws, Route::mmq, Route::gemm_n, Route::cublas};
+
+// The route of a matmul at one width, and what decided it ("rule ws-small", "tuning",
+// "policy ws-only", "override ffn_down=mmq@N>=5").
+struct RouteChoice {
+  int width = 0;
+  Route route = Route::ws;
+  std::string source;
+  bool operator==(const RouteChoice&) const = default;
+};
+
+struct Ident {  // a bare word: Q4_K, ring, tokens
+  std::string text;
+  bool operator==(const Ident&) const = default;
+};
+
+using AttrValue = std::variant<int64_t, double, bool, std::string, Ident, std::vector<int64_t>, std::vector<RouteChoice>>;
+
+struct Attr {
+  std::string key;
+  AttrValue value;
+};
+
+// ---- ops ----
+
+enum class OpKind : uint8_t {
+  input, embed_gather, ple_combine, slice, alias, matmul, rms_norm, rope, kv_write, attention,
+  geglu, add, scale_by, softcap, sample, output,
+};
+inline constexpr int kOpKindCount = 16;
+
+enum class AttrKind : uint8_t { integer, number, boolean, string, ident, int_list, routes };
+
+struct AttrSchema {
+  std::string_view key;
+  AttrKind kind;
+  bool required;
+};
+
+enum class Presence : uint8_t { none, optional, required };
+
+// What an op kind takes and prints, in its fixed order.
+struct OpSchema {
+  std::string_view name;
+  int operands;             // exact count of value operands
+  Presence weight;          // one weight tensor operand (@name)
+  bool cache;               // a KV cache operand (-> %kv.lN on kv_write, last operand on attention)
+  bool result;
+  bool may_run_in_place;    // elementwise per row: may write its result over operand 0
+  std::span<const AttrSchema> attrs;
+};
+
+const OpSchema& schema(OpKind k);
+std::optional<OpKind> parse_op_kind(std::string_view s);
+
+struct Op {
+  OpKind kind = OpKind::input;
+  std::string result;                 // value name without '%'; empty when the op has no result
+  std::vector<std::string> operands;  // value names
+  std::string weight;                 // tensor name without '@'
+  std::string cache;                  // KV cache name without '%'
+  std::vector<Attr> attrs;            // in schema order
+  ValueType type;                     // of the result
+  SourceLoc loc;                      // where the op was read from, when it was
+
+  const Attr* find(std::string_view key) const;
+  int64_t get_int(std::string_view key) const;
+  double get_number(std::string_view key) const;
+  bool get_bool(std::string_view key, bool fallback = false) const;
+  std::string get_ident(std::string_view key) const;
+  const std::vector<RouteChoice>* routes() const;
+  // Sets an attribute, keeping schema order.
+  void set(std::string key, AttrValue value);
+  void erase(std::string_view key);
+  bool in_place() const { return get_bool("in_place"); }
+};
+
+// ---- sections ----
+
+struct WeightDecl {
+  std::string name;
+  QuantType type = QuantType::F32;
+  int64_t ne0 = 0;  // row length (input features)
+  int64_t ne1 = 1;  // rows (output features)
+  SourceLoc loc;
+  int64_t bytes() const { return row_bytes(type, ne0) * ne1; }
+};
+
+enum class KvKind : uint8_t { ring, full };
+std::string_view name(KvKind k);
+
+struct KvCache {
+  std::string name;  // "kv.l0"
+  int layer = 0;     // the layer that writes it
+  KvKind kind = KvKind::full;
+  int64_t slots = 0;
+  int kv_heads = 0;
+  int head_dim = 0;
+  QuantType dtype = QuantType::F16;
+  std::vector<int64_t> readers;  // layers whose attention reads it
+  SourceLoc loc;
+  int64_t seq_bytes() const { return slots * 2 * kv_heads * head_dim * info(dtype).block_bytes; }
+};
+
+struct Buffer {
+  std::string value;  // the storage root's value name (or "<matmul result>.scratch")
+  int64_t seq_offset = 0;
+  int64_t seq_bytes = 0;
+  SourceLoc loc;
+};
+
+struct BufferPlan {
+  int64_t alignment = 256;
+  int64_t seq_bytes = 0;           // arena bytes per sequence: peak of the layout
+  int64_t unshared_seq_bytes = 0;  // what the buffers would take without reuse
+  std::vector<Buffer> buffers;
+  SourceLoc loc;
+};
+
+struct KernelInstance {
+  std::string family;         // "matmul.ws", "rms_norm"
+  std::vector<Attr> constants;
+  int64_t uses = 0;           // (op, width) pairs that launch it
+  SourceLoc loc;
+  std::string key() const;    // canonical text: family {constants}
+};
+
+enum class BlockKind : uint8_t { prologue, layer, epilogue };
+
+struct Block {
+  BlockKind kind = BlockKind::prologue;
+  int layer = -1;
+  std::string layer_kind;  // "sliding" / "global" for layers
+  std::vector<Op> ops;
+  SourceLoc loc;
+};
+
+struct PlanHeader {
+  std::string name;
+  std::string source;
+  std::vector<int64_t> widths;
+  std::string target = "sm_90";
+  int64_t context = 0;
+  int64_t vocab = 0;
+  int64_t hidden = 0;
+  int64_t layers = 0;
+  std::string route_policy = "default";
+  std::string tuning;                       // path of the tuning file, empty when none
+  std::vector<std::string> route_overrides; // --route flags, in order
+  SourceLoc loc;
+};
+
+struct Plan {
+  PlanHeader header;
+  std::vector<WeightDecl> weights;
+  std::optional<std::vector<KvCache>> caches;  // set by kv-layout
+  std::optional<BufferPlan> buffers;           // set by buffer-plan
+  std::vector<Block> blocks;                   // prologue, layer 0..L-1, epilogue
+  std::optional<std::vector<KernelInstance>> kernels;  // set by kernel-instances
+
+  const WeightDecl* find_weight(std::string_view name) const;
+  const KvCache* find_cache(std::string_view name) const;
+  // Ops in execution order (prologue, layers, epilogue).
+  std::vector<const Op*> ops() const;
+  std::vector<Op*> mutable_ops();
+};
+
+}  // namespace g4c::plan

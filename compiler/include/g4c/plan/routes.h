@@ -1,0 +1,27 @@
+// What each matmul route can run and what it needs: shared by the compiler (which picks routes),
+// the verifier (which checks them) and the runtime (which launches them).
+#pragma once
+
+#include <cstdint>
+
+#include "g4c/plan/plan.h"
+
+namespace g4c::plan {
+
+// The K-step of each tiled route: mmq works on one 256-weight super-block (8 blocks of the 32-weight
+// types), gemm_n on 32-weight tiles.
+inline constexpr int64_t kMmqKStep = 256;
+inline constexpr int64_t kGemmNKStep = 32;
+
+// Whether `route` can multiply a weight of this type and shape. `ws` and `cublas` run every type
+// and shape, so every matmul has a legal route at every width.
+bool route_legal(Route route, QuantType type, int64_t rows, int64_t cols);
+
+// Why a route is not legal, for diagnostics ("mmq needs a quantized weight").
+std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int64_t cols);
+
+// Per-sequence scratch the route needs beside its output: mmq quantizes the activation row to
+// int8 blocks (32 values + fp16 scale and sum: 36 bytes); cublas converts it to fp16.
+int64_t route_scratch_seq_bytes(Route route, int64_t cols);
+
+}  // namespace g4c::plan

@@ -1,0 +1,689 @@
+#include "g4c/plan/parser.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+#include "g4c/support/text.h"
+
+namespace g4c::plan {
+
+namespace {
+
+struct ParseError {
+  int col;
+  std::string message;
+};
+
+bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; }
+bool is_name_char(char c) { return is_word_char(c); }
+
+// A cursor over one line. Every failure throws ParseError with the column it happened at.
+class Cursor {
+ public:
+  explicit Cursor(std::string_view line) : line_(line) {}
+
+  [[noreturn]] void fail(std::string message) const { throw ParseError{static_cast<int>(pos_) + 1, std::move(message)}; }
+  [[noreturn]] void fail_at(size_t pos, std::string message) const { throw ParseError{static_cast<int>(pos) + 1, std::move(message)}; }
+
+  void skip_spaces() {
+    while (pos_ < line_.size() && line_[pos_] == ' ') ++pos_;
+  }
+  bool at_end() {
+    skip_spaces();
+    return pos_ >= line_.size();
+  }
+  size_t pos() const { return pos_; }
+  char peek() {
+    skip_spaces();
+    return pos_ < line_.size() ? line_[pos_] : '\0';
+  }
+  bool eat(std::string_view token) {
+    skip_spaces();
+    if (line_.substr(pos_).starts_with(token)) {
+      pos_ += token.size();
+      return true;
+    }
+    return false;
+  }
+  void expect(std::string_view token) {
+    if (!eat(token)) fail("expected '" + std::string(token) + "'" + found());
+  }
+  void expect_end() {
+    if (!at_end()) fail("unexpected text at the end of the line" + found());
+  }
+  std::string found() {
+    skip_spaces();
+    if (pos_ >= line_.size()) return " (got end of line)";
+    size_t end = pos_ + 1;
+    while (end < line_.size() && is_word_char(line_[end]) && is_word_char(line_[pos_])) ++end;
+    return " (got '" + std::string(line_.substr(pos_, end - pos_)) + "')";
+  }
+
+  std::string word() {
+    skip_spaces();
+    size_t start = pos_;
+    while (pos_ < line_.size() && is_word_char(line_[pos_])) ++pos_;
+    if (start == pos_) fail("expected a word" + found());
+    return std::string(line_.substr(start, pos_ - start));
+  }
+  std::string name(char sigil, std::string_view what) {
+    skip_spaces();
+    if (pos_ >= line_.size() || line_[pos_] != sigil) fail("expected " + std::string(what) + found());
+    size_t start = ++pos_;
+    while (pos_ < line_.size() && is_name_char(line_[pos_])) ++pos_;
+    if (start == pos_) fail("expected a name after '" + std::string(1, sigil) + "'");
+    return std::string(line_.substr(start, pos_ - start));
+  }
+  int64_t integer() {
+    skip_spaces();
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(line_.data() + pos_, line_.data() + line_.size(), v);
+    if (ec != std::errc()) fail("expected an integer" + found());
+    pos_ = ptr - line_.data();
+    return v;
+  }
+  double number() {
+    skip_spaces();
+    size_t start = pos_;
+    while (pos_ < line_.size() && (std::isalnum(static_cast<unsigned char>(line_[pos_])) || line_[pos_] == '.' ||
+                                   line_[pos_] == '-' || line_[pos_] == '+'))
+      ++pos_;
+    std::string text(line_.substr(start, pos_ - start));
+    double v = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || !std::isfinite(v))
+      fail_at(start, "expected a number (got '" + text + "')");
+    return v;
+  }
+  std::string string() {
+    skip_spaces();
+    if (peek() != '"') fail("expected a quoted string" + found());
+    ++pos_;
+    std::string out;
+    while (pos_ < line_.size() && line_[pos_] != '"') {
+      if (line_[pos_] == '\\' && pos_ + 1 < line_.size()) {
+        ++pos_;
+        out += line_[pos_] == 'n' ? '\n' : line_[pos_];
+      } else {
+        out += line_[pos_];
+      }
+      ++pos_;
+    }
+    if (pos_ >= line_.size()) fail("unterminated string");
+    ++pos_;
+    return out;
+  }
+  bool boolean() {
+    size_t start = pos_;
+    std::string w = word();
+    if (w == "true") return true;
+    if (w == "false") return false;
+    fail_at(start, "expected true or false (got '" + w + "')");
+  }
+  std::vector<int64_t> int_list() {
+    expect("[");
+    std::vector<int64_t> out;
+    if (eat("]")) return out;
+    do out.push_back(integer());
+    while (eat(","));
+    expect("]");
+    return out;
+  }
+  // The text up to `stop` (not included), without surrounding spaces.
+  std::string until(char stop) {
+    skip_spaces();
+    size_t start = pos_;
+    while (pos_ < line_.size() && line_[pos_] != stop) ++pos_;
+    if (pos_ >= line_.size()) fail("expected '" + std::string(1, stop) + "'");
+    size_t end = pos_;
+    while (end > start && line_[end - 1] == ' ') --end;
+    return std::string(line_.substr(start, end - start));
+  }
+  // `key = ` with the key the fixed order requires next.
+  void key(std::string_view expected) {
+    skip_spaces();
+    size_t start = pos_;
+    std::string k = pos_ < line_.size() && is_word_char(line_[pos_]) ? word() : std::string();
+    if (k != expected) fail_at(start, "expected attribute '" + std::string(expected) + "'" + (k.empty() ? found() : " (got '" + k + "')"));
+    expect("=");
+  }
+
+ private:
+  std::string_view line_;
+  size_t pos_ = 0;
+};
+
+// Route lists: `[1..4: ws (rule ws-small), 8: mmq (tuning)]`; a range covers the plan's widths
+// between its ends, which must be widths of the plan.
+std::vector<RouteChoice> parse_routes(Cursor& c, const std::vector<int64_t>& widths) {
+  std::vector<RouteChoice> out;
+  c.expect("[");
+  if (c.eat("]")) return out;
+  do {
+    size_t at = c.pos();
+    int64_t first = c.integer();
+    int64_t last = first;
+    if (c.eat("..")) last = c.integer();
+    c.expect(":");
+    size_t route_at = c.pos();
+    std::string route_text = c.word();
+    auto route = parse_route(route_text);
+    if (!route) c.fail_at(route_at, "unknown route '" + route_text + "' (expected ws, mmq, gemm_n or cublas)");
+    c.expect("(");
+    std::string source = c.until(')');
+    c.expect(")");
+    if (first == last) {
+      out.push_back({static_cast<int>(first), *route, source});
+      continue;
+    }
+    bool ends_ok = std::find(widths.begin(), widths.end(), first) != widths.end() &&
+                   std::find(widths.begin(), widths.end(), last) != widths.end() && first < last;
+    if (!ends_ok) c.fail_at(at, "route range " + std::to_string(first) + ".." + std::to_string(last) +
+                                    " must start and end at widths of the plan");
+    for (int64_t w : widths)
+      if (w >= first && w <= last) out.push_back({static_cast<int>(w), *route, source});
+  } while (c.eat(","));
+  c.expect("]");
+  return out;
+}
+
+ValueType parse_type(Cursor& c) {
+  size_t at = c.pos();
+  std::string dtype_text = c.word();
+  auto dtype = parse_dtype(dtype_text);
+  if (!dtype) c.fail_at(at, "unknown element type '" + dtype_text + "' (expected f32 or i32)");
+  ValueType t{*dtype, {}};
+  c.expect("[");
+  do {
+    if (c.eat("N"))
+      t.dims.push_back(kBatch);
+    else
+      t.dims.push_back(c.integer());
+  } while (c.eat(","));
+  c.expect("]");
+  return t;
+}
+
+AttrValue parse_attr_value(Cursor& c, AttrKind kind, const std::vector<int64_t>& widths) {
+  switch (kind) {
+    case AttrKind::integer: return c.integer();
+    case AttrKind::number: return c.number();
+    case AttrKind::boolean: return c.boolean();
+    case AttrKind::string: return c.string();
+    case AttrKind::ident: return Ident{c.word()};
+    case AttrKind::int_list: return c.int_list();
+    case AttrKind::routes: return parse_routes(c, widths);
+  }
+  return int64_t{0};
+}
+
+std::vector<Attr> parse_op_attrs(Cursor& c, const OpSchema& s, const std::vector<int64_t>& widths) {
+  std::vector<Attr> attrs;
+  bool braces = c.eat("{");
+  size_t next = 0;
+  while (braces && !c.eat("}")) {
+    if (!attrs.empty()) c.expect(",");
+    c.skip_spaces();
+    size_t at = c.pos();
+    std::string key = c.word();
+    size_t k = next;
+    while (k < s.attrs.size() && s.attrs[k].key != key) {
+      if (s.attrs[k].required) c.fail_at(at, "expected attribute '" + std::string(s.attrs[k].key) + "' (got '" + key + "')");
+      ++k;
+    }
+    if (k == s.attrs.size()) c.fail_at(at, "'" + std::string(s.name) + "' takes no attribute '" + key + "' here");
+    c.expect("=");
+    attrs.push_back({key, parse_attr_value(c, s.attrs[k].kind, widths)});
+    next = k + 1;
+  }
+  for (size_t k = next; k < s.attrs.size(); ++k)
+    if (s.attrs[k].required) c.fail("'" + std::string(s.name) + "' needs attribute '" + std::string(s.attrs[k].key) + "'");
+  return attrs;
+}
+
+Op parse_op(Cursor& c, const std::vector<int64_t>& widths) {
+  Op op;
+  if (c.peek() == '%') {
+    op.result = c.name('%', "a value name");
+    c.expect("=");
+  }
+  size_t at = c.pos();
+  std::string kind_text = c.word();
+  auto kind = parse_op_kind(kind_text);
+  if (!kind) {
+    std::vector<std::string> names;
+    for (int k = 0; k < kOpKindCount; ++k) names.emplace_back(schema(static_cast<OpKind>(k)).name);
+    c.fail_at(at, "unknown op '" + kind_text + "'" + did_you_mean(kind_text, names));
+  }
+  op.kind = *kind;
+  const OpSchema& s = schema(op.kind);
+  if (s.result && op.result.empty()) c.fail_at(at, "'" + kind_text + "' produces a value: expected '%name = " + kind_text + "'");
+  if (!s.result && !op.result.empty()) c.fail_at(at, "'" + kind_text + "' produces no value");
+  // Operands: %values, then @weight; attention's last %operand is its cache.
+  std::vector<std::string> values;
+  bool first = true;
+  while (c.peek() == '%' || c.peek() == '@' || (!first && c.peek() == ',')) {
+    if (!first) c.expect(",");
+    first = false;
+    if (c.peek() == '@') {
+      if (!op.weight.empty()) c.fail("'" + kind_text + "' takes one weight");
+      op.weight = c.name('@', "a weight");
+    } else {
+      values.push_back(c.name('%', "a value"));
+    }
+  }
+  if (op.kind == OpKind::attention && !values.empty()) {
+    op.cache = values.back();
+    values.pop_back();
+  }
+  if (c.eat("->")) op.cache = c.name('%', "a KV cache");
+  if (static_cast<int>(values.size()) != s.operands)
+    c.fail_at(at, "'" + kind_text + "' takes " + std::to_string(s.operands) + " value operand" +
+                      (s.operands == 1 ? "" : "s") + " (got " + std::to_string(values.size()) + ")");
+  op.operands = std::move(values);
+  if (s.weight == Presence::required && op.weight.empty()) c.fail_at(at, "'" + kind_text + "' needs a weight operand");
+  if (s.weight == Presence::none && !op.weight.empty()) c.fail_at(at, "'" + kind_text + "' takes no weight");
+  if (s.cache && op.cache.empty()) c.fail_at(at, "'" + kind_text + "' needs a KV cache operand");
+  op.attrs = parse_op_attrs(c, s, widths);
+  if (s.result) {
+    c.expect(":");
+    op.type = parse_type(c);
+  }
+  c.expect_end();
+  return op;
+}
+
+enum class Section { none, header, weights, kv_caches, buffers, prologue, layer, epilogue, kernels };
+
+int rank(Section s) { return static_cast<int>(s); }
+
+class PlanParser {
+ public:
+  PlanParser(std::string_view text, const std::string& path, DiagnosticEngine& diag)
+      : text_(text), file_(std::make_shared<const std::string>(path)), diag_(diag) {}
+
+  std::optional<Plan> run() {
+    size_t start = 0;
+    int line_no = 0;
+    bool versioned = false;
+    while (start <= text_.size()) {
+      size_t end = text_.find('\n', start);
+      if (end == std::string_view::npos) end = text_.size();
+      std::string_view line = text_.substr(start, end - start);
+      ++line_no;
+      start = end + 1;
+      try {
+        if (line.starts_with("// g4c plan v") && !versioned) {
+          check_version(line);
+          versioned = true;
+          continue;
+        }
+        if (is_blank_or_comment(line)) continue;
+        if (!versioned) throw ParseError{1, "expected the version line '// g4c plan v" + std::to_string(kPlanFormatVersion) + "' first"};
+        line_ = line_no;
+        if (line[0] == ' ')
+          section_line(line);
+        else
+          section_header(line);
+      } catch (const ParseError& e) {
+        diag_.error(SourceLoc{file_, line_no, e.col}, e.message);
+        return std::nullopt;
+      }
+      if (end == text_.size()) break;
+    }
+    if (!versioned) {
+      diag_.error(SourceLoc{file_, line_no, 1}, "empty plan: expected the version line '// g4c plan v1'");
+      return std::nullopt;
+    }
+    if (!finish(line_no)) return std::nullopt;
+    return std::move(plan_);
+  }
+
+ private:
+  static bool is_blank_or_comment(std::string_view line) {
+    size_t i = line.find_first_not_of(' ');
+    return i == std::string_view::npos || line.substr(i).starts_with("//");
+  }
+
+  SourceLoc here(int col) const { return SourceLoc{file_, line_, col}; }
+
+  void check_version(std::string_view line) {
+    auto v = parse_int(line.substr(std::string_view("// g4c plan v").size()));
+    if (!v || *v != kPlanFormatVersion)
+      throw ParseError{14, "unsupported plan format version '" + std::string(line.substr(13)) + "' (expected " +
+                               std::to_string(kPlanFormatVersion) + ")"};
+  }
+
+  void enter(Section s, Cursor& c) {
+    bool repeat_ok = s == Section::layer;
+    if (rank(s) < rank(section_) || (rank(s) == rank(section_) && !repeat_ok))
+      c.fail_at(0, "section out of order: sections go plan, weights, kv_caches, buffers, prologue, layers, epilogue, kernels");
+    if (section_ == Section::none && s != Section::header) c.fail_at(0, "expected the 'plan @name {...}' line first");
+    section_ = s;
+  }
+
+  void section_header(std::string_view line) {
+    Cursor c(line);
+    std::string head = c.word();
+    if (head == "plan") return parse_header(c);
+    if (head == "weights") {
+      enter(Section::weights, c);
+      weights_line_ = line_;
+      c.expect("{");
+      c.key("count");
+      declared_weights_ = c.integer();
+      c.expect(",");
+      c.key("bytes");
+      c.integer();
+      c.expect("}");
+      return c.expect_end();
+    }
+    if (head == "kv_caches") {
+      enter(Section::kv_caches, c);
+      plan_.caches.emplace();
+      c.expect("{");
+      c.key("count");
+      c.integer();
+      c.expect(",");
+      c.key("seq_bytes");
+      c.integer();
+      c.expect("}");
+      return c.expect_end();
+    }
+    if (head == "buffers") return parse_buffers_header(c);
+    if (head == "prologue" || head == "epilogue") {
+      enter(head == "prologue" ? Section::prologue : Section::epilogue, c);
+      c.expect_end();
+      plan_.blocks.push_back(Block{head == "prologue" ? BlockKind::prologue : BlockKind::epilogue, -1, {}, {}, here(1)});
+      return;
+    }
+    if (head == "layer") return parse_layer_header(c);
+    if (head == "kernels") {
+      enter(Section::kernels, c);
+      plan_.kernels.emplace();
+      c.expect("{");
+      c.key("count");
+      c.integer();
+      c.expect("}");
+      return c.expect_end();
+    }
+    static const std::vector<std::string> sections = {"plan",     "weights", "kv_caches", "buffers",
+                                                      "prologue", "layer",   "epilogue",  "kernels"};
+    c.fail_at(0, "unknown section '" + head + "'" + did_you_mean(head, sections));
+  }
+
+  void parse_header(Cursor& c) {
+    enter(Section::header, c);
+    PlanHeader& h = plan_.header;
+    h.loc = here(1);
+    h.name = c.name('@', "the plan name '@name'");
+    c.expect("{");
+    c.key("source");
+    h.source = c.string();
+    c.expect(",");
+    c.key("widths");
+    h.widths = c.int_list();
+    c.expect(",");
+    c.key("target");
+    h.target = c.word();
+    c.expect(",");
+    c.key("context");
+    h.context = c.integer();
+    c.expect(",");
+    c.key("vocab");
+    h.vocab = c.integer();
+    c.expect(",");
+    c.key("hidden");
+    h.hidden = c.integer();
+    c.expect(",");
+    c.key("layers");
+    h.layers = c.integer();
+    c.expect(",");
+    c.key("route_policy");
+    h.route_policy = c.word();
+    c.expect(",");
+    c.key("tuning");
+    if (c.peek() == '"')
+      h.tuning = c.string();
+    else if (c.word() != "none")
+      c.fail("expected a quoted path or none");
+    c.expect(",");
+    c.key("route_overrides");
+    c.expect("[");
+    while (!c.eat("]")) {
+      if (!h.route_overrides.empty()) c.expect(",");
+      h.route_overrides.push_back(c.string());
+    }
+    c.expect("}");
+    c.expect_end();
+  }
+
+  void parse_buffers_header(Cursor& c) {
+    enter(Section::buffers, c);
+    plan_.buffers.emplace();
+    BufferPlan& b = *plan_.buffers;
+    b.loc = here(1);
+    c.expect("{");
+    c.key("seq_bytes");
+    b.seq_bytes = c.integer();
+    c.expect(",");
+    c.key("unshared_seq_bytes");
+    b.unshared_seq_bytes = c.integer();
+    c.expect(",");
+    c.key("alignment");
+    size_t at = c.pos();
+    b.alignment = c.integer();
+    if (b.alignment <= 0) c.fail_at(at, "alignment must be positive");
+    c.expect("}");
+    c.expect_end();
+  }
+
+  void parse_layer_header(Cursor& c) {
+    enter(Section::layer, c);
+    size_t at = c.pos();
+    int64_t index = c.integer();
+    int expected = next_layer_++;
+    if (index != expected) c.fail_at(at + 1, "expected layer " + std::to_string(expected) + " (got " + std::to_string(index) + ")");
+    c.expect("{");
+    c.key("kind");
+    Block b{BlockKind::layer, static_cast<int>(index), c.word(), {}, here(1)};
+    if (b.layer_kind != "sliding" && b.layer_kind != "global") c.fail("layer kind must be sliding or global");
+    c.expect("}");
+    c.expect_end();
+    plan_.blocks.push_back(std::move(b));
+  }
+
+  void section_line(std::string_view line) {
+    Cursor c(line);
+    switch (section_) {
+      case Section::weights: return parse_weight(c);
+      case Section::kv_caches: return parse_cache(c);
+      case Section::buffers: return parse_buffer_line(c);
+      case Section::prologue:
+      case Section::layer:
+      case Section::epilogue: {
+        Op op = parse_op(c, plan_.header.widths);
+        op.loc = here(static_cast<int>(line.find_first_not_of(' ')) + 1);
+        plan_.blocks.back().ops.push_back(std::move(op));
+        return;
+      }
+      case Section::kernels: return parse_kernel(c);
+      default: c.fail_at(0, "indented line outside a section");
+    }
+  }
+
+  void parse_weight(Cursor& c) {
+    if (c.word() != "weight") c.fail_at(2, "expected 'weight @name {...}'");
+    WeightDecl w;
+    w.loc = here(3);
+    w.name = c.name('@', "a weight name");
+    c.expect("{");
+    c.key("type");
+    size_t at = c.pos();
+    std::string type = c.word();
+    auto t = parse_quant_type(type);
+    if (!t) c.fail_at(at, "unknown weight type '" + type + "'" + did_you_mean(type, quant_type_names()));
+    w.type = *t;
+    c.expect(",");
+    c.key("shape");
+    at = c.pos();
+    std::vector<int64_t> shape = c.int_list();
+    if (shape.size() != 2 || shape[0] <= 0 || shape[1] <= 0) c.fail_at(at, "shape must be [row length, rows], both positive");
+    if (shape[0] % info(w.type).block_elems != 0)
+      c.fail_at(at, "rows of " + std::to_string(shape[0]) + " are not whole " + type + " blocks");
+    w.ne0 = shape[0];
+    w.ne1 = shape[1];
+    c.expect("}");
+    c.expect_end();
+    plan_.weights.push_back(std::move(w));
+  }
+
+  void parse_cache(Cursor& c) {
+    if (c.word() != "kv") c.fail_at(2, "expected 'kv %name {...}'");
+    KvCache k;
+    k.loc = here(3);
+    k.name = c.name('%', "a KV cache name");
+    c.expect("{");
+    c.key("layer");
+    k.layer = static_cast<int>(c.integer());
+    c.expect(",");
+    c.key("kind");
+    size_t at = c.pos();
+    std::string kind = c.word();
+    if (kind != "ring" && kind != "full") c.fail_at(at, "KV cache kind must be ring or full (got '" + kind + "')");
+    k.kind = kind == "ring" ? KvKind::ring : KvKind::full;
+    c.expect(",");
+    c.key("slots");
+    k.slots = c.integer();
+    c.expect(",");
+    c.key("kv_heads");
+    k.kv_heads = static_cast<int>(c.integer());
+    c.expect(",");
+    c.key("head_dim");
+    k.head_dim = static_cast<int>(c.integer());
+    c.expect(",");
+    c.key("dtype");
+    at = c.pos();
+    std::string dtype = c.word();
+    auto t = parse_quant_type(dtype);
+    if (!t || !info(*t).is_float) c.fail_at(at, "KV cache dtype must be F16, BF16 or F32 (got '" + dtype + "')");
+    k.dtype = *t;
+    c.expect(",");
+    c.key("seq_bytes");
+    at = c.pos();
+    if (c.integer() != k.seq_bytes())
+      c.fail_at(at, "seq_bytes disagrees with slots x 2 x kv_heads x head_dim x dtype size (" + std::to_string(k.seq_bytes()) + ")");
+    c.expect(",");
+    c.key("readers");
+    k.readers = c.int_list();
+    c.expect("}");
+    c.expect_end();
+    plan_.caches->push_back(std::move(k));
+  }
+
+  void parse_buffer_line(Cursor& c) {
+    size_t at = c.pos();
+    std::string head = c.word();
+    BufferPlan& b = *plan_.buffers;
+    if (head == "arena") {
+      c.expect("{");
+      c.key("width");
+      size_t width_at = c.pos();
+      int64_t width = c.integer();
+      c.expect(",");
+      c.key("bytes");
+      size_t bytes_at = c.pos();
+      int64_t bytes = c.integer();
+      c.expect("}");
+      c.expect_end();
+      const auto& widths = plan_.header.widths;
+      if (arenas_ >= widths.size() || widths[arenas_] != width)
+        c.fail_at(width_at, "arena widths must list the plan's widths in order");
+      if (bytes != width * b.seq_bytes)
+        c.fail_at(bytes_at, "arena bytes must be width x seq_bytes (" + std::to_string(width * b.seq_bytes) + ")");
+      ++arenas_;
+      return;
+    }
+    if (head != "buf") c.fail_at(at, "expected 'arena {...}' or 'buf %name {...}'");
+    Buffer buf;
+    buf.loc = here(static_cast<int>(at) + 5);
+    buf.value = c.name('%', "a value name");
+    c.expect("{");
+    c.key("seq_offset");
+    buf.seq_offset = c.integer();
+    c.expect(",");
+    c.key("seq_bytes");
+    buf.seq_bytes = c.integer();
+    c.expect("}");
+    c.expect_end();
+    b.buffers.push_back(std::move(buf));
+  }
+
+  void parse_kernel(Cursor& c) {
+    if (c.word() != "kernel") c.fail_at(2, "expected 'kernel FAMILY {...} uses N'");
+    KernelInstance k;
+    k.loc = here(3);
+    k.family = c.word();
+    if (c.eat("{")) {
+      do {
+        std::string key = c.word();
+        c.expect("=");
+        k.constants.push_back({key, parse_kernel_constant(c)});
+      } while (c.eat(","));
+      c.expect("}");
+    }
+    if (c.word() != "uses") c.fail("expected 'uses N'");
+    k.uses = c.integer();
+    c.expect_end();
+    plan_.kernels->push_back(std::move(k));
+  }
+
+  static AttrValue parse_kernel_constant(Cursor& c) {
+    char ch = c.peek();
+    if (std::isdigit(static_cast<unsigned char>(ch)) || ch == '-') return c.integer();
+    std::string w = c.word();
+    if (w == "true" || w == "false") return w == "true";
+    return Ident{w};
+  }
+
+  // Checks that need the whole file; reported at the line that made the promise.
+  bool finish(int last_line) {
+    if (plan_.header.name.empty()) {
+      diag_.error(SourceLoc{file_, last_line, 1}, "expected the 'plan @name {...}' line");
+      return false;
+    }
+    if (declared_weights_ >= 0 && declared_weights_ != static_cast<int64_t>(plan_.weights.size())) {
+      diag_.error(SourceLoc{file_, weights_line_, 1}, "weights section declares count = " +
+                                                          std::to_string(declared_weights_) + " but lists " +
+                                                          std::to_string(plan_.weights.size()));
+      return false;
+    }
+    if (plan_.buffers && arenas_ != plan_.header.widths.size()) {
+      diag_.error(plan_.buffers->loc, "buffers section must list one arena per width");
+      return false;
+    }
+    return true;
+  }
+
+  std::string_view text_;
+  std::shared_ptr<const std::string> file_;
+  DiagnosticEngine& diag_;
+  Plan plan_;
+  Section section_ = Section::none;
+  int line_ = 0;
+  int next_layer_ = 0;
+  int64_t declared_weights_ = -1;
+  int weights_line_ = 0;
+  size_t arenas_ = 0;
+};
+
+}  // namespace
+
+std::optional<Plan> parse_plan(std::string_view text, const std::string& path, DiagnosticEngine& diag) {
+  return PlanParser(text, path, diag).run();
+}
+
+}  // namespace g4c::plan

@@ -1,0 +1,186 @@
+#include "g4c/plan/plan.h"
+
+#include <algorithm>
+#include <array>
+
+namespace g4c::plan {
+
+std::string_view name(DType t) { return t == DType::f32 ? "f32" : "i32"; }
+
+std::optional<DType> parse_dtype(std::string_view s) {
+  if (s == "f32") return DType::f32;
+  if (s == "i32") return DType::i32;
+  return std::nullopt;
+}
+
+int64_t ValueType::seq_elements() const {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    if (d != kBatch) n *= d;
+  return n;
+}
+
+static constexpr std::array<std::string_view, 4> kRouteNames = {"ws", "mmq", "gemm_n", "cublas"};
+
+std::string_view name(Route r) { return kRouteNames[static_cast<size_t>(r)]; }
+
+std::optional<Route> parse_route(std::string_view s) {
+  for (size_t i = 0; i < kRouteNames.size(); ++i)
+    if (kRouteNames[i] == s) return static_cast<Route>(i);
+  return std::nullopt;
+}
+
+std::string_view name(KvKind k) { return k == KvKind::ring ? "ring" : "full"; }
+
+// ---- op schemas ----
+
+namespace {
+
+using AK = AttrKind;
+constexpr AttrSchema kInPlace{"in_place", AK::boolean, false};
+
+constexpr AttrSchema kInputAttrs[] = {{"role", AK::ident, true}};
+constexpr AttrSchema kEmbedAttrs[] = {{"scale", AK::number, true}};
+constexpr AttrSchema kPleAttrs[] = {{"layers", AK::integer, true},
+                                    {"width", AK::integer, true},
+                                    {"proj_scale", AK::number, true},
+                                    {"eps", AK::number, true},
+                                    {"out_scale", AK::number, true}};
+constexpr AttrSchema kSliceAttrs[] = {{"index", AK::integer, true}};
+constexpr AttrSchema kAliasAttrs[] = {{"reason", AK::ident, true}};
+constexpr AttrSchema kMatmulAttrs[] = {{"type", AK::ident, true},
+                                       {"rows", AK::integer, true},
+                                       {"cols", AK::integer, true},
+                                       {"routes", AK::routes, false}};
+constexpr AttrSchema kNormAttrs[] = {{"eps", AK::number, true}, {"group", AK::integer, true}, kInPlace};
+constexpr AttrSchema kRopeAttrs[] = {{"head_dim", AK::integer, true},
+                                     {"rotated_pairs", AK::integer, true},
+                                     {"theta", AK::number, true},
+                                     kInPlace};
+constexpr AttrSchema kAttentionAttrs[] = {{"q_heads", AK::integer, true},
+                                          {"kv_heads", AK::integer, true},
+                                          {"head_dim", AK::integer, true},
+                                          {"window", AK::integer, true},
+                                          {"scale", AK::number, true}};
+constexpr AttrSchema kInPlaceOnly[] = {kInPlace};
+constexpr AttrSchema kSoftcapAttrs[] = {{"cap", AK::number, true}, kInPlace};
+constexpr AttrSchema kOutputAttrs[] = {{"role", AK::ident, true}};
+
+using P = Presence;
+const std::array<OpSchema, kOpKindCount> kSchemas = {{
+    {"input", 0, P::none, false, true, false, kInputAttrs},
+    {"embed_gather", 1, P::required, false, true, false, kEmbedAttrs},
+    {"ple_combine", 2, P::required, false, true, false, kPleAttrs},
+    {"slice", 1, P::none, false, true, false, kSliceAttrs},
+    {"alias", 1, P::none, false, true, false, kAliasAttrs},
+    {"matmul", 1, P::required, false, true, false, kMatmulAttrs},
+    {"rms_norm", 1, P::optional, false, true, true, kNormAttrs},
+    {"rope", 2, P::none, false, true, true, kRopeAttrs},
+    {"kv_write", 4, P::none, true, false, false, {}},
+    {"attention", 3, P::none, true, true, false, kAttentionAttrs},
+    {"geglu", 2, P::none, false, true, true, kInPlaceOnly},
+    {"add", 2, P::none, false, true, true, kInPlaceOnly},
+    {"scale_by", 1, P::required, false, true, true, kInPlaceOnly},
+    {"softcap", 1, P::none, false, true, true, kSoftcapAttrs},
+    {"sample", 1, P::none, false, true, false, {}},
+    {"output", 1, P::none, false, false, false, kOutputAttrs},
+}};
+
+}  // namespace
+
+const OpSchema& schema(OpKind k) { return kSchemas[static_cast<size_t>(k)]; }
+
+std::optional<OpKind> parse_op_kind(std::string_view s) {
+  for (size_t i = 0; i < kSchemas.size(); ++i)
+    if (kSchemas[i].name == s) return static_cast<OpKind>(i);
+  return std::nullopt;
+}
+
+// ---- op attribute access ----
+
+const Attr* Op::find(std::string_view key) const {
+  for (const Attr& a : attrs)
+    if (a.key == key) return &a;
+  return nullptr;
+}
+
+int64_t Op::get_int(std::string_view key) const {
+  const Attr* a = find(key);
+  return a && std::holds_alternative<int64_t>(a->value) ? std::get<int64_t>(a->value) : 0;
+}
+
+double Op::get_number(std::string_view key) const {
+  const Attr* a = find(key);
+  if (!a) return 0;
+  if (auto* d = std::get_if<double>(&a->value)) return *d;
+  if (auto* i = std::get_if<int64_t>(&a->value)) return static_cast<double>(*i);
+  return 0;
+}
+
+bool Op::get_bool(std::string_view key, bool fallback) const {
+  const Attr* a = find(key);
+  return a && std::holds_alternative<bool>(a->value) ? std::get<bool>(a->value) : fallback;
+}
+
+std::string Op::get_ident(std::string_view key) const {
+  const Attr* a = find(key);
+  return a && std::holds_alternative<Ident>(a->value) ? std::get<Ident>(a->value).text : std::string();
+}
+
+const std::vector<RouteChoice>* Op::routes() const {
+  const Attr* a = find("routes");
+  return a ? std::get_if<std::vector<RouteChoice>>(&a->value) : nullptr;
+}
+
+void Op::set(std::string key, AttrValue value) {
+  for (Attr& a : attrs)
+    if (a.key == key) {
+      a.value = std::move(value);
+      return;
+    }
+  auto order = [this](std::string_view k) {
+    std::span<const AttrSchema> s = schema(kind).attrs;
+    for (size_t i = 0; i < s.size(); ++i)
+      if (s[i].key == k) return i;
+    return s.size();
+  };
+  size_t rank = order(key);
+  auto pos = std::find_if(attrs.begin(), attrs.end(), [&](const Attr& a) { return order(a.key) > rank; });
+  attrs.insert(pos, Attr{std::move(key), std::move(value)});
+}
+
+void Op::erase(std::string_view key) {
+  std::erase_if(attrs, [&](const Attr& a) { return a.key == key; });
+}
+
+// ---- plan ----
+
+
+const WeightDecl* Plan::find_weight(std::string_view n) const {
+  for (const WeightDecl& w : weights)
+    if (w.name == n) return &w;
+  return nullptr;
+}
+
+const KvCache* Plan::find_cache(std::string_view n) const {
+  if (!caches) return nullptr;
+  for (const KvCache& c : *caches)
+    if (c.name == n) return &c;
+  return nullptr;
+}
+
+std::vector<const Op*> Plan::ops() const {
+  std::vector<const Op*> out;
+  for (const Block& b : blocks)
+    for (const Op& op : b.ops) out.push_back(&op);
+  return out;
+}
+
+std::vector<Op*> Plan::mutable_ops() {
+  std::vector<Op*> out;
+  for (Block& b : blocks)
+    for (Op& op : b.ops) out.push_back(&op);
+  return out;
+}
+
+}  // namespace g4c::plan

@@ -1,0 +1,36 @@
+#include "g4c/plan/routes.h"
+
+namespace g4c::plan {
+
+bool route_legal(Route route, QuantType type, int64_t rows, int64_t cols) {
+  return route_illegal_reason(route, type, rows, cols).empty();
+}
+
+std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int64_t cols) {
+  (void)rows;
+  switch (route) {
+    case Route::ws:
+    case Route::cublas:
+      return {};
+    case Route::mmq:
+      if (info(type).is_float) return "mmq multiplies int8 blocks and needs a quantized weight";
+      if (cols % kMmqKStep != 0) return "mmq steps over 256-weight super-blocks and needs cols % 256 == 0";
+      return {};
+    case Route::gemm_n:
+      if (cols % kGemmNKStep != 0) return "gemm_n steps over 32-weight tiles and needs cols % 32 == 0";
+      return {};
+  }
+  return "unknown route";
+}
+
+int64_t route_scratch_seq_bytes(Route route, int64_t cols) {
+  switch (route) {
+    case Route::mmq: return cols / 32 * 36;
+    case Route::cublas: return cols * 2;
+    case Route::ws:
+    case Route::gemm_n: return 0;
+  }
+  return 0;
+}
+
+}  // namespace g4c::plan

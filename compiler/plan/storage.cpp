@@ -1,0 +1,66 @@
+#include "g4c/plan/storage.h"
+
+#include <algorithm>
+
+#include "g4c/plan/routes.h"
+
+namespace g4c::plan {
+
+int64_t matmul_scratch_seq_bytes(const Op& op) {
+  const std::vector<RouteChoice>* routes = op.routes();
+  if (op.kind != OpKind::matmul || !routes) return 0;
+  int64_t bytes = 0;
+  for (const RouteChoice& c : *routes) bytes = std::max(bytes, route_scratch_seq_bytes(c.route, op.get_int("cols")));
+  return bytes;
+}
+
+namespace {
+
+// Where an op's result lives: its own storage, or a part of an operand's.
+void place_result(const Op& op, int index, StorageAnalysis& s) {
+  ValueStorage v;
+  v.root = op.result;
+  v.seq_bytes = op.type.seq_bytes();
+  v.def = index;
+  auto source = op.operands.empty() ? s.values.end() : s.values.find(op.operands[0]);
+  bool shares = op.kind == OpKind::alias || op.kind == OpKind::slice || op.in_place();
+  if (shares && source != s.values.end()) {
+    v.root = source->second.root;
+    v.seq_offset = source->second.seq_offset;
+    if (op.kind == OpKind::slice) v.seq_offset += op.get_int("index") * v.seq_bytes;
+  } else {
+    s.roots[v.root] = RootStorage{v.seq_bytes, index, index, false, false};
+    s.root_order.push_back(v.root);
+  }
+  s.values[op.result] = v;
+}
+
+}  // namespace
+
+StorageAnalysis analyze_storage(const Plan& plan) {
+  StorageAnalysis s;
+  std::vector<const Op*> ops = plan.ops();
+  s.op_count = static_cast<int>(ops.size());
+  for (int i = 0; i < s.op_count; ++i) {
+    const Op& op = *ops[i];
+    for (const std::string& operand : op.operands) {
+      auto it = s.values.find(operand);
+      if (it == s.values.end()) continue;
+      it->second.last_use = i;
+      RootStorage& root = s.roots[it->second.root];
+      root.last = std::max(root.last, i);
+      if (op.kind == OpKind::output) {
+        root.live_out = true;
+        root.last = s.op_count;
+      }
+    }
+    if (!op.result.empty()) place_result(op, i, s);
+    if (int64_t scratch = matmul_scratch_seq_bytes(op); scratch > 0) {
+      s.roots[scratch_name(op)] = RootStorage{scratch, i, i, true, false};
+      s.root_order.push_back(scratch_name(op));
+    }
+  }
+  return s;
+}
+
+}  // namespace g4c::plan

@@ -1,0 +1,397 @@
+#include "g4c/plan/verifier.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "g4c/plan/kernels.h"
+#include "g4c/plan/printer.h"
+#include "g4c/plan/routes.h"
+#include "g4c/plan/storage.h"
+
+namespace g4c::plan {
+
+namespace {
+
+std::string op_id(const Op& op) {
+  if (!op.result.empty()) return "%" + op.result;
+  std::string id(schema(op.kind).name);
+  if (!op.cache.empty()) return id + " -> %" + op.cache;
+  return op.operands.empty() ? id : id + " %" + op.operands[0];
+}
+
+ValueType batch(DType t, std::vector<int64_t> dims) {
+  dims.insert(dims.begin(), kBatch);
+  return ValueType{t, std::move(dims)};
+}
+
+class Verifier {
+ public:
+  Verifier(const Plan& plan, DiagnosticEngine& diag) : plan_(plan), diag_(diag), ops_(plan.ops()) {}
+
+  bool run() {
+    return check_header() && check_complete() && check_weights() && check_values() && check_caches() &&
+           check_cache_order() && check_routes() && check_aliasing() && check_buffers() && check_kernels() &&
+           check_outputs();
+  }
+
+ private:
+  bool fail(const SourceLoc& loc, std::string message) {
+    diag_.error(loc.has_file() ? loc : plan_.header.loc, std::move(message));
+    return false;
+  }
+  bool fail(const Op& op, const std::string& message) { return fail(op.loc, op_id(op) + ": " + message); }
+
+  // ---- header and sections ----
+
+  bool check_header() {
+    const auto& w = plan_.header.widths;
+    bool ok = !w.empty() && w.front() >= 1 && std::adjacent_find(w.begin(), w.end(), std::greater_equal<>()) == w.end();
+    if (!ok) return fail(plan_.header.loc, "plan widths must be positive and ascending, without repeats (got " +
+                                               format_attr_value(w, {}) + ")");
+    if (plan_.header.context < 1) return fail(plan_.header.loc, "plan context must be positive");
+    return true;
+  }
+
+  bool check_complete() {
+    const char* missing = !plan_.caches ? "kv_caches" : !plan_.buffers ? "buffers" : !plan_.kernels ? "kernels" : nullptr;
+    if (missing)
+      return fail(plan_.header.loc, std::string("plan has no ") + missing +
+                                        " section; verify checks complete plans (g4c compile --emit=plan)");
+    return true;
+  }
+
+  bool check_weights() {
+    std::set<std::string> seen;
+    for (const WeightDecl& w : plan_.weights)
+      if (!seen.insert(w.name).second) return fail(w.loc, "weight @" + w.name + " declared twice");
+    return true;
+  }
+
+  // ---- values and types ----
+
+  bool check_values() {
+    for (const Op* op : ops_) {
+      for (const std::string& v : op->operands)
+        if (!types_.count(v)) return fail(*op, "use of undefined value %" + v);
+      if (!op->weight.empty() && !plan_.find_weight(op->weight)) return fail(*op, "unknown weight @" + op->weight);
+      if (std::string why = type_error(*op); !why.empty()) return fail(*op, why);
+      if (op->result.empty()) continue;
+      if (!types_.emplace(op->result, op->type).second) return fail(*op, "value defined twice");
+    }
+    return true;
+  }
+
+  const ValueType& type_of(const std::string& v) const { return types_.at(v); }
+
+  std::string expect_result(const Op& op, const ValueType& want) const {
+    if (op.type == want) return {};
+    return "result type " + format_type(op.type) + " should be " + format_type(want);
+  }
+
+  std::string expect_operand(const Op& op, size_t i, const ValueType& want) const {
+    const ValueType& got = type_of(op.operands[i]);
+    if (got == want) return {};
+    return "operand %" + op.operands[i] + " is " + format_type(got) + ", expected " + format_type(want);
+  }
+
+  std::string type_error(const Op& op) const {
+    const ValueType ids = batch(DType::i32, {});
+    const WeightDecl* w = op.weight.empty() ? nullptr : plan_.find_weight(op.weight);
+    switch (op.kind) {
+      case OpKind::input:
+      case OpKind::sample:
+        return expect_result(op, ids);
+      case OpKind::embed_gather:
+        if (auto e = expect_operand(op, 0, ids); !e.empty()) return e;
+        return expect_result(op, batch(DType::f32, {w->ne0}));
+      case OpKind::ple_combine: {
+        int64_t layers = op.get_int("layers"), width = op.get_int("width");
+        for (size_t i = 0; i < 2; ++i)
+          if (auto e = expect_operand(op, i, batch(DType::f32, {layers * width})); !e.empty()) return e;
+        if (w->ne0 * w->ne1 != width) return "@" + w->name + " must hold one weight per PLE column (" + std::to_string(width) + ")";
+        return expect_result(op, ValueType{DType::f32, {layers, kBatch, width}});
+      }
+      case OpKind::slice: {
+        const ValueType& src = type_of(op.operands[0]);
+        if (src.dims.size() != 3 || src.dims[1] != kBatch) return "slice needs a layer-major [L, N, P] operand";
+        if (op.get_int("index") < 0 || op.get_int("index") >= src.dims[0])
+          return "slice index " + std::to_string(op.get_int("index")) + " is outside 0.." + std::to_string(src.dims[0] - 1);
+        return expect_result(op, batch(DType::f32, {src.dims[2]}));
+      }
+      case OpKind::alias:
+        return expect_result(op, type_of(op.operands[0]));
+      case OpKind::matmul:
+        return matmul_type_error(op, *w);
+      case OpKind::rms_norm: {
+        int64_t group = op.get_int("group");
+        const ValueType& x = type_of(op.operands[0]);
+        if (group < 1 || x.last_dim() % group != 0)
+          return "group " + std::to_string(group) + " does not divide rows of " + std::to_string(x.last_dim());
+        if (w && w->ne0 * w->ne1 != group) return "norm weight @" + w->name + " must hold " + std::to_string(group) + " values";
+        return expect_result(op, x);
+      }
+      case OpKind::rope: {
+        const ValueType& x = type_of(op.operands[0]);
+        int64_t head_dim = op.get_int("head_dim"), pairs = op.get_int("rotated_pairs");
+        if (auto e = expect_operand(op, 1, ids); !e.empty()) return e;
+        if (head_dim < 2 || head_dim % 2 || x.last_dim() % head_dim) return "head_dim must be even and divide the rows";
+        if (pairs < 0 || 2 * pairs > head_dim) return "rotated_pairs must be within 0..head_dim/2";
+        return expect_result(op, x);
+      }
+      case OpKind::kv_write:
+        return cache_io_error(op, {op.operands[0], op.operands[1]}) + operands_are_ids(op, 2);
+      case OpKind::attention: {
+        int64_t width = op.get_int("q_heads") * op.get_int("head_dim");
+        if (auto e = expect_operand(op, 0, batch(DType::f32, {width})); !e.empty()) return e;
+        if (auto e = operands_are_ids(op, 1); !e.empty()) return e;
+        return expect_result(op, batch(DType::f32, {width}));
+      }
+      case OpKind::geglu:
+      case OpKind::add:
+        if (auto e = expect_operand(op, 1, type_of(op.operands[0])); !e.empty()) return e;
+        return expect_result(op, type_of(op.operands[0]));
+      case OpKind::scale_by:
+        if (w->ne0 * w->ne1 != 1) return "scale weight @" + w->name + " must hold one value";
+        return expect_result(op, type_of(op.operands[0]));
+      case OpKind::softcap:
+        if (!(op.get_number("cap") > 0)) return "cap must be positive";
+        return expect_result(op, type_of(op.operands[0]));
+      case OpKind::output:
+        return {};
+    }
+    return {};
+  }
+
+  std::string operands_are_ids(const Op& op, size_t from) const {
+    for (size_t i = from; i < op.operands.size(); ++i)
+      if (auto e = expect_operand(op, i, batch(DType::i32, {})); !e.empty()) return e;
+    return {};
+  }
+
+  std::string matmul_type_error(const Op& op, const WeightDecl& w) const {
+    if (op.get_ident("type") != name(w.type) || op.get_int("rows") != w.ne1 || op.get_int("cols") != w.ne0)
+      return "attributes (type " + op.get_ident("type") + ", rows " + std::to_string(op.get_int("rows")) + ", cols " +
+             std::to_string(op.get_int("cols")) + ") disagree with @" + w.name + " (" + std::string(name(w.type)) +
+             ", rows " + std::to_string(w.ne1) + ", cols " + std::to_string(w.ne0) + ")";
+    if (auto e = expect_operand(op, 0, batch(DType::f32, {w.ne0})); !e.empty()) return e;
+    return expect_result(op, batch(DType::f32, {w.ne1}));
+  }
+
+  std::string cache_io_error(const Op& op, const std::vector<std::string>& kv) const {
+    const KvCache* c = plan_.find_cache(op.cache);
+    if (!c) return {};  // check_caches names the missing cache
+    for (size_t i = 0; i < kv.size(); ++i)
+      if (auto e = expect_operand(op, i, batch(DType::f32, {int64_t{c->kv_heads} * c->head_dim})); !e.empty())
+        return e + " (the rows of %" + c->name + ")";
+    return {};
+  }
+
+  // ---- KV caches ----
+
+  bool check_caches() {
+    std::set<std::string> names;
+    for (const KvCache& c : *plan_.caches)
+      if (!names.insert(c.name).second) return fail(c.loc, "KV cache %" + c.name + " declared twice");
+    for (const Block& b : plan_.blocks)
+      for (const Op& op : b.ops) {
+        if (op.cache.empty()) continue;
+        const KvCache* c = plan_.find_cache(op.cache);
+        if (!c) return fail(op, "unknown KV cache %" + op.cache);
+        if (op.kind == OpKind::kv_write && c->layer != b.layer)
+          return fail(op, "layer " + std::to_string(b.layer) + " writes the cache of layer " + std::to_string(c->layer));
+        if (op.kind == OpKind::attention && !attention_matches_cache(op, *c, b.layer)) return false;
+      }
+    for (const KvCache& c : *plan_.caches) {
+      bool ring_ok = c.kind == KvKind::ring ? c.slots >= 1 : c.slots == plan_.header.context;
+      if (!ring_ok)
+        return fail(c.loc, "KV cache %" + c.name + ": a full cache holds the plan's context (" +
+                               std::to_string(plan_.header.context) + " slots)");
+    }
+    return true;
+  }
+
+  bool attention_matches_cache(const Op& op, const KvCache& c, int layer) {
+    if (op.get_int("kv_heads") != c.kv_heads || op.get_int("head_dim") != c.head_dim)
+      return fail(op, "reads %" + c.name + " as " + std::to_string(op.get_int("kv_heads")) + " heads of " +
+                          std::to_string(op.get_int("head_dim")) + ", but it holds " + std::to_string(c.kv_heads) +
+                          " heads of " + std::to_string(c.head_dim));
+    int64_t window = op.get_int("window");
+    if (c.kind == KvKind::ring && window != c.slots)
+      return fail(op, "a window of " + std::to_string(window) + " over the ring %" + c.name + " of " +
+                          std::to_string(c.slots) + " slots (a ring keeps exactly the window)");
+    if (c.kind == KvKind::full && window != 0)
+      return fail(op, "a sliding window over the full cache %" + c.name + " (windowed layers read rings)");
+    if (std::find(c.readers.begin(), c.readers.end(), layer) == c.readers.end())
+      return fail(op, "layer " + std::to_string(layer) + " reads %" + c.name + " but is not among its readers");
+    return true;
+  }
+
+  // A step writes the current token's K/V before any layer attends over the cache.
+  bool check_cache_order() {
+    std::map<std::string, const Op*> written;
+    for (const Op* op : ops_) {
+      if (op->kind == OpKind::kv_write && !written.emplace(op->cache, op).second)
+        return fail(*op, "writes %" + op->cache + " a second time in one step");
+      if (op->kind == OpKind::attention && !written.count(op->cache))
+        return fail(*op, "reads %" + op->cache + " before the step writes it (the current token would be missing)");
+    }
+    for (const KvCache& c : *plan_.caches)
+      if (!written.count(c.name)) return fail(c.loc, "KV cache %" + c.name + " is never written");
+    return true;
+  }
+
+  // ---- routes ----
+
+  bool check_routes() {
+    for (const Op* op : ops_) {
+      if (op->kind != OpKind::matmul) continue;
+      const std::vector<RouteChoice>* routes = op->routes();
+      if (!routes) return fail(*op, "matmul has no routes");
+      const WeightDecl& w = *plan_.find_weight(op->weight);
+      std::set<int64_t> seen;
+      for (const RouteChoice& c : *routes) {
+        const auto& widths = plan_.header.widths;
+        if (std::find(widths.begin(), widths.end(), c.width) == widths.end())
+          return fail(*op, "route for width " + std::to_string(c.width) + ", which the plan does not serve");
+        if (!seen.insert(c.width).second) return fail(*op, "two routes for width " + std::to_string(c.width));
+        std::string why = route_illegal_reason(c.route, w.type, w.ne1, w.ne0);
+        if (!why.empty())
+          return fail(*op, "route " + std::string(name(c.route)) + " at width " + std::to_string(c.width) +
+                               " is not legal for " + std::string(name(w.type)) + " @" + w.name + ": " + why);
+      }
+      for (int64_t width : plan_.header.widths)
+        if (!seen.count(width)) return fail(*op, "width " + std::to_string(width) + " has no route");
+    }
+    return true;
+  }
+
+  // ---- buffers ----
+
+  std::string op_at(int index) const {
+    return index < static_cast<int>(ops_.size()) ? op_id(*ops_[index]) : "the end of the step";
+  }
+
+  bool check_buffers() {
+    const BufferPlan& b = *plan_.buffers;
+    std::map<std::string, const Buffer*> by_root;
+    for (const Buffer& buf : b.buffers) {
+      auto root = storage_.roots.find(buf.value);
+      if (root == storage_.roots.end())
+        return fail(buf.loc, "buffer %" + buf.value + " holds no value (only storage roots have buffers)");
+      if (!by_root.emplace(buf.value, &buf).second) return fail(buf.loc, "value %" + buf.value + " has two buffers");
+      if (buf.seq_bytes < root->second.seq_bytes)
+        return fail(buf.loc, "buffer %" + buf.value + " has " + std::to_string(buf.seq_bytes) +
+                                 " bytes per sequence, but the value needs " + std::to_string(root->second.seq_bytes));
+      if (buf.seq_offset < 0 || buf.seq_offset % b.alignment != 0)
+        return fail(buf.loc, "buffer %" + buf.value + " offset " + std::to_string(buf.seq_offset) +
+                                 " is not a multiple of the alignment (" + std::to_string(b.alignment) + ")");
+      if (buf.seq_offset + buf.seq_bytes > b.seq_bytes)
+        return fail(buf.loc, "buffer %" + buf.value + " ends at " + std::to_string(buf.seq_offset + buf.seq_bytes) +
+                                 ", past the arena's " + std::to_string(b.seq_bytes) + " bytes per sequence");
+    }
+    for (const std::string& root : storage_.root_order)
+      if (!by_root.count(root)) return fail(plan_.buffers->loc, "storage of %" + root + " has no buffer");
+    return check_overlaps(by_root);
+  }
+
+  bool check_overlaps(const std::map<std::string, const Buffer*>& by_root) {
+    const auto& order = storage_.root_order;
+    for (size_t i = 0; i < order.size(); ++i)
+      for (size_t j = i + 1; j < order.size(); ++j) {
+        const RootStorage& a = storage_.roots.at(order[i]);
+        const RootStorage& c = storage_.roots.at(order[j]);
+        if (!live_ranges_meet(a, c)) continue;
+        const Buffer& x = *by_root.at(order[i]);
+        const Buffer& y = *by_root.at(order[j]);
+        if (x.seq_offset + x.seq_bytes <= y.seq_offset || y.seq_offset + y.seq_bytes <= x.seq_offset) continue;
+        return fail(y.loc, "buffers %" + x.value + " and %" + y.value + " overlap in memory while both are live (at " +
+                               op_at(std::max(a.def, c.def)) + ")");
+      }
+    return true;
+  }
+
+  // ---- aliasing ----
+
+  // An in-place op overwrites operand 0's bytes; no other value on that storage may be read later.
+  bool check_aliasing() {
+    storage_ = analyze_storage(plan_);
+    for (int i = 0; i < static_cast<int>(ops_.size()); ++i) {
+      const Op& op = *ops_[i];
+      if (!op.in_place()) continue;
+      const ValueStorage& target = storage_.values.at(op.operands[0]);
+      if (target.seq_bytes != op.type.seq_bytes())
+        return fail(op, "in-place result of " + std::to_string(op.type.seq_bytes()) + " bytes per sequence over %" +
+                            op.operands[0] + " of " + std::to_string(target.seq_bytes));
+      for (const auto& [name, v] : storage_.values) {
+        if (v.root != target.root || v.def >= i || v.last_use <= i) continue;
+        bool overlaps = v.seq_offset < target.seq_offset + target.seq_bytes && target.seq_offset < v.seq_offset + v.seq_bytes;
+        if (!overlaps) continue;
+        std::string what = name == op.operands[0] ? "%" + name + ", which is read again"
+                                                  : "%" + op.operands[0] + " while its alias %" + name + " is still live";
+        return fail(op, "writes in place over " + what + " (read by " + op_at(v.last_use) + ")");
+      }
+    }
+    return true;
+  }
+
+  // ---- kernels ----
+
+  bool check_kernels() {
+    std::map<std::string, int64_t> launches;
+    for (const Op* op : ops_)
+      for (int64_t width : plan_.header.widths)
+        if (auto k = kernel_for(plan_, *op, width)) {
+          if (!listed(k->key())) return fail(*op, "at width " + std::to_string(width) + " launches kernel '" + k->key() +
+                                                      "', which the kernels section does not list");
+          ++launches[k->key()];
+        }
+    for (const KernelInstance& k : *plan_.kernels) {
+      auto it = launches.find(k.key());
+      if (it == launches.end()) return fail(k.loc, "kernel '" + k.key() + "' is listed but nothing launches it");
+      if (it->second != k.uses)
+        return fail(k.loc, "kernel '" + k.key() + "' says uses " + std::to_string(k.uses) + ", but it is launched " +
+                               std::to_string(it->second) + " times");
+    }
+    return true;
+  }
+
+  bool listed(const std::string& key) const {
+    for (const KernelInstance& k : *plan_.kernels)
+      if (k.key() == key) return true;
+    return false;
+  }
+
+  // ---- outputs ----
+
+  bool check_outputs() {
+    std::map<std::string, int> roles;
+    for (const Op* op : ops_)
+      if (op->kind == OpKind::output) {
+        std::string role = op->get_ident("role");
+        if (role != "logits" && role != "tokens") return fail(*op, "output role must be logits or tokens");
+        const ValueType& t = type_of(op->operands[0]);
+        if (role == "tokens" && !(t == batch(DType::i32, {})))
+          return fail(*op, "the tokens output must be i32[N] (got " + format_type(t) + ")");
+        if (role == "logits" && !(t == batch(DType::f32, {plan_.header.vocab})))
+          return fail(*op, "the logits output must be f32[N, " + std::to_string(plan_.header.vocab) + "] (got " +
+                               format_type(t) + ")");
+        if (++roles[role] > 1) return fail(*op, "a second output with role " + role);
+      }
+    for (const char* role : {"logits", "tokens"})
+      if (!roles.count(role)) return fail(plan_.header.loc, std::string("plan has no output with role ") + role);
+    return true;
+  }
+
+  const Plan& plan_;
+  DiagnosticEngine& diag_;
+  std::vector<const Op*> ops_;
+  std::map<std::string, ValueType> types_;
+  StorageAnalysis storage_;
+};
+
+}  // namespace
+
+bool verify_plan(const Plan& plan, DiagnosticEngine& diag) { return Verifier(plan, diag).run(); }
+
+}  // namespace g4c::plan

@@ -1,0 +1,89 @@
+// Tuning files: TOML written by `g4run tune`, read by `g4c compile --tuning`.
+#include <set>
+#include <tuple>
+
+#include "g4c/compiler/routing.h"
+#include "g4c/plan/routes.h"
+#include "g4c/support/config.h"
+#include "g4c/support/config_reader.h"
+#include "g4c/support/text.h"
+
+namespace g4c {
+
+const TuningEntry* TuningTable::find(const RouteQuery& q) const {
+  for (const TuningEntry& e : entries)
+    if (e.type == q.type && e.rows == q.rows && e.cols == q.cols && e.width == q.width) return &e;
+  return nullptr;
+}
+
+namespace {
+
+constexpr int64_t kMaxSize = int64_t{1} << 24;
+
+std::vector<std::string> route_names() {
+  std::vector<std::string> names;
+  for (plan::Route r : plan::kAllRoutes) names.emplace_back(plan::name(r));
+  return names;
+}
+
+std::optional<TuningEntry> read_entry(TableReader r, DiagnosticEngine& diag) {
+  TuningEntry e;
+  auto type = r.choice("type", quant_type_names(), true);
+  auto rows = r.integer("rows", 1, kMaxSize, true);
+  auto cols = r.integer("cols", 1, kMaxSize, true);
+  auto width = r.integer("width", 1, 4096, true);
+  std::vector<std::string> routes = route_names();
+  auto route = r.choice("route", routes, true);
+  r.positive_number("median_us", false);
+  r.finish();
+  if (!type || !rows || !cols || !width || !route) return std::nullopt;
+  e = {*parse_quant_type(*type), *rows, *cols, *width, *plan::parse_route(*route), r.node("route")->loc};
+  std::string why = plan::route_illegal_reason(e.route, e.type, e.rows, e.cols);
+  if (!why.empty()) {
+    diag.error(e.loc, keyed_message(r.key_path("route"), "not legal for this weight: " + why, quote(*route),
+                                    "a route legal for " + std::string(name(e.type))));
+    return std::nullopt;
+  }
+  return e;
+}
+
+}  // namespace
+
+std::optional<TuningTable> load_tuning_file(const std::string& path, DiagnosticEngine& diag) {
+  int errors_before = diag.error_count();
+  auto root = load_config_file(path, diag);
+  if (!root) return std::nullopt;
+  KeyLocations locs;
+  TableReader top(&*root, "", root->loc, locs, diag);
+  TuningTable table;
+  table.path = path;
+  TableReader meta = top.table("tuning", true);
+  meta.integer("version", 1, 1, true);
+  table.target = meta.string("target", true).value_or("");
+  meta.string("device", false);
+  meta.finish();
+  std::set<std::tuple<QuantType, int64_t, int64_t, int64_t>> seen;
+  if (const ConfigNode* entries = top.node("entry")) {
+    if (entries->kind != ConfigNode::Kind::array) top.wrong_type(*entries, "entry", "an array of tables ([[entry]])");
+    for (size_t i = 0; entries->kind == ConfigNode::Kind::array && i < entries->items.size(); ++i) {
+      std::string key = "entry[" + std::to_string(i) + "]";
+      const ConfigNode& item = entries->items[i];
+      if (item.kind != ConfigNode::Kind::table) {
+        top.wrong_type(item, key, "a table");
+        continue;
+      }
+      auto e = read_entry(top.element(item, key), diag);
+      if (!e) continue;
+      if (!seen.insert({e->type, e->rows, e->cols, e->width}).second) {
+        diag.error(item.loc, keyed_message(key, "repeats an earlier entry's type, rows, cols and width"));
+        continue;
+      }
+      table.entries.push_back(*e);
+    }
+  }
+  top.finish();
+  if (diag.error_count() > errors_before) return std::nullopt;
+  return table;
+}
+
+}  // namespace g4c

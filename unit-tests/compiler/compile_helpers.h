@@ -1,0 +1,55 @@
+// Compiles a shipped declaration through the whole pipeline, for compiler tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+
+#include "g4c/compiler/lower.h"
+#include "g4c/compiler/passes.h"
+#include "g4c/plan/printer.h"
+#include "g4c/spec/load.h"
+
+namespace g4c::testing {
+
+inline ModelSpec load_shipped(const std::string& model) {
+  DiagnosticEngine diag;
+  auto spec = load_model_spec(std::string(G4C_SOURCE_DIR) + "/models/" + model, diag);
+  EXPECT_TRUE(spec) << model;
+  return spec.value_or(ModelSpec{});
+}
+
+inline plan::Plan compile_shipped(const std::string& model, std::vector<int64_t> widths = {1, 2, 4, 5, 8, 16, 32},
+                                  const RouteOptions& routes = {}) {
+  ModelSpec spec = load_shipped(model);
+  LowerOptions lower;
+  lower.widths = std::move(widths);
+  plan::Plan plan = lower_model(spec, lower);
+  DiagnosticEngine diag;
+  PassContext ctx{spec, routes, diag};
+  EXPECT_TRUE(run_pipeline(plan, ctx, {}, false, std::cerr)) << model;
+  return plan;
+}
+
+inline std::string print(const plan::Plan& plan) {
+  std::ostringstream os;
+  plan::print_plan(plan, os);
+  return os.str();
+}
+
+inline const std::vector<std::string>& shipped_models() {
+  static const std::vector<std::string> models = {
+      "gemma4-12b.toml", "gemma4-12b-qat-q4_0.toml", "gemma4-e4b.toml", "gemma4-e2b.toml", "gemma4-31b.toml",
+      "synthetic/all-global-keqv.toml", "synthetic/mixed-v-keqv.toml", "synthetic/pairing-12b-tiny.toml",
+      "synthetic/ple-shared-kv-tiny.toml", "synthetic/quant-q4_k.toml", "synthetic/quant-q8_0.toml"};
+  return models;
+}
+
+inline const plan::Op* find_op(const plan::Plan& plan, const std::string& result) {
+  for (const plan::Op* op : plan.ops())
+    if (op->result == result) return op;
+  return nullptr;
+}
+
+}  // namespace g4c::testing

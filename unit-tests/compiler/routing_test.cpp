@@ -1,0 +1,82 @@
+// Route selection pieces: the default rule table, legality, overrides.
+#include <gtest/gtest.h>
+
+#include "g4c/compiler/routing.h"
+#include "g4c/plan/routes.h"
+
+namespace g4c {
+namespace {
+
+using plan::Route;
+
+TEST(DefaultRules, FollowTheDocumentedTable) {
+  auto route = [](QuantType t, int64_t rows, int64_t cols, int64_t n) {
+    plan::RouteChoice c = default_route({t, rows, cols, n}, true);
+    return std::string(plan::name(c.route)) + " " + c.source;
+  };
+  EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 1), "ws rule ws-small");
+  EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 5), "mmq rule mmq-kquant");
+  EXPECT_EQ(route(QuantType::Q6_K, 262144, 3840, 32), "mmq rule mmq-kquant");
+  EXPECT_EQ(route(QuantType::Q4_K, 512, 3840, 8), "ws rule ws-mid");
+  EXPECT_EQ(route(QuantType::Q4_K, 512, 3840, 32), "gemm_n rule gemm-n");
+  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 5), "ws rule ws-mid");
+  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 8), "mmq rule mmq-legacy");
+  EXPECT_EQ(route(QuantType::F32, 256, 2560, 8), "ws rule float-ws");
+  EXPECT_EQ(route(QuantType::BF16, 10752, 2560, 16), "cublas rule float-cublas");
+  EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 256), "cublas rule prefill-cublas");
+  // A shape mmq cannot tile falls through to the next rule.
+  EXPECT_EQ(route(QuantType::Q8_0, 4096, 96, 8), "ws rule ws-mid");
+  EXPECT_EQ(route(QuantType::Q8_0, 4096, 80, 32), "ws rule ws-any");
+  // Without mmq (policy no-mmq) the big shapes stay on ws.
+  EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 8}, false).route, Route::ws);
+}
+
+TEST(RouteLegality, WsAndCublasRunEverything) {
+  for (QuantType t : kAllQuantTypes) {
+    EXPECT_TRUE(plan::route_legal(Route::ws, t, 7, 96));
+    EXPECT_TRUE(plan::route_legal(Route::cublas, t, 7, 96));
+  }
+  EXPECT_FALSE(plan::route_legal(Route::mmq, QuantType::F16, 4096, 4096));
+  EXPECT_FALSE(plan::route_legal(Route::mmq, QuantType::Q8_0, 4096, 96));
+  EXPECT_TRUE(plan::route_legal(Route::mmq, QuantType::Q4_0, 4096, 256));
+  EXPECT_FALSE(plan::route_legal(Route::gemm_n, QuantType::F32, 64, 48));
+}
+
+TEST(RouteOverride, ParsesPatternRouteAndCondition) {
+  std::string error;
+  auto o = parse_route_override("ffn_down=mmq@N>=5", error);
+  ASSERT_TRUE(o) << error;
+  EXPECT_EQ(o->pattern, "ffn_down");
+  EXPECT_EQ(o->route, Route::mmq);
+  EXPECT_FALSE(o->applies_to_width(4));
+  EXPECT_TRUE(o->applies_to_width(5));
+  auto all = parse_route_override("*=ws", error);
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->applies_to_width(1) && all->applies_to_width(4096));
+  EXPECT_FALSE(parse_route_override("ffn_down=mmq@N=>5", error));
+  EXPECT_FALSE(parse_route_override("=mmq", error));
+}
+
+TEST(RouteOverride, MatchesWeightClassesExactly) {
+  std::string error;
+  auto down = parse_route_override("ffn_down=ws", error);
+  plan::Op op;
+  op.kind = plan::OpKind::matmul;
+  op.result = "l3.down";
+  op.weight = "blk.3.ffn_down.weight";
+  EXPECT_TRUE(down->applies_to_op(op));
+  op.weight = "blk.3.ffn_down_exps.weight";
+  EXPECT_FALSE(down->applies_to_op(op));
+  auto lm = parse_route_override("lm_head=ws", error);
+  op.result = "logits";
+  op.weight = "token_embd.weight";
+  EXPECT_TRUE(lm->applies_to_op(op));
+  auto proj = parse_route_override("per_layer_model_proj=ws", error);
+  op.result = "ple.proj";
+  op.weight = "per_layer_model_proj.weight";
+  EXPECT_TRUE(proj->applies_to_op(op));
+  EXPECT_FALSE(down->applies_to_op(op));
+}
+
+}  // namespace
+}  // namespace g4c
