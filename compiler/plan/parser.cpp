@@ -35,7 +35,10 @@ class Cursor {
     skip_spaces();
     return pos_ >= line_.size();
   }
-  size_t pos() const { return pos_; }
+  size_t pos() {  // where the next token starts
+    skip_spaces();
+    return pos_;
+  }
   char peek() {
     skip_spaces();
     return pos_ < line_.size() ? line_[pos_] : '\0';
@@ -154,6 +157,22 @@ class Cursor {
  private:
   std::string_view line_;
   size_t pos_ = 0;
+};
+
+// `{k1 = v1, k2 = v2, ...}` with the keys in their fixed order: `fields.key("k1").integer()`.
+class Fields {
+ public:
+  explicit Fields(Cursor& c) : c_(c) { c_.expect("{"); }
+  Cursor& key(std::string_view k) {
+    if (count_++) c_.expect(",");
+    c_.key(k);
+    return c_;
+  }
+  void close() { c_.expect("}"); }
+
+ private:
+  Cursor& c_;
+  int count_ = 0;
 };
 
 // Route lists: `[1..4: ws (rule ws-small), 8: mmq (tuning)]`; a range covers the plan's widths
@@ -372,25 +391,19 @@ class PlanParser {
     if (head == "weights") {
       enter(Section::weights, c);
       weights_line_ = line_;
-      c.expect("{");
-      c.key("count");
-      declared_weights_ = c.integer();
-      c.expect(",");
-      c.key("bytes");
-      c.integer();
-      c.expect("}");
+      Fields f(c);
+      declared_weights_ = f.key("count").integer();
+      f.key("bytes").integer();
+      f.close();
       return c.expect_end();
     }
     if (head == "kv_caches") {
       enter(Section::kv_caches, c);
       plan_.caches.emplace();
-      c.expect("{");
-      c.key("count");
-      c.integer();
-      c.expect(",");
-      c.key("seq_bytes");
-      c.integer();
-      c.expect("}");
+      Fields f(c);
+      f.key("count").integer();
+      f.key("seq_bytes").integer();
+      f.close();
       return c.expect_end();
     }
     if (head == "buffers") return parse_buffers_header(c);
@@ -404,10 +417,9 @@ class PlanParser {
     if (head == "kernels") {
       enter(Section::kernels, c);
       plan_.kernels.emplace();
-      c.expect("{");
-      c.key("count");
-      c.integer();
-      c.expect("}");
+      Fields f(c);
+      f.key("count").integer();
+      f.close();
       return c.expect_end();
     }
     static const std::vector<std::string> sections = {"plan",     "weights", "kv_caches", "buffers",
@@ -420,44 +432,25 @@ class PlanParser {
     PlanHeader& h = plan_.header;
     h.loc = here(1);
     h.name = c.name('@', "the plan name '@name'");
-    c.expect("{");
-    c.key("source");
-    h.source = c.string();
-    c.expect(",");
-    c.key("widths");
-    h.widths = c.int_list();
-    c.expect(",");
-    c.key("target");
-    h.target = c.word();
-    c.expect(",");
-    c.key("context");
-    h.context = c.integer();
-    c.expect(",");
-    c.key("vocab");
-    h.vocab = c.integer();
-    c.expect(",");
-    c.key("hidden");
-    h.hidden = c.integer();
-    c.expect(",");
-    c.key("layers");
-    h.layers = c.integer();
-    c.expect(",");
-    c.key("route_policy");
-    h.route_policy = c.word();
-    c.expect(",");
-    c.key("tuning");
-    if (c.peek() == '"')
+    Fields f(c);
+    h.source = f.key("source").string();
+    h.widths = f.key("widths").int_list();
+    h.target = f.key("target").word();
+    h.context = f.key("context").integer();
+    h.vocab = f.key("vocab").integer();
+    h.hidden = f.key("hidden").integer();
+    h.layers = f.key("layers").integer();
+    h.route_policy = f.key("route_policy").word();
+    if (f.key("tuning").peek() == '"')
       h.tuning = c.string();
     else if (c.word() != "none")
       c.fail("expected a quoted path or none");
-    c.expect(",");
-    c.key("route_overrides");
-    c.expect("[");
+    f.key("route_overrides").expect("[");
     while (!c.eat("]")) {
       if (!h.route_overrides.empty()) c.expect(",");
       h.route_overrides.push_back(c.string());
     }
-    c.expect("}");
+    f.close();
     c.expect_end();
   }
 
@@ -466,18 +459,13 @@ class PlanParser {
     plan_.buffers.emplace();
     BufferPlan& b = *plan_.buffers;
     b.loc = here(1);
-    c.expect("{");
-    c.key("seq_bytes");
-    b.seq_bytes = c.integer();
-    c.expect(",");
-    c.key("unshared_seq_bytes");
-    b.unshared_seq_bytes = c.integer();
-    c.expect(",");
-    c.key("alignment");
-    size_t at = c.pos();
+    Fields f(c);
+    b.seq_bytes = f.key("seq_bytes").integer();
+    b.unshared_seq_bytes = f.key("unshared_seq_bytes").integer();
+    size_t at = f.key("alignment").pos();
     b.alignment = c.integer();
     if (b.alignment <= 0) c.fail_at(at, "alignment must be positive");
-    c.expect("}");
+    f.close();
     c.expect_end();
   }
 
@@ -487,11 +475,10 @@ class PlanParser {
     int64_t index = c.integer();
     int expected = next_layer_++;
     if (index != expected) c.fail_at(at + 1, "expected layer " + std::to_string(expected) + " (got " + std::to_string(index) + ")");
-    c.expect("{");
-    c.key("kind");
-    Block b{BlockKind::layer, static_cast<int>(index), c.word(), {}, here(1)};
+    Fields f(c);
+    Block b{BlockKind::layer, static_cast<int>(index), f.key("kind").word(), {}, here(1)};
     if (b.layer_kind != "sliding" && b.layer_kind != "global") c.fail("layer kind must be sliding or global");
-    c.expect("}");
+    f.close();
     c.expect_end();
     plan_.blocks.push_back(std::move(b));
   }
@@ -520,23 +507,20 @@ class PlanParser {
     WeightDecl w;
     w.loc = here(3);
     w.name = c.name('@', "a weight name");
-    c.expect("{");
-    c.key("type");
-    size_t at = c.pos();
+    Fields f(c);
+    size_t at = f.key("type").pos();
     std::string type = c.word();
     auto t = parse_quant_type(type);
     if (!t) c.fail_at(at, "unknown weight type '" + type + "'" + did_you_mean(type, quant_type_names()));
     w.type = *t;
-    c.expect(",");
-    c.key("shape");
-    at = c.pos();
+    at = f.key("shape").pos();
     std::vector<int64_t> shape = c.int_list();
     if (shape.size() != 2 || shape[0] <= 0 || shape[1] <= 0) c.fail_at(at, "shape must be [row length, rows], both positive");
     if (shape[0] % info(w.type).block_elems != 0)
       c.fail_at(at, "rows of " + std::to_string(shape[0]) + " are not whole " + type + " blocks");
     w.ne0 = shape[0];
     w.ne1 = shape[1];
-    c.expect("}");
+    f.close();
     c.expect_end();
     plan_.weights.push_back(std::move(w));
   }
@@ -546,40 +530,25 @@ class PlanParser {
     KvCache k;
     k.loc = here(3);
     k.name = c.name('%', "a KV cache name");
-    c.expect("{");
-    c.key("layer");
-    k.layer = static_cast<int>(c.integer());
-    c.expect(",");
-    c.key("kind");
-    size_t at = c.pos();
+    Fields f(c);
+    k.layer = static_cast<int>(f.key("layer").integer());
+    size_t at = f.key("kind").pos();
     std::string kind = c.word();
     if (kind != "ring" && kind != "full") c.fail_at(at, "KV cache kind must be ring or full (got '" + kind + "')");
     k.kind = kind == "ring" ? KvKind::ring : KvKind::full;
-    c.expect(",");
-    c.key("slots");
-    k.slots = c.integer();
-    c.expect(",");
-    c.key("kv_heads");
-    k.kv_heads = static_cast<int>(c.integer());
-    c.expect(",");
-    c.key("head_dim");
-    k.head_dim = static_cast<int>(c.integer());
-    c.expect(",");
-    c.key("dtype");
-    at = c.pos();
+    k.slots = f.key("slots").integer();
+    k.kv_heads = static_cast<int>(f.key("kv_heads").integer());
+    k.head_dim = static_cast<int>(f.key("head_dim").integer());
+    at = f.key("dtype").pos();
     std::string dtype = c.word();
     auto t = parse_quant_type(dtype);
     if (!t || !info(*t).is_float) c.fail_at(at, "KV cache dtype must be F16, BF16 or F32 (got '" + dtype + "')");
     k.dtype = *t;
-    c.expect(",");
-    c.key("seq_bytes");
-    at = c.pos();
+    at = f.key("seq_bytes").pos();
     if (c.integer() != k.seq_bytes())
       c.fail_at(at, "seq_bytes disagrees with slots x 2 x kv_heads x head_dim x dtype size (" + std::to_string(k.seq_bytes()) + ")");
-    c.expect(",");
-    c.key("readers");
-    k.readers = c.int_list();
-    c.expect("}");
+    k.readers = f.key("readers").int_list();
+    f.close();
     c.expect_end();
     plan_.caches->push_back(std::move(k));
   }
@@ -589,15 +558,12 @@ class PlanParser {
     std::string head = c.word();
     BufferPlan& b = *plan_.buffers;
     if (head == "arena") {
-      c.expect("{");
-      c.key("width");
-      size_t width_at = c.pos();
+      Fields f(c);
+      size_t width_at = f.key("width").pos();
       int64_t width = c.integer();
-      c.expect(",");
-      c.key("bytes");
-      size_t bytes_at = c.pos();
+      size_t bytes_at = f.key("bytes").pos();
       int64_t bytes = c.integer();
-      c.expect("}");
+      f.close();
       c.expect_end();
       const auto& widths = plan_.header.widths;
       if (arenas_ >= widths.size() || widths[arenas_] != width)
@@ -611,13 +577,10 @@ class PlanParser {
     Buffer buf;
     buf.loc = here(static_cast<int>(at) + 5);
     buf.value = c.name('%', "a value name");
-    c.expect("{");
-    c.key("seq_offset");
-    buf.seq_offset = c.integer();
-    c.expect(",");
-    c.key("seq_bytes");
-    buf.seq_bytes = c.integer();
-    c.expect("}");
+    Fields f(c);
+    buf.seq_offset = f.key("seq_offset").integer();
+    buf.seq_bytes = f.key("seq_bytes").integer();
+    f.close();
     c.expect_end();
     b.buffers.push_back(std::move(buf));
   }
