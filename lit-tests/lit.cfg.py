@@ -2,6 +2,7 @@
 # Suites: spec/ (declarations, diagnostics, derived facts), compiler/ (driver, plans),
 # runtime/ (g4run on the CPU backend).
 import os
+import sys
 
 import lit.formats
 
@@ -15,6 +16,8 @@ config.test_source_root = os.path.dirname(__file__)
 config.environment["PATH"] = os.pathsep.join(
     [config.g4c_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%models", os.path.join(config.g4c_source_root, "models")))
+# Tests that need generated binary inputs (GGUF files) build them with small Python scripts.
+config.substitutions.append(("%python", sys.executable))
 
 # As in MLIR: scoped FileCheck variables and no unused check prefixes.
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
