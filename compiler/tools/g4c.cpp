@@ -3,6 +3,7 @@
 //   g4c check FILE...              validate declarations; prints nothing when they are valid
 //   g4c compile FILE [options]     lower a declaration to a decode plan (or print another stage)
 //   g4c verify FILE|-              check a plan's text form; prints nothing when it is valid
+//   g4c import FILE.gguf [-o FILE] derive a declaration (TOML) from a gemma4 GGUF file
 //
 // Exit status: 0 on success, 1 when an input has errors, 2 on a command-line mistake.
 #include <algorithm>
@@ -12,6 +13,7 @@
 
 #include "g4c/compiler/lower.h"
 #include "g4c/compiler/passes.h"
+#include "g4c/gguf/import.h"
 #include "g4c/plan/parser.h"
 #include "g4c/plan/printer.h"
 #include "g4c/plan/verifier.h"
@@ -53,10 +55,16 @@ const std::vector<g4c::OptionSpec> kVerifyOptions = {
     {"help", false, false, "", "show this help"},
 };
 
+const std::vector<g4c::OptionSpec> kImportOptions = {
+    {"o", true, false, "file", "write the declaration to <file> instead of standard output"},
+    {"help", false, false, "", "show this help"},
+};
+
 void print_usage(std::ostream& os) {
   os << "usage: g4c check FILE...\n"
         "       g4c compile FILE [options]\n"
         "       g4c verify FILE|- [--print]\n"
+        "       g4c import FILE.gguf [-o FILE]\n"
         "\n"
         "Compiles Gemma 4 model declarations (TOML) into batched-decode plans.\n"
         "\n"
@@ -64,10 +72,12 @@ void print_usage(std::ostream& os) {
         "  check     validate declarations; silent when they are valid\n"
         "  compile   lower a declaration to a decode plan, or print another stage\n"
         "  verify    check a plan file (or standard input); silent when it is valid\n"
+        "  import    print the declaration (TOML) of a gemma4 GGUF file's model\n"
         "\n"
         "compile options:\n"
      << g4c::format_options_help(kCompileOptions) << "\nverify options:\n"
-     << g4c::format_options_help(kVerifyOptions) << "\npasses, in order:\n";
+     << g4c::format_options_help(kVerifyOptions) << "\nimport options:\n"
+     << g4c::format_options_help(kImportOptions) << "\npasses, in order:\n";
   for (const g4c::PassInfo& p : g4c::pass_pipeline()) os << "  " << p.name << ": " << p.summary << "\n";
 }
 
@@ -252,25 +262,29 @@ int run_verify(int argc, char** argv) {
   auto args = g4c::parse_args(argc, argv, 2, kVerifyOptions, error);
   if (!args) return usage_error(error);
   if (args->positional.size() != 1) return usage_error("verify: expected one plan file, or - for standard input");
-  const std::string& path = args->positional[0];
-  std::ostringstream text;
-  if (path == "-") {
-    text << std::cin.rdbuf();
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      std::cerr << kTool << ": error: cannot read " << g4c::quote(path) << ": no such file\n";
-      return kInputError;
-    }
-    text << in.rdbuf();
-  }
   g4c::DiagnosticEngine diag;
-  auto plan = g4c::plan::parse_plan(text.str(), path == "-" ? "<stdin>" : path, diag);
-  if (plan) g4c::plan::verify_plan(*plan, diag);
+  auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
   diag.print(std::cerr, kTool);
-  if (diag.has_errors()) return kInputError;
+  if (!plan) return kInputError;
   if (args->has("print")) g4c::plan::print_plan(*plan, std::cout);
   return 0;
+}
+
+int run_import(int argc, char** argv) {
+  std::string error;
+  auto args = g4c::parse_args(argc, argv, 2, kImportOptions, error);
+  if (!args) return usage_error(error);
+  if (args->has("help")) {
+    print_usage(std::cout);
+    return 0;
+  }
+  if (args->positional.size() != 1) return usage_error("import: expected exactly one GGUF file");
+  g4c::DiagnosticEngine diag;
+  std::optional<std::string> toml;
+  if (auto file = g4c::gguf::File::open(args->positional[0], diag)) toml = g4c::gguf::import_model(*file, diag);
+  diag.print(std::cerr, kTool);
+  if (!toml) return kInputError;
+  return write_output(*toml, args->value("o")) ? 0 : kInputError;
 }
 
 }  // namespace
@@ -292,6 +306,7 @@ int main(int argc, char** argv) {
   if (command == "check") return run_check(argc, argv);
   if (command == "compile") return run_compile(argc, argv);
   if (command == "verify") return run_verify(argc, argv);
-  static const std::vector<std::string> commands = {"check", "compile", "verify"};
+  if (command == "import") return run_import(argc, argv);
+  static const std::vector<std::string> commands = {"check", "compile", "verify", "import"};
   return usage_error("unknown command " + g4c::quote(command) + g4c::did_you_mean(command, commands));
 }

@@ -135,19 +135,17 @@ class Loader {
   }
 
   std::optional<ConfigNode> load_file(const std::string& path, const SourceLoc& requested_at) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in || fs::is_directory(path)) {
-      std::string what = "cannot read " + quote(path) + ": " +
-                         (fs::exists(path) ? "not a readable file" : "no such file");
+    std::string why;
+    std::optional<std::string> text = read_file(path, why);
+    if (!text) {
+      std::string what = "cannot read " + quote(path) + ": " + why;
       if (requested_at.has_file())
         diag_.error(requested_at, keyed_message("extends", what));
       else
         diag_.error({}, what);
       return std::nullopt;
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return load_text(text.str(), path);
+    return load_text(*text, path);
   }
 
  private:

@@ -13,4 +13,7 @@ namespace g4c::plan {
 
 std::optional<Plan> parse_plan(std::string_view text, const std::string& path, DiagnosticEngine& diag);
 
+// Reads, parses and verifies a plan file (`-`: standard input, named <stdin> in diagnostics).
+std::optional<Plan> load_plan_file(const std::string& path, DiagnosticEngine& diag);
+
 }  // namespace g4c::plan

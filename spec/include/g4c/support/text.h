@@ -32,4 +32,8 @@ std::string join(std::span<const std::string> items, std::string_view sep = ", "
 // Parses a decimal integer that must use the whole string.
 std::optional<int64_t> parse_int(std::string_view s);
 
+// A whole file's bytes; `-` reads standard input. On failure nullopt, with `why` set to
+// "no such file" or "not a readable file".
+std::optional<std::string> read_file(const std::string& path, std::string& why);
+
 }  // namespace g4c

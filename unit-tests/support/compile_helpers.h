@@ -20,16 +20,20 @@ inline ModelSpec load_shipped(const std::string& model) {
   return spec.value_or(ModelSpec{});
 }
 
-inline plan::Plan compile_shipped(const std::string& model, std::vector<int64_t> widths = {1, 2, 4, 5, 8, 16, 32},
-                                  const RouteOptions& routes = {}) {
-  ModelSpec spec = load_shipped(model);
+inline plan::Plan compile_spec(const ModelSpec& spec, std::vector<int64_t> widths = {1, 2, 4, 5, 8, 16, 32},
+                               const RouteOptions& routes = {}) {
   LowerOptions lower;
   lower.widths = std::move(widths);
   plan::Plan plan = lower_model(spec, lower);
   DiagnosticEngine diag;
   PassContext ctx{spec, routes, diag};
-  EXPECT_TRUE(run_pipeline(plan, ctx, {}, false, std::cerr)) << model;
+  EXPECT_TRUE(run_pipeline(plan, ctx, {}, false, std::cerr)) << spec.name;
   return plan;
+}
+
+inline plan::Plan compile_shipped(const std::string& model, std::vector<int64_t> widths = {1, 2, 4, 5, 8, 16, 32},
+                                  const RouteOptions& routes = {}) {
+  return compile_spec(load_shipped(model), std::move(widths), routes);
 }
 
 inline std::string print(const plan::Plan& plan) {

@@ -1,0 +1,15 @@
+// Writes a plan's weights as a GGUF file with the gemma4.* metadata llama.cpp expects, derived
+// from the plan alone, so seeded random models can be fed to other engines and back to g4run.
+#pragma once
+
+#include <string>
+
+#include "g4c/plan/plan.h"
+#include "g4c/runtime/weights.h"
+#include "g4c/support/diagnostics.h"
+
+namespace g4c {
+
+bool export_gguf(const plan::Plan& plan, const WeightSet& weights, const std::string& path, DiagnosticEngine& diag);
+
+}  // namespace g4c

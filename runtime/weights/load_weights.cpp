@@ -1,0 +1,168 @@
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+
+#include "g4c/gguf/file.h"
+#include "g4c/kernels/quant_host.h"
+#include "g4c/runtime/load_weights.h"
+#include "g4c/support/text.h"
+
+namespace g4c {
+
+using namespace plan;
+
+std::vector<TensorShape> plan_tensor_shapes(const Plan& plan) {
+  std::vector<TensorShape> shapes;
+  for (const WeightDecl& w : plan.weights) shapes.push_back({w.name, w.type, w.ne0, w.ne1});
+  return shapes;
+}
+
+std::map<std::string, std::vector<float>> structural_tensors(const Plan& plan) {
+  std::map<std::string, std::vector<float>> out;
+  const WeightDecl* freqs = plan.find_weight("rope_freqs.weight");
+  if (!freqs) return out;
+  for (const Op* op : plan.ops()) {
+    if (op->kind != OpKind::rope || op->get_int("head_dim") != 2 * freqs->ne0) continue;
+    std::vector<float> v(static_cast<size_t>(freqs->ne0), 1e30f);
+    std::fill(v.begin(), v.begin() + std::min<int64_t>(op->get_int("rotated_pairs"), freqs->ne0), 1.0f);
+    out[freqs->name] = std::move(v);
+    break;
+  }
+  return out;
+}
+
+namespace {
+
+std::optional<uint64_t> parse_random_seed(const std::string& source) {
+  constexpr std::string_view kPrefix = "random:seed=";
+  if (!source.starts_with(kPrefix)) return std::nullopt;
+  uint64_t seed = 0;
+  std::string_view digits = std::string_view(source).substr(kPrefix.size());
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seed);
+  if (ec != std::errc() || ptr != digits.data() + digits.size() || digits.empty()) return std::nullopt;
+  return seed;
+}
+
+std::string shape_text(int64_t ne0, int64_t ne1) {
+  return ne1 == 1 ? "[" + std::to_string(ne0) + "]" : "[" + std::to_string(ne0) + ", " + std::to_string(ne1) + "]";
+}
+
+class GgufBinder {
+ public:
+  GgufBinder(const Plan& plan, const gguf::File& file, DiagnosticEngine& diag) : plan_(plan), file_(file), diag_(diag) {}
+
+  bool bind(WeightSet& set) {
+    std::map<std::string, std::vector<float>> structural = structural_tensors(plan_);
+    for (const WeightDecl& w : plan_.weights) {
+      const gguf::TensorInfo* t = file_.find_tensor(w.name);
+      auto fixed = structural.find(w.name);
+      if (!t && fixed != structural.end()) {
+        // rope_freqs is structure, not a learned weight: converters other than llama.cpp's omit it.
+        std::vector<uint8_t> bytes(static_cast<size_t>(row_bytes(w.type, w.ne0) * w.ne1));
+        quantize_row(w.type, fixed->second.data(), bytes.data(), w.ne0 * w.ne1);
+        set.add_owned({w.name, w.type, w.ne0, w.ne1}, std::move(bytes));
+        continue;
+      }
+      if (!t) return missing(w);
+      if (!matches(w, *t)) return false;
+      if (fixed != structural.end() && !same_structure(*t, fixed->second)) return false;
+      set.add_borrowed({w.name, w.type, w.ne0, w.ne1}, t->span());
+    }
+    return check_k_eq_v() && check_kv_heads();
+  }
+
+ private:
+  bool fail(const std::string& message) {
+    diag_.error(SourceLoc{std::make_shared<const std::string>(file_.path()), 0, 0}, message);
+    return false;
+  }
+
+  bool missing(const WeightDecl& w) {
+    std::string hint;
+    if (w.name.ends_with(".attn_v.weight"))
+      hint = "; the file's layer has no V projection, so it is a k_eq_v layer: declare k_eq_v for it";
+    return fail("tensor " + w.name + " is missing (the plan reads it as " + std::string(name(w.type)) + " " +
+                shape_text(w.ne0, w.ne1) + ")" + hint);
+  }
+
+  bool matches(const WeightDecl& w, const gguf::TensorInfo& t) {
+    auto type = gguf::quant_type_from_ggml(t.ggml_type);
+    bool shape_ok = t.ne(0) == w.ne0 && t.ne(1) == w.ne1 && t.ne(2) == 1 && t.ne(3) == 1;
+    if (type == w.type && shape_ok) return true;
+    return fail("tensor " + w.name + " is " + gguf::ggml_type_name(t.ggml_type) + " " + t.shape() +
+                " in the file, but the plan reads it as " + std::string(name(w.type)) + " " + shape_text(w.ne0, w.ne1));
+  }
+
+  // A file's rope_freqs must rotate the pairs the plan rotates (factor 1) and hold the others
+  // still (a huge factor), or the file was made for another RoPE.
+  bool same_structure(const gguf::TensorInfo& t, const std::vector<float>& expected) {
+    std::vector<float> got(expected.size());
+    dequantize_row(*gguf::quant_type_from_ggml(t.ggml_type), t.data, got.data(), static_cast<int64_t>(got.size()));
+    for (size_t i = 0; i < got.size(); ++i) {
+      bool rotated = expected[i] == 1.0f;
+      if (rotated ? got[i] == 1.0f : got[i] >= 1e20f) continue;
+      return fail("tensor " + t.name + " factor " + std::to_string(i) + " is " + format_double(got[i]) +
+                  ", but the plan's proportional RoPE " + (rotated ? "rotates" : "does not rotate") + " pair " +
+                  std::to_string(i));
+    }
+    return true;
+  }
+
+  // k_eq_v is inferred from a missing attn_v; a file that has one where the plan aliases V to the
+  // raw K projection was made from another declaration.
+  bool check_k_eq_v() {
+    for (const Block& b : plan_.blocks)
+      for (const Op& op : b.ops) {
+        if (op.kind != OpKind::alias || op.get_ident("reason") != "k_eq_v") continue;
+        std::string v = "blk." + std::to_string(b.layer) + ".attn_v.weight";
+        if (file_.find_tensor(v))
+          return fail("tensor " + v + " exists, but the plan treats layer " + std::to_string(b.layer) +
+                      " as k_eq_v (V = the raw K projection): the declaration and the file disagree");
+      }
+    return true;
+  }
+
+  bool check_kv_heads() {
+    const gguf::Value* heads = file_.find("gemma4.attention.head_count_kv");
+    if (!heads || !plan_.caches) return true;
+    auto per_layer = heads->as_int_array();
+    auto scalar = heads->as_int();
+    for (const KvCache& c : *plan_.caches) {
+      std::optional<int64_t> declared = scalar;
+      if (per_layer && c.layer < static_cast<int>(per_layer->size())) declared = (*per_layer)[c.layer];
+      if (declared && *declared != c.kv_heads)
+        return fail("gemma4.attention.head_count_kv gives layer " + std::to_string(c.layer) + " " +
+                    std::to_string(*declared) + " KV heads, but the plan's cache %" + c.name + " has " +
+                    std::to_string(c.kv_heads));
+    }
+    return true;
+  }
+
+  const Plan& plan_;
+  const gguf::File& file_;
+  DiagnosticEngine& diag_;
+};
+
+}  // namespace
+
+std::optional<WeightSet> load_weights(const Plan& plan, const std::string& source, DiagnosticEngine& diag) {
+  if (source.starts_with("random:")) {
+    auto seed = parse_random_seed(source);
+    if (!seed) {
+      diag.error({}, "--weights " + quote(source) + ": expected random:seed=N with N a non-negative integer");
+      return std::nullopt;
+    }
+    std::vector<TensorShape> shapes = plan_tensor_shapes(plan);
+    return random_weights(shapes, *seed, structural_tensors(plan));
+  }
+  auto file = gguf::File::open(source, diag);
+  if (!file) return std::nullopt;
+  auto shared = std::make_shared<gguf::File>(std::move(*file));
+  WeightSet set;
+  set.set_description(source);
+  set.keep_alive(shared);
+  if (!GgufBinder(plan, *shared, diag).bind(set)) return std::nullopt;
+  return set;
+}
+
+}  // namespace g4c

@@ -1,0 +1,92 @@
+// Reading a GGUF file (v2 or v3, little-endian): header, metadata, tensor infos, and the data
+// section over a read-only mmap.
+//
+// Input is untrusted. Every length, count and offset is checked against the bytes that remain
+// before it is used, sizes are computed without overflow, and every tensor's data must lie inside
+// the file; the first problem is reported as `path: error: GGUF: <what>` and nothing is returned.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "g4c/gguf/ggml_types.h"
+#include "g4c/gguf/value.h"
+#include "g4c/support/diagnostics.h"
+
+namespace g4c::gguf {
+
+inline constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as a little-endian u32
+inline constexpr uint64_t kDefaultAlignment = 32;
+inline constexpr uint32_t kMaxDims = 4;
+// Limits that keep a hostile file from making the reader allocate far more than its own size:
+// values in all metadata arrays together, and how deeply arrays may nest.
+inline constexpr uint64_t kMaxMetadataValues = uint64_t{1} << 22;
+inline constexpr int kMaxArrayDepth = 8;
+
+struct TensorInfo {
+  std::string name;
+  std::vector<int64_t> dims;  // ne0 (the row length) first
+  uint32_t ggml_type = 0;
+  uint64_t offset = 0;  // relative to the data section
+  uint64_t bytes = 0;
+  const uint8_t* data = nullptr;  // points into the file's mapping
+
+  int64_t elements() const;
+  int64_t ne(size_t i) const { return i < dims.size() ? dims[i] : 1; }
+  std::span<const uint8_t> span() const { return {data, static_cast<size_t>(bytes)}; }
+  std::string shape() const;  // "[3840, 8192]"
+};
+
+class File {
+ public:
+  // Maps `path` read-only and parses it.
+  static std::optional<File> open(const std::string& path, DiagnosticEngine& diag);
+  // Parses bytes in memory; `name` names them in diagnostics.
+  static std::optional<File> from_bytes(std::vector<uint8_t> bytes, std::string name, DiagnosticEngine& diag);
+
+  File(File&&) noexcept;
+  File& operator=(File&&) noexcept;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  ~File();
+
+  uint32_t version() const { return version_; }
+  const std::string& path() const { return path_; }
+
+  const std::vector<std::pair<std::string, Value>>& metadata() const { return metadata_; }
+  const Value* find(std::string_view key) const;
+
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  const TensorInfo* find_tensor(std::string_view name) const;
+
+  uint64_t alignment() const { return alignment_; }
+  uint64_t data_offset() const { return data_offset_; }  // where the data section starts
+  uint64_t size() const;                                 // bytes in the file
+  std::span<const uint8_t> bytes() const;
+
+  class Storage;  // the mapping or the buffer the file's bytes live in
+
+ private:
+  File() = default;
+  static std::optional<File> parse(std::unique_ptr<Storage> storage, std::string path, DiagnosticEngine& diag);
+  friend class FileParser;
+
+  std::unique_ptr<Storage> storage_;  // heap-held, so TensorInfo::data survives moves of File
+  std::string path_;
+  uint32_t version_ = 0;
+  uint64_t alignment_ = kDefaultAlignment;
+  uint64_t data_offset_ = 0;
+  std::vector<std::pair<std::string, Value>> metadata_;
+  std::vector<TensorInfo> tensors_;
+  std::map<std::string, size_t, std::less<>> metadata_index_;
+  std::map<std::string, size_t, std::less<>> tensor_index_;
+};
+
+}  // namespace g4c::gguf

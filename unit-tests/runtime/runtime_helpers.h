@@ -1,0 +1,83 @@
+// Compiling a model and running it on the reference model and the interpreter, for runtime tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "compile_helpers.h"
+#include "g4c/runtime/generate.h"
+#include "g4c/runtime/interpreter.h"
+#include "g4c/runtime/load_weights.h"
+#include "g4c/runtime/reference_model.h"
+
+namespace g4c::testing {
+
+// Logits of every fed position: [sequence][position][vocab].
+using LogitTrace = std::vector<std::vector<std::vector<double>>>;
+
+inline LogitTrace run_reference(const ModelSpec& spec, const WeightSet& weights,
+                                const std::vector<std::vector<int32_t>>& tokens) {
+  LogitTrace trace;
+  for (const auto& seq : tokens) {
+    ReferenceModel model(spec, weights);
+    trace.emplace_back();
+    for (int32_t t : seq) trace.back().push_back(model.step(t));
+  }
+  return trace;
+}
+
+// Feeds each sequence's tokens (all of them, no sampling), batching the sequences row by row.
+inline LogitTrace run_interpreter(const plan::Plan& plan, const WeightSet& weights,
+                                  const std::vector<std::vector<int32_t>>& tokens) {
+  DiagnosticEngine diag;
+  auto interp = Interpreter::create(plan, weights, static_cast<int>(tokens.size()), diag);
+  EXPECT_TRUE(interp.has_value());
+  LogitTrace trace(tokens.size());
+  size_t longest = 0;
+  for (const auto& s : tokens) longest = std::max(longest, s.size());
+  for (size_t pos = 0; pos < longest; ++pos) {
+    std::vector<int32_t> tok, position, seq;
+    for (size_t s = 0; s < tokens.size(); ++s)
+      if (pos < tokens[s].size()) {
+        tok.push_back(tokens[s][pos]);
+        position.push_back(static_cast<int32_t>(pos));
+        seq.push_back(static_cast<int32_t>(s));
+      }
+    auto out = interp->step({tok, position, seq}, diag);
+    EXPECT_TRUE(out.has_value()) << (diag.diagnostics().empty() ? "" : diag.diagnostics().back().message);
+    if (!out) return trace;
+    int64_t vocab = plan.header.vocab;
+    for (size_t r = 0; r < seq.size(); ++r)
+      trace[seq[r]].emplace_back(out->logits.begin() + r * vocab, out->logits.begin() + (r + 1) * vocab);
+  }
+  return trace;
+}
+
+// max |a − b| / max |b| over one position's logits.
+inline double relative_error(const std::vector<double>& a, const std::vector<double>& b) {
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    diff = std::max(diff, std::abs(a[i] - b[i]));
+    scale = std::max(scale, std::abs(b[i]));
+  }
+  return diff / scale;
+}
+
+inline size_t argmax(const std::vector<double>& v) {
+  return static_cast<size_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+// Deterministic token sequences of the given lengths.
+inline std::vector<std::vector<int32_t>> token_sequences(std::vector<int> lengths, int64_t vocab, int salt = 0) {
+  std::vector<std::vector<int32_t>> out;
+  for (size_t s = 0; s < lengths.size(); ++s) {
+    out.emplace_back();
+    for (int i = 0; i < lengths[s]; ++i)
+      out.back().push_back(static_cast<int32_t>((1 + 37 * i + 101 * s + 13 * salt) % vocab));
+  }
+  return out;
+}
+
+}  // namespace g4c::testing
