@@ -14,11 +14,11 @@ void run_kernel_instances(Plan& plan, PassContext&) {
   std::map<std::string, size_t> index;
   for (const Op* op : plan.ops()) {
     for (int64_t width : plan.header.widths) {
-      std::optional<KernelInstance> k = kernel_for(plan, *op, width);
-      if (!k) continue;
-      auto [it, fresh] = index.try_emplace(k->key(), instances.size());
-      if (fresh) instances.push_back(std::move(*k));
-      ++instances[it->second].uses;
+      for (KernelInstance& k : kernels_for(plan, *op, width)) {
+        auto [it, fresh] = index.try_emplace(k.key(), instances.size());
+        if (fresh) instances.push_back(std::move(k));
+        ++instances[it->second].uses;
+      }
     }
   }
   plan.kernels = std::move(instances);

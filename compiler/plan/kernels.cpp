@@ -13,68 +13,82 @@ Ident type_of(const Plan& plan, const Op& op) {
   return Ident{w ? std::string(name(w->type)) : "unknown"};
 }
 
-std::optional<KernelInstance> matmul_kernel(const Plan& plan, const Op& op, int64_t width) {
+std::vector<KernelInstance> matmul_kernels(const Plan& plan, const Op& op, int64_t width) {
   const std::vector<RouteChoice>* routes = op.routes();
-  if (!routes) return std::nullopt;
+  if (!routes) return {};
   for (const RouteChoice& c : *routes) {
     if (c.width != width) continue;
-    std::string family = "matmul." + std::string(name(c.route));
-    // cuBLAS runs the GEMM; what NVRTC builds is the dequantize-to-fp16 kernel, width-independent.
-    if (c.route == Route::cublas) return instance(family, {{"type", type_of(plan, op)}});
-    return instance(family, {{"type", type_of(plan, op)}, {"n", width}});
+    Ident type = type_of(plan, op);
+    switch (c.route) {
+      case Route::ws:
+        return {instance("matmul.ws", {{"type", type}, {"n", width}})};
+      case Route::gemm_n:
+        return {instance("matmul.gemm_n", {{"type", type}, {"n", width}})};
+      case Route::mmq:
+        return {instance("quantize_q8_1"), instance("matmul.mmq", {{"type", type}, {"n", width}})};
+      case Route::cublas: {
+        // cuBLAS runs the GEMM. F32 weights multiply f32 activations as they are; F16/BF16 ones
+        // need activations of their type; quantized ones are dequantized to fp16 once at load.
+        if (type.text == "F32") return {};
+        Ident to{type.text == "BF16" ? "BF16" : "F16"};
+        std::vector<KernelInstance> k;
+        if (type.text != "F16" && type.text != "BF16") k.push_back(instance("dequantize_f16", {{"type", type}}));
+        k.push_back(instance("convert_activations", {{"to", to}}));
+        return k;
+      }
+    }
   }
-  return std::nullopt;
+  return {};
 }
 
-std::optional<KernelInstance> cache_kernel(const Plan& plan, const Op& op, std::string family) {
+std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op) {
   const KvCache* c = plan.find_cache(op.cache);
-  if (!c) return std::nullopt;
+  if (!c) return {};
   std::vector<Attr> k = {{"kind", Ident{std::string(name(c->kind))}},
                          {"head_dim", int64_t{c->head_dim}},
                          {"kv_heads", int64_t{c->kv_heads}},
                          {"dtype", Ident{std::string(name(c->dtype))}}};
-  if (op.kind == OpKind::attention) {
-    k.insert(k.begin() + 2, Attr{"q_heads", op.get_int("q_heads")});
-    k.push_back({"window", op.get_int("window")});
-  }
-  return instance(std::move(family), std::move(k));
+  if (op.kind == OpKind::kv_write) return {instance("kv_write", std::move(k))};
+  k.insert(k.begin() + 2, Attr{"q_heads", op.get_int("q_heads")});
+  k.push_back({"window", op.get_int("window")});
+  return {instance("attention.partial", std::move(k)),
+          instance("attention.combine", {{"head_dim", int64_t{c->head_dim}}, {"q_heads", op.get_int("q_heads")}})};
 }
 
 }  // namespace
 
-std::optional<KernelInstance> kernel_for(const Plan& plan, const Op& op, int64_t width) {
+std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t width) {
   switch (op.kind) {
     case OpKind::input:
     case OpKind::alias:
     case OpKind::slice:
     case OpKind::output:
-      return std::nullopt;
+      return {};
     case OpKind::matmul:
-      return matmul_kernel(plan, op, width);
+      return matmul_kernels(plan, op, width);
     case OpKind::embed_gather:
-      return instance("embed_gather", {{"type", type_of(plan, op)}});
+      return {instance("embed_gather", {{"type", type_of(plan, op)}})};
     case OpKind::ple_combine:
-      return instance("ple_combine", {{"width", op.get_int("width")}});
+      return {instance("ple_combine", {{"width", op.get_int("width")}})};
     case OpKind::rms_norm:
-      return instance("rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}});
+      return {instance("rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}})};
     case OpKind::rope:
-      return instance("rope", {{"head_dim", op.get_int("head_dim")}, {"rotated_pairs", op.get_int("rotated_pairs")}});
+      return {instance("rope", {{"head_dim", op.get_int("head_dim")}, {"rotated_pairs", op.get_int("rotated_pairs")}})};
     case OpKind::kv_write:
-      return cache_kernel(plan, op, "kv_write");
     case OpKind::attention:
-      return cache_kernel(plan, op, "attention");
+      return cache_kernels(plan, op);
     case OpKind::geglu:
-      return instance("geglu");
+      return {instance("geglu")};
     case OpKind::add:
-      return instance("add");
+      return {instance("add")};
     case OpKind::scale_by:
-      return instance("scale_by");
+      return {instance("scale_by")};
     case OpKind::softcap:
-      return instance("softcap");
+      return {instance("softcap")};
     case OpKind::sample:
-      return instance("sample");
+      return {instance("sample")};
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace g4c::plan

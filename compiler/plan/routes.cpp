@@ -23,10 +23,10 @@ std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int6
   return "unknown route";
 }
 
-int64_t route_scratch_seq_bytes(Route route, int64_t cols) {
+int64_t route_scratch_seq_bytes(Route route, QuantType type, int64_t cols) {
   switch (route) {
     case Route::mmq: return cols / 32 * 36;
-    case Route::cublas: return cols * 2;
+    case Route::cublas: return type == QuantType::F32 ? 0 : cols * 2;
     case Route::ws:
     case Route::gemm_n: return 0;
   }

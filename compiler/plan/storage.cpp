@@ -2,15 +2,20 @@
 
 #include <algorithm>
 
+#include "g4c/plan/kernels.h"
 #include "g4c/plan/routes.h"
 
 namespace g4c::plan {
 
-int64_t matmul_scratch_seq_bytes(const Op& op) {
+int64_t op_scratch_seq_bytes(const Op& op) {
+  if (op.kind == OpKind::attention)  // per query head and split: head_dim accumulators, max and sum
+    return op.get_int("q_heads") * kAttentionMaxSplits * (op.get_int("head_dim") + 2) * 4;
   const std::vector<RouteChoice>* routes = op.routes();
   if (op.kind != OpKind::matmul || !routes) return 0;
+  auto type = parse_quant_type(op.get_ident("type"));
   int64_t bytes = 0;
-  for (const RouteChoice& c : *routes) bytes = std::max(bytes, route_scratch_seq_bytes(c.route, op.get_int("cols")));
+  for (const RouteChoice& c : *routes)
+    bytes = std::max(bytes, route_scratch_seq_bytes(c.route, type.value_or(QuantType::F32), op.get_int("cols")));
   return bytes;
 }
 
@@ -55,7 +60,7 @@ StorageAnalysis analyze_storage(const Plan& plan) {
       }
     }
     if (!op.result.empty()) place_result(op, i, s);
-    if (int64_t scratch = matmul_scratch_seq_bytes(op); scratch > 0) {
+    if (int64_t scratch = op_scratch_seq_bytes(op); scratch > 0) {
       s.roots[scratch_name(op)] = RootStorage{scratch, i, i, true, false};
       s.root_order.push_back(scratch_name(op));
     }

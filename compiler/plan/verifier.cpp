@@ -341,10 +341,10 @@ class Verifier {
     std::map<std::string, int64_t> launches;
     for (const Op* op : ops_)
       for (int64_t width : plan_.header.widths)
-        if (auto k = kernel_for(plan_, *op, width)) {
-          if (!listed(k->key())) return fail(*op, "at width " + std::to_string(width) + " launches kernel '" + k->key() +
-                                                      "', which the kernels section does not list");
-          ++launches[k->key()];
+        for (const KernelInstance& k : kernels_for(plan_, *op, width)) {
+          if (!listed(k.key())) return fail(*op, "at width " + std::to_string(width) + " launches kernel '" + k.key() +
+                                                     "', which the kernels section does not list");
+          ++launches[k.key()];
         }
     for (const KernelInstance& k : *plan_.kernels) {
       auto it = launches.find(k.key());

@@ -1,6 +1,7 @@
-// The kernel instance each op launches at each width: a kernel family from kernels/ and the
-// constants NVRTC specializes it on. The compiler lists the instances a plan needs; the runtime
-// looks each op's instance up by the same function, so the mapping is one piece of code.
+// The kernel instances each op launches at each width, in launch order: a kernel family from
+// kernels/ and the constants NVRTC specializes it on. The compiler lists the instances a plan
+// needs; the runtime looks each op's instances up by the same function, so the mapping is one
+// piece of code.
 #pragma once
 
 #include <optional>
@@ -10,8 +11,14 @@
 
 namespace g4c::plan {
 
-// nullopt for ops that launch nothing (input, alias, slice, output). Needs the plan's weights,
-// caches and (for matmuls) routes.
-std::optional<KernelInstance> kernel_for(const Plan& plan, const Op& op, int64_t width);
+// Decode attention splits each row's keys over at most this many blocks (flash-decoding) and
+// combines their partial results; the op's scratch holds the partials.
+inline constexpr int64_t kAttentionMaxSplits = 32;
+
+// Empty for ops that launch nothing (input, alias, slice, output). Needs the plan's weights,
+// caches and (for matmuls) routes. Matmuls on the mmq route first quantize their activations;
+// on the cublas route a quantized weight is dequantized to fp16 once at load and the activations
+// converted each step (cuBLAS itself runs the GEMM); attention runs a partial and a combine kernel.
+std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t width);
 
 }  // namespace g4c::plan

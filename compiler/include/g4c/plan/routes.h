@@ -21,7 +21,8 @@ bool route_legal(Route route, QuantType type, int64_t rows, int64_t cols);
 std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int64_t cols);
 
 // Per-sequence scratch the route needs beside its output: mmq quantizes the activation row to
-// int8 blocks (32 values + fp16 scale and sum: 36 bytes); cublas converts it to fp16.
-int64_t route_scratch_seq_bytes(Route route, int64_t cols);
+// int8 blocks (32 values + fp16 scale and sum: 36 bytes); cublas converts it to fp16 or bf16,
+// except for F32 weights, which multiply f32 activations as they are.
+int64_t route_scratch_seq_bytes(Route route, QuantType type, int64_t cols);
 
 }  // namespace g4c::plan

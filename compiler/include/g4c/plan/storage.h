@@ -38,8 +38,9 @@ struct StorageAnalysis {
   int op_count = 0;
 };
 
-// Scratch bytes per sequence a matmul needs: the most any of its routes needs (0 without routes).
-int64_t matmul_scratch_seq_bytes(const Op& op);
+// Scratch bytes per sequence an op needs beside its result, live only while it runs: a matmul's
+// route scratch (the most any of its routes needs), attention's split partials.
+int64_t op_scratch_seq_bytes(const Op& op);
 inline std::string scratch_name(const Op& op) { return op.result + ".scratch"; }
 
 // Walks the ops in order. Values used before definition are ignored here (the verifier reports

@@ -13,6 +13,7 @@
 #include "g4c/plan/plan.h"
 #include "g4c/plan/storage.h"
 #include "g4c/runtime/backend.h"
+#include "g4c/runtime/cpu_ops.h"
 #include "g4c/runtime/weights.h"
 #include "g4c/support/diagnostics.h"
 
@@ -39,8 +40,8 @@ class Interpreter final : public DecodeBackend {
   Interpreter(const plan::Plan& plan, const WeightSet& weights, int max_sequences);
   struct Cache {
     const plan::KvCache* decl = nullptr;
-    std::vector<float> k, v;  // [sequence][slot][kv_heads × head_dim], already rounded to decl->dtype
-    int64_t row_elems() const { return int64_t{decl->kv_heads} * decl->head_dim; }
+    std::vector<uint8_t> k, v;  // [sequence][slot][kv_heads × head_dim] elements of decl->dtype
+    cpu::KvCacheView view();
   };
   struct Step;  // the state of one step: width, arena, rows
 

@@ -1,0 +1,157 @@
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "g4c/kernels/quant_host.h"
+#include "g4c/runtime/cpu_ops.h"
+
+namespace g4c::cpu {
+
+void matmul(const HostTensor& w, const float* x, float* y, int64_t n) {
+  std::vector<float> row(static_cast<size_t>(w.ne0));
+  for (int64_t j = 0; j < w.ne1; ++j) {
+    dequantize_tensor_row(w, j, row.data());
+    for (int64_t r = 0; r < n; ++r) {
+      const float* xr = x + r * w.ne0;
+      float sum = 0;
+      for (int64_t i = 0; i < w.ne0; ++i) sum += xr[i] * row[i];
+      y[r * w.ne1 + j] = sum;
+    }
+  }
+}
+
+void embed_gather(const HostTensor& table, const int32_t* ids, float scale, float* out, int64_t n) {
+  for (int64_t r = 0; r < n; ++r) {
+    float* row = out + r * table.ne0;
+    dequantize_tensor_row(table, ids[r], row);
+    for (int64_t i = 0; i < table.ne0; ++i) row[i] *= scale;
+  }
+}
+
+void rms_norm(const float* x, const float* weight, float* y, int64_t total, int64_t group, float eps) {
+  for (int64_t start = 0; start < total; start += group) {
+    float ms = 0;
+    for (int64_t i = 0; i < group; ++i) ms += x[start + i] * x[start + i];
+    float inv = 1.0f / std::sqrt(ms / static_cast<float>(group) + eps);
+    for (int64_t i = 0; i < group; ++i) y[start + i] = x[start + i] * inv * (weight ? weight[i] : 1.0f);
+  }
+}
+
+void rope(const float* x, const int32_t* pos, float* y, int64_t n, int64_t row_elems, int64_t head_dim,
+          int64_t rotated_pairs, double theta) {
+  int64_t half = head_dim / 2;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t head = r * row_elems; head < (r + 1) * row_elems; head += head_dim)
+      for (int64_t i = 0; i < half; ++i) {
+        float a = x[head + i], b = x[head + i + half];
+        if (i >= rotated_pairs) {
+          y[head + i] = a;
+          y[head + i + half] = b;
+          continue;
+        }
+        // The angle in double: pos · θ^(−2i/d) reaches 10^5 rad at long contexts, past float's precision.
+        double angle = static_cast<double>(pos[r]) * std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(head_dim));
+        float c = static_cast<float>(std::cos(angle)), s = static_cast<float>(std::sin(angle));
+        y[head + i] = a * c - b * s;
+        y[head + i + half] = b * c + a * s;
+      }
+}
+
+static float gelu_tanh(float x) {
+  constexpr float kSqrt2OverPi = 0.7978845608f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+}
+
+void geglu(const float* gate, const float* up, float* y, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) y[i] = gelu_tanh(gate[i]) * up[i];
+}
+void add(const float* a, const float* b, float* y, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) y[i] = a[i] + b[i];
+}
+void scale(const float* x, float s, float* y, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) y[i] = x[i] * s;
+}
+void softcap(const float* x, float cap, float* y, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) y[i] = cap * std::tanh(x[i] / cap);
+}
+
+void ple_combine(const float* proj, const float* rows, const float* norm, float* out, int64_t n, int64_t out_rows,
+                 int64_t layers, int64_t width, float proj_scale, float eps, float out_scale) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t l = 0; l < layers; ++l) {
+      const float* z = proj + (r * layers + l) * width;
+      float ms = 0;
+      for (int64_t i = 0; i < width; ++i) ms += (z[i] * proj_scale) * (z[i] * proj_scale);
+      float inv = 1.0f / std::sqrt(ms / static_cast<float>(width) + eps);
+      float* o = out + (l * out_rows + r) * width;
+      const float* row = rows + (r * layers + l) * width;
+      for (int64_t i = 0; i < width; ++i) o[i] = (z[i] * proj_scale * inv * norm[i] + row[i]) * out_scale;
+    }
+}
+
+int32_t argmax(const float* row, int64_t count) {
+  return static_cast<int32_t>(std::max_element(row, row + count) - row);
+}
+
+float KvCacheView::load(const void* base, int64_t index) const {
+  switch (dtype) {
+    case QuantType::F16: return fp16_to_float(static_cast<const uint16_t*>(base)[index]);
+    case QuantType::BF16: return bf16_to_float(static_cast<const uint16_t*>(base)[index]);
+    default: return static_cast<const float*>(base)[index];
+  }
+}
+
+void KvCacheView::store(void* base, int64_t index, float value) const {
+  switch (dtype) {
+    case QuantType::F16: static_cast<uint16_t*>(base)[index] = float_to_fp16(value); return;
+    case QuantType::BF16: static_cast<uint16_t*>(base)[index] = float_to_bf16(value); return;
+    default: static_cast<float*>(base)[index] = value;
+  }
+}
+
+void kv_write(const float* k, const float* v, const int32_t* pos, const int32_t* seq, int64_t n, KvCacheView& cache) {
+  int64_t E = cache.row_elems();
+  for (int64_t r = 0; r < n; ++r) {
+    if (seq[r] < 0) continue;
+    int64_t base = cache.element_index(seq[r], pos[r]);
+    for (int64_t i = 0; i < E; ++i) {
+      cache.store(cache.k, base + i, k[r * E + i]);
+      cache.store(cache.v, base + i, v[r * E + i]);
+    }
+  }
+}
+
+void attention(const float* q, const int32_t* pos, const int32_t* seq, int64_t n, const KvCacheView& cache,
+               int64_t q_heads, int64_t window, float scale, float* out) {
+  int64_t d = cache.head_dim, kvh = cache.kv_heads;
+  std::fill(out, out + n * q_heads * d, 0.0f);
+  std::vector<float> scores;
+  for (int64_t r = 0; r < n; ++r) {
+    if (seq[r] < 0) continue;
+    int64_t p = pos[r];
+    int64_t first = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
+    for (int64_t h = 0; h < q_heads; ++h) {
+      int64_t g = h / (q_heads / kvh);
+      const float* qv = q + (r * q_heads + h) * d;
+      scores.assign(static_cast<size_t>(p - first + 1), 0.0f);
+      for (int64_t j = first; j <= p; ++j) {
+        int64_t base = cache.element_index(seq[r], j) + g * d;
+        float dot = 0;
+        for (int64_t i = 0; i < d; ++i) dot += qv[i] * cache.load(cache.k, base + i);
+        scores[j - first] = dot * scale;
+      }
+      float mx = *std::max_element(scores.begin(), scores.end());
+      float total = 0;
+      for (float& s : scores) total += (s = std::exp(s - mx));
+      float* o = out + (r * q_heads + h) * d;
+      for (int64_t j = first; j <= p; ++j) {
+        int64_t base = cache.element_index(seq[r], j) + g * d;
+        float a = scores[j - first] / total;
+        for (int64_t i = 0; i < d; ++i) o[i] += a * cache.load(cache.v, base + i);
+      }
+    }
+  }
+}
+
+}  // namespace g4c::cpu
