@@ -1,0 +1,104 @@
+#include "g4c/runtime/gpu/cuda.h"
+
+#include <utility>
+
+namespace g4c::gpu {
+
+std::string cuda_error(cudaError_t e, const char* call, const char* file, int line) {
+  if (e == cudaSuccess) return {};
+  std::string where = std::string(file);
+  where = where.substr(where.find_last_of('/') + 1);
+  return where + ":" + std::to_string(line) + ": " + call + ": " + cudaGetErrorString(e);
+}
+
+std::optional<DeviceInfo> find_device(std::string& why) {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || count == 0) {
+    why = e != cudaSuccess ? std::string("no usable CUDA device (") + cudaGetErrorString(e) + ")" : "no CUDA device";
+    cudaGetLastError();  // clear the sticky error a driverless machine leaves
+    return std::nullopt;
+  }
+  DeviceInfo info;
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess || cudaSetDevice(0) != cudaSuccess) {
+    why = "cannot open CUDA device 0";
+    return std::nullopt;
+  }
+  info.name = prop.name;
+  info.sm_count = prop.multiProcessorCount;
+  info.cc_major = prop.major;
+  info.cc_minor = prop.minor;
+  cudaMemGetInfo(&info.free_bytes, &info.total_bytes);
+  return info;
+}
+
+std::optional<KernelLibrary> KernelLibrary::load(const std::vector<CompiledProgram>& programs, DiagnosticEngine& diag) {
+  KernelLibrary lib;
+  for (const CompiledProgram& p : programs) {
+    cudaLibrary_t handle = nullptr;
+    cudaError_t e = cudaLibraryLoadData(&handle, p.cubin.data(), nullptr, nullptr, 0, nullptr, nullptr, 0);
+    if (e != cudaSuccess) {
+      diag.error({}, "cannot load the cubin of kernels/" + p.source + ": " + cudaGetErrorString(e));
+      return std::nullopt;
+    }
+    lib.libraries_.push_back(handle);
+    for (size_t i = 0; i < p.keys.size(); ++i) {
+      cudaKernel_t kernel = nullptr;
+      e = cudaLibraryGetKernel(&kernel, handle, p.lowered_names[i].c_str());
+      if (e != cudaSuccess) {
+        diag.error({}, "kernels/" + p.source + " has no kernel " + p.lowered_names[i] + " for '" + p.keys[i] +
+                           "': " + cudaGetErrorString(e));
+        return std::nullopt;
+      }
+      lib.kernels_[p.keys[i]] = kernel;
+    }
+  }
+  return lib;
+}
+
+KernelLibrary::KernelLibrary(KernelLibrary&& o) noexcept
+    : libraries_(std::move(o.libraries_)), kernels_(std::move(o.kernels_)) {
+  o.libraries_.clear();
+}
+
+KernelLibrary& KernelLibrary::operator=(KernelLibrary&& o) noexcept {
+  std::swap(libraries_, o.libraries_);
+  std::swap(kernels_, o.kernels_);
+  return *this;
+}
+
+KernelLibrary::~KernelLibrary() {
+  for (cudaLibrary_t l : libraries_) cudaLibraryUnload(l);
+}
+
+cudaKernel_t KernelLibrary::find(const std::string& key) const {
+  auto it = kernels_.find(key);
+  return it == kernels_.end() ? nullptr : it->second;
+}
+
+DeviceBuffer::DeviceBuffer(size_t bytes) : bytes_(bytes) {
+  if (bytes > 0 && cudaMalloc(&ptr_, bytes) != cudaSuccess) ptr_ = nullptr;
+}
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
+  std::swap(ptr_, o.ptr_);
+  std::swap(bytes_, o.bytes_);
+  return *this;
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  if (ptr_) cudaFree(ptr_);
+}
+
+void DeviceBuffer::upload(const void* host, size_t bytes, size_t offset) {
+  cudaMemcpy(static_cast<char*>(ptr_) + offset, host, bytes, cudaMemcpyHostToDevice);
+}
+
+void DeviceBuffer::download(void* host, size_t bytes, size_t offset) const {
+  cudaMemcpy(host, static_cast<const char*>(ptr_) + offset, bytes, cudaMemcpyDeviceToHost);
+}
+
+void DeviceBuffer::fill(unsigned char byte) { cudaMemset(ptr_, byte, bytes_); }
+
+}  // namespace g4c::gpu

@@ -1,0 +1,94 @@
+// The CUDA runtime pieces the GPU backend is built on: finding a device, loading NVRTC cubins
+// through the runtime's library API (cudaLibraryLoadData — never the driver library), launching a
+// kernel with one argument struct, and device memory that frees itself.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "g4c/plan/plan.h"
+#include "g4c/runtime/jit.h"
+#include "g4c/support/diagnostics.h"
+
+namespace g4c::gpu {
+
+struct DeviceInfo {
+  int id = 0;
+  std::string name;
+  int sm_count = 0;
+  int cc_major = 0, cc_minor = 0;
+  size_t free_bytes = 0, total_bytes = 0;
+  std::string arch() const { return "sm_" + std::to_string(cc_major * 10 + cc_minor); }
+};
+
+// The first CUDA device, or nullopt with `why` saying why there is none (no driver, no device).
+std::optional<DeviceInfo> find_device(std::string& why);
+
+// "file.cpp:42: cudaMalloc: out of memory" for a failed call; empty for success.
+std::string cuda_error(cudaError_t e, const char* call, const char* file, int line);
+#define G4C_CUDA_TRY(call) ::g4c::gpu::cuda_error((call), #call, __FILE__, __LINE__)
+
+struct LaunchDims {
+  dim3 grid;
+  dim3 block;
+  unsigned shared_bytes = 0;
+};
+
+// The cubins of a set of kernel instances, loaded into the current device's context.
+class KernelLibrary {
+ public:
+  static std::optional<KernelLibrary> load(const std::vector<CompiledProgram>& programs, DiagnosticEngine& diag);
+  KernelLibrary(KernelLibrary&&) noexcept;
+  KernelLibrary& operator=(KernelLibrary&&) noexcept;
+  KernelLibrary(const KernelLibrary&) = delete;
+  ~KernelLibrary();
+
+  // The kernel of an instance; nullptr when the library was built without it.
+  cudaKernel_t find(const std::string& instance_key) const;
+  cudaKernel_t find(const plan::KernelInstance& k) const { return find(k.key()); }
+
+ private:
+  KernelLibrary() = default;
+  std::vector<cudaLibrary_t> libraries_;
+  std::map<std::string, cudaKernel_t> kernels_;
+};
+
+// Launches `kernel` with a single by-value argument struct (every g4c kernel takes one).
+template <class Args>
+cudaError_t launch(cudaKernel_t kernel, const LaunchDims& dims, const Args& args, cudaStream_t stream = nullptr) {
+  void* params[] = {const_cast<Args*>(&args)};
+  return cudaLaunchKernel(reinterpret_cast<const void*>(kernel), dims.grid, dims.block, params, dims.shared_bytes,
+                          stream);
+}
+
+// Device memory for `bytes` bytes, freed on destruction.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t bytes);
+  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) { o.ptr_ = nullptr, o.bytes_ = 0; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  ~DeviceBuffer();
+
+  void* get() const { return ptr_; }
+  template <class T>
+  T* as() const { return static_cast<T*>(ptr_); }
+  size_t bytes() const { return bytes_; }
+  bool ok() const { return ptr_ != nullptr || bytes_ == 0; }
+
+  void upload(const void* host, size_t bytes, size_t offset = 0);
+  void download(void* host, size_t bytes, size_t offset = 0) const;
+  void fill(unsigned char byte);  // e.g. 0xFF: every float a NaN, so unwritten outputs show
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+}  // namespace g4c::gpu

@@ -1,0 +1,102 @@
+// Support for GPU kernel tests (ctest label `gpu`): a fixture that skips through GoogleTest when no
+// CUDA device is present, compiles and loads the kernel instances a test needs, and device buffers
+// that start poisoned so unwritten outputs show up as NaN.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "g4c/runtime/gpu/cuda.h"
+#include "g4c/runtime/jit.h"
+
+namespace g4c::testing {
+
+class GpuTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    device_ = gpu::find_device(why);
+    if (!device_) GTEST_SKIP() << "needs a CUDA device: " << why;
+  }
+
+  const gpu::DeviceInfo& device() const { return *device_; }
+
+  // Compiles (through the build tree's kernel cache) and loads the instances.
+  gpu::KernelLibrary load(const std::vector<plan::KernelInstance>& instances) {
+    std::vector<JitRequest> requests;
+    for (const plan::KernelInstance& k : instances) requests.push_back({k, "a test"});
+    JitOptions options;
+    options.arch = device_->arch();
+    options.cache_dir = G4C_TEST_KERNEL_CACHE;
+    JitStats stats;
+    DiagnosticEngine diag;
+    auto programs = jit_compile(requests, options, stats, diag);
+    EXPECT_TRUE(programs) << (diag.diagnostics().empty() ? "" : diag.diagnostics()[0].message);
+    auto lib = programs ? gpu::KernelLibrary::load(*programs, diag) : std::nullopt;
+    EXPECT_TRUE(lib) << (diag.diagnostics().empty() ? "" : diag.diagnostics().back().message);
+    if (!lib) throw std::runtime_error("kernel library failed to load");
+    return std::move(*lib);
+  }
+
+  // A device copy of host data.
+  template <class T>
+  gpu::DeviceBuffer upload(const std::vector<T>& host) {
+    gpu::DeviceBuffer b(host.size() * sizeof(T));
+    b.upload(host.data(), b.bytes());
+    return b;
+  }
+
+  // Output space filled with 0xFF bytes (NaN as float).
+  gpu::DeviceBuffer poisoned(size_t bytes) {
+    gpu::DeviceBuffer b(bytes);
+    b.fill(0xFF);
+    return b;
+  }
+
+  template <class T>
+  std::vector<T> download(const gpu::DeviceBuffer& b, size_t count) {
+    std::vector<T> out(count);
+    b.download(out.data(), count * sizeof(T));
+    return out;
+  }
+
+  // Waits for the device and fails the test on any launch or execution error.
+  void sync() {
+    ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  }
+
+ private:
+  std::optional<gpu::DeviceInfo> device_;
+};
+
+// Deterministic values in [-scale, scale) (never all zeros).
+inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// max |a − b| / max |b|, and whether any element of `a` is NaN (an unwritten output).
+struct Comparison {
+  double max_abs = 0, max_ref = 0;
+  bool nan = false;
+  double relative() const { return max_ref > 0 ? max_abs / max_ref : max_abs; }
+};
+
+inline Comparison compare(const std::vector<float>& got, const std::vector<float>& want) {
+  Comparison c;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (std::isnan(got[i])) c.nan = true;
+    c.max_abs = std::max(c.max_abs, static_cast<double>(std::abs(got[i] - want[i])));
+    c.max_ref = std::max(c.max_ref, static_cast<double>(std::abs(want[i])));
+  }
+  return c;
+}
+
+}  // namespace g4c::testing
