@@ -4,10 +4,6 @@ namespace g4c::plan {
 
 namespace {
 
-KernelInstance instance(std::string family, std::vector<Attr> constants = {}) {
-  return KernelInstance{std::move(family), std::move(constants), 0, {}};
-}
-
 Ident type_of(const Plan& plan, const Op& op) {
   const WeightDecl* w = plan.find_weight(op.weight);
   return Ident{w ? std::string(name(w->type)) : "unknown"};
@@ -21,19 +17,19 @@ std::vector<KernelInstance> matmul_kernels(const Plan& plan, const Op& op, int64
     Ident type = type_of(plan, op);
     switch (c.route) {
       case Route::ws:
-        return {instance("matmul.ws", {{"type", type}, {"n", width}})};
+        return {kernel_instance("matmul.ws", {{"type", type}, {"n", width}})};
       case Route::gemm_n:
-        return {instance("matmul.gemm_n", {{"type", type}, {"n", width}})};
+        return {kernel_instance("matmul.gemm_n", {{"type", type}, {"n", width}})};
       case Route::mmq:
-        return {instance("quantize_q8_1"), instance("matmul.mmq", {{"type", type}, {"n", width}})};
+        return {kernel_instance("quantize_q8_1"), kernel_instance("matmul.mmq", {{"type", type}, {"n", width}})};
       case Route::cublas: {
         // cuBLAS runs the GEMM. F32 weights multiply f32 activations as they are; F16/BF16 ones
         // need activations of their type; quantized ones are dequantized to fp16 once at load.
         if (type.text == "F32") return {};
         Ident to{type.text == "BF16" ? "BF16" : "F16"};
         std::vector<KernelInstance> k;
-        if (type.text != "F16" && type.text != "BF16") k.push_back(instance("dequantize_f16", {{"type", type}}));
-        k.push_back(instance("convert_activations", {{"to", to}}));
+        if (type.text != "F16" && type.text != "BF16") k.push_back(kernel_instance("dequantize_f16", {{"type", type}}));
+        k.push_back(kernel_instance("convert_activations", {{"to", to}}));
         return k;
       }
     }
@@ -48,11 +44,11 @@ std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op) {
                          {"head_dim", int64_t{c->head_dim}},
                          {"kv_heads", int64_t{c->kv_heads}},
                          {"dtype", Ident{std::string(name(c->dtype))}}};
-  if (op.kind == OpKind::kv_write) return {instance("kv_write", std::move(k))};
+  if (op.kind == OpKind::kv_write) return {kernel_instance("kv_write", std::move(k))};
   k.insert(k.begin() + 2, Attr{"q_heads", op.get_int("q_heads")});
   k.push_back({"window", op.get_int("window")});
-  return {instance("attention.partial", std::move(k)),
-          instance("attention.combine", {{"head_dim", int64_t{c->head_dim}}, {"q_heads", op.get_int("q_heads")}})};
+  return {kernel_instance("attention.partial", std::move(k)),
+          kernel_instance("attention.combine", {{"head_dim", int64_t{c->head_dim}}, {"q_heads", op.get_int("q_heads")}})};
 }
 
 }  // namespace
@@ -67,28 +63,32 @@ std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t 
     case OpKind::matmul:
       return matmul_kernels(plan, op, width);
     case OpKind::embed_gather:
-      return {instance("embed_gather", {{"type", type_of(plan, op)}})};
+      return {kernel_instance("embed_gather", {{"type", type_of(plan, op)}})};
     case OpKind::ple_combine:
-      return {instance("ple_combine", {{"width", op.get_int("width")}})};
+      return {kernel_instance("ple_combine", {{"width", op.get_int("width")}})};
     case OpKind::rms_norm:
-      return {instance("rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}})};
+      return {kernel_instance("rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}})};
     case OpKind::rope:
-      return {instance("rope", {{"head_dim", op.get_int("head_dim")}, {"rotated_pairs", op.get_int("rotated_pairs")}})};
+      return {kernel_instance("rope", {{"head_dim", op.get_int("head_dim")}, {"rotated_pairs", op.get_int("rotated_pairs")}})};
     case OpKind::kv_write:
     case OpKind::attention:
       return cache_kernels(plan, op);
     case OpKind::geglu:
-      return {instance("geglu")};
+      return {kernel_instance("geglu")};
     case OpKind::add:
-      return {instance("add")};
+      return {kernel_instance("add")};
     case OpKind::scale_by:
-      return {instance("scale_by")};
+      return {kernel_instance("scale_by")};
     case OpKind::softcap:
-      return {instance("softcap")};
+      return {kernel_instance("softcap")};
     case OpKind::sample:
-      return {instance("sample")};
+      return {kernel_instance("sample")};
   }
   return {};
+}
+
+KernelInstance kernel_instance(std::string family, std::vector<Attr> constants) {
+  return KernelInstance{std::move(family), std::move(constants), 0, {}};
 }
 
 }  // namespace g4c::plan

@@ -1,8 +1,59 @@
-// Kernel families of the matmul routes (kernels/matmul_*.cuh).
+// Kernel families of the matmul routes (kernels/matmul_*.cuh): how each plan instance
+// (compiler/plan/kernels.cpp, kernels_for) names its template instance.
+//
+// The matmul kernels are templates over a register capacity, not over the plan's width N: every
+// width of one capacity names the same kernel (matmul_args.h, ws/mmq/gemm_n_capacity), which
+// takes N at run time. NVRTC then compiles one kernel per capacity and the JIT maps each plan
+// instance to it.
+#include <array>
+
+#include "g4c/kernels/matmul_args.h"
 #include "g4c/runtime/kernel_family.h"
 
 namespace g4c {
 
-std::span<const KernelFamily> matmul_kernel_families() { return {}; }
+namespace {
+
+std::string instance_of(std::string_view kernel, const std::string& block, int64_t capacity) {
+  return "g4c::" + std::string(kernel) + "<" + block + ", " + std::to_string(capacity) + ">";
+}
+
+int capacity_argument(const plan::KernelInstance& k) { return static_cast<int>(instance_int(k, "n")); }
+
+std::string weight_block(const plan::KernelInstance& k) { return block_type_name(instance_ident(k, "type")); }
+
+std::string matmul_ws(const plan::KernelInstance& k) {
+  return instance_of("matmul_ws", weight_block(k), matmul::ws_capacity(capacity_argument(k)));
+}
+
+std::string matmul_gemm_n(const plan::KernelInstance& k) {
+  return instance_of("matmul_gemm_n", weight_block(k), matmul::gemm_n_capacity(capacity_argument(k)));
+}
+
+std::string matmul_mmq(const plan::KernelInstance& k) {
+  return instance_of("matmul_mmq", weight_block(k), matmul::mmq_capacity(capacity_argument(k)));
+}
+
+std::string quantize_q8_1(const plan::KernelInstance&) { return "g4c::quantize_q8_1"; }
+
+std::string dequantize_f16(const plan::KernelInstance& k) { return "g4c::dequantize_f16<" + weight_block(k) + ">"; }
+
+// {to = F16 | BF16}: the element type cuBLAS multiplies.
+std::string convert_activations(const plan::KernelInstance& k) {
+  return "g4c::convert_activations<" + block_type_name(instance_ident(k, "to")) + ">";
+}
+
+const std::array kMatmulFamilies = {
+    KernelFamily{"matmul.ws", "matmul_ws.cuh", matmul_ws},
+    KernelFamily{"quantize_q8_1", "matmul_mmq.cuh", quantize_q8_1},
+    KernelFamily{"matmul.mmq", "matmul_mmq.cuh", matmul_mmq},
+    KernelFamily{"matmul.gemm_n", "matmul_gemm_n.cuh", matmul_gemm_n},
+    KernelFamily{"dequantize_f16", "matmul_cublas.cuh", dequantize_f16},
+    KernelFamily{"convert_activations", "matmul_cublas.cuh", convert_activations},
+};
+
+}  // namespace
+
+std::span<const KernelFamily> matmul_kernel_families() { return kMatmulFamilies; }
 
 }  // namespace g4c

@@ -2,6 +2,7 @@
 //
 //   g4run [run] PLAN --weights SRC --prompt-ids IDS [--prompt-ids IDS]... [--steps N] [--dump-logits F]
 //   g4run export-gguf PLAN --weights SRC -o FILE
+//   g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]
 //
 // SRC is `random:seed=N` or a GGUF file. Each --prompt-ids is one sequence; all sequences decode
 // together, one batched step per token. Without a GPU the plan runs on the CPU backend (the plan
@@ -9,6 +10,7 @@
 //
 // Exit status: 0 on success, 1 when an input has errors, 2 on a command-line mistake.
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -17,6 +19,8 @@
 #include "g4c/plan/parser.h"
 #include "g4c/runtime/export_gguf.h"
 #include "g4c/runtime/generate.h"
+#include "g4c/runtime/gpu/cuda.h"
+#include "g4c/runtime/jit.h"
 #include "g4c/runtime/interpreter.h"
 #include "g4c/runtime/load_weights.h"
 #include "g4c/runtime/npy.h"
@@ -43,15 +47,24 @@ const std::vector<g4c::OptionSpec> kExportOptions = {
     {"help", false, false, "", "show this help"},
 };
 
+const std::vector<g4c::OptionSpec> kJitOptions = {
+    {"arch", true, false, "arch", "GPU architecture to compile for (default: the device's, else sm_90)"},
+    {"kernel-cache-dir", true, false, "dir", "where compiled kernels are cached (default ~/.cache/g4c/kernels)"},
+    {"no-kernel-cache", false, false, "", "compile everything, read and write no cache"},
+    {"help", false, false, "", "show this help"},
+};
+
 void print_usage(std::ostream& os) {
   os << "usage: g4run [run] PLAN --weights SRC --prompt-ids IDS [options]\n"
         "       g4run export-gguf PLAN --weights SRC -o FILE\n"
+        "       g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]\n"
         "\n"
         "Runs a decode plan compiled by g4c. Without a GPU, plans run on the CPU backend.\n"
         "\n"
         "run options:\n"
      << g4c::format_options_help(kRunOptions) << "\nexport-gguf options:\n"
-     << g4c::format_options_help(kExportOptions);
+     << g4c::format_options_help(kExportOptions) << "\njit options:\n"
+     << g4c::format_options_help(kJitOptions);
 }
 
 int usage_error(const std::string& message) {
@@ -163,6 +176,38 @@ int export_gguf(int argc, char** argv) {
   return diag.has_errors() ? kInputError : 0;
 }
 
+// Compiles every kernel instance the plan lists ahead of time (NVRTC needs no GPU).
+int jit(int argc, char** argv) {
+  std::string error;
+  auto args = g4c::parse_args(argc, argv, 2, kJitOptions, error);
+  if (!args) return usage_error(error);
+  if (args->has("help")) {
+    print_usage(std::cout);
+    return 0;
+  }
+  if (args->positional.size() != 1) return usage_error("jit: expected one plan file");
+  if (args->has("no-kernel-cache") && args->has("kernel-cache-dir"))
+    return usage_error("jit: --kernel-cache-dir and --no-kernel-cache contradict each other");
+  g4c::JitOptions options;
+  if (auto arch = args->value("arch")) {
+    options.arch = *arch;
+  } else if (std::string why; auto device = g4c::gpu::find_device(why)) {
+    options.arch = device->arch();
+  }
+  options.cache_dir = args->has("no-kernel-cache") ? "" : args->value("kernel-cache-dir").value_or(g4c::default_kernel_cache_dir());
+  g4c::DiagnosticEngine diag;
+  auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
+  std::optional<std::vector<g4c::CompiledProgram>> programs;
+  g4c::JitStats stats;
+  if (plan) programs = g4c::jit_compile(g4c::jit_requests(*plan), options, stats, diag);
+  diag.print(std::cerr, kTool);
+  if (!programs) return kInputError;
+  std::printf("g4run: jit: %d kernel instances of %s in %d NVRTC programs for %s: %d programs from the cache, %.2f s\n",
+              stats.instances, plan->header.name.c_str(), stats.programs, options.arch.c_str(), stats.cache_hits,
+              stats.compile_seconds);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -177,6 +222,7 @@ int main(int argc, char** argv) {
   }
   if (command == "run") return run(argc, argv, 2);
   if (command == "export-gguf") return export_gguf(argc, argv);
+  if (command == "jit") return jit(argc, argv);
   // `run` is the default subcommand: `g4run PLAN ...` is `g4run run PLAN ...`.
   return run(argc, argv, 1);
 }

@@ -19,6 +19,10 @@ inline constexpr int64_t kAttentionMaxSplits = 32;
 // caches and (for matmuls) routes. Matmuls on the mmq route first quantize their activations;
 // on the cublas route a quantized weight is dequantized to fp16 once at load and the activations
 // converted each step (cuBLAS itself runs the GEMM); attention runs a partial and a combine kernel.
+// An instance of `family` with these specialization constants (as kernels_for makes them; for
+// tools and tests that name instances directly).
+KernelInstance kernel_instance(std::string family, std::vector<Attr> constants = {});
+
 std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t width);
 
 }  // namespace g4c::plan

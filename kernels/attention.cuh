@@ -1,0 +1,314 @@
+// Decode attention (gemma4.md §2, §8 step 3.4) in two kernels, flash-decoding style:
+//
+// attention.partial {kind, head_dim, q_heads, kv_heads, dtype, window}: a block per (row, KV head,
+//   split of the row's keys, slice of the GQA group's query heads). Keys [max(0, p−W+1), p]
+//   (W = 0: [0, p]) are cut into up to kAttentionSplits splits of at least
+//   kAttentionMinKeysPerSplit keys; each block runs an online softmax over its split, tile by tile,
+//   and leaves the unnormalized accumulators and (max, sum) of each of its query heads in the
+//   scratch (layout: op_args.h). Splits past the row's count store an empty marker (−inf, 0).
+// attention.combine {head_dim, q_heads}: a block per (query head, row) merges the splits.
+//
+// Inside a partial block every K and V row is read from the cache once, with 16-byte (V: 4-element)
+// loads into registers, and reused by all query heads of the block; the next tile's rows are
+// loaded while the current one is computed. Shared memory holds only the queries (float), the
+// tile's scores and the per-head rescale factors, so every instance fits the static 48 KB.
+//   QK: kThreadsPerKey threads share a key; thread `sub` dots 16-byte chunks sub,
+//       sub + kThreadsPerKey, … (neighbouring threads read neighbouring chunks: coalesced loads of
+//       the key, conflict-free shared loads of the queries), then a butterfly sums the parts.
+//   softmax: warp w keeps the running max and sum of heads w, w + 4, … in registers.
+//   PV: a thread owns 4-float slices of the output for every head of the block; where a head has
+//       fewer slices than the block has threads, kKeyGroups thread groups take alternate keys and
+//       add their sums once, at the end.
+#include "ops_common.cuh"
+
+namespace g4c {
+
+template <int HEAD_DIM, int GROUP, class Elem>
+struct AttentionTiling {
+  static constexpr int kThreads = kAttentionThreads;
+  static constexpr int kWarps = kThreads / 32;
+  static constexpr int kHeads = attention_heads_per_block(GROUP);
+  static constexpr int kHeadBlocks = GROUP / kHeads;
+  static constexpr int kChunkElems = CacheElement<Elem>::kChunkElems;
+  static constexpr int kChunkQuads = kChunkElems / 4;
+  static constexpr int kChunks = HEAD_DIM / kChunkElems;  // 16-byte chunks of a K row
+  static constexpr int kThreadsPerKey = kChunks / 4 < 1 ? 1 : kChunks / 4 > 32 ? 32 : kChunks / 4;
+  static constexpr int kTileKeys = kThreads / kThreadsPerKey < 32 ? kThreads / kThreadsPerKey : 32;
+  static constexpr int kChunksPerThread = kChunks / kThreadsPerKey;
+  static constexpr int kQkThreads = kTileKeys * kThreadsPerKey;
+  static constexpr int kQuads = HEAD_DIM / 4;
+  static constexpr int kQuadsPerThread = kQuads >= kThreads ? kQuads / kThreads : 1;
+  static constexpr int kKeyGroups = kQuads >= kThreads ? 1 : kThreads / kQuads;
+  static constexpr int kKeysPerThread = kTileKeys / kKeyGroups;
+  static constexpr int kHeadsPerWarp = (kHeads + kWarps - 1) / kWarps;
+  static constexpr int kScoreStride = kHeads <= 2 ? kHeads : (kHeads + 3) / 4 * 4;  // scores [key][head]
+
+  static_assert(HEAD_DIM >= 32 && HEAD_DIM <= 1024 && (HEAD_DIM & (HEAD_DIM - 1)) == 0,
+                "attention serves power-of-two head dims from 32 to 1024");
+  static_assert(kQkThreads % 32 == 0 && kQkThreads <= kThreads, "QK uses whole warps");
+  static_assert(kTileKeys % kKeyGroups == 0, "key groups split a tile evenly");
+};
+
+// The scratch floats of one row: accumulators, then (max, sum) pairs.
+template <int HEAD_DIM, int Q_HEADS>
+inline constexpr long long kAttentionRowScratch = static_cast<long long>(Q_HEADS) * kAttentionSplits * (HEAD_DIM + 2);
+
+// The keys [begin, end) of one split of a row at `pos`; empty past the row's split count.
+struct KeyRange {
+  int begin, end;
+};
+
+template <int WINDOW>
+__device__ inline KeyRange split_keys(int pos, int split) {
+  const int first = WINDOW > 0 && pos >= WINDOW ? pos - WINDOW + 1 : 0;
+  const int keys = pos - first + 1;
+  const int wanted = (keys + kAttentionMinKeysPerSplit - 1) / kAttentionMinKeysPerSplit;
+  const int splits = wanted < kAttentionSplits ? wanted : kAttentionSplits;
+  if (split >= splits) return {0, 0};
+  const int per_split = (keys + splits - 1) / splits;
+  const int begin = first + split * per_split;
+  return {begin, begin + per_split < pos + 1 ? begin + per_split : pos + 1};
+}
+
+// Where a block's K or V rows start: the cache of its sequence, at its KV head.
+template <int HEAD_DIM, int KV_HEADS, class Elem>
+__device__ inline const char* sequence_rows(const void* cache, long long slots, int seq, int kv_head) {
+  return static_cast<const char*>(cache) + ((seq * slots * KV_HEADS + kv_head) * HEAD_DIM) * sizeof(Elem);
+}
+
+// The slot of key tile_begin + offset, given tile_slot, the slot of tile_begin. A split holds at
+// most `slots` keys of a ring (slots = window), so one wrap at most; keys past the split may get a
+// slot past the cache, but they are never loaded.
+template <bool RING>
+__device__ inline int key_slot(int tile_slot, int offset, int slots) {
+  const int slot = tile_slot + offset;
+  return RING && slot >= slots ? slot - slots : slot;
+}
+
+template <int HEAD_DIM, int KV_HEADS, class Elem>
+__device__ inline const char* slot_row(const char* rows, int slot) {
+  return rows + static_cast<long long>(slot) * (KV_HEADS * HEAD_DIM * static_cast<int>(sizeof(Elem)));
+}
+
+// One tile's K chunks (QK layout) and V quads (PV layout) of a thread; keys past the split are
+// zero, so they contribute 0 · 0 and never a stale NaN.
+template <class Tiling, class Elem>
+struct TileStage {
+  uint4 k[Tiling::kChunksPerThread];
+  typename CacheElement<Elem>::Quad v[Tiling::kKeysPerThread][Tiling::kQuadsPerThread];
+};
+
+// The rows of keys [tile_begin, tile_begin + kTileKeys) ∩ [·, end) of one sequence and KV head.
+struct TileRows {
+  const char* k;  // sequence_rows of the K and V caches
+  const char* v;
+  int slots;
+};
+
+template <class Tiling, bool RING, int HEAD_DIM, int KV_HEADS, class Elem>
+__device__ inline void load_tile(TileStage<Tiling, Elem>& stage, const TileRows& rows, int tile_begin, int end) {
+  using Quad = typename CacheElement<Elem>::Quad;
+  const int tid = threadIdx.x;
+  const int tile_slot = RING ? tile_begin % rows.slots : tile_begin;
+  if (tid < Tiling::kQkThreads) {
+    const int offset = tid / Tiling::kThreadsPerKey, sub = tid % Tiling::kThreadsPerKey;
+    const bool valid = tile_begin + offset < end;
+    const uint4* row = reinterpret_cast<const uint4*>(
+        slot_row<HEAD_DIM, KV_HEADS, Elem>(rows.k, key_slot<RING>(tile_slot, offset, rows.slots)));
+    for (int c = 0; c < Tiling::kChunksPerThread; ++c)
+      stage.k[c] = valid ? __ldg(row + sub + c * Tiling::kThreadsPerKey) : make_uint4(0, 0, 0, 0);
+  }
+  const int quad = tid % Tiling::kQuads, key_group = tid / Tiling::kQuads;
+  for (int m = 0; m < Tiling::kKeysPerThread; ++m) {
+    const int offset = key_group + m * Tiling::kKeyGroups;
+    const bool valid = tile_begin + offset < end;
+    const Quad* row = reinterpret_cast<const Quad*>(
+        slot_row<HEAD_DIM, KV_HEADS, Elem>(rows.v, key_slot<RING>(tile_slot, offset, rows.slots)));
+    for (int i = 0; i < Tiling::kQuadsPerThread; ++i)
+      stage.v[m][i] = valid ? __ldg(row + quad + i * Tiling::kThreads) : Quad{};
+  }
+}
+
+// Scores of the tile's keys × the block's heads, scaled; −inf for keys past the split.
+template <class Tiling, class Elem>
+__device__ inline void tile_scores(const TileStage<Tiling, Elem>& stage, const float4* queries, float* scores,
+                                   int tile_begin, int end, float scale) {
+  const int tid = threadIdx.x;
+  if (tid >= Tiling::kQkThreads) return;  // whole warps
+  const int key = tid / Tiling::kThreadsPerKey, sub = tid % Tiling::kThreadsPerKey;
+  float dot[Tiling::kHeads] = {};
+  for (int c = 0; c < Tiling::kChunksPerThread; ++c) {
+    const int chunk = sub + c * Tiling::kThreadsPerKey;
+    for (int part = 0; part < Tiling::kChunkQuads; ++part) {
+      const float4 k = chunk_quad<Elem>(stage.k[c], part);
+      for (int h = 0; h < Tiling::kHeads; ++h) {
+        const float4 q = queries[(h * Tiling::kChunkQuads + part) * Tiling::kChunks + chunk];
+        dot[h] = fmaf(q.x, k.x, fmaf(q.y, k.y, fmaf(q.z, k.z, fmaf(q.w, k.w, dot[h]))));
+      }
+    }
+  }
+  for (int h = 0; h < Tiling::kHeads; ++h)
+    for (int offset = Tiling::kThreadsPerKey / 2; offset > 0; offset /= 2)
+      dot[h] += __shfl_xor_sync(kFullWarp, dot[h], offset);
+  if (sub != 0) return;
+  const bool valid = tile_begin + key < end;
+  for (int h = 0; h < Tiling::kHeads; ++h)
+    scores[key * Tiling::kScoreStride + h] = valid ? dot[h] * scale : negative_infinity();
+}
+
+// The online-softmax step of the heads this warp owns: scores become exp(s − m_new), and alpha
+// receives exp(m_old − m_new) to rescale the accumulators. Every processed tile has a valid key,
+// so m_new is finite and exp(−inf − m_new) = 0 covers both the first tile and padding keys.
+template <class Tiling>
+__device__ inline void tile_softmax(float* scores, float* alpha, float (&running_max)[Tiling::kHeadsPerWarp],
+                                    float (&running_sum)[Tiling::kHeadsPerWarp]) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int i = 0; i < Tiling::kHeadsPerWarp; ++i) {
+    const int h = warp + i * Tiling::kWarps;
+    if (h >= Tiling::kHeads) break;  // warp-uniform
+    float* score = scores + lane * Tiling::kScoreStride + h;
+    const float s = lane < Tiling::kTileKeys ? *score : negative_infinity();
+    const float new_max = fmaxf(running_max[i], warp_max(s));
+    const float p = expf(s - new_max);
+    const float rescale = expf(running_max[i] - new_max);
+    running_sum[i] = running_sum[i] * rescale + warp_sum(p);
+    running_max[i] = new_max;
+    if (lane < Tiling::kTileKeys) *score = p;
+    if (lane == 0) alpha[h] = rescale;
+  }
+}
+
+template <class Tiling, class Elem>
+__device__ inline void tile_values(const TileStage<Tiling, Elem>& stage, const float* scores, const float* alpha,
+                                   float4 (&acc)[Tiling::kHeads][Tiling::kQuadsPerThread]) {
+  const int key_group = threadIdx.x / Tiling::kQuads;
+  for (int h = 0; h < Tiling::kHeads; ++h) {
+    const float rescale = alpha[h];
+    for (int i = 0; i < Tiling::kQuadsPerThread; ++i) acc[h][i] = scale4(acc[h][i], rescale);
+  }
+  for (int m = 0; m < Tiling::kKeysPerThread; ++m) {
+    const float* p = scores + (key_group + m * Tiling::kKeyGroups) * Tiling::kScoreStride;
+    float weight[Tiling::kHeads];
+    for (int h = 0; h < Tiling::kHeads; ++h) weight[h] = p[h];
+    for (int i = 0; i < Tiling::kQuadsPerThread; ++i) {
+      const float4 v = CacheElement<Elem>::widen(stage.v[m][i]);
+      for (int h = 0; h < Tiling::kHeads; ++h) acc[h][i] = fma4(weight[h], v, acc[h][i]);
+    }
+  }
+}
+
+template <bool RING, int HEAD_DIM, int Q_HEADS, int KV_HEADS, class Elem, int WINDOW>
+__global__ void __launch_bounds__(kAttentionThreads) attention_partial(AttentionPartialArgs a) {
+  static_assert(Q_HEADS % KV_HEADS == 0, "query heads form whole GQA groups");
+  using Tiling = AttentionTiling<HEAD_DIM, Q_HEADS / KV_HEADS, Elem>;
+  constexpr int kHeads = Tiling::kHeads;
+  __shared__ float4 queries[kHeads * HEAD_DIM / 4];  // [head][chunk quad][chunk]
+  __shared__ float scores[2][Tiling::kTileKeys * Tiling::kScoreStride];
+  __shared__ float alpha[2][kHeads];
+  __shared__ float4 key_group_sums[Tiling::kKeyGroups > 1 ? Tiling::kKeyGroups * kHeads * Tiling::kQuads : 1];
+
+  const int split = blockIdx.x / Tiling::kHeadBlocks, kv_head = blockIdx.y, row = blockIdx.z;
+  const int first_head = kv_head * (Q_HEADS / KV_HEADS) + blockIdx.x % Tiling::kHeadBlocks * kHeads;
+  const int seq = a.seq[row];
+  if (seq < 0) return;  // padding: the combine kernel writes its zeros
+  const KeyRange range = split_keys<WINDOW>(a.pos[row], split);
+  float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
+  float2* max_sum = reinterpret_cast<float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionSplits * HEAD_DIM);
+  const int tid = threadIdx.x;
+  if (range.begin >= range.end) {
+    if (tid < kHeads) max_sum[(first_head + tid) * kAttentionSplits + split] = make_float2(negative_infinity(), 0.0f);
+    return;
+  }
+
+  const float* q = a.q + (static_cast<long long>(row) * Q_HEADS + first_head) * HEAD_DIM;
+  for (int i = tid; i < kHeads * HEAD_DIM / 4; i += Tiling::kThreads) {
+    const int h = i / (HEAD_DIM / 4), d = i % (HEAD_DIM / 4) * 4;
+    const int chunk = d / Tiling::kChunkElems, part = d % Tiling::kChunkElems / 4;
+    queries[(h * Tiling::kChunkQuads + part) * Tiling::kChunks + chunk] = load_float4(q + h * HEAD_DIM + d);
+  }
+
+  const TileRows rows{sequence_rows<HEAD_DIM, KV_HEADS, Elem>(a.k_cache, a.slots, seq, kv_head),
+                      sequence_rows<HEAD_DIM, KV_HEADS, Elem>(a.v_cache, a.slots, seq, kv_head),
+                      static_cast<int>(a.slots)};
+  TileStage<Tiling, Elem> current, next;
+  load_tile<Tiling, RING, HEAD_DIM, KV_HEADS>(current, rows, range.begin, range.end);
+  float running_max[Tiling::kHeadsPerWarp], running_sum[Tiling::kHeadsPerWarp];
+  for (int i = 0; i < Tiling::kHeadsPerWarp; ++i) running_max[i] = negative_infinity(), running_sum[i] = 0;
+  float4 acc[kHeads][Tiling::kQuadsPerThread] = {};
+  __syncthreads();  // queries
+
+  // Two score/alpha buffers: tile i + 1's scores may be written while a slow thread still reads
+  // tile i's in tile_values, so two barriers per tile suffice.
+  int buffer = 0;
+  for (int tile = range.begin; tile < range.end; tile += Tiling::kTileKeys, buffer ^= 1) {
+    const bool more = tile + Tiling::kTileKeys < range.end;
+    if (more) load_tile<Tiling, RING, HEAD_DIM, KV_HEADS>(next, rows, tile + Tiling::kTileKeys, range.end);
+    tile_scores<Tiling, Elem>(current, queries, scores[buffer], tile, range.end, a.scale);
+    __syncthreads();
+    tile_softmax<Tiling>(scores[buffer], alpha[buffer], running_max, running_sum);
+    __syncthreads();
+    tile_values<Tiling, Elem>(current, scores[buffer], alpha[buffer], acc);
+    if (more) current = next;
+  }
+
+  const int lane = tid % 32, warp = tid / 32;
+  for (int i = 0; i < Tiling::kHeadsPerWarp; ++i) {
+    const int h = warp + i * Tiling::kWarps;
+    if (h < kHeads && lane == 0)
+      max_sum[(first_head + h) * kAttentionSplits + split] = make_float2(running_max[i], running_sum[i]);
+  }
+  auto out = [&](int h, int quad) {
+    return partials + (static_cast<long long>(first_head + h) * kAttentionSplits + split) * HEAD_DIM + quad * 4;
+  };
+  const int quad = tid % Tiling::kQuads;
+  if constexpr (Tiling::kKeyGroups == 1) {
+    for (int h = 0; h < kHeads; ++h)
+      for (int i = 0; i < Tiling::kQuadsPerThread; ++i) store_float4(out(h, quad + i * Tiling::kThreads), acc[h][i]);
+  } else {
+    const int key_group = tid / Tiling::kQuads;
+    for (int h = 0; h < kHeads; ++h) key_group_sums[(key_group * kHeads + h) * Tiling::kQuads + quad] = acc[h][0];
+    __syncthreads();
+    for (int i = tid; i < kHeads * Tiling::kQuads; i += Tiling::kThreads) {
+      float4 sum = key_group_sums[i];
+      for (int g = 1; g < Tiling::kKeyGroups; ++g) {
+        const float4 part = key_group_sums[g * kHeads * Tiling::kQuads + i];
+        sum = make_float4(sum.x + part.x, sum.y + part.y, sum.z + part.z, sum.w + part.w);
+      }
+      store_float4(out(i / Tiling::kQuads, i % Tiling::kQuads), sum);
+    }
+  }
+}
+
+// Merges the splits of one (query head, row): out = Σ_s e^(m_s − M) acc_s / Σ_s e^(m_s − M) l_s
+// over the splits that saw keys (l_s > 0; the others' accumulators were never written).
+template <int HEAD_DIM, int Q_HEADS>
+__global__ void __launch_bounds__(attention_combine_threads(HEAD_DIM)) attention_combine(AttentionCombineArgs a) {
+  static_assert(kAttentionSplits == 32, "a warp holds one split per lane");
+  constexpr int kThreads = attention_combine_threads(HEAD_DIM);
+  __shared__ float weights[kAttentionSplits];
+  const int head = blockIdx.x, row = blockIdx.y, tid = threadIdx.x;
+  float* out = a.out + (static_cast<long long>(row) * Q_HEADS + head) * HEAD_DIM;
+  if (a.seq[row] < 0) {
+    for (int quad = tid; quad < HEAD_DIM / 4; quad += kThreads) store_float4(out + quad * 4, make_float4(0, 0, 0, 0));
+    return;
+  }
+  const float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
+  if (tid < 32) {
+    const float2 ms = reinterpret_cast<const float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionSplits *
+                                                                     HEAD_DIM)[head * kAttentionSplits + tid];
+    const bool seen = ms.y > 0;
+    const float global_max = warp_max(seen ? ms.x : negative_infinity());
+    const float rescale = seen ? expf(ms.x - global_max) : 0.0f;
+    weights[tid] = rescale / warp_sum(rescale * ms.y);
+  }
+  __syncthreads();
+  const float* head_partials = partials + static_cast<long long>(head) * kAttentionSplits * HEAD_DIM;
+  for (int quad = tid; quad < HEAD_DIM / 4; quad += kThreads) {
+    float4 sum = make_float4(0, 0, 0, 0);
+    for (int s = 0; s < kAttentionSplits; ++s)
+      if (weights[s] != 0) sum = fma4(weights[s], load_float4(head_partials + s * HEAD_DIM + quad * 4), sum);
+    store_float4(out + quad * 4, sum);
+  }
+}
+
+}  // namespace g4c

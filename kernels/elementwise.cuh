@@ -1,0 +1,49 @@
+// geglu, add, scale_by, softcap: elementwise over `count` floats (gemma4.md §6, §3.4, §8 step 6).
+// y may be a or b (the plan runs them in place). A grid-stride loop over float4s when every
+// pointer is 16-byte aligned, then the last count % 4 elements one by one.
+#include "ops_common.cuh"
+
+namespace g4c {
+
+template <bool BINARY, class Op>
+__device__ inline void elementwise(const ElementwiseArgs& a, Op op) {
+  const long long stride = static_cast<long long>(gridDim.x) * kElementwiseThreads;
+  const long long start = static_cast<long long>(blockIdx.x) * kElementwiseThreads + threadIdx.x;
+  long long scalar_begin = 0;
+  if (a.vectorized) {
+    const long long vectors = a.count / 4;
+    for (long long i = start; i < vectors; i += stride) {
+      const float4 x = load_float4(a.a + 4 * i);
+      const float4 y = BINARY ? load_float4(a.b + 4 * i) : x;
+      store_float4(a.y + 4 * i, make_float4(op(x.x, y.x), op(x.y, y.y), op(x.z, y.z), op(x.w, y.w)));
+    }
+    scalar_begin = vectors * 4;
+  }
+  for (long long i = scalar_begin + start; i < a.count; i += stride) a.y[i] = op(a.a[i], BINARY ? a.b[i] : 0.0f);
+}
+
+// gelu_tanh(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), with the CPU op's float constants.
+__device__ inline float gelu_tanh(float x) {
+  constexpr float kSqrt2OverPi = 0.7978845608f;
+  return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+}
+
+__global__ void __launch_bounds__(kElementwiseThreads) geglu(ElementwiseArgs a) {
+  elementwise<true>(a, [](float gate, float up) { return gelu_tanh(gate) * up; });
+}
+
+__global__ void __launch_bounds__(kElementwiseThreads) add(ElementwiseArgs a) {
+  elementwise<true>(a, [](float x, float y) { return x + y; });
+}
+
+__global__ void __launch_bounds__(kElementwiseThreads) scale_by(ElementwiseArgs a) {
+  const float factor = *a.factor;
+  elementwise<false>(a, [=](float x, float) { return x * factor; });
+}
+
+__global__ void __launch_bounds__(kElementwiseThreads) softcap(ElementwiseArgs a) {
+  const float cap = a.cap;
+  elementwise<false>(a, [=](float x, float) { return cap * tanhf(x / cap); });
+}
+
+}  // namespace g4c

@@ -1,0 +1,178 @@
+// The argument structs of the matmul route kernels (kernels/matmul_*.cuh) and the launch geometry
+// the kernels and their host launchers (runtime/gpu/launch_matmul.cpp) must agree on. One
+// definition for g++ and NVRTC: no standard library, only fixed-size scalars and pointers, so each
+// struct has the same layout to both compilers. Every kernel takes exactly one struct by value.
+//
+// Memory contract of every matmul kernel:
+//   - the weight is row-major, row j being cols / block_elems consecutive blocks, and starts on a
+//     16-byte boundary; kernels copy it with aligned 16-byte loads, so they may read up to 15
+//     bytes past its last byte, inside that byte's aligned 16-byte chunk (never another page);
+//   - x is f32 [width][cols] and y f32 [width][rows], both row-major; every kernel writes all of
+//     y for the width it was compiled for.
+#pragma once
+
+#include "g4c/kernels/quant_blocks.h"
+
+namespace g4c {
+
+//===----------------------------------------------------------------------===//
+// Arguments
+//===----------------------------------------------------------------------===//
+
+// matmul_ws and matmul_gemm_n: y = x · Wᵀ for `width` activation rows (at most the kernel's
+// capacity, see below).
+struct MatmulArgs {
+  const void* weight;
+  const float* x;
+  float* y;
+  long long rows;
+  long long cols;
+  int width;
+  int row_warps;  // gemm_n: warps of a block along the rows (1, 2 or 4); ws ignores it
+};
+
+// matmul_mmq: y = x · Wᵀ with x already quantized by quantize_q8_1 (for the same width).
+struct MmqArgs {
+  const void* weight;
+  const void* x_q8;
+  float* y;
+  long long rows;
+  long long cols;
+  int width;
+  int row_warps;  // warps of a block along the rows (1, 2 or 4); the others split K
+};
+
+// quantize_q8_1: x f32 [width][cols] → q8_1 blocks in the super-block-major layout below.
+struct QuantizeQ81Args {
+  const float* x;
+  void* x_q8;
+  long long cols;
+  int width;
+};
+
+// dequantize_f16: a whole weight → fp16 [rows][cols] (the cuBLAS route's copy, made at load).
+struct DequantizeF16Args {
+  const void* weight;
+  unsigned short* out;
+  long long rows;
+  long long cols;
+};
+
+// convert_activations: count floats → fp16 or bf16.
+struct ConvertActivationsArgs {
+  const float* x;
+  unsigned short* out;
+  long long count;
+};
+
+//===----------------------------------------------------------------------===//
+// Launch geometry
+//===----------------------------------------------------------------------===//
+
+namespace matmul {
+
+// Kernel capacities. A matmul kernel is a template over the most activation rows it holds in
+// registers at once, and takes the plan's width N at run time: the plan's instances for all the
+// widths of one capacity name the same kernel, so NVRTC compiles a handful of kernels per weight
+// type rather than 32 per route (the whole matmul family set in about a minute on two cores).
+//   - ws holds 1, 2, 4 or 8 rows; wider batches take passes of 8 over the weights (ws is the
+//     fallback there, for shapes small enough that the second pass reads L2).
+//   - mmq holds whole mma tiles of 8 rows, up to 32.
+//   - gemm_n holds 8, 16 or 32 rows (17..24 pad to 32).
+inline constexpr int kMaxWidth = 32;
+G4C_HD constexpr int ws_capacity(int n) { return n <= 1 ? 1 : n <= 2 ? 2 : n <= 4 ? 4 : 8; }
+G4C_HD constexpr int padded_width(int n) { return (n + 7) / 8 * 8; }
+G4C_HD constexpr int mmq_capacity(int n) { return padded_width(n); }
+G4C_HD constexpr int gemm_n_capacity(int n) { return n <= 8 ? 8 : n <= 16 ? 16 : 32; }
+
+// Every matmul kernel runs blocks of four warps. The minimum resident blocks per SM bound the
+// registers ptxas may use (65536 / (128 · blocks)): enough warps to hide shared-memory and mma
+// latency, with the cp.async rings keeping the memory system busy.
+inline constexpr int kThreads = 128;
+inline constexpr int kWarps = kThreads / 32;
+inline constexpr int kWsMinBlocksPerSm = 4;
+inline constexpr int kMmqMinBlocksPerSm = 3;
+inline constexpr int kGemmNMinBlocksPerSm = 2;
+
+// A K-step ("tile") is 256 weights of one row for the quantized types (one K-quant super-block,
+// eight 32-weight blocks); the float types use tiles of the same 256 bytes. Every tile is split
+// among the four lanes of a lane quad, each taking 16 chunks of 4 weights (quantized) or fewer.
+G4C_HD constexpr int tile_elems(int block_elems, int block_bytes) {
+  return block_elems > 1 ? 256 : 256 / block_bytes;
+}
+G4C_HD constexpr int tile_bytes(int block_elems, int block_bytes) {
+  return tile_elems(block_elems, block_bytes) / block_elems * block_bytes;
+}
+
+// Row tiles are staged in shared memory from the aligned 16-byte chunks that cover them. Types
+// whose blocks are 16-byte multiples (Q4_K, Q5_K) always start a tile on a chunk boundary; the
+// others may start up to 14 bytes into one (blocks are even-sized), so their slots hold a chunk
+// more.
+G4C_HD constexpr bool tile_always_aligned(int block_bytes) { return block_bytes % 16 == 0; }
+G4C_HD constexpr int tile_slot_bytes(int block_elems, int block_bytes) {
+  return tile_always_aligned(block_bytes) ? tile_bytes(block_elems, block_bytes)
+                                          : (tile_bytes(block_elems, block_bytes) + 14 + 15) / 16 * 16;
+}
+
+// Shared-memory reads of misaligned fields may touch one word past a stage's last slot.
+inline constexpr int kSharedSlack = 16;
+
+G4C_HD constexpr int max_of(int a, int b) { return a > b ? a : b; }
+
+// ws: a warp's eight lane quads each take kWsRowsPerQuad rows, so a block covers kWsBlockRows
+// rows, and its four warps split the K tiles. Each warp streams its tiles through a private ring
+// of kWsStages slots per row; the cross-warp reduction reuses the rings afterwards.
+inline constexpr int kWsStages = 3;
+inline constexpr int kWsRowsPerQuad = 2;
+inline constexpr int kWsBlockRows = 8 * kWsRowsPerQuad;
+G4C_HD constexpr int ws_shared_bytes(int block_elems, int block_bytes, int capacity) {
+  return max_of(kWarps * kWsStages * kWsBlockRows * tile_slot_bytes(block_elems, block_bytes) + kSharedSlack,
+                kWarps * kWsBlockRows * capacity * 4);
+}
+
+// mmq and gemm_n lay a block out as row_warps × (4 / row_warps) warps: each warp owns 16 rows and
+// the warps of a row group (the K-lanes) split the K tiles. A block stage holds the weight tiles
+// of all 64 (row, K-lane) pairs, then each K-lane's activations; the cross-K-lane reduction
+// reuses the stages afterwards.
+inline constexpr int kTileRowsPerWarp = 16;
+inline constexpr int kBlockTileSlots = kWarps * kTileRowsPerWarp;
+G4C_HD constexpr int tile_reduction_bytes(int capacity) { return kWarps * 32 * capacity / 2 * 4; }
+
+// q8_1 activations as quantize_q8_1 writes them and mmq reads them: for each 256-column
+// super-block kb, the width rows' 256 int8 codes q (row-major, width × 256 bytes), then per row
+// the eight 32-value block scales d (fp16) followed by the eight code sums Σq (int16; 32 bytes
+// per row). That is width × 288 bytes per super-block: 36 bytes per 32 values, as the plan's
+// scratch holds. The sums are kept as integers rather than as ggml's fp16 s = d·Σq so that the
+// K-quants' minimum terms, which nearly cancel the codes' mean, come out exact.
+inline constexpr int kQ8SuperBlock = 256;
+inline constexpr int kQ8CodeBytes = 256;
+inline constexpr int kQ8ScaleBytes = 32;
+inline constexpr int kQ8RowBytes = kQ8CodeBytes + kQ8ScaleBytes;
+
+// mmq stage, per K-lane: each activation row's codes padded to 272 bytes (conflict-free
+// ldmatrix), then the rows' scale records as they are.
+inline constexpr int kMmqStages = 3;
+inline constexpr int kMmqCodeStride = kQ8CodeBytes + 16;
+G4C_HD constexpr int mmq_activation_bytes(int capacity) { return capacity * (kMmqCodeStride + kQ8ScaleBytes); }
+G4C_HD constexpr int mmq_shared_bytes(int block_elems, int block_bytes, int capacity, int k_warps) {
+  return max_of(kMmqStages * (kBlockTileSlots * tile_slot_bytes(block_elems, block_bytes) +
+                              k_warps * mmq_activation_bytes(capacity)) +
+                    kSharedSlack,
+                tile_reduction_bytes(capacity));
+}
+
+// gemm_n stage, per K-lane: the activation rows' f32 values of its tile, chunk p (4 floats) of a
+// row at chunk index p + p / (chunks per lane), rows (tile_elems / 4 + 4 chunks) ≡ 4 (mod 8)
+// chunks apart, so the eight lanes of a shared-memory phase read distinct banks.
+inline constexpr int kGemmNStages = 2;
+G4C_HD constexpr int gemm_n_activation_row_bytes(int tile_elems_) { return 16 * (tile_elems_ / 4 + 4); }
+G4C_HD constexpr int gemm_n_shared_bytes(int block_elems, int block_bytes, int capacity, int k_warps) {
+  return max_of(kGemmNStages * (kBlockTileSlots * tile_slot_bytes(block_elems, block_bytes) +
+                                k_warps * capacity * gemm_n_activation_row_bytes(tile_elems(block_elems, block_bytes))) +
+                    kSharedSlack,
+                tile_reduction_bytes(capacity));
+}
+
+}  // namespace matmul
+
+}  // namespace g4c

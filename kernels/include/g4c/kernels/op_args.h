@@ -1,0 +1,170 @@
+// The argument structs of every non-matmul kernel (kernels/*.cuh) and the launch geometry both
+// sides must agree on. One definition for the host launchers (runtime/gpu/launch_ops.cpp, g++) and
+// the kernels (NVRTC): no standard library, only fixed-size scalars and pointers, so the layout of
+// each struct is the same to both compilers. Every kernel takes exactly one of these by value.
+#pragma once
+
+#include "g4c/kernels/random_blocks.h"
+
+namespace g4c {
+
+//===----------------------------------------------------------------------===//
+// Launch geometry shared by kernels and launchers
+//===----------------------------------------------------------------------===//
+
+// Threads of one attention.partial block and the flash-decoding split layout: each row's keys are
+// divided over at most kAttentionSplits blocks (the scratch holds that many partials per query
+// head, compiler/plan/kernels.h), each split taking at least kAttentionMinKeysPerSplit keys so
+// short rows do not pay for 32 nearly empty splits.
+inline constexpr int kAttentionThreads = 128;
+inline constexpr int kAttentionSplits = 32;
+inline constexpr int kAttentionMinKeysPerSplit = 64;
+
+// Query heads one attention.partial block serves: the largest divisor of the GQA group size (query
+// heads per KV head) up to 8. A block loads each K/V row once for all of its heads; groups above
+// 8 (12B's 16:1 MQA) are served by several blocks reading the same rows, which doubles the block
+// count where a single sequence would otherwise leave most SMs idle, at the price of L2 hits.
+G4C_HD constexpr int attention_heads_per_block(int group) {
+  for (int heads = group < 8 ? group : 8; heads > 1; --heads)
+    if (group % heads == 0) return heads;
+  return 1;
+}
+
+// attention.combine: one block per (query head, row), a thread per four output elements.
+G4C_HD constexpr int attention_combine_threads(int head_dim) {
+  const int quads = head_dim / 4;
+  return quads < 32 ? 32 : quads > 128 ? 128 : quads;
+}
+
+// rms_norm / ple_combine: a warp per group up to 1024 elements (four groups per block), else a
+// block of 256 threads per group; each thread keeps its share of the group in registers.
+G4C_HD constexpr int norm_threads_per_group(long long group) { return group <= 1024 ? 32 : 256; }
+G4C_HD constexpr int norm_groups_per_block(long long group) { return group <= 1024 ? 4 : 1; }
+
+inline constexpr int kElementwiseThreads = 256;
+inline constexpr int kElementwiseMaxBlocks = 4096;  // grid-stride beyond this
+inline constexpr int kSampleThreads = 1024;         // one block per row
+inline constexpr int kGatherThreads = 256;
+inline constexpr int kKvWriteThreads = 128;
+inline constexpr int kRandomThreads = 128;
+
+//===----------------------------------------------------------------------===//
+// Argument structs
+//===----------------------------------------------------------------------===//
+
+// out[r, i] = dequantize(table row ids[r])[i] × scale for i < row_elems.
+struct EmbedGatherArgs {
+  const void* table;  // rows of row_elems / Block::kElems blocks
+  const int* ids;
+  float* out;
+  long long row_elems;
+  int rows;
+  float scale;
+};
+
+// §3.2 of gemma4.md for each (row, layer): out[layer][row] = ((RMS(proj·proj_scale) ⊙ norm) +
+// ple_rows) · out_scale, where proj and ple_rows are rows × (layers · width), row-major, and out
+// is layer-major with out_rows rows per layer.
+struct PleCombineArgs {
+  const float* proj;
+  const float* ple_rows;
+  const float* norm;  // width floats
+  float* out;
+  int rows;
+  int out_rows;
+  int layers;
+  float proj_scale;
+  float eps;
+  float out_scale;
+  int vectorized;  // 1: every pointer 16-byte aligned and width % 4 == 0
+};
+
+// RMSNorm over each GROUP consecutive floats; y may equal x.
+struct RmsNormArgs {
+  const float* x;
+  const float* weight;  // GROUP floats, or null when the instance is unweighted
+  float* y;
+  long long groups;
+  float eps;
+  int vectorized;  // 1: x, y, weight 16-byte aligned and GROUP % 4 == 0
+};
+
+// NeoX RoPE of every head of each row; y may equal x.
+struct RopeArgs {
+  const float* x;
+  float* y;
+  const int* pos;
+  int heads;  // per row
+  int rows;
+  double theta;
+};
+
+// K and V rows (rows × KV_HEADS·HEAD_DIM floats) into the caches of g4c::cpu::KvCacheView's
+// layout: per sequence, `slots` rows of KV_HEADS·HEAD_DIM elements.
+struct KvWriteArgs {
+  const float* k;
+  const float* v;
+  const int* pos;
+  const int* seq;
+  void* k_cache;
+  void* v_cache;
+  long long slots;
+  int rows;
+};
+
+// The split partials of one row occupy q_heads × kAttentionSplits × (head_dim + 2) floats of the
+// scratch: first the accumulators, [head][split][head_dim] (unnormalized Σ exp(s − m)·v), then
+// [head][split] pairs (m, l) of running max and sum. An empty split stores (−inf, 0).
+struct AttentionPartialArgs {
+  const float* q;  // rows × Q_HEADS·HEAD_DIM, normed and roped
+  const int* pos;
+  const int* seq;
+  const void* k_cache;
+  const void* v_cache;
+  float* scratch;
+  long long slots;
+  float scale;
+};
+
+struct AttentionCombineArgs {
+  const float* scratch;
+  const int* seq;
+  float* out;  // rows × Q_HEADS·HEAD_DIM
+};
+
+// geglu: y = gelu_tanh(a) · b; add: y = a + b; scale_by: y = a · *factor; softcap: y =
+// cap · tanh(a / cap). y may equal a or b.
+struct ElementwiseArgs {
+  const float* a;
+  const float* b;
+  const float* factor;  // scale_by: one float in device memory (the layer_output_scale weight)
+  float* y;
+  long long count;
+  float cap;
+  int vectorized;  // 1: a, b, y 16-byte aligned (the kernel handles any count)
+};
+
+// tokens[r] = the first index of the largest of logits[r, 0 .. vocab).
+struct SampleArgs {
+  const float* logits;
+  int* tokens;
+  long long vocab;
+  int vectorized;  // 1: logits 16-byte aligned and vocab % 4 == 0
+};
+
+// blocks[i] = random_block(params, i) for i < count (random_blocks.h).
+struct RandomWeightsArgs {
+  RandomTensorParams params;
+  void* blocks;
+  long long count;
+};
+
+// The host launchers and NVRTC must lay every struct out alike (LP64 on both sides); each
+// compiler checks the sizes when it reads this header.
+static_assert(sizeof(EmbedGatherArgs) == 40 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 40 &&
+                  sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 64 &&
+                  sizeof(AttentionCombineArgs) == 24 && sizeof(ElementwiseArgs) == 48 && sizeof(SampleArgs) == 32 &&
+                  sizeof(RandomWeightsArgs) == 40,
+              "kernel argument layouts");
+
+}  // namespace g4c

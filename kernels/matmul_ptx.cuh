@@ -1,0 +1,107 @@
+// The hardware primitives of the matmul kernels, each a thin wrapper over one PTX instruction or
+// intrinsic: async copies into shared memory, ldmatrix, the int8 and fp16 tensor-core mma, and
+// half-precision conversions. Kept apart from the kernels' logic so that the logic reads as C++
+// and every use of inline PTX is in one place.
+#pragma once
+
+namespace g4c::mm {
+
+inline constexpr unsigned kFullMask = 0xffffffffu;
+
+// Dynamic shared memory of the running kernel (16-byte aligned).
+__device__ __forceinline__ unsigned char* dynamic_shared_memory() {
+  extern __shared__ __align__(16) unsigned char g4c_matmul_shared[];
+  return g4c_matmul_shared;
+}
+
+// The shared-state-space address of a generic pointer into shared memory.
+__device__ __forceinline__ unsigned shared_address(const void* p) {
+  unsigned address;
+  asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(p));
+  return address;
+}
+
+//===----------------------------------------------------------------------===//
+// Asynchronous copies (cp.async, sm_80+): global → shared without passing through registers
+//===----------------------------------------------------------------------===//
+
+// Copies 16 bytes; both addresses 16-byte aligned. Bypasses L1: weights are read once.
+__device__ __forceinline__ void cp_async_16(unsigned shared_dst, const void* global_src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(shared_dst), "l"(global_src) : "memory");
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+
+// Waits until at most kPending of this thread's committed copy groups are still in flight.
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;" ::"n"(kPending) : "memory");
+}
+
+//===----------------------------------------------------------------------===//
+// Tensor cores (mma.sync, sm_80+). Fragments follow the PTX ISA: lane = 4·g + t holds rows g and
+// g + 8 of A, column g of B, and C[g][2t, 2t+1], C[g+8][2t, 2t+1].
+//===----------------------------------------------------------------------===//
+
+// Four 8×8 b16 matrices from shared memory: lanes 8i..8i+7 give the row addresses of matrix i,
+// and each lane receives bytes 4t..4t+3 of row g of every matrix.
+__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], unsigned shared_src) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_src));
+}
+
+// D = A·B + C for int8 A (16×32, a[0]: row g k 4t.., a[1]: row g+8, a[2]/a[3]: k 16+4t..) and B
+// (32×8, b0: k 4t.. of column g, b1: k 16+4t..), every element of C equal to `c`.
+__device__ __forceinline__ void mma_s8_k32(int (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1, int c) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%10, %10, %10, %10};"
+      : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(c));
+}
+
+// As mma_s8_k32 with K = 16: a0 (row g, k 4t..), a1 (row g+8), b0 (k 4t.. of column g).
+__device__ __forceinline__ void mma_s8_k16(int (&d)[4], unsigned a0, unsigned a1, unsigned b0, int c) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5}, {%6}, {%7, %7, %7, %7};"
+      : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+      : "r"(a0), "r"(a1), "r"(b0), "r"(c));
+}
+
+// acc += A·B for fp16 A (16×16: a[0] = row g k 2t..2t+1, a[1] row g+8, a[2]/a[3] k 2t+8..) and B
+// (16×8: b0 = k 2t..2t+1 of column g, b1 = k 2t+8..), f32 accumulators.
+__device__ __forceinline__ void mma_f16_k16(float (&acc)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};"
+      : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+//===----------------------------------------------------------------------===//
+// Half precision
+//===----------------------------------------------------------------------===//
+
+// The low 16 bits of `bits` as an IEEE half, widened exactly.
+__device__ __forceinline__ float half_to_float(unsigned bits) {
+  float f;
+  asm("{ .reg .b16 h; cvt.u16.u32 h, %1; cvt.f32.f16 %0, h; }" : "=f"(f) : "r"(bits));
+  return f;
+}
+
+// Two floats rounded to nearest-even halves, `lo` in the low 16 bits.
+__device__ __forceinline__ unsigned pack_half2(float lo, float hi) {
+  unsigned packed;
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(packed) : "f"(hi), "f"(lo));
+  return packed;
+}
+
+// A float rounded to the nearest-even half.
+__device__ __forceinline__ unsigned float_to_half_bits(float f) {
+  unsigned short h;
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+  return h;
+}
+
+}  // namespace g4c::mm

@@ -1,0 +1,171 @@
+#include "g4c/runtime/gpu/launch_matmul.h"
+
+#include <cstdint>
+
+#include "g4c/kernels/matmul_args.h"
+#include "g4c/runtime/gpu/cuda.h"
+
+namespace g4c::gpu {
+
+namespace {
+
+// Launches above this much dynamic shared memory must opt in per kernel.
+constexpr int kDefaultSharedLimit = 48 * 1024;
+
+struct BlockShape {
+  int elems, bytes;
+};
+BlockShape block_shape(QuantType type) { return {info(type).block_elems, info(type).block_bytes}; }
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+unsigned grid_for(int64_t items, int64_t per_block) { return static_cast<unsigned>((items + per_block - 1) / per_block); }
+
+int current_device_attribute(cudaDeviceAttr attribute) {
+  int device = 0, value = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&value, attribute, device);
+  return value;
+}
+
+template <class Args>
+cudaError_t launch_kernel(cudaKernel_t kernel, unsigned grid, int shared_bytes, const Args& args, cudaStream_t stream) {
+  if (shared_bytes > kDefaultSharedLimit) {
+    cudaError_t e = cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel),
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes);
+    if (e != cudaSuccess) return e;
+  }
+  return launch(kernel, LaunchDims{dim3(grid), dim3(matmul::kThreads), static_cast<unsigned>(shared_bytes)}, args,
+                stream);
+}
+
+// What every route needs of a call; the route-specific checks follow in each launcher.
+cudaError_t check_call(std::span<const cudaKernel_t> kernels, const MatmulCall& c) {
+  for (cudaKernel_t k : kernels)
+    if (!k) return cudaErrorInvalidValue;
+  if (!c.weight || !c.x || !c.y || c.rows < 1 || c.cols < 1 || c.width < 1 || c.width > matmul::kMaxWidth ||
+      c.cols % info(c.type).block_elems != 0)
+    return cudaErrorInvalidValue;
+  return aligned16(c.weight) ? cudaSuccess : cudaErrorMisalignedAddress;
+}
+
+int row_warps_for(plan::Route route, const MatmulCall& c) {
+  return mma_row_warps(route, c.type, c.rows, c.width, current_device_attribute(cudaDevAttrMultiProcessorCount),
+                       current_device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin));
+}
+
+cudaError_t launch_ws(cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
+  const MatmulArgs args{c.weight, c.x, c.y, c.rows, c.cols, c.width, 0};
+  return launch_kernel(kernel, grid_for(c.rows, matmul::kWsBlockRows),
+                       matmul_shared_bytes(plan::Route::ws, c.type, c.width, 0), args, stream);
+}
+
+cudaError_t launch_mmq(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
+  if (info(c.type).is_float || c.cols % matmul::kQ8SuperBlock != 0 || !c.scratch || !aligned16(c.scratch) ||
+      !aligned16(c.x))
+    return cudaErrorInvalidValue;
+  // One warp per (activation row, super-block).
+  const QuantizeQ81Args quantize_args{c.x, c.scratch, c.cols, c.width};
+  const int64_t warps = c.width * (c.cols / matmul::kQ8SuperBlock);
+  if (cudaError_t e = launch_kernel(quantize, grid_for(warps, matmul::kWarps), 0, quantize_args, stream);
+      e != cudaSuccess)
+    return e;
+  const int row_warps = row_warps_for(plan::Route::mmq, c);
+  const MmqArgs args{c.weight, c.scratch, c.y, c.rows, c.cols, c.width, row_warps};
+  return launch_kernel(kernel, grid_for(c.rows, matmul::kTileRowsPerWarp * row_warps),
+                       matmul_shared_bytes(plan::Route::mmq, c.type, c.width, row_warps), args, stream);
+}
+
+cudaError_t launch_gemm_n(cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
+  if (c.cols % 32 != 0 || !aligned16(c.x)) return cudaErrorInvalidValue;
+  const int row_warps = row_warps_for(plan::Route::gemm_n, c);
+  const MatmulArgs args{c.weight, c.x, c.y, c.rows, c.cols, c.width, row_warps};
+  return launch_kernel(kernel, grid_for(c.rows, matmul::kTileRowsPerWarp * row_warps),
+                       matmul_shared_bytes(plan::Route::gemm_n, c.type, c.width, row_warps), args, stream);
+}
+
+// y (width × rows, row-major) = x · Wᵀ is, column-major, yᵀ (rows × width) = W (cols × rows,
+// transposed) · xᵀ (cols × width): op(A) = Aᵀ with A = W and lda = cols.
+cudaError_t launch_cublas(std::span<const cudaKernel_t> kernels, const MatmulCall& c, cudaStream_t stream,
+                          cublasHandle_t cublas) {
+  if (!cublas || cublasSetStream(cublas, stream) != CUBLAS_STATUS_SUCCESS) return cudaErrorUnknown;
+  const int m = static_cast<int>(c.rows), n = c.width, k = static_cast<int>(c.cols);
+  const float alpha = 1.0f, beta = 0.0f;
+  if (c.type == QuantType::F32) {
+    if (!kernels.empty()) return cudaErrorInvalidValue;
+    return cublasSgemm(cublas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, static_cast<const float*>(c.weight), k, c.x,
+                       k, &beta, c.y, m) == CUBLAS_STATUS_SUCCESS
+               ? cudaSuccess
+               : cudaErrorUnknown;
+  }
+  const bool quantized = !info(c.type).is_float;
+  if (kernels.size() != (quantized ? 2u : 1u) || !c.scratch || (quantized && !c.weight_f16)) return cudaErrorInvalidValue;
+  const int64_t count = static_cast<int64_t>(c.width) * c.cols;
+  const ConvertActivationsArgs convert{c.x, static_cast<unsigned short*>(c.scratch), count};
+  if (cudaError_t e = launch_kernel(kernels.back(), grid_for(count, matmul::kThreads), 0, convert, stream);
+      e != cudaSuccess)
+    return e;
+  const cudaDataType element = c.type == QuantType::BF16 ? CUDA_R_16BF : CUDA_R_16F;
+  const void* a = quantized ? c.weight_f16 : c.weight;
+  return cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, a, element, k, c.scratch, element, k, &beta,
+                      c.y, CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT) == CUBLAS_STATUS_SUCCESS
+             ? cudaSuccess
+             : cudaErrorUnknown;
+}
+
+}  // namespace
+
+int matmul_shared_bytes(plan::Route route, QuantType type, int width, int row_warps) {
+  const BlockShape b = block_shape(type);
+  switch (route) {
+    case plan::Route::ws:
+      return matmul::ws_shared_bytes(b.elems, b.bytes, matmul::ws_capacity(width));
+    case plan::Route::mmq:
+      return matmul::mmq_shared_bytes(b.elems, b.bytes, matmul::mmq_capacity(width), matmul::kWarps / row_warps);
+    case plan::Route::gemm_n:
+      return matmul::gemm_n_shared_bytes(b.elems, b.bytes, matmul::gemm_n_capacity(width), matmul::kWarps / row_warps);
+    case plan::Route::cublas:
+      return 0;
+  }
+  return 0;
+}
+
+int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, int sm_count, int max_shared_bytes) {
+  const auto fits = [&](int row_warps) { return matmul_shared_bytes(route, type, width, row_warps) <= max_shared_bytes; };
+  const auto blocks = [&](int row_warps) { return (rows + 16 * row_warps - 1) / (16 * row_warps); };
+  // 64-row blocks share each activation tile among the most rows; take them while every SM still
+  // gets two, 32-row blocks while every SM gets one, else 16-row blocks whose four warps split K.
+  if (fits(4) && blocks(4) >= 2 * static_cast<int64_t>(sm_count)) return 4;
+  if (fits(2) && blocks(2) >= sm_count) return 2;
+  for (int row_warps : {1, 2, 4})
+    if (fits(row_warps)) return row_warps;
+  return 4;  // the smallest footprint; the launch reports what the device cannot hold
+}
+
+cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kernels, const MatmulCall& call,
+                          cudaStream_t stream, cublasHandle_t cublas) {
+  if (cudaError_t e = check_call(kernels, call); e != cudaSuccess) return e;
+  switch (route) {
+    case plan::Route::ws:
+      return kernels.size() == 1 ? launch_ws(kernels[0], call, stream) : cudaErrorInvalidValue;
+    case plan::Route::mmq:
+      return kernels.size() == 2 ? launch_mmq(kernels[0], kernels[1], call, stream) : cudaErrorInvalidValue;
+    case plan::Route::gemm_n:
+      return kernels.size() == 1 ? launch_gemm_n(kernels[0], call, stream) : cudaErrorInvalidValue;
+    case plan::Route::cublas:
+      return launch_cublas(kernels, call, stream, cublas);
+  }
+  return cudaErrorInvalidValue;
+}
+
+cudaError_t prepare_cublas_weight(cudaKernel_t dequantize_f16, const void* weight, QuantType type, int64_t rows,
+                                  int64_t cols, void* out_f16, cudaStream_t stream) {
+  if (!dequantize_f16 || !weight || !out_f16 || rows < 1 || cols < 1 || cols % info(type).block_elems != 0 ||
+      !aligned16(out_f16))
+    return cudaErrorInvalidValue;
+  const DequantizeF16Args args{weight, static_cast<unsigned short*>(out_f16), rows, cols};
+  const int64_t per_thread = cols % 8 == 0 ? 8 : 1;  // as the kernel decides
+  return launch_kernel(dequantize_f16, grid_for(rows * cols / per_thread, matmul::kThreads), 0, args, stream);
+}
+
+}  // namespace g4c::gpu

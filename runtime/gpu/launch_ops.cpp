@@ -1,0 +1,164 @@
+#include "g4c/runtime/gpu/launch_ops.h"
+
+#include <algorithm>
+
+#include "g4c/kernels/op_args.h"
+#include "g4c/plan/kernels.h"
+#include "g4c/runtime/gpu/cuda.h"
+
+namespace g4c::gpu {
+
+static_assert(kAttentionSplits == plan::kAttentionMaxSplits,
+              "the attention kernels fill exactly the splits the plan's scratch holds");
+
+namespace {
+
+constexpr int64_t kMaxGridY = 65535;  // rows ride on gridDim.y / gridDim.z
+
+bool aligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+template <class... P>
+bool all_aligned(const P*... p) {
+  return (aligned(p) && ...);
+}
+
+unsigned blocks_for(int64_t items, int64_t per_block) { return static_cast<unsigned>((items + per_block - 1) / per_block); }
+
+// The grid of an elementwise pass over `count` floats, 4 per thread when vectorized; a grid-stride
+// loop covers whatever the cap leaves.
+unsigned elementwise_blocks(int64_t count, bool vectorized) {
+  int64_t items = vectorized ? std::max<int64_t>(count / 4, 1) : count;
+  return static_cast<unsigned>(std::min<int64_t>(blocks_for(items, kElementwiseThreads), kElementwiseMaxBlocks));
+}
+
+int64_t element_bytes(QuantType dtype) { return dtype == QuantType::F32 ? 4 : 2; }
+
+bool is_cache_dtype(QuantType dtype) {
+  return dtype == QuantType::F16 || dtype == QuantType::BF16 || dtype == QuantType::F32;
+}
+
+bool is_power_of_two(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+
+cudaError_t launch_elementwise(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream, bool binary) {
+  if (c.count < 0 || !c.a || !c.y || (binary && !c.b)) return cudaErrorInvalidValue;
+  if (c.count == 0) return cudaSuccess;
+  ElementwiseArgs args{c.a, c.b, c.factor, c.y, c.count, c.cap, all_aligned(c.a, c.b, c.y)};
+  LaunchDims dims{dim3(elementwise_blocks(c.count, args.vectorized)), dim3(kElementwiseThreads)};
+  return launch(kernel, dims, args, stream);
+}
+
+}  // namespace
+
+cudaError_t launch_embed_gather(cudaKernel_t kernel, const EmbedGatherCall& c, cudaStream_t stream) {
+  if (c.rows < 0 || c.rows > kMaxGridY || c.row_elems <= 0) return cudaErrorInvalidValue;
+  if (c.rows == 0) return cudaSuccess;
+  EmbedGatherArgs args{c.table, c.ids, c.out, c.row_elems, static_cast<int>(c.rows), c.scale};
+  LaunchDims dims{dim3(blocks_for(c.row_elems, kGatherThreads), static_cast<unsigned>(c.rows)), dim3(kGatherThreads)};
+  return launch(kernel, dims, args, stream);
+}
+
+cudaError_t launch_ple_combine(cudaKernel_t kernel, const PleCombineCall& c, cudaStream_t stream) {
+  if (c.rows < 0 || c.rows > c.out_rows || c.layers <= 0 || c.width <= 0) return cudaErrorInvalidValue;
+  if (c.rows == 0) return cudaSuccess;
+  const bool vectorized = c.width % 4 == 0 && all_aligned(c.proj, c.ple_rows, c.norm, c.out);
+  PleCombineArgs args{c.proj,         c.ple_rows, c.norm, c.out, static_cast<int>(c.rows), static_cast<int>(c.out_rows),
+                      static_cast<int>(c.layers), c.proj_scale, c.eps, c.out_scale, vectorized};
+  const int64_t groups_per_block = norm_groups_per_block(c.width);
+  LaunchDims dims{dim3(blocks_for(c.rows * c.layers, groups_per_block)),
+                  dim3(static_cast<unsigned>(norm_threads_per_group(c.width) * groups_per_block))};
+  return launch(kernel, dims, args, stream);
+}
+
+cudaError_t launch_rms_norm(cudaKernel_t kernel, const RmsNormCall& c, cudaStream_t stream) {
+  if (c.group <= 0 || c.total < 0 || c.total % c.group != 0) return cudaErrorInvalidValue;
+  if (c.total == 0) return cudaSuccess;
+  const bool vectorized = c.group % 4 == 0 && all_aligned(c.x, c.y, c.weight);
+  RmsNormArgs args{c.x, c.weight, c.y, c.total / c.group, c.eps, vectorized};
+  const int64_t groups_per_block = norm_groups_per_block(c.group);
+  LaunchDims dims{dim3(blocks_for(args.groups, groups_per_block)),
+                  dim3(static_cast<unsigned>(norm_threads_per_group(c.group) * groups_per_block))};
+  return launch(kernel, dims, args, stream);
+}
+
+cudaError_t launch_rope(cudaKernel_t kernel, const RopeCall& c, cudaStream_t stream) {
+  if (c.head_dim <= 0 || c.head_dim % 2 != 0 || c.head_dim > 2048 || c.row_elems % c.head_dim != 0 || c.rows < 0)
+    return cudaErrorInvalidValue;
+  if (c.rows == 0 || c.row_elems == 0) return cudaSuccess;
+  RopeArgs args{c.x, c.y, c.pos, static_cast<int>(c.row_elems / c.head_dim), static_cast<int>(c.rows), c.theta};
+  LaunchDims dims{dim3(static_cast<unsigned>(c.rows)), dim3(static_cast<unsigned>(c.head_dim / 2))};
+  return launch(kernel, dims, args, stream);
+}
+
+cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, cudaStream_t stream) {
+  const KvCacheRef& cache = c.cache;
+  const int64_t row_elems = cache.kv_heads * cache.head_dim;
+  if (!is_cache_dtype(cache.dtype) || row_elems <= 0 || cache.slots <= 0 || c.rows < 0 || c.rows > kMaxGridY ||
+      !all_aligned(c.k, c.v, cache.k, cache.v) || (row_elems * element_bytes(cache.dtype)) % 16 != 0)
+    return cudaErrorInvalidValue;
+  if (c.rows == 0) return cudaSuccess;
+  KvWriteArgs args{c.k, c.v, c.pos, c.seq, cache.k, cache.v, cache.slots, static_cast<int>(c.rows)};
+  const int64_t chunk_elems = 16 / element_bytes(cache.dtype);
+  LaunchDims dims{dim3(blocks_for(row_elems / chunk_elems, kKvWriteThreads), static_cast<unsigned>(c.rows)),
+                  dim3(kKvWriteThreads)};
+  return launch(kernel, dims, args, stream);
+}
+
+cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const AttentionCall& c,
+                             cudaStream_t stream) {
+  const KvCacheRef& cache = c.cache;
+  if (!is_cache_dtype(cache.dtype) || !is_power_of_two(cache.head_dim) || cache.head_dim < 32 ||
+      cache.head_dim > 1024 || cache.kv_heads <= 0 || c.q_heads <= 0 || c.q_heads % cache.kv_heads != 0 ||
+      cache.slots <= 0 || cache.slots > INT32_MAX || c.rows < 0 || c.rows > kMaxGridY ||
+      !all_aligned(c.q, c.out, c.scratch, cache.k, cache.v))
+    return cudaErrorInvalidValue;
+  if (c.rows == 0) return cudaSuccess;
+  AttentionPartialArgs partial_args{c.q, c.pos, c.seq, cache.k, cache.v, c.scratch, cache.slots, c.scale};
+  const int group = static_cast<int>(c.q_heads / cache.kv_heads);
+  const unsigned head_blocks = static_cast<unsigned>(group / attention_heads_per_block(group));
+  LaunchDims partial_dims{dim3(kAttentionSplits * head_blocks, static_cast<unsigned>(cache.kv_heads),
+                               static_cast<unsigned>(c.rows)),
+                          dim3(kAttentionThreads)};
+  if (cudaError_t e = launch(partial, partial_dims, partial_args, stream); e != cudaSuccess) return e;
+  AttentionCombineArgs combine_args{c.scratch, c.seq, c.out};
+  LaunchDims combine_dims{dim3(static_cast<unsigned>(c.q_heads), static_cast<unsigned>(c.rows)),
+                          dim3(static_cast<unsigned>(attention_combine_threads(static_cast<int>(cache.head_dim))))};
+  return launch(combine, combine_dims, combine_args, stream);
+}
+
+cudaError_t launch_geglu(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream) {
+  return launch_elementwise(kernel, c, stream, true);
+}
+
+cudaError_t launch_add(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream) {
+  return launch_elementwise(kernel, c, stream, true);
+}
+
+cudaError_t launch_scale_by(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream) {
+  if (!c.factor) return cudaErrorInvalidValue;
+  return launch_elementwise(kernel, c, stream, false);
+}
+
+cudaError_t launch_softcap(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream) {
+  if (!(c.cap > 0)) return cudaErrorInvalidValue;
+  return launch_elementwise(kernel, c, stream, false);
+}
+
+cudaError_t launch_sample(cudaKernel_t kernel, const SampleCall& c, cudaStream_t stream) {
+  if (c.rows < 0 || c.vocab <= 0 || c.vocab > INT32_MAX) return cudaErrorInvalidValue;
+  if (c.rows == 0) return cudaSuccess;
+  SampleArgs args{c.logits, c.tokens, c.vocab, c.vocab % 4 == 0 && aligned(c.logits)};
+  LaunchDims dims{dim3(static_cast<unsigned>(c.rows)), dim3(kSampleThreads)};
+  return launch(kernel, dims, args, stream);
+}
+
+cudaError_t launch_random_weights(cudaKernel_t kernel, const RandomWeightsCall& c, cudaStream_t stream) {
+  if (c.blocks < 0) return cudaErrorInvalidValue;
+  if (c.blocks == 0) return cudaSuccess;
+  constexpr int64_t kMaxBlocks = 16384;  // grid-stride beyond
+  RandomWeightsArgs args{c.params, c.out, c.blocks};
+  LaunchDims dims{dim3(static_cast<unsigned>(std::min<int64_t>(blocks_for(c.blocks, kRandomThreads), kMaxBlocks))),
+                  dim3(kRandomThreads)};
+  return launch(kernel, dims, args, stream);
+}
+
+}  // namespace g4c::gpu

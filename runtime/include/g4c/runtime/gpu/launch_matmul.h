@@ -1,0 +1,60 @@
+// Host launchers of the matmul routes (kernels/matmul_*.cuh, docs/routes.md): one call runs a
+// matmul op at one width on its route, y = x · Wᵀ for `width` activation rows.
+//
+// Like the other launchers, these only enqueue work on `stream` (kernels and cuBLAS calls): no
+// allocation, no synchronization, no read of device memory, so a decode step can be captured into
+// a CUDA graph (cuBLAS then needs a workspace set with cublasSetWorkspace before capture). Each
+// returns the first error, cudaErrorInvalidValue for a call that breaks the stated preconditions,
+// cudaErrorMisalignedAddress for a weight that does not start on a 16-byte boundary, and
+// cudaErrorUnknown when cuBLAS fails.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <span>
+
+#include "g4c/plan/plan.h"
+#include "g4c/spec/quant_type.h"
+
+namespace g4c::gpu {
+
+struct MatmulCall {
+  // The weight's bytes on the device in `type`, rows × cols row-major, 16-byte aligned. Kernels
+  // may read up to 15 bytes past its end, inside the last byte's aligned 16-byte chunk.
+  const void* weight = nullptr;
+  // cublas route with a quantized type: the fp16 copy made by prepare_cublas_weight; else null.
+  const void* weight_f16 = nullptr;
+  QuantType type = QuantType::F32;
+  int64_t rows = 0, cols = 0;
+  const float* x = nullptr;  // width × cols
+  float* y = nullptr;        // width × rows, every element written
+  int width = 0;             // 1 .. 32, the width the op's kernel instances were listed for
+  // The op's plan scratch: width × plan::route_scratch_seq_bytes(route, type, cols) bytes, 16-byte
+  // aligned (q8_1 activations for mmq, fp16/bf16 activations for cublas); null when that is 0.
+  void* scratch = nullptr;
+};
+
+// `kernels`: the op's instances at this width, in plan::kernels_for order, resolved by the caller
+// from a KernelLibrary (ws: matmul.ws; mmq: quantize_q8_1, matmul.mmq; gemm_n: matmul.gemm_n;
+// cublas: [dequantize_f16,] convert_activations for F16/BF16/quantized weights, none for F32).
+cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kernels, const MatmulCall& call,
+                          cudaStream_t stream, cublasHandle_t cublas);
+
+// cublas route, quantized types: dequantizes the whole weight into `out_f16` (rows × cols
+// halves, 16-byte aligned), once, when weights are loaded.
+cudaError_t prepare_cublas_weight(cudaKernel_t dequantize_f16, const void* weight, QuantType type, int64_t rows,
+                                  int64_t cols, void* out_f16, cudaStream_t stream);
+
+// How the mma routes (mmq, gemm_n) lay out a block for a matmul of `rows` rows: the number of its
+// four warps that take different rows (4, 2 or 1; the others split K). Fewer row warps mean more,
+// smaller blocks, for shapes whose 64-row blocks would leave SMs idle; the choice also keeps the
+// block's shared memory within `max_shared_bytes`.
+int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, int sm_count,
+                  int max_shared_bytes);
+
+// Dynamic shared memory one block of the route's kernel takes.
+int matmul_shared_bytes(plan::Route route, QuantType type, int width, int row_warps);
+
+}  // namespace g4c::gpu

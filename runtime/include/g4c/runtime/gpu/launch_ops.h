@@ -1,0 +1,143 @@
+// Host launchers of every non-matmul kernel (kernels/*.cuh). The caller resolves each op's kernel
+// instances from a KernelLibrary (plan::kernels_for names them) and passes device pointers into
+// its arena, weights and caches.
+//
+// Every launcher only enqueues work on `stream`: no allocation, no synchronization and no read of
+// device memory (row positions, sequences and token ids stay on the device), so a whole decode
+// step can be captured into a CUDA graph. Each returns the launch's error, or cudaErrorInvalidValue
+// for a call that breaks the stated preconditions (checked on the host from sizes and pointer
+// values alone).
+//
+// Element counts are floats. "Aligned" means 16-byte aligned, which every arena buffer, cache and
+// cudaMalloc'd weight is; kernels that can take unaligned operands fall back to scalar access.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "g4c/kernels/random_blocks.h"
+#include "g4c/spec/quant_type.h"
+
+namespace g4c::gpu {
+
+// embed_gather {type}: out[r, :] = dequantized table row ids[r] × scale, for r < rows.
+struct EmbedGatherCall {
+  const void* table = nullptr;  // ne1 rows of row_elems elements in the instance's type
+  const int32_t* ids = nullptr;
+  float* out = nullptr;  // rows × row_elems
+  int64_t row_elems = 0;  // ne0, a multiple of the type's block
+  int64_t rows = 0;
+  float scale = 1;
+};
+cudaError_t launch_embed_gather(cudaKernel_t kernel, const EmbedGatherCall& c, cudaStream_t stream);
+
+// ple_combine {width}: gemma4.md §3.2 for rows 0..rows−1; proj and ple_rows are rows ×
+// (layers · width); out is layer-major [layers][out_rows][width] (rows ≤ out_rows; rows past
+// `rows` are left alone).
+struct PleCombineCall {
+  const float* proj = nullptr;
+  const float* ple_rows = nullptr;
+  const float* norm = nullptr;  // width floats (F32)
+  float* out = nullptr;
+  int64_t rows = 0, out_rows = 0, layers = 0, width = 0;
+  float proj_scale = 1, eps = 1e-6f, out_scale = 1;
+};
+cudaError_t launch_ple_combine(cudaKernel_t kernel, const PleCombineCall& c, cudaStream_t stream);
+
+// rms_norm {group, weighted}: over each `group` floats of x (total floats, a multiple of group);
+// y may equal x. weight: group floats (F32), null for an unweighted instance.
+struct RmsNormCall {
+  const float* x = nullptr;
+  const float* weight = nullptr;
+  float* y = nullptr;
+  int64_t total = 0, group = 0;
+  float eps = 1e-6f;
+};
+cudaError_t launch_rms_norm(cudaKernel_t kernel, const RmsNormCall& c, cudaStream_t stream);
+
+// rope {head_dim, rotated_pairs}: rows × row_elems floats (row_elems a multiple of head_dim), at
+// the device positions pos[r]; y may equal x.
+struct RopeCall {
+  const float* x = nullptr;
+  float* y = nullptr;
+  const int32_t* pos = nullptr;
+  int64_t rows = 0, row_elems = 0, head_dim = 0;
+  double theta = 10000;
+};
+cudaError_t launch_rope(cudaKernel_t kernel, const RopeCall& c, cudaStream_t stream);
+
+// A layer's KV cache on the device, in g4c::cpu::KvCacheView's layout (cpu_ops.h): for each
+// sequence, `slots` rows of kv_heads × head_dim elements of `dtype` (F16, BF16 or F32, as the
+// kernel instance says); K and V separate, aligned.
+struct KvCacheRef {
+  void* k = nullptr;
+  void* v = nullptr;
+  QuantType dtype = QuantType::F16;
+  int64_t slots = 0;
+  int64_t kv_heads = 0, head_dim = 0;
+};
+
+// kv_write {kind, head_dim, kv_heads, dtype}: row r's K and V (rows × kv_heads·head_dim floats,
+// aligned) at position pos[r] of sequence seq[r]; rows with seq < 0 store nothing.
+struct KvWriteCall {
+  const float* k = nullptr;
+  const float* v = nullptr;
+  const int32_t* pos = nullptr;
+  const int32_t* seq = nullptr;
+  KvCacheRef cache;
+  int64_t rows = 0;
+};
+cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, cudaStream_t stream);
+
+// attention.partial + attention.combine: decode attention of rows × q_heads·head_dim queries
+// (aligned) over their sequences' caches (the instance fixes kind, dtype and window); padding rows
+// (seq < 0) produce zeros. scratch: rows × q_heads × 32 × (head_dim + 2) floats, aligned (the op's
+// scratch buffer).
+struct AttentionCall {
+  const float* q = nullptr;
+  const int32_t* pos = nullptr;
+  const int32_t* seq = nullptr;
+  KvCacheRef cache;
+  int64_t q_heads = 0;
+  float* out = nullptr;
+  float* scratch = nullptr;
+  int64_t rows = 0;
+  float scale = 1;
+};
+cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const AttentionCall& c,
+                             cudaStream_t stream);
+
+// geglu (gelu_tanh(a) · b), add (a + b), scale_by (a · *factor, one F32 in device memory),
+// softcap (cap · tanh(a / cap)) over `count` floats; y may equal a or b.
+struct ElementwiseCall {
+  const float* a = nullptr;
+  const float* b = nullptr;
+  const float* factor = nullptr;
+  float* y = nullptr;
+  int64_t count = 0;
+  float cap = 0;
+};
+cudaError_t launch_geglu(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream);
+cudaError_t launch_add(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream);
+cudaError_t launch_scale_by(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream);
+cudaError_t launch_softcap(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream);
+
+// sample: tokens[r] = the first index of the largest of logits[r, 0 .. vocab).
+struct SampleCall {
+  const float* logits = nullptr;
+  int32_t* tokens = nullptr;
+  int64_t rows = 0, vocab = 0;
+};
+cudaError_t launch_sample(cudaKernel_t kernel, const SampleCall& c, cudaStream_t stream);
+
+// random_weights {type}: `blocks` blocks of the instance's type, as g4c::random_weights draws them
+// for a tensor with these params (random_tensor_params).
+struct RandomWeightsCall {
+  RandomTensorParams params;
+  void* out = nullptr;
+  int64_t blocks = 0;
+};
+cudaError_t launch_random_weights(cudaKernel_t kernel, const RandomWeightsCall& c, cudaStream_t stream);
+
+}  // namespace g4c::gpu

@@ -1,0 +1,257 @@
+// Decode attention (attention.partial + attention.combine, through launch_attention) against
+// g4c::cpu::attention, at the 12B sliding (GQA 16:8, ring of 1024) and global (MQA 16:1, head 512,
+// contexts to 40000 so all 32 splits engage) shapes, E4B's 8:2, and the tiny fixtures; rows of one
+// launch sit at different positions, and padding rows must come out as exact zeros.
+//
+// Caches hold random values only at the positions a row may read; every other element keeps its
+// 0xFF poison (NaN in F16, BF16 and F32), so a read outside a row's window shows as NaN. The
+// scratch starts poisoned too (empty splits must never be read).
+//
+// Tolerance: 1e-4 of the largest |reference| against the same math in double. The float CPU op
+// sums scores and outputs sequentially, and over 40000 keys that alone drifts by up to ~1e-4 of
+// the output (measured), so the GPU is held to the double reference and to the CPU op within
+// 1e-4 plus the CPU op's own drift; all three distances are printed.
+#include "g4c/runtime/cpu_ops.h"
+#include "g4c/runtime/gpu/launch_ops.h"
+#include "gpu_support.h"
+
+namespace g4c {
+namespace {
+
+using plan::Ident;
+using plan::KernelInstance;
+using plan::KvKind;
+
+constexpr double kAttentionTolerance = 1e-4;
+
+struct Shape {
+  KvKind kind;
+  int64_t head_dim, q_heads, kv_heads, window, slots;
+  QuantType dtype;
+
+  int64_t element_bytes() const { return dtype == QuantType::F32 ? 4 : 2; }
+  int64_t row_elems() const { return kv_heads * head_dim; }
+  int64_t first_key(int64_t pos) const { return window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0; }
+
+  KernelInstance partial() const {
+    return {"attention.partial",
+            {{"kind", Ident{std::string(plan::name(kind))}},
+             {"head_dim", head_dim},
+             {"q_heads", q_heads},
+             {"kv_heads", kv_heads},
+             {"dtype", Ident{std::string(name(dtype))}},
+             {"window", window}},
+            0,
+            {}};
+  }
+  KernelInstance combine() const {
+    return {"attention.combine", {{"head_dim", head_dim}, {"q_heads", q_heads}}, 0, {}};
+  }
+  KernelInstance writer() const {
+    return {"kv_write",
+            {{"kind", Ident{std::string(plan::name(kind))}},
+             {"head_dim", head_dim},
+             {"kv_heads", kv_heads},
+             {"dtype", Ident{std::string(name(dtype))}}},
+            0,
+            {}};
+  }
+  std::string describe() const {
+    return std::string(plan::name(kind)) + " hd " + std::to_string(head_dim) + " " + std::to_string(q_heads) + ":" +
+           std::to_string(kv_heads) + " window " + std::to_string(window) + " " + std::string(name(dtype));
+  }
+};
+
+struct Row {
+  int32_t pos, seq;  // seq −1: padding
+};
+
+// Host K and V caches with poisoned bytes and a view the CPU op reads.
+struct HostCache {
+  std::vector<uint8_t> k, v;
+  cpu::KvCacheView view;
+
+  HostCache(const Shape& s, int64_t sequences)
+      : k(size_t(sequences * s.slots * s.row_elems() * s.element_bytes()), 0xFF), v(k.size(), 0xFF) {
+    view = {k.data(), v.data(), s.dtype, s.kind, s.slots, s.kv_heads, s.head_dim};
+  }
+
+  // Random K and V at the positions the row reads.
+  void fill_window(const Shape& s, const Row& r, std::mt19937& rng) {
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    for (int64_t p = s.first_key(r.pos); p <= r.pos; ++p) {
+      const int64_t base = view.element_index(r.seq, p);
+      for (int64_t i = 0; i < s.row_elems(); ++i) {
+        view.store(k.data(), base + i, dist(rng));
+        view.store(v.data(), base + i, dist(rng));
+      }
+    }
+  }
+};
+
+// g4c::cpu::attention's definition evaluated in double, from the same stored K and V.
+std::vector<float> attention_in_double(const std::vector<float>& q, const std::vector<Row>& rows,
+                                       const cpu::KvCacheView& view, int64_t q_heads, int64_t window) {
+  const int64_t d = view.head_dim, group = q_heads / view.kv_heads;
+  std::vector<float> out(rows.size() * q_heads * d, 0.0f);
+  std::vector<double> weights, o(d);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (rows[r].seq < 0) continue;
+    const int64_t first = window > 0 ? std::max<int64_t>(0, rows[r].pos - window + 1) : 0;
+    for (int64_t h = 0; h < q_heads; ++h) {
+      const float* qh = q.data() + (r * q_heads + h) * d;
+      auto row = [&](int64_t p) { return view.element_index(rows[r].seq, p) + h / group * d; };
+      weights.assign(rows[r].pos - first + 1, 0.0);
+      for (int64_t p = first; p <= rows[r].pos; ++p)
+        for (int64_t i = 0; i < d; ++i) weights[p - first] += double(qh[i]) * view.load(view.k, row(p) + i);
+      const double max = *std::max_element(weights.begin(), weights.end());
+      double total = 0;
+      for (double& w : weights) total += (w = std::exp(w - max));
+      std::fill(o.begin(), o.end(), 0.0);
+      for (int64_t p = first; p <= rows[r].pos; ++p)
+        for (int64_t i = 0; i < d; ++i) o[i] += weights[p - first] / total * view.load(view.v, row(p) + i);
+      for (int64_t i = 0; i < d; ++i) out[(r * q_heads + h) * d + i] = static_cast<float>(o[i]);
+    }
+  }
+  return out;
+}
+
+int64_t sequences_of(const std::vector<Row>& rows) {
+  int64_t n = 1;
+  for (const Row& r : rows) n = std::max<int64_t>(n, r.seq + 1);
+  return n;
+}
+
+class AttentionTest : public testing::GpuTest {
+ protected:
+  // One launch over `rows` against a cache with random keys in each row's window.
+  void expect_matches_cpu(const Shape& s, const std::vector<Row>& rows) {
+    gpu::KernelLibrary lib = load({s.partial(), s.combine()});
+    HostCache cache(s, sequences_of(rows));
+    std::mt19937 rng(uint32_t(s.head_dim * 31 + s.q_heads));
+    for (const Row& r : rows)
+      if (r.seq >= 0) cache.fill_window(s, r, rng);
+    gpu::DeviceBuffer dk = upload(cache.k), dv = upload(cache.v);
+    const std::vector<float> got = run(lib, s, rows, dk.get(), dv.get());
+    check(s, rows, cache.view, got);
+  }
+
+  // The GPU attention of `rows` over device caches.
+  std::vector<float> run(const gpu::KernelLibrary& lib, const Shape& s, const std::vector<Row>& rows, void* k_cache,
+                         void* v_cache) {
+    const int64_t n = static_cast<int64_t>(rows.size()), out_elems = n * s.q_heads * s.head_dim;
+    query_ = testing::random_floats(out_elems, uint32_t(n * 7 + s.head_dim), 0.5f);
+    std::vector<int32_t> pos, seq;
+    for (const Row& r : rows) pos.push_back(r.pos), seq.push_back(r.seq);
+    gpu::DeviceBuffer dq = upload(query_), dpos = upload(pos), dseq = upload(seq);
+    gpu::DeviceBuffer out = poisoned(out_elems * 4);
+    gpu::DeviceBuffer scratch = poisoned(n * s.q_heads * 32 * (s.head_dim + 2) * 4);
+    gpu::AttentionCall call{dq.as<float>(),
+                            dpos.as<int32_t>(),
+                            dseq.as<int32_t>(),
+                            {k_cache, v_cache, s.dtype, s.slots, s.kv_heads, s.head_dim},
+                            s.q_heads,
+                            out.as<float>(),
+                            scratch.as<float>(),
+                            n,
+                            1.0f};
+    EXPECT_EQ(gpu::launch_attention(lib.find(s.partial()), lib.find(s.combine()), call, nullptr), cudaSuccess);
+    sync();
+    return download<float>(out, out_elems);
+  }
+
+  void check(const Shape& s, const std::vector<Row>& rows, const cpu::KvCacheView& view, const std::vector<float>& got) {
+    std::vector<int32_t> pos, seq;
+    for (const Row& r : rows) pos.push_back(r.pos), seq.push_back(r.seq);
+    const int64_t n = static_cast<int64_t>(rows.size()), row_out = s.q_heads * s.head_dim;
+    std::vector<float> want(n * row_out);
+    cpu::attention(query_.data(), pos.data(), seq.data(), n, view, s.q_heads, s.window, 1.0f, want.data());
+    const std::vector<float> exact = attention_in_double(query_, rows, view, s.q_heads, s.window);
+    const testing::Comparison vs_exact = testing::compare(got, exact), vs_cpu = testing::compare(got, want),
+                              cpu_drift = testing::compare(want, exact);
+    std::cout << "  attention " << s.describe() << " at";
+    for (const Row& r : rows) r.seq < 0 ? std::cout << " pad" : std::cout << " " << r.pos;
+    std::cout << ": relative to double " << vs_exact.relative() << " (max |diff| " << vs_exact.max_abs
+              << "), to the CPU op " << vs_cpu.relative() << ", CPU op to double " << cpu_drift.relative()
+              << " (tolerance " << kAttentionTolerance << ")\n";
+    EXPECT_FALSE(vs_exact.nan) << s.describe() << ": NaN in the output (unwritten, or a read outside a window)";
+    EXPECT_LE(vs_exact.relative(), kAttentionTolerance) << s.describe();
+    EXPECT_LE(vs_cpu.relative(), kAttentionTolerance + cpu_drift.relative()) << s.describe();
+    for (int64_t r = 0; r < n; ++r) {
+      if (rows[r].seq >= 0) continue;
+      for (int64_t i = 0; i < row_out; ++i) ASSERT_EQ(got[r * row_out + i], 0.0f) << "padding row " << r;
+    }
+  }
+
+ private:
+  std::vector<float> query_;
+};
+
+const Shape k12bSliding{KvKind::ring, 256, 16, 8, 1024, 1024, QuantType::F16};
+const Shape k12bGlobal{KvKind::full, 512, 16, 1, 0, 40000, QuantType::F16};
+
+TEST_F(AttentionTest, Gemma12bSlidingGqaRingAroundTheWrap) {
+  // W − 1 (the first full window), W (the first wrap), 2W + 3, far beyond, and short rows.
+  expect_matches_cpu(k12bSliding, {{1023, 0}, {1024, 1}, {2051, 2}, {9000, 3}, {0, 4}, {0, -1}, {70, 5}, {64, 6}});
+}
+
+TEST_F(AttentionTest, Gemma12bGlobalMqaLongContextsEngageAllSplits) {
+  // 40000 and 12345 keys: 32 splits; 64/65 keys: one or two; 2048: exactly 32 splits of 64.
+  expect_matches_cpu(k12bGlobal, {{39999, 0}, {12345, 1}, {63, 2}, {64, 3}, {0, -1}, {2047, 4}, {0, 5}, {2048, 6}});
+}
+
+TEST_F(AttentionTest, Gemma12bGlobalBf16AndF32Caches) {
+  for (QuantType dtype : {QuantType::BF16, QuantType::F32}) {
+    Shape s = k12bGlobal;
+    s.dtype = dtype;
+    s.slots = 5000;
+    expect_matches_cpu(s, {{4999, 0}, {100, 1}, {0, -1}, {777, 2}});
+  }
+}
+
+TEST_F(AttentionTest, E4bGqa8To2SlidingAndGlobal) {
+  expect_matches_cpu({KvKind::ring, 256, 8, 2, 512, 512, QuantType::F16}, {{511, 0}, {512, 1}, {1300, 2}, {3, 3}});
+  expect_matches_cpu({KvKind::full, 512, 8, 2, 0, 3000, QuantType::F16}, {{2999, 0}, {700, 1}, {0, -1}, {1, 2}});
+}
+
+TEST_F(AttentionTest, TinyFixtureShapes) {
+  expect_matches_cpu({KvKind::ring, 32, 4, 2, 4, 4, QuantType::F32}, {{0, 0}, {3, 1}, {4, 2}, {9, 3}, {0, -1}});
+  expect_matches_cpu({KvKind::full, 64, 4, 2, 0, 128, QuantType::F32}, {{127, 0}, {5, 1}, {64, 2}});
+  expect_matches_cpu({KvKind::full, 64, 4, 1, 0, 128, QuantType::F16}, {{0, 0}, {65, 1}, {0, -1}, {100, 2}});
+}
+
+// Decode steps as the executor runs them: kv_write of the step's K and V, then attention. The
+// sequences join at different steps (padding rows until then), so one launch serves rows at
+// different positions; the caches must equal the CPU's byte for byte after every step.
+TEST_F(AttentionTest, CachesFilledByKvWriteAcrossSteps) {
+  for (const Shape& s : {Shape{KvKind::ring, 32, 4, 2, 4, 4, QuantType::F32},
+                         Shape{KvKind::ring, 256, 16, 8, 16, 16, QuantType::F16},
+                         Shape{KvKind::full, 512, 16, 1, 0, 200, QuantType::BF16}}) {
+    gpu::KernelLibrary lib = load({s.partial(), s.combine(), s.writer()});
+    const std::vector<int32_t> joins = {0, 5, 13};  // sequence i decodes position 0 at step joins[i]
+    const int64_t rows = static_cast<int64_t>(joins.size()) + 1, steps = 40, row_elems = s.row_elems();
+    HostCache cache(s, rows - 1);
+    gpu::DeviceBuffer dk = upload(cache.k), dv = upload(cache.v);
+    for (int32_t step = 0; step < steps; ++step) {
+      std::vector<Row> batch;
+      for (size_t i = 0; i < joins.size(); ++i)
+        batch.push_back(step >= joins[i] ? Row{step - joins[i], int32_t(i)} : Row{0, -1});
+      batch.push_back({0, -1});
+      std::vector<int32_t> pos, seq;
+      for (const Row& r : batch) pos.push_back(r.pos), seq.push_back(r.seq);
+      auto k = testing::random_floats(rows * row_elems, 2 * step + 1), v = testing::random_floats(rows * row_elems, 2 * step + 2);
+      cpu::kv_write(k.data(), v.data(), pos.data(), seq.data(), rows, cache.view);
+      gpu::DeviceBuffer dkr = upload(k), dvr = upload(v), dpos = upload(pos), dseq = upload(seq);
+      gpu::KvWriteCall write{dkr.as<float>(), dvr.as<float>(), dpos.as<int32_t>(), dseq.as<int32_t>(),
+                             {dk.get(), dv.get(), s.dtype, s.slots, s.kv_heads, s.head_dim}, rows};
+      ASSERT_EQ(gpu::launch_kv_write(lib.find(s.writer()), write, nullptr), cudaSuccess);
+      sync();
+      ASSERT_TRUE(download<uint8_t>(dk, cache.k.size()) == cache.k) << s.describe() << " K cache at step " << step;
+      ASSERT_TRUE(download<uint8_t>(dv, cache.v.size()) == cache.v) << s.describe() << " V cache at step " << step;
+      if (step % 13 == 0 || step == steps - 1) check(s, batch, cache.view, run(lib, s, batch, dk.get(), dv.get()));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace g4c

@@ -1,0 +1,556 @@
+// The matmul routes (kernels/matmul_*.cuh) through their launcher (runtime/gpu/launch_matmul.h)
+// against the CPU op g4c::cpu::matmul, at the real 12B / 12B QAT / E4B shapes and at odd ones, for
+// every weight type a route takes and widths 1..32. Weights are seeded random weights in the
+// declared type, activations uniform in [−1, 1) (never zero), outputs start poisoned (NaN).
+//
+// Tolerances, per route (δ = got − reference; the scales are floored at the size a dot product of
+// these inputs has before cancellation, max_j Σ_k |W[j][k]·x[k]| / √cols, so that a tiny output
+// set whose values happen to cancel is not held to a bound meant for typical ones):
+//   ws      f32 products and sums:            max |δ| ≤ 1e-4 · max |reference|
+//   gemm_n  fp16 weights and activations:     max |δ| ≤ 5e-3 · max |reference|
+//   cublas  F32 (SGEMM): 1e-4; fp16 copies (F16, quantized): 5e-3; BF16 activations: 1e-2 (8-bit
+//           significands) · max |reference|
+//   mmq     int8 activations (q8_1): uniform inputs rounded to 8 bits per 32 values err by ≈0.38%
+//           of the output RMS (d / √12 against σx = 1 / √3), so RMS(δ) ≤ 0.6% of the reference's
+//           RMS over 256 or more outputs, and |δ| ≤ 3% of it for every element (8σ: the 5σ of a
+//           million outputs and room); and, against a reference fed the same q8_1 activations,
+//           max |δ| ≤ 1e-4 · its RMS, which checks the integer path exactly, not statistically.
+// Each test prints the worst error it measured per (route, type), as a fraction of the bound.
+//
+// The largest tests (12B and E4B shapes, the LM head) take minutes under compute-sanitizer; their
+// names end in "Shapes" so a memcheck pass can filter them out.
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <thread>
+
+#include "g4c/kernels/quant_host.h"
+#include "g4c/plan/routes.h"
+#include "g4c/runtime/cpu_ops.h"
+#include "g4c/runtime/gpu/launch_matmul.h"
+#include "g4c/runtime/load_weights.h"
+#include "g4c/plan/kernels.h"
+#include "gpu_support.h"
+
+namespace g4c {
+namespace {
+
+using plan::Ident;
+using plan::KernelInstance;
+using plan::Route;
+
+constexpr int kMaxWidth = 32;
+const std::vector<int> kAllWidths = [] {
+  std::vector<int> w;
+  for (int n = 1; n <= kMaxWidth; ++n) w.push_back(n);
+  return w;
+}();
+const std::vector<int> kSomeWidths = {1, 2, 3, 4, 5, 8, 13, 16, 17, 32};
+const std::vector<int> kCublasWidths = {1, 4, 8, 32};
+
+using plan::kernel_instance;
+
+Ident type_ident(QuantType t) { return Ident{std::string(name(t))}; }
+
+// The op's kernel instances at one width, in plan::kernels_for order.
+std::vector<KernelInstance> route_instances(Route route, QuantType type, int width) {
+  switch (route) {
+    case Route::ws:
+      return {kernel_instance("matmul.ws", {{"type", type_ident(type)}, {"n", int64_t{width}}})};
+    case Route::gemm_n:
+      return {kernel_instance("matmul.gemm_n", {{"type", type_ident(type)}, {"n", int64_t{width}}})};
+    case Route::mmq:
+      return {kernel_instance("quantize_q8_1"), kernel_instance("matmul.mmq", {{"type", type_ident(type)}, {"n", int64_t{width}}})};
+    case Route::cublas: {
+      if (type == QuantType::F32) return {};
+      std::vector<KernelInstance> k;
+      if (!info(type).is_float) k.push_back(kernel_instance("dequantize_f16", {{"type", type_ident(type)}}));
+      k.push_back(kernel_instance("convert_activations", {{"to", Ident{type == QuantType::BF16 ? "BF16" : "F16"}}}));
+      return k;
+    }
+  }
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Error measures and the per-(route, type) log of the worst
+//===----------------------------------------------------------------------===//
+
+struct Errors {
+  double max_abs = 0, max_ref = 0;  // max |δ|, max |reference| (floored, see above)
+  double rms_err = 0, rms_ref = 0;  // RMS(δ), RMS(reference) (floored)
+  int64_t count = 0;
+  bool nan = false;
+};
+
+// The reference values and, per output, Σ_k |W[j][k]·x[k]| / √cols: the floor of the scales.
+struct Reference {
+  std::vector<float> values, magnitudes;
+};
+
+// Over the first `width` rows (got has rows of got_row_len columns; the reference covers the
+// columns `columns` of them).
+Errors measure(const std::vector<float>& got, const Reference& want, int width, int64_t got_row_len,
+               const std::vector<int64_t>& columns) {
+  Errors e;
+  const int64_t cols = static_cast<int64_t>(columns.size());
+  double sum_err = 0, sum_ref = 0, sum_floor = 0, max_floor = 0;
+  for (int n = 0; n < width; ++n)
+    for (int64_t j = 0; j < cols; ++j) {
+      const double g = got[n * got_row_len + columns[j]], w = want.values[n * cols + j];
+      const double floor = want.magnitudes[n * cols + j];
+      if (std::isnan(g)) e.nan = true;
+      e.max_abs = std::max(e.max_abs, std::abs(g - w));
+      e.max_ref = std::max(e.max_ref, std::abs(w));
+      max_floor = std::max(max_floor, floor);
+      sum_err += (g - w) * (g - w);
+      sum_ref += w * w;
+      sum_floor += floor * floor;
+    }
+  e.count = width * cols;
+  e.rms_err = std::sqrt(sum_err / e.count);
+  e.rms_ref = std::max(std::sqrt(sum_ref / e.count), std::sqrt(sum_floor / e.count));
+  e.max_ref = std::max(e.max_ref, max_floor);
+  return e;
+}
+
+class ErrorLog {
+ public:
+  void add(const std::string& check, double ratio) { worst_[check] = std::max(worst_[check], ratio); }
+  void print() const {
+    for (const auto& [check, ratio] : worst_) std::cout << "  worst " << check << ": " << ratio << "\n";
+  }
+
+ private:
+  std::map<std::string, double> worst_;
+};
+
+//===----------------------------------------------------------------------===//
+// Weights, activations, references
+//===----------------------------------------------------------------------===//
+
+struct Matrix {
+  QuantType type;
+  int64_t rows, cols;
+  WeightSet host;  // one tensor "w"
+  gpu::DeviceBuffer device;
+  gpu::DeviceBuffer device_f16;  // the cuBLAS route's copy of a quantized weight
+  const HostTensor& tensor() const { return host.at("w"); }
+};
+
+std::vector<int64_t> all_rows(int64_t rows) {
+  std::vector<int64_t> r(rows);
+  for (int64_t j = 0; j < rows; ++j) r[j] = j;
+  return r;
+}
+
+// Multiplies rows `rows_subset` of w by width rows of x on all cores.
+std::vector<float> cpu_matmul(const HostTensor& w, const std::vector<float>& x, int width,
+                              const std::vector<int64_t>& rows_subset) {
+  const int64_t rows = static_cast<int64_t>(rows_subset.size());
+  std::vector<uint8_t> picked(rows * w.row_stride());
+  for (int64_t j = 0; j < rows; ++j) std::memcpy(picked.data() + j * w.row_stride(), w.row(rows_subset[j]), w.row_stride());
+  std::vector<float> y(static_cast<size_t>(width) * rows);
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(std::thread::hardware_concurrency(), rows / 64));
+  std::vector<std::thread> pool;
+  for (int64_t t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      const int64_t first = rows * t / threads, last = rows * (t + 1) / threads;
+      HostTensor part{"w", w.type, w.ne0, last - first,
+                      std::span<const uint8_t>(picked.data() + first * w.row_stride(), (last - first) * w.row_stride())};
+      std::vector<float> partial(static_cast<size_t>(width) * (last - first));
+      cpu::matmul(part, x.data(), partial.data(), width);
+      for (int n = 0; n < width; ++n)
+        std::copy_n(partial.data() + n * (last - first), last - first, y.data() + n * rows + first);
+    });
+  for (std::thread& t : pool) t.join();
+  return y;
+}
+
+// cpu::matmul's result for rows `rows_subset` of w, with the magnitude floors.
+Reference cpu_reference(const HostTensor& w, const std::vector<float>& x, int width,
+                        const std::vector<int64_t>& rows_subset) {
+  Reference r{cpu_matmul(w, x, width, rows_subset), {}};
+  const int64_t rows = static_cast<int64_t>(rows_subset.size());
+  std::vector<float> magnitude_rows(rows * w.ne0);
+  for (int64_t j = 0; j < rows; ++j) {
+    dequantize_tensor_row(w, rows_subset[j], magnitude_rows.data() + j * w.ne0);
+    for (int64_t k = 0; k < w.ne0; ++k) magnitude_rows[j * w.ne0 + k] = std::abs(magnitude_rows[j * w.ne0 + k]);
+  }
+  const HostTensor magnitude{"|w|", QuantType::F32, w.ne0, rows,
+                             std::span(reinterpret_cast<const uint8_t*>(magnitude_rows.data()), magnitude_rows.size() * 4)};
+  std::vector<float> abs_x(x.size());
+  for (size_t i = 0; i < x.size(); ++i) abs_x[i] = std::abs(x[i]);
+  r.magnitudes = cpu_matmul(magnitude, abs_x, width, all_rows(rows));
+  for (float& m : r.magnitudes) m /= static_cast<float>(std::sqrt(static_cast<double>(w.ne0)));
+  return r;
+}
+
+// x as mmq sees it: each 32 values rounded to d·q with d = fp16(max|x| / 127), q = round(x / d).
+std::vector<float> q8_1_activations(const std::vector<float>& x) {
+  std::vector<float> out(x.size());
+  for (size_t b = 0; b < x.size(); b += 32) {
+    float amax = 0;
+    for (size_t i = b; i < b + 32; ++i) amax = std::max(amax, std::abs(x[i]));
+    const float d = fp16_to_float(float_to_fp16(amax / 127.0f));
+    const float inverse = d > 0 ? 1.0f / d : 0.0f;
+    for (size_t i = b; i < b + 32; ++i)
+      out[i] = d * std::clamp(static_cast<float>(std::nearbyint(x[i] * inverse)), -127.0f, 127.0f);
+  }
+  return out;
+}
+
+
+//===----------------------------------------------------------------------===//
+// The fixture: one matmul shape, run on every requested route and width
+//===----------------------------------------------------------------------===//
+
+struct Case {
+  QuantType type;
+  int64_t rows, cols;
+  std::vector<Route> routes;
+  std::vector<int> widths;             // for ws, mmq, gemm_n
+  std::vector<int> cublas_widths = kCublasWidths;
+  int64_t sampled_rows = 0;            // > 0: compare this many evenly spread rows only
+};
+
+class MatmulTest : public testing::GpuTest {
+ protected:
+  void SetUp() override {
+    GpuTest::SetUp();
+    if (IsSkipped()) return;
+    ASSERT_EQ(cublasCreate(&cublas_), CUBLAS_STATUS_SUCCESS);
+  }
+  void TearDown() override {
+    if (cublas_) cublasDestroy(cublas_);
+    log_.print();
+  }
+
+  Matrix make_matrix(QuantType type, int64_t rows, int64_t cols, uint64_t seed) {
+    const TensorShape shape{"w", type, cols, rows};
+    Matrix m{type, rows, cols, random_weights(std::span(&shape, 1), seed), {}, {}};
+    const HostTensor& t = m.tensor();
+    m.device = gpu::DeviceBuffer(t.bytes.size() + 16);  // the kernels may read into the last aligned chunk
+    m.device.upload(t.bytes.data(), t.bytes.size());
+    return m;
+  }
+
+  // The kernels of every (route, width) the case runs, from one JIT call.
+  void load_kernels(const Case& c) {
+    std::vector<KernelInstance> all;
+    for (Route route : c.routes)
+      for (int width : route == Route::cublas ? c.cublas_widths : c.widths)
+        for (KernelInstance& k : route_instances(route, c.type, width)) all.push_back(std::move(k));
+    library_.emplace(load(all));
+  }
+
+  std::vector<cudaKernel_t> kernels(Route route, QuantType type, int width) {
+    std::vector<cudaKernel_t> out;
+    for (const KernelInstance& k : route_instances(route, type, width)) out.push_back(library_->find(k));
+    return out;
+  }
+
+  // y (width × rows) for the first `width` rows of x, on one route.
+  std::vector<float> run(Route route, Matrix& m, const gpu::DeviceBuffer& x, int width) {
+    std::vector<cudaKernel_t> k = kernels(route, m.type, width);
+    if (route == Route::cublas && !info(m.type).is_float && !m.device_f16.get()) {
+      m.device_f16 = gpu::DeviceBuffer(m.rows * m.cols * 2);
+      EXPECT_EQ(gpu::prepare_cublas_weight(k[0], m.device.get(), m.type, m.rows, m.cols, m.device_f16.get(), nullptr),
+                cudaSuccess);
+    }
+    const int64_t scratch_bytes = width * plan::route_scratch_seq_bytes(route, m.type, m.cols);
+    gpu::DeviceBuffer scratch = poisoned(std::max<int64_t>(scratch_bytes, 16));
+    gpu::DeviceBuffer y = poisoned(width * m.rows * sizeof(float));
+    const gpu::MatmulCall call{m.device.get(), m.device_f16.get(), m.type, m.rows, m.cols, x.as<float>(),
+                               y.as<float>(),  width,             scratch_bytes ? scratch.get() : nullptr};
+    EXPECT_EQ(gpu::launch_matmul(route, k, call, nullptr, cublas_), cudaSuccess)
+        << name(route) << " " << name(m.type) << " " << m.rows << "x" << m.cols << " N=" << width;
+    sync();
+    return download<float>(y, width * m.rows);
+  }
+
+  // Checks `got` against the reference under the route's tolerance and logs the ratio of error
+  // to bound; returns whether it held.
+  bool check(Route route, QuantType type, const std::string& what, const Errors& e) {
+    EXPECT_FALSE(e.nan) << what << ": some outputs were never written";
+    const std::string key = std::string(name(route)) + " " + std::string(name(type));
+    if (route == Route::mmq) {
+      const double element = e.max_abs / (0.03 * e.rms_ref);
+      const double overall = e.count >= 256 ? e.rms_err / (0.006 * e.rms_ref) : 0.0;
+      log_.add(key + " (max |δ| / 3% RMS)", element);
+      log_.add(key + " (RMS δ / 0.6% RMS)", overall);
+      EXPECT_LE(element, 1.0) << what << ": max |δ| " << e.max_abs << " vs RMS " << e.rms_ref;
+      EXPECT_LE(overall, 1.0) << what << ": RMS δ " << e.rms_err << " vs RMS " << e.rms_ref;
+      return element <= 1 && overall <= 1 && !e.nan;
+    }
+    const double tolerance = tolerance_of(route, type);
+    const double ratio = e.max_abs / (tolerance * e.max_ref);
+    log_.add(key + " (max |δ| / " + std::to_string(tolerance) + " max |ref|)", ratio);
+    EXPECT_LE(ratio, 1.0) << what << ": max |δ| " << e.max_abs << " vs max |ref| " << e.max_ref;
+    return ratio <= 1 && !e.nan;
+  }
+
+  static double tolerance_of(Route route, QuantType type) {
+    switch (route) {
+      case Route::ws:
+        return 1e-4;
+      case Route::gemm_n:
+        return 5e-3;
+      case Route::cublas:
+        return type == QuantType::F32 ? 1e-4 : type == QuantType::BF16 ? 1e-2 : 5e-3;
+      case Route::mmq:
+        return 0;  // statistical, see check()
+    }
+    return 0;
+  }
+
+  // Runs the case on all its routes and widths against the CPU op.
+  void run_case(const Case& c, uint64_t seed) {
+    SCOPED_TRACE(std::string(name(c.type)) + " " + std::to_string(c.rows) + "x" + std::to_string(c.cols));
+    Matrix m = make_matrix(c.type, c.rows, c.cols, seed);
+    load_kernels(c);
+    int max_width = 0;
+    for (int w : c.widths) max_width = std::max(max_width, w);
+    for (int w : c.cublas_widths) max_width = std::max(max_width, w);
+    const std::vector<float> x = testing::random_floats(static_cast<size_t>(max_width) * c.cols, uint32_t(seed + 1));
+    const gpu::DeviceBuffer dx = upload(x);
+
+    std::vector<int64_t> columns = all_rows(c.rows);
+    if (c.sampled_rows > 0) {
+      columns.clear();
+      for (int64_t i = 0; i < c.sampled_rows; ++i) columns.push_back(i * c.rows / c.sampled_rows + (i * 7919) % 17);
+      columns.back() = c.rows - 1;
+    }
+    const Reference want = cpu_reference(m.tensor(), x, max_width, columns);
+    Reference want_q8;  // mmq's own view of x, where mmq runs
+    if (std::find(c.routes.begin(), c.routes.end(), Route::mmq) != c.routes.end())
+      want_q8 = cpu_reference(m.tensor(), q8_1_activations(x), max_width, columns);
+
+    for (Route route : c.routes)
+      for (int width : route == Route::cublas ? c.cublas_widths : c.widths) {
+        const std::string what = std::string(name(route)) + " N=" + std::to_string(width);
+        const std::vector<float> got = run(route, m, dx, width);
+        const bool ok = check(route, c.type, what, measure(got, want, width, c.rows, columns));
+        if (route == Route::mmq) {
+          const Errors e = measure(got, want_q8, width, c.rows, columns);
+          const double ratio = e.max_abs / (1e-4 * e.rms_ref);
+          log_.add("mmq " + std::string(name(c.type)) + " vs q8_1 reference (max |δ| / 1e-4 RMS)", ratio);
+          EXPECT_LE(ratio, 1.0) << what << " against the q8_1-activation reference";
+        }
+        if (!ok) break;  // one failing width tells enough about a route; the rest would repeat it
+      }
+  }
+
+  cublasHandle_t cublas_ = nullptr;
+  std::optional<gpu::KernelLibrary> library_;
+  ErrorLog log_;
+};
+
+// The routes legal for a type and cols (compiler/plan/routes.h).
+std::vector<Route> legal_routes(QuantType type, int64_t cols, std::vector<Route> wanted = {Route::ws, Route::mmq,
+                                                                                           Route::gemm_n, Route::cublas}) {
+  std::vector<Route> out;
+  for (Route r : wanted)
+    if (plan::route_legal(r, type, 0, cols)) out.push_back(r);
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Every type, every route, every width
+//===----------------------------------------------------------------------===//
+
+TEST_F(MatmulTest, EveryRouteAndWidthForEveryType) {
+  uint64_t seed = 100;
+  for (QuantType type : kAllQuantTypes)
+    run_case({type, 2096, 1024, legal_routes(type, 1024), kAllWidths}, seed++);
+}
+
+TEST_F(MatmulTest, OddShapes) {
+  uint64_t seed = 200;
+  const std::vector<int> widths = {1, 2, 3, 5, 8, 9, 17, 31, 32};
+  for (QuantType type : kAllQuantTypes) {
+    const int64_t block = info(type).block_elems;
+    // The smallest cols each route allows for the type, and a row count off every tile.
+    std::vector<int64_t> cols_list = {block, 256, 288, 2560 + 32};
+    if (info(type).is_float) cols_list.push_back(33);
+    for (int64_t rows : {1, 33, 100})
+      for (int64_t cols : cols_list)
+        if (cols % block == 0) run_case({type, rows, cols, legal_routes(type, cols), widths, {1, 3, 32}}, seed++);
+  }
+}
+
+// Every weight of a few rows, read back through one-hot activations: x[n] = e_(k0 + n) makes
+// y[n][j] = W[j][k0 + n], so a wrong decode shows up as the exact element (row phase, sub-block,
+// quarter) it hits, where the random-input tests only see a wrong sum. ws decodes exactly (the
+// K-quants' minimum to 2^-17 of the scale), the fp16 routes to half precision, mmq to the q8_1
+// rounding of the one-hot value (1/127 in fp16: 2^-11 relative).
+TEST_F(MatmulTest, OneHotActivationsReadBackEveryWeight) {
+  uint64_t seed = 150;
+  for (QuantType type : kAllQuantTypes) {
+    const int64_t rows = 9, cols = info(type).is_float ? 264 : 512;  // rows of every phase; two tiles
+    SCOPED_TRACE(std::string(name(type)));
+    const std::vector<Route> routes = legal_routes(type, cols);
+    const Case c{type, rows, cols, routes, {kMaxWidth}, {kMaxWidth}};
+    Matrix m = make_matrix(type, rows, cols, seed++);
+    load_kernels(c);
+    std::vector<float> want(rows * cols);
+    for (int64_t j = 0; j < rows; ++j) dequantize_tensor_row(m.tensor(), j, want.data() + j * cols);
+    double max_weight = 0;
+    for (float w : want) max_weight = std::max(max_weight, static_cast<double>(std::abs(w)));
+    for (Route route : routes) {
+      const double tolerance = route == Route::ws ? 1e-5 : route == Route::mmq ? 2e-3 : 2e-3;
+      int mismatches = 0;
+      double worst = 0;
+      for (int64_t k0 = 0; k0 < cols; k0 += kMaxWidth) {
+        std::vector<float> x(kMaxWidth * cols, 0.0f);
+        for (int n = 0; n < kMaxWidth && k0 + n < cols; ++n) x[n * cols + k0 + n] = 1.0f;
+        const std::vector<float> got = run(route, m, upload(x), kMaxWidth);
+        for (int n = 0; n < kMaxWidth && k0 + n < cols; ++n)
+          for (int64_t j = 0; j < rows; ++j) {
+            const double g = got[n * rows + j], w = want[j * cols + k0 + n];
+            const double error = std::abs(g - w) / max_weight;
+            worst = std::max(worst, std::isnan(g) ? INFINITY : error);
+            if (!(error <= tolerance) && ++mismatches <= 8)
+              ADD_FAILURE() << name(route) << " " << name(type) << ": W[" << j << "][" << k0 + n << "] read as " << g
+                            << ", is " << w;
+          }
+      }
+      log_.add(std::string(name(route)) + " " + std::string(name(type)) + " one-hot (max |δ| / max |W|)", worst);
+      EXPECT_EQ(mismatches, 0) << name(route) << " " << name(type);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The shipped models' shapes
+//===----------------------------------------------------------------------===//
+
+struct Shape {
+  QuantType type;
+  int64_t rows, cols;
+};
+
+TEST_F(MatmulTest, TwelveBShapes) {
+  const Shape shapes[] = {
+      {QuantType::Q4_K, 4096, 3840},  {QuantType::Q4_K, 2048, 3840},  {QuantType::Q4_K, 512, 3840},
+      {QuantType::Q4_K, 8192, 3840},  {QuantType::Q4_K, 3840, 4096},  {QuantType::Q4_K, 3840, 8192},
+      {QuantType::Q4_K, 15360, 3840}, {QuantType::Q4_K, 3840, 15360}, {QuantType::Q6_K, 3840, 15360},
+      {QuantType::Q6_K, 2048, 3840},
+  };
+  uint64_t seed = 300;
+  for (const Shape& s : shapes) run_case({s.type, s.rows, s.cols, legal_routes(s.type, s.cols), kSomeWidths}, seed++);
+}
+
+TEST_F(MatmulTest, TwelveBQatShapes) {
+  const Shape shapes[] = {
+      {QuantType::Q4_0, 4096, 3840}, {QuantType::Q4_0, 2048, 3840},  {QuantType::Q4_0, 512, 3840},
+      {QuantType::Q4_0, 3840, 4096}, {QuantType::Q4_0, 15360, 3840}, {QuantType::Q4_0, 3840, 15360},
+  };
+  uint64_t seed = 400;
+  for (const Shape& s : shapes) run_case({s.type, s.rows, s.cols, legal_routes(s.type, s.cols), kSomeWidths}, seed++);
+}
+
+TEST_F(MatmulTest, LmHeadShapes) {
+  // The 12B's Q6_K and the E4B's Q8_0 output projections; a few hundred sampled rows keep the CPU
+  // side fast.
+  Case q6k{QuantType::Q6_K, 262144, 3840, legal_routes(QuantType::Q6_K, 3840), {1, 2, 5, 8, 16, 32}, {1, 32}};
+  q6k.sampled_rows = 384;
+  run_case(q6k, 500);
+  Case q8{QuantType::Q8_0, 262144, 2560, legal_routes(QuantType::Q8_0, 2560), {1, 8, 32}, {8}};
+  q8.sampled_rows = 256;
+  run_case(q8, 501);
+}
+
+TEST_F(MatmulTest, E4BShapes) {
+  const Shape shapes[] = {
+      {QuantType::Q8_0, 2048, 2560},  {QuantType::Q8_0, 512, 2560}, {QuantType::Q8_0, 10240, 2560},
+      {QuantType::Q8_0, 2560, 10240}, {QuantType::F32, 256, 2560},  {QuantType::F32, 2560, 256},
+      {QuantType::BF16, 10752, 2560},
+  };
+  uint64_t seed = 600;
+  for (const Shape& s : shapes) run_case({s.type, s.rows, s.cols, legal_routes(s.type, s.cols), kSomeWidths}, seed++);
+}
+
+TEST_F(MatmulTest, F16AndQ5KShapes) {
+  const Shape shapes[] = {
+      {QuantType::F16, 2048, 3840}, {QuantType::F16, 3840, 2048}, {QuantType::Q5_K, 4096, 3840},
+      {QuantType::Q5_K, 3840, 15360},
+  };
+  uint64_t seed = 700;
+  for (const Shape& s : shapes) run_case({s.type, s.rows, s.cols, legal_routes(s.type, s.cols), kSomeWidths}, seed++);
+}
+
+//===----------------------------------------------------------------------===//
+// The routes against one another
+//===----------------------------------------------------------------------===//
+
+// Every pair of routes agrees at every width on one Q4_K shape, within the looser route's
+// tolerance of the CPU reference (twice it: both sides may err).
+TEST_F(MatmulTest, RoutesAgreeWithEachOther) {
+  const Case c{QuantType::Q4_K, 4096, 3840, {Route::ws, Route::mmq, Route::gemm_n, Route::cublas}, kAllWidths,
+               kAllWidths};
+  Matrix m = make_matrix(c.type, c.rows, c.cols, 800);
+  load_kernels(c);
+  const std::vector<float> x = testing::random_floats(kMaxWidth * c.cols, 801);
+  const gpu::DeviceBuffer dx = upload(x);
+  const std::vector<int64_t> columns = all_rows(c.rows);
+  const std::vector<float> magnitudes = cpu_reference(m.tensor(), x, kMaxWidth, columns).magnitudes;
+  for (int width : kAllWidths) {
+    std::map<Route, std::vector<float>> results;
+    for (Route route : c.routes) results[route] = run(route, m, dx, width);
+    for (auto a = results.begin(); a != results.end(); ++a)
+      for (auto b = std::next(a); b != results.end(); ++b) {
+        const Reference reference{b->second, magnitudes};
+        const Errors e = measure(a->second, reference, width, c.rows, columns);
+        const std::string what = std::string(name(a->first)) + " vs " + std::string(name(b->first)) +
+                                 " N=" + std::to_string(width);
+        if (a->first == Route::mmq || b->first == Route::mmq) {
+          const double ratio = e.max_abs / (2 * 0.03 * e.rms_ref);
+          log_.add(what.substr(0, what.find(" N=")) + " (max |δ| / 6% RMS)", ratio);
+          EXPECT_LE(ratio, 1.0) << what;
+        } else {
+          const double tolerance = 2 * std::max(tolerance_of(a->first, c.type), tolerance_of(b->first, c.type));
+          const double ratio = e.max_abs / (tolerance * e.max_ref);
+          log_.add(what.substr(0, what.find(" N=")) + " (max |δ| / " + std::to_string(tolerance) + " max |ref|)",
+                   ratio);
+          EXPECT_LE(ratio, 1.0) << what;
+        }
+      }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The launcher's preconditions
+//===----------------------------------------------------------------------===//
+
+TEST_F(MatmulTest, LauncherRejectsCallsOutsideItsContract) {
+  const Case c{QuantType::Q4_K, 64, 512, {Route::ws, Route::mmq}, {4}, {}};
+  Matrix m = make_matrix(c.type, c.rows, c.cols, 900);
+  load_kernels(c);
+  const gpu::DeviceBuffer x = upload(testing::random_floats(4 * 512, 901));
+  gpu::DeviceBuffer y = poisoned(4 * 64 * 4), scratch = poisoned(4 * 512 / 32 * 36);
+  const gpu::MatmulCall good{m.device.get(), nullptr, c.type, 64, 512, x.as<float>(), y.as<float>(), 4, scratch.get()};
+  const std::vector<cudaKernel_t> ws = kernels(Route::ws, c.type, 4), mmq = kernels(Route::mmq, c.type, 4);
+  EXPECT_EQ(gpu::launch_matmul(Route::ws, ws, good, nullptr, cublas_), cudaSuccess);
+
+  gpu::MatmulCall bad = good;
+  bad.weight = static_cast<const char*>(m.device.get()) + 2;
+  EXPECT_EQ(gpu::launch_matmul(Route::ws, ws, bad, nullptr, cublas_), cudaErrorMisalignedAddress);
+  bad = good;
+  bad.width = 33;
+  EXPECT_EQ(gpu::launch_matmul(Route::ws, ws, bad, nullptr, cublas_), cudaErrorInvalidValue);
+  bad = good;
+  bad.cols = 500;  // not whole Q4_K blocks
+  EXPECT_EQ(gpu::launch_matmul(Route::ws, ws, bad, nullptr, cublas_), cudaErrorInvalidValue);
+  bad = good;
+  bad.scratch = nullptr;
+  EXPECT_EQ(gpu::launch_matmul(Route::mmq, mmq, bad, nullptr, cublas_), cudaErrorInvalidValue);
+  EXPECT_EQ(gpu::launch_matmul(Route::mmq, ws, good, nullptr, cublas_), cudaErrorInvalidValue);  // one kernel short
+  sync();
+}
+
+}  // namespace
+}  // namespace g4c

@@ -1,0 +1,285 @@
+// The non-matmul, non-attention kernels against their CPU ops (runtime/cpu/ops.cpp), through the
+// launchers the executor calls (runtime/gpu/launch_ops.h), at the 12B and E4B shapes and at odd
+// ones. Inputs are random (never zero), outputs start poisoned (NaN / 0xFF) so anything a kernel
+// fails to write shows. Tolerances: bit-exact where the kernel performs the CPU's exact operations
+// (gathers, adds, scales, cache stores, argmax, random weights); 1e-5 of the largest |reference|
+// for float reductions and transcendental functions, whose order or last bit may differ.
+#include <cstring>
+
+#include "g4c/kernels/quant_host.h"
+#include "g4c/runtime/cpu_ops.h"
+#include "g4c/runtime/gpu/launch_ops.h"
+#include "g4c/runtime/load_weights.h"
+#include "g4c/plan/kernels.h"
+#include "gpu_support.h"
+
+namespace g4c {
+namespace {
+
+using plan::Ident;
+using plan::KernelInstance;
+
+using plan::kernel_instance;
+
+constexpr double kReductionTolerance = 1e-5;
+
+void expect_close(const std::string& what, const std::vector<float>& got, const std::vector<float>& want, double tol) {
+  testing::Comparison c = testing::compare(got, want);
+  std::cout << "  " << what << ": max |diff| " << c.max_abs << ", relative " << c.relative() << " (tolerance " << tol
+            << ")\n";
+  EXPECT_FALSE(c.nan) << what << ": some outputs were never written";
+  EXPECT_LE(c.relative(), tol) << what;
+}
+
+class OpsTest : public testing::GpuTest {};
+
+TEST_F(OpsTest, RmsNormMatchesCpuInPlaceAndOut) {
+  const int64_t groups[] = {3840, 2560, 256, 512, 128, 32, 48};
+  std::vector<KernelInstance> instances;
+  for (int64_t g : groups)
+    for (bool weighted : {false, true}) instances.push_back(kernel_instance("rms_norm", {{"group", g}, {"weighted", weighted}}));
+  gpu::KernelLibrary lib = load(instances);
+  size_t k = 0;
+  for (int64_t group : groups)
+    for (bool weighted : {false, true}) {
+      cudaKernel_t kernel = lib.find(instances[k++]);
+      for (int64_t rows : {1, 7, 32})
+        for (bool in_place : {false, true}) {
+          // Per-head norms see rows of 16 heads; hidden norms one group per row.
+          int64_t total = rows * (group <= 512 ? 16 * group : group);
+          auto x = testing::random_floats(total, uint32_t(group + rows), 3.0f);
+          auto w = testing::random_floats(group, 5);
+          std::vector<float> want(total);
+          cpu::rms_norm(x.data(), weighted ? w.data() : nullptr, want.data(), total, group, 1e-6f);
+          gpu::DeviceBuffer dx = upload(x), dw = upload(w), dy = poisoned(total * 4);
+          float* y = in_place ? dx.as<float>() : dy.as<float>();
+          ASSERT_EQ(gpu::launch_rms_norm(kernel, {dx.as<float>(), weighted ? dw.as<float>() : nullptr, y, total, group, 1e-6f},
+                                         nullptr),
+                    cudaSuccess);
+          sync();
+          expect_close("rms_norm group " + std::to_string(group) + (weighted ? " weighted" : "") + " rows " +
+                           std::to_string(rows) + (in_place ? " in place" : ""),
+                       download<float>(in_place ? dx : dy, total), want, kReductionTolerance);
+        }
+    }
+}
+
+TEST_F(OpsTest, PleCombineWritesLayerMajorRowsOnly) {
+  struct Shape {
+    int64_t layers, width, rows, out_rows;
+  };
+  for (Shape s : {Shape{42, 256, 3, 4}, Shape{42, 256, 32, 32}, Shape{8, 16, 1, 4}}) {
+    gpu::KernelLibrary lib = load({kernel_instance("ple_combine", {{"width", s.width}})});
+    const int64_t in = s.rows * s.layers * s.width, out = s.layers * s.out_rows * s.width;
+    auto proj = testing::random_floats(in, 1, 4.0f), rows = testing::random_floats(in, 2),
+         norm = testing::random_floats(s.width, 3);
+    std::vector<float> want(out, std::nanf(""));
+    const float proj_scale = 0.0197642f, eps = 1e-6f, out_scale = 0.70710678f;
+    cpu::ple_combine(proj.data(), rows.data(), norm.data(), want.data(), s.rows, s.out_rows, s.layers, s.width,
+                     proj_scale, eps, out_scale);
+    gpu::DeviceBuffer dp = upload(proj), dr = upload(rows), dn = upload(norm), dout = poisoned(out * 4);
+    gpu::PleCombineCall call{dp.as<float>(), dr.as<float>(), dn.as<float>(), dout.as<float>(), s.rows, s.out_rows,
+                             s.layers, s.width, proj_scale, eps, out_scale};
+    ASSERT_EQ(gpu::launch_ple_combine(lib.find(kernel_instance("ple_combine", {{"width", s.width}})), call, nullptr),
+              cudaSuccess);
+    sync();
+    std::vector<float> got = download<float>(dout, out), got_rows, want_rows;
+    for (int64_t i = 0; i < out; ++i) {
+      bool written = (i / s.width) % s.out_rows < s.rows;
+      if (written) got_rows.push_back(got[i]), want_rows.push_back(want[i]);
+      else EXPECT_TRUE(std::isnan(got[i])) << "ple_combine wrote past its rows at " << i;
+    }
+    expect_close("ple_combine " + std::to_string(s.layers) + " x " + std::to_string(s.width) + ", " +
+                     std::to_string(s.rows) + " of " + std::to_string(s.out_rows) + " rows",
+                 got_rows, want_rows, kReductionTolerance);
+  }
+}
+
+TEST_F(OpsTest, RopeMatchesTheDoubleAngleCpuOp) {
+  struct Shape {
+    int64_t head_dim, pairs, heads;
+    double theta;
+  };
+  const std::vector<int32_t> positions = {0, 1, 1023, 1024, 2051, 40000, 262143};
+  for (Shape s : {Shape{256, 128, 16, 1e4}, Shape{512, 64, 16, 1e6}, Shape{32, 16, 4, 1e4}, Shape{64, 8, 2, 1e6}})
+    for (bool in_place : {true, false}) {
+      KernelInstance k = kernel_instance("rope", {{"head_dim", s.head_dim}, {"rotated_pairs", s.pairs}});
+      gpu::KernelLibrary lib = load({k});
+      const int64_t rows = static_cast<int64_t>(positions.size()), row_elems = s.heads * s.head_dim;
+      auto x = testing::random_floats(rows * row_elems, uint32_t(s.head_dim), 2.0f);
+      std::vector<float> want(x.size());
+      cpu::rope(x.data(), positions.data(), want.data(), rows, row_elems, s.head_dim, s.pairs, s.theta);
+      gpu::DeviceBuffer dx = upload(x), dpos = upload(positions), dy = poisoned(x.size() * 4);
+      gpu::DeviceBuffer& out = in_place ? dx : dy;
+      ASSERT_EQ(gpu::launch_rope(lib.find(k), {dx.as<float>(), out.as<float>(), dpos.as<int32_t>(), rows, row_elems,
+                                               s.head_dim, s.theta},
+                                 nullptr),
+                cudaSuccess);
+      sync();
+      expect_close("rope " + std::to_string(s.head_dim) + "/" + std::to_string(s.pairs) + (in_place ? " in place" : ""),
+                   download<float>(out, x.size()), want, 1e-5);
+    }
+}
+
+TEST_F(OpsTest, EmbedGatherDequantizesRowsBitForBit) {
+  struct Table {
+    QuantType type;
+    int64_t ne0;
+  };
+  const Table tables[] = {{QuantType::Q6_K, 3840}, {QuantType::Q8_0, 2560}, {QuantType::Q8_0, 10752},
+                          {QuantType::Q4_0, 2560}, {QuantType::Q4_K, 1536}, {QuantType::Q5_K, 768},
+                          {QuantType::F16, 2560},  {QuantType::BF16, 3840}, {QuantType::F32, 1000}};
+  for (Table t : tables) {
+    KernelInstance k = kernel_instance("embed_gather", {{"type", Ident{std::string(name(t.type))}}});
+    gpu::KernelLibrary lib = load({k});
+    const int64_t ne1 = 97;
+    auto values = testing::random_floats(t.ne0 * ne1, uint32_t(t.ne0));
+    std::vector<uint8_t> bytes(row_bytes(t.type, t.ne0) * ne1);
+    quantize_row(t.type, values.data(), bytes.data(), t.ne0 * ne1);
+    HostTensor table{"table", t.type, t.ne0, ne1, bytes};
+    const std::vector<int32_t> ids = {5, 0, 96, 5, 41, 17, 88};
+    const float scale = t.ne0 == 10752 ? 16.0f : std::sqrt(float(t.ne0));
+    std::vector<float> want(ids.size() * t.ne0);
+    cpu::embed_gather(table, ids.data(), scale, want.data(), static_cast<int64_t>(ids.size()));
+    gpu::DeviceBuffer dt = upload(bytes), dids = upload(ids), dout = poisoned(want.size() * 4);
+    ASSERT_EQ(gpu::launch_embed_gather(lib.find(k), {dt.get(), dids.as<int32_t>(), dout.as<float>(), t.ne0,
+                                                     static_cast<int64_t>(ids.size()), scale},
+                                       nullptr),
+              cudaSuccess);
+    sync();
+    expect_close("embed_gather " + std::string(name(t.type)) + " " + std::to_string(t.ne0),
+                 download<float>(dout, want.size()), want, 0.0);
+  }
+}
+
+TEST_F(OpsTest, KvWriteStoresTheCpuCacheBytes) {
+  struct Cache {
+    plan::KvKind kind;
+    int64_t head_dim, kv_heads, slots;
+    QuantType dtype;
+  };
+  const Cache caches[] = {{plan::KvKind::ring, 256, 8, 1024, QuantType::F16},
+                          {plan::KvKind::full, 512, 1, 4096, QuantType::F16},
+                          {plan::KvKind::full, 512, 2, 600, QuantType::BF16},
+                          {plan::KvKind::ring, 32, 2, 4, QuantType::F32},
+                          {plan::KvKind::full, 64, 2, 128, QuantType::BF16}};
+  for (const Cache& c : caches) {
+    KernelInstance k = kernel_instance("kv_write", {{"kind", Ident{std::string(plan::name(c.kind))}},
+                                             {"head_dim", c.head_dim},
+                                             {"kv_heads", c.kv_heads},
+                                             {"dtype", Ident{std::string(name(c.dtype))}}});
+    gpu::KernelLibrary lib = load({k});
+    const int64_t sequences = 4, row_elems = c.kv_heads * c.head_dim;
+    const size_t cache_bytes = size_t(sequences * c.slots * row_elems * (c.dtype == QuantType::F32 ? 4 : 2));
+    std::vector<uint8_t> k_cache(cache_bytes, 0x5A), v_cache(cache_bytes, 0xA5);
+    // Ring positions beyond the window wrap; a padding row (seq −1) must store nothing.
+    const int32_t far = c.kind == plan::KvKind::ring ? int32_t(3 * c.slots + 2) : int32_t(c.slots - 1);
+    const std::vector<int32_t> pos = {0, far, 7 % int32_t(c.slots), 2, int32_t(c.slots / 2)};
+    const std::vector<int32_t> seq = {0, 3, -1, 1, 2};
+    const int64_t rows = static_cast<int64_t>(pos.size());
+    auto kv = testing::random_floats(rows * row_elems, 1, 3.0f), vv = testing::random_floats(rows * row_elems, 2, 3.0f);
+    gpu::DeviceBuffer dk = upload(kv), dv = upload(vv), dpos = upload(pos), dseq = upload(seq);
+    gpu::DeviceBuffer dkc = upload(k_cache), dvc = upload(v_cache);
+    cpu::KvCacheView view{k_cache.data(), v_cache.data(), c.dtype, c.kind, c.slots, c.kv_heads, c.head_dim};
+    cpu::kv_write(kv.data(), vv.data(), pos.data(), seq.data(), rows, view);
+    gpu::KvWriteCall call{dk.as<float>(), dv.as<float>(), dpos.as<int32_t>(), dseq.as<int32_t>(),
+                          {dkc.get(), dvc.get(), c.dtype, c.slots, c.kv_heads, c.head_dim}, rows};
+    ASSERT_EQ(gpu::launch_kv_write(lib.find(k), call, nullptr), cudaSuccess);
+    sync();
+    std::string what = k.key();
+    EXPECT_TRUE(download<uint8_t>(dkc, cache_bytes) == k_cache) << what << ": K cache bytes differ";
+    EXPECT_TRUE(download<uint8_t>(dvc, cache_bytes) == v_cache) << what << ": V cache bytes differ";
+    std::cout << "  " << what << ": cache bytes compared\n";
+  }
+}
+
+TEST_F(OpsTest, ElementwiseOpsMatchCpuAlignedAndNot) {
+  std::vector<KernelInstance> k = {kernel_instance("geglu"), kernel_instance("add"), kernel_instance("scale_by"), kernel_instance("softcap")};
+  gpu::KernelLibrary lib = load(k);
+  for (int64_t count : {int64_t{5 * 3840}, int64_t{32 * 15360}, int64_t{1027}})
+    for (int64_t offset : {0, 1}) {  // offset 1: not 16-byte aligned, the scalar path
+      auto a = testing::random_floats(count + 1, 1, 6.0f), b = testing::random_floats(count + 1, 2, 6.0f);
+      auto logits = testing::random_floats(count + 1, 3, 80.0f);
+      const std::vector<float> factor = {0.6123f};
+      gpu::DeviceBuffer da = upload(a), db = upload(b), dl = upload(logits), df = upload(factor);
+      gpu::DeviceBuffer dy = poisoned((count + 1) * 4);
+      const float *pa = da.as<float>() + offset, *pb = db.as<float>() + offset;
+      float* py = dy.as<float>() + offset;
+      std::string shape = " count " + std::to_string(count) + (offset ? " unaligned" : "");
+      std::vector<float> want(count);
+      auto result = [&] {
+        sync();
+        return download<float>(dy, count + 1);
+      };
+      auto tail = [&](std::vector<float> v) { return std::vector<float>(v.begin() + offset, v.begin() + offset + count); };
+
+      cpu::geglu(a.data() + offset, b.data() + offset, want.data(), count);
+      dy.fill(0xFF);
+      ASSERT_EQ(gpu::launch_geglu(lib.find(k[0]), {pa, pb, nullptr, py, count}, nullptr), cudaSuccess);
+      expect_close("geglu" + shape, tail(result()), want, kReductionTolerance);
+
+      cpu::add(a.data() + offset, b.data() + offset, want.data(), count);
+      dy.fill(0xFF);
+      ASSERT_EQ(gpu::launch_add(lib.find(k[1]), {pa, pb, nullptr, py, count}, nullptr), cudaSuccess);
+      expect_close("add" + shape, tail(result()), want, 0.0);
+
+      cpu::scale(a.data() + offset, factor[0], want.data(), count);
+      dy.fill(0xFF);
+      ASSERT_EQ(gpu::launch_scale_by(lib.find(k[2]), {pa, nullptr, df.as<float>(), py, count}, nullptr), cudaSuccess);
+      expect_close("scale_by" + shape, tail(result()), want, 0.0);
+
+      // In place, as the plan runs it: y = x.
+      cpu::softcap(logits.data() + offset, 30.0f, want.data(), count);
+      float* pl = dl.as<float>() + offset;
+      ASSERT_EQ(gpu::launch_softcap(lib.find(k[3]), {pl, nullptr, nullptr, pl, count, 30.0f}, nullptr), cudaSuccess);
+      sync();
+      expect_close("softcap in place" + shape, tail(download<float>(dl, count + 1)), want, kReductionTolerance);
+    }
+}
+
+TEST_F(OpsTest, SampleTakesTheFirstLargestLogit) {
+  KernelInstance k = kernel_instance("sample");
+  gpu::KernelLibrary lib = load({k});
+  for (int64_t vocab : {int64_t{262144}, int64_t{1001}}) {
+    const int64_t rows = 6;
+    auto logits = testing::random_floats(rows * vocab, 4, 20.0f);
+    float* row = logits.data();
+    row[vocab - 3] = 40, row[11] = 40;                    // row 0: a tie, the first wins
+    row[vocab + vocab - 1] = 41;                          // row 1: the last element
+    std::fill(row + 2 * vocab, row + 3 * vocab, -2.5f);  // row 2: all equal → 0
+    row[3 * vocab + 0] = 45;                              // row 3: the first element
+    for (int64_t i = 0; i < vocab; i += 7) row[4 * vocab + i] = 33;  // row 4: many ties
+    gpu::DeviceBuffer dl = upload(logits), dt = poisoned(rows * 4);
+    ASSERT_EQ(gpu::launch_sample(lib.find(k), {dl.as<float>(), dt.as<int32_t>(), rows, vocab}, nullptr), cudaSuccess);
+    sync();
+    std::vector<int32_t> got = download<int32_t>(dt, rows);
+    for (int64_t r = 0; r < rows; ++r)
+      EXPECT_EQ(got[r], cpu::argmax(logits.data() + r * vocab, vocab)) << "vocab " << vocab << " row " << r;
+  }
+}
+
+TEST_F(OpsTest, RandomWeightsEqualTheCpuGeneratorBytes) {
+  for (QuantType type : kAllQuantTypes) {
+    KernelInstance k = kernel_instance("random_weights", {{"type", Ident{std::string(name(type))}}});
+    gpu::KernelLibrary lib = load({k});
+    const int64_t block = info(type).block_elems;
+    // A matrix, a norm vector and a layer scale: the three value kinds, several seeds per type.
+    const std::vector<TensorShape> shapes = {{"blk.3.ffn_up.weight", type, 4 * 256, 37},
+                                             {"blk.3.attn_norm.weight", type, 2 * 256, 1},
+                                             {"blk.3.layer_output_scale.weight", type, block, 1}};
+    WeightSet want = random_weights(shapes, 11);
+    for (const TensorShape& shape : shapes) {
+      const HostTensor& t = want.at(shape.name);
+      gpu::DeviceBuffer out = poisoned(t.bytes.size());
+      gpu::RandomWeightsCall call{random_tensor_params(shape, 11), out.get(), t.ne0 * t.ne1 / block};
+      ASSERT_EQ(gpu::launch_random_weights(lib.find(k), call, nullptr), cudaSuccess);
+      sync();
+      std::vector<uint8_t> got = download<uint8_t>(out, t.bytes.size());
+      EXPECT_TRUE(std::equal(got.begin(), got.end(), t.bytes.begin())) << shape.name << " " << name(type);
+    }
+    std::cout << "  random_weights " << name(type) << ": bytes compared for " << shapes.size() << " tensors\n";
+  }
+}
+
+}  // namespace
+}  // namespace g4c

@@ -1,0 +1,133 @@
+// The non-matmul kernel families (kernels/*.cuh but matmul_*): every instance the shipped plans
+// launch, and a grid over each family's template parameters wider than the plans need, compile to
+// sm_90 cubins with NVRTC through the same name expressions the runtime uses. Needs no GPU.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "compile_helpers.h"
+#include "jit_test_support.h"
+#include "g4c/plan/kernels.h"
+#include "g4c/runtime/jit.h"
+#include "g4c/runtime/kernel_family.h"
+
+namespace g4c {
+namespace {
+
+using plan::Attr;
+using plan::Ident;
+using plan::KernelInstance;
+
+using plan::kernel_instance;
+
+bool is_op_family(std::string_view family) {
+  for (const KernelFamily& f : op_kernel_families())
+    if (f.family == family) return true;
+  return false;
+}
+
+TEST(OpKernels, FamilyNamesAreThePlansAndNameExpressionsTheTemplates) {
+  std::set<std::string> names;
+  for (const KernelFamily& f : op_kernel_families()) names.insert(std::string(f.family));
+  EXPECT_EQ(names, (std::set<std::string>{"embed_gather", "ple_combine", "rms_norm", "rope", "kv_write",
+                                          "attention.partial", "attention.combine", "geglu", "add", "scale_by",
+                                          "softcap", "sample", "random_weights"}));
+  auto expression = [](const KernelInstance& k) { return find_kernel_family(k.family)->name_expression(k); };
+  EXPECT_EQ(expression(kernel_instance("rms_norm", {{"group", int64_t{3840}}, {"weighted", true}})),
+            "g4c::rms_norm<3840, true>");
+  EXPECT_EQ(expression(kernel_instance("embed_gather", {{"type", Ident{"Q6_K"}}})), "g4c::embed_gather<g4c::block_q6_K>");
+  EXPECT_EQ(expression(kernel_instance("kv_write", {{"kind", Ident{"ring"}},
+                                             {"head_dim", int64_t{256}},
+                                             {"kv_heads", int64_t{8}},
+                                             {"dtype", Ident{"F16"}}})),
+            "g4c::kv_write<true, 256, 8, g4c::block_f16>");
+  EXPECT_EQ(expression(kernel_instance("attention.partial", {{"kind", Ident{"full"}},
+                                                      {"head_dim", int64_t{512}},
+                                                      {"q_heads", int64_t{16}},
+                                                      {"kv_heads", int64_t{1}},
+                                                      {"dtype", Ident{"BF16"}},
+                                                      {"window", int64_t{0}}})),
+            "g4c::attention_partial<false, 512, 16, 1, g4c::block_bf16, 0>");
+  EXPECT_EQ(expression(kernel_instance("geglu")), "g4c::geglu");
+}
+
+TEST(OpKernels, EveryInstanceOfTheShippedPlansCompiles) {
+  std::vector<JitRequest> requests;
+  std::set<std::string> seen;
+  for (const std::string& model : testing::shipped_model_files()) {
+    plan::Plan plan = testing::compile_shipped(model, {1, 2, 4, 5, 8, 16, 32});
+    for (JitRequest& r : jit_requests(plan))
+      if (is_op_family(r.instance.family) && seen.insert(r.instance.key()).second) {
+        r.used_by = model + " " + r.used_by;
+        requests.push_back(std::move(r));
+      }
+  }
+  EXPECT_GE(requests.size(), 30u);
+  testing::expect_compiles_for_sm90(requests, "kernel instances");
+}
+
+std::vector<KernelInstance> quant_type_grid(const char* family) {
+  std::vector<KernelInstance> out;
+  for (const char* type : {"Q4_0", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "F16", "BF16", "F32"})
+    out.push_back(kernel_instance(family, {{"type", Ident{type}}}));
+  return out;
+}
+
+std::vector<KernelInstance> norm_grid() {
+  std::vector<KernelInstance> out;
+  // Warp-per-group sizes, block-per-group sizes, and groups that are not whole float4s.
+  for (int64_t group : {6, 32, 48, 64, 128, 256, 512, 1024, 1536, 2560, 3840, 5376})
+    for (bool weighted : {false, true}) out.push_back(kernel_instance("rms_norm", {{"group", group}, {"weighted", weighted}}));
+  for (int64_t width : {6, 16, 256, 1536}) out.push_back(kernel_instance("ple_combine", {{"width", width}}));
+  for (auto [head_dim, pairs] : {std::pair<int64_t, int64_t>{32, 16}, {64, 8}, {128, 64}, {256, 128}, {256, 0},
+                                 {512, 64}, {512, 256}, {1024, 128}})
+    out.push_back(kernel_instance("rope", {{"head_dim", head_dim}, {"rotated_pairs", pairs}}));
+  return out;
+}
+
+std::vector<KernelInstance> cache_grid() {
+  std::vector<KernelInstance> out;
+  for (const char* dtype : {"F16", "BF16", "F32"})
+    for (int64_t head_dim : {32, 64, 128, 256, 512})
+      for (int64_t kv_heads : {1, 2, 8})
+        out.push_back(kernel_instance("kv_write", {{"kind", Ident{kv_heads == 1 ? "full" : "ring"}},
+                                            {"head_dim", head_dim},
+                                            {"kv_heads", kv_heads},
+                                            {"dtype", Ident{dtype}}}));
+  // Every head dim with every dtype at the largest GQA group (MQA 16:1), the other group shapes
+  // (12:1 has a block of 6 heads) with F16; ring caches with a window, full ones without.
+  struct Heads {
+    int64_t q, kv;
+  };
+  std::set<std::pair<int64_t, int64_t>> combines;
+  for (int64_t head_dim : {32, 64, 128, 256, 512, 1024})
+    for (Heads h : {Heads{16, 1}, Heads{4, 2}, Heads{8, 2}, Heads{16, 8}, Heads{12, 1}, Heads{32, 16}})
+      for (const char* dtype : {"F16", "BF16", "F32"}) {
+        if (h.q != 16 || h.kv != 1) {
+          if (std::string(dtype) != "F16") continue;
+        }
+        const bool ring = h.kv > 1;
+        out.push_back(kernel_instance("attention.partial", {{"kind", Ident{ring ? "ring" : "full"}},
+                                                     {"head_dim", head_dim},
+                                                     {"q_heads", h.q},
+                                                     {"kv_heads", h.kv},
+                                                     {"dtype", Ident{dtype}},
+                                                     {"window", int64_t{ring ? 1024 : 0}}}));
+        if (combines.insert({head_dim, h.q}).second)
+          out.push_back(kernel_instance("attention.combine", {{"head_dim", head_dim}, {"q_heads", h.q}}));
+      }
+  return out;
+}
+
+TEST(OpKernels, TemplateParameterGridCompiles) {
+  std::vector<KernelInstance> instances;
+  for (auto part : {quant_type_grid("embed_gather"), quant_type_grid("random_weights"), norm_grid(), cache_grid()})
+    instances.insert(instances.end(), part.begin(), part.end());
+  for (const char* family : {"geglu", "add", "scale_by", "softcap", "sample"}) instances.push_back(kernel_instance(family));
+  std::vector<JitRequest> requests;
+  for (KernelInstance& k : instances) requests.push_back({std::move(k), "the template grid"});
+  testing::expect_compiles_for_sm90(requests, "kernel instances");
+}
+
+}  // namespace
+}  // namespace g4c
