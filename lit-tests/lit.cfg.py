@@ -2,6 +2,8 @@
 # Suites: spec/ (declarations, diagnostics, derived facts), compiler/ (driver, plans),
 # runtime/ (g4run on the CPU backend).
 import os
+import shutil
+import subprocess
 import sys
 
 import lit.formats
@@ -21,3 +23,17 @@ config.substitutions.append(("%python", sys.executable))
 
 # As in MLIR: scoped FileCheck variables and no unused check prefixes.
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
+
+# `cuda`: a CUDA device is present, so g4run defaults to the GPU executor. Tests of what happens
+# without one say `UNSUPPORTED: cuda`.
+def has_cuda_device():
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return False
+    try:
+        return subprocess.run([smi, "-L"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+if has_cuda_device():
+    config.available_features.add("cuda")

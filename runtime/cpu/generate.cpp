@@ -1,6 +1,45 @@
 #include "g4c/runtime/generate.h"
 
+#include <string>
+
 namespace g4c {
+
+bool check_step_rows(const plan::Plan& plan, int max_sequences, const StepRows& rows, DiagnosticEngine& diag) {
+  size_t n = rows.tokens.size();
+  if (rows.positions.size() != n || rows.sequences.size() != n) {
+    diag.error({}, "a step needs one token, position and sequence per row");
+    return false;
+  }
+  if (n == 0 || static_cast<int64_t>(n) > plan.header.widths.back()) {
+    diag.error({}, "a step of " + std::to_string(n) + " rows: the plan serves 1.." +
+                       std::to_string(plan.header.widths.back()) + " rows");
+    return false;
+  }
+  for (size_t r = 0; r < n; ++r) {
+    if (rows.tokens[r] < 0 || rows.tokens[r] >= plan.header.vocab) {
+      diag.error({}, "token id " + std::to_string(rows.tokens[r]) + " is outside the vocabulary (0.." +
+                         std::to_string(plan.header.vocab - 1) + ")");
+      return false;
+    }
+    if (rows.positions[r] < 0 || rows.positions[r] >= plan.header.context) {
+      diag.error({}, "position " + std::to_string(rows.positions[r]) + " is past the plan's context (" +
+                         std::to_string(plan.header.context) + " positions)");
+      return false;
+    }
+    if (rows.sequences[r] < 0 || rows.sequences[r] >= max_sequences) {
+      diag.error({}, "sequence slot " + std::to_string(rows.sequences[r]) + " is outside 0.." +
+                         std::to_string(max_sequences - 1));
+      return false;
+    }
+    for (size_t other = 0; other < r; ++other)
+      if (rows.sequences[other] == rows.sequences[r]) {
+        diag.error({}, "sequence slot " + std::to_string(rows.sequences[r]) +
+                           " has two rows in one step (a step advances each sequence by one token)");
+        return false;
+      }
+  }
+  return true;
+}
 
 std::optional<GenerateResult> generate(DecodeBackend& backend, const std::vector<std::vector<int32_t>>& prompts,
                                        const GenerateOptions& options, DiagnosticEngine& diag) {

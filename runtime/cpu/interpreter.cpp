@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "g4c/kernels/quant_host.h"
+#include "g4c/runtime/load_weights.h"
 #include "g4c/support/text.h"
 
 namespace g4c {
@@ -18,10 +19,6 @@ struct Interpreter::Step {
 };
 
 namespace {
-
-std::string describe(QuantType type, int64_t ne0, int64_t ne1) {
-  return std::string(name(type)) + " [" + std::to_string(ne0) + ", " + std::to_string(ne1) + "]";
-}
 
 int32_t load_i32(const float* p) {
   int32_t v;
@@ -45,18 +42,7 @@ std::optional<Interpreter> Interpreter::create(const Plan& plan, const WeightSet
     diag.error({}, "plan is incomplete (no kv_caches or buffers section); compile it with g4c compile");
     return std::nullopt;
   }
-  for (const WeightDecl& w : plan.weights) {
-    const HostTensor* t = weights.find(w.name);
-    if (!t) {
-      diag.error({}, "weights " + quote(weights.description()) + " have no tensor " + w.name + ", which the plan reads");
-      return std::nullopt;
-    }
-    if (t->type != w.type || t->ne0 != w.ne0 || t->ne1 != w.ne1) {
-      diag.error({}, "tensor " + w.name + " is " + describe(w.type, w.ne0, w.ne1) + " in the plan but " +
-                         describe(t->type, t->ne0, t->ne1) + " in " + quote(weights.description()));
-      return std::nullopt;
-    }
-  }
+  if (!check_weights_match_plan(plan, weights, diag)) return std::nullopt;
   return Interpreter(plan, weights, max_sequences);
 }
 
@@ -74,34 +60,7 @@ void Interpreter::reset_sequence(int slot) {
 }
 
 bool Interpreter::check_rows(const StepRows& rows, DiagnosticEngine& diag) const {
-  size_t n = rows.tokens.size();
-  if (rows.positions.size() != n || rows.sequences.size() != n) {
-    diag.error({}, "a step needs one token, position and sequence per row");
-    return false;
-  }
-  if (n == 0 || static_cast<int64_t>(n) > plan_->header.widths.back()) {
-    diag.error({}, "a step of " + std::to_string(n) + " rows: the plan serves 1.." +
-                       std::to_string(plan_->header.widths.back()) + " rows");
-    return false;
-  }
-  for (size_t r = 0; r < n; ++r) {
-    if (rows.tokens[r] < 0 || rows.tokens[r] >= plan_->header.vocab) {
-      diag.error({}, "token id " + std::to_string(rows.tokens[r]) + " is outside the vocabulary (0.." +
-                         std::to_string(plan_->header.vocab - 1) + ")");
-      return false;
-    }
-    if (rows.positions[r] < 0 || rows.positions[r] >= plan_->header.context) {
-      diag.error({}, "position " + std::to_string(rows.positions[r]) + " is past the plan's context (" +
-                         std::to_string(plan_->header.context) + " positions)");
-      return false;
-    }
-    if (rows.sequences[r] < 0 || rows.sequences[r] >= max_sequences_) {
-      diag.error({}, "sequence slot " + std::to_string(rows.sequences[r]) + " is outside 0.." +
-                         std::to_string(max_sequences_ - 1));
-      return false;
-    }
-  }
-  return true;
+  return check_step_rows(*plan_, max_sequences_, rows, diag);
 }
 
 float* Interpreter::value(Step& step, const std::string& name) {

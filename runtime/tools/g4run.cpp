@@ -1,12 +1,15 @@
 // g4run: runs decode plans.
 //
 //   g4run [run] PLAN --weights SRC --prompt-ids IDS [--prompt-ids IDS]... [--steps N] [--dump-logits F]
+//               [--backend gpu|cpu]
+//   g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P] [--steps S] [--json]
+//   g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R]
 //   g4run export-gguf PLAN --weights SRC -o FILE
 //   g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]
 //
 // SRC is `random:seed=N` or a GGUF file. Each --prompt-ids is one sequence; all sequences decode
-// together, one batched step per token. Without a GPU the plan runs on the CPU backend (the plan
-// interpreter), and g4run says so.
+// together, one batched step per token. Plans run on the GPU executor when a CUDA device is present,
+// else on the CPU backend (the plan interpreter); g4run says which.
 //
 // Exit status: 0 on success, 1 when an input has errors, 2 on a command-line mistake.
 #include <cmath>
@@ -19,7 +22,9 @@
 #include "g4c/plan/parser.h"
 #include "g4c/runtime/export_gguf.h"
 #include "g4c/runtime/generate.h"
+#include "g4c/runtime/gpu/bench.h"
 #include "g4c/runtime/gpu/cuda.h"
+#include "g4c/runtime/gpu/executor.h"
 #include "g4c/runtime/jit.h"
 #include "g4c/runtime/interpreter.h"
 #include "g4c/runtime/load_weights.h"
@@ -33,36 +38,72 @@ constexpr std::string_view kTool = "g4run";
 constexpr int kInputError = 1;
 constexpr int kUsageError = 2;
 
+// Options several subcommands share.
+const g4c::OptionSpec kWeightsOption = {"weights", true, false, "source", "random:seed=N, or a GGUF file"};
+const g4c::OptionSpec kCacheDirOption = {"kernel-cache-dir", true, false, "dir",
+                                         "where compiled kernels are cached (default ~/.cache/g4c/kernels)"};
+const g4c::OptionSpec kNoCacheOption = {"no-kernel-cache", false, false, "", "compile every kernel, read and write no cache"};
+const g4c::OptionSpec kHelpOption = {"help", false, false, "", "show this help"};
+
 const std::vector<g4c::OptionSpec> kRunOptions = {
-    {"weights", true, false, "source", "random:seed=N, or a GGUF file"},
+    kWeightsOption,
     {"prompt-ids", true, true, "ids", "one sequence's prompt token ids, e.g. 2,651,1024 (repeat for more sequences)"},
     {"steps", true, false, "n", "tokens to generate per sequence (default 16)"},
     {"dump-logits", true, false, "file", "write every position's logits as a .npy [sequences, positions, vocab]"},
-    {"help", false, false, "", "show this help"},
+    {"backend", true, false, "gpu|cpu", "where to run (default: gpu when a CUDA device is present, else cpu)"},
+    kCacheDirOption,
+    kNoCacheOption,
+    kHelpOption,
+};
+
+const std::vector<g4c::OptionSpec> kBenchOptions = {
+    kWeightsOption,
+    {"batch", true, false, "list", "numbers of sequences to time, e.g. 1,8,32 (default: every compiled width)"},
+    {"prompt", true, false, "n", "prompt tokens per sequence before timing (default 128)"},
+    {"steps", true, false, "n", "decode steps timed (default 128)"},
+    {"json", false, false, "", "print the results as JSON"},
+    kCacheDirOption,
+    kNoCacheOption,
+    kHelpOption,
+};
+
+const std::vector<g4c::OptionSpec> kProfileOptions = {
+    kWeightsOption,
+    {"batch", true, false, "n", "sequences decoding together (default 1)"},
+    {"prompt", true, false, "n", "prompt tokens per sequence before profiling (default 128)"},
+    {"repeats", true, false, "n", "timed runs of every op; the median is shown (default 20)"},
+    kCacheDirOption,
+    kNoCacheOption,
+    kHelpOption,
 };
 
 const std::vector<g4c::OptionSpec> kExportOptions = {
-    {"weights", true, false, "source", "random:seed=N, or a GGUF file"},
+    kWeightsOption,
     {"o", true, false, "file", "the GGUF file to write"},
-    {"help", false, false, "", "show this help"},
+    kHelpOption,
 };
 
 const std::vector<g4c::OptionSpec> kJitOptions = {
     {"arch", true, false, "arch", "GPU architecture to compile for (default: the device's, else sm_90)"},
-    {"kernel-cache-dir", true, false, "dir", "where compiled kernels are cached (default ~/.cache/g4c/kernels)"},
-    {"no-kernel-cache", false, false, "", "compile everything, read and write no cache"},
-    {"help", false, false, "", "show this help"},
+    kCacheDirOption,
+    kNoCacheOption,
+    kHelpOption,
 };
 
 void print_usage(std::ostream& os) {
   os << "usage: g4run [run] PLAN --weights SRC --prompt-ids IDS [options]\n"
+        "       g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P] [--steps S] [--json]\n"
+        "       g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R]\n"
         "       g4run export-gguf PLAN --weights SRC -o FILE\n"
         "       g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]\n"
         "\n"
-        "Runs a decode plan compiled by g4c. Without a GPU, plans run on the CPU backend.\n"
+        "Runs a decode plan compiled by g4c: on the GPU executor when a CUDA device is present, else\n"
+        "on the CPU backend.\n"
         "\n"
         "run options:\n"
-     << g4c::format_options_help(kRunOptions) << "\nexport-gguf options:\n"
+     << g4c::format_options_help(kRunOptions) << "\nbench options:\n"
+     << g4c::format_options_help(kBenchOptions) << "\nprofile options:\n"
+     << g4c::format_options_help(kProfileOptions) << "\nexport-gguf options:\n"
      << g4c::format_options_help(kExportOptions) << "\njit options:\n"
      << g4c::format_options_help(kJitOptions);
 }
@@ -102,6 +143,35 @@ bool dump_logits(const std::string& path, const g4c::GenerateResult& result, int
   return g4c::write_npy(path, shape, data, diag);
 }
 
+bool has_device() {
+  std::string why;
+  return g4c::gpu::find_device(why).has_value();
+}
+
+std::string kernel_cache_dir(const g4c::ParsedArgs& args) {
+  return args.has("no-kernel-cache") ? "" : args.value("kernel-cache-dir").value_or(g4c::default_kernel_cache_dir());
+}
+
+// The GPU executor for a plan: `random:seed=N` weights are generated on the device, a GGUF file is
+// mapped, checked against the plan and uploaded (kept in `host` while that happens).
+std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, const std::string& source,
+                                                  int sequences, const g4c::ParsedArgs& args,
+                                                  std::optional<g4c::WeightSet>& host, g4c::DiagnosticEngine& diag) {
+  g4c::gpu::WeightSource weights;
+  if (auto seed = g4c::parse_random_seed(source)) {
+    weights.random_seed = *seed;
+  } else {
+    host = g4c::load_weights(plan, source, diag);
+    if (!host) return nullptr;
+    weights.host = &*host;
+  }
+  g4c::gpu::ExecutorOptions options;
+  options.max_sequences = sequences;
+  options.jit.cache_dir = kernel_cache_dir(args);
+  options.progress = [](const std::string& message) { std::cerr << "g4run: " << message << "\n"; };
+  return g4c::gpu::Executor::create(plan, weights, options, diag);
+}
+
 int run(int argc, char** argv, int first) {
   std::string error;
   auto args = g4c::parse_args(argc, argv, first, kRunOptions, error);
@@ -129,6 +199,12 @@ int run(int argc, char** argv, int first) {
   }
   options.keep_logits = args->has("dump-logits");
 
+  const std::string backend_name = args->value("backend").value_or(has_device() ? "gpu" : "cpu");
+  if (backend_name != "gpu" && backend_name != "cpu")
+    return usage_error("--backend: expected gpu or cpu (got " + g4c::quote(backend_name) + ")");
+  if (args->has("no-kernel-cache") && args->has("kernel-cache-dir"))
+    return usage_error("--kernel-cache-dir and --no-kernel-cache contradict each other");
+
   g4c::DiagnosticEngine diag;
   auto finish = [&](int code) {
     diag.print(std::cerr, kTool);
@@ -136,11 +212,24 @@ int run(int argc, char** argv, int first) {
   };
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
   if (!plan) return finish(kInputError);
-  auto weights = g4c::load_weights(*plan, *weights_source, diag);
-  if (!weights) return finish(kInputError);
-  auto backend = g4c::Interpreter::create(*plan, *weights, static_cast<int>(prompts.size()), diag);
-  if (!backend) return finish(kInputError);
-  std::cerr << "g4run: running " << plan->header.name << " on the CPU backend (plan interpreter)\n";
+  const int sequences = static_cast<int>(prompts.size());
+  std::optional<g4c::WeightSet> host_weights;
+  std::optional<g4c::Interpreter> interpreter;
+  std::unique_ptr<g4c::gpu::Executor> executor;
+  g4c::DecodeBackend* backend = nullptr;
+  if (backend_name == "gpu") {
+    executor = make_executor(*plan, *weights_source, sequences, *args, host_weights, diag);
+    if (!executor) return finish(kInputError);
+    std::cerr << "g4run: running " << plan->header.name << " on " << executor->device().name << " (GPU executor)\n";
+    backend = executor.get();
+  } else {
+    host_weights = g4c::load_weights(*plan, *weights_source, diag);
+    if (!host_weights) return finish(kInputError);
+    interpreter = g4c::Interpreter::create(*plan, *host_weights, sequences, diag);
+    if (!interpreter) return finish(kInputError);
+    std::cerr << "g4run: running " << plan->header.name << " on the CPU backend (plan interpreter)\n";
+    backend = &*interpreter;
+  }
   auto result = g4c::generate(*backend, prompts, options, diag);
   if (!result) return finish(kInputError);
   for (size_t s = 0; s < result->generated.size(); ++s) {
@@ -150,6 +239,123 @@ int run(int argc, char** argv, int first) {
   }
   if (auto path = args->value("dump-logits"); path && !dump_logits(*path, *result, backend->vocab(), diag))
     return finish(kInputError);
+  return finish(0);
+}
+
+std::optional<int64_t> positive_option(const g4c::ParsedArgs& args, const std::string& key, int64_t fallback,
+                                       std::string& error) {
+  auto text = args.value(key);
+  if (!text) return fallback;
+  auto n = g4c::parse_int(*text);
+  if (!n || *n < 1 || *n > 1000000) {
+    error = "--" + key + ": expected a positive number (got " + g4c::quote(*text) + ")";
+    return std::nullopt;
+  }
+  return *n;
+}
+
+// Times decode for each requested number of sequences on the GPU executor.
+int bench(int argc, char** argv) {
+  std::string error;
+  auto args = g4c::parse_args(argc, argv, 2, kBenchOptions, error);
+  if (!args) return usage_error(error);
+  if (args->has("help")) {
+    print_usage(std::cout);
+    return 0;
+  }
+  if (args->positional.size() != 1) return usage_error("bench: expected one plan file");
+  auto source = args->value("weights");
+  if (!source) return usage_error("bench: --weights: missing (random:seed=N or a GGUF file)");
+  auto prompt = positive_option(*args, "prompt", 128, error);
+  auto steps = prompt ? positive_option(*args, "steps", 128, error) : std::nullopt;
+  if (!steps) return usage_error(error);
+  g4c::DiagnosticEngine diag;
+  auto finish = [&](int code) {
+    diag.print(std::cerr, kTool);
+    return code;
+  };
+  auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
+  if (!plan) return finish(kInputError);
+  std::vector<int64_t> batch = plan->header.widths;
+  if (auto text = args->value("batch")) {
+    auto ids = parse_ids(*text, error);
+    if (!ids) return usage_error("--batch: expected numbers of sequences such as 1,8,32");
+    batch.assign(ids->begin(), ids->end());
+  }
+  for (int64_t n : batch)
+    if (n < 1 || n > plan->header.widths.back())
+      return usage_error("--batch: " + std::to_string(n) + " sequences: the plan serves 1.." +
+                         std::to_string(plan->header.widths.back()));
+  if (*prompt + *steps > plan->header.context)
+    return usage_error("--prompt + --steps: " + std::to_string(*prompt + *steps) + " positions, past the plan's context (" +
+                       std::to_string(plan->header.context) + ")");
+  if (!has_device()) {
+    diag.error({}, "bench: needs a CUDA device (none found)");
+    return finish(kInputError);
+  }
+  std::optional<g4c::WeightSet> host;
+  const int widest = static_cast<int>(*std::max_element(batch.begin(), batch.end()));
+  auto executor = make_executor(*plan, *source, widest, *args, host, diag);
+  if (!executor) return finish(kInputError);
+  const double copy_gbps = g4c::gpu::copy_bandwidth_gbps();
+  std::vector<g4c::gpu::BenchResult> results;
+  for (int64_t n : batch) {
+    std::cerr << "g4run: bench: " << n << " sequences, " << *prompt << " prompt tokens, " << *steps << " steps\n";
+    auto r = g4c::gpu::bench(*executor, static_cast<int>(n), static_cast<int>(*prompt), static_cast<int>(*steps),
+                             copy_gbps, diag);
+    if (!r) return finish(kInputError);
+    results.push_back(*r);
+  }
+  if (args->has("json")) {
+    std::cout << g4c::gpu::format_bench_json(plan->header.name, results, copy_gbps);
+  } else {
+    std::cout << plan->header.name << " on " << executor->device().name << ", weights " << *source << "\n"
+              << g4c::gpu::format_bench_table(results, copy_gbps);
+  }
+  return finish(0);
+}
+
+// Times every op of one width's step.
+int profile(int argc, char** argv) {
+  std::string error;
+  auto args = g4c::parse_args(argc, argv, 2, kProfileOptions, error);
+  if (!args) return usage_error(error);
+  if (args->has("help")) {
+    print_usage(std::cout);
+    return 0;
+  }
+  if (args->positional.size() != 1) return usage_error("profile: expected one plan file");
+  auto source = args->value("weights");
+  if (!source) return usage_error("profile: --weights: missing (random:seed=N or a GGUF file)");
+  auto batch = positive_option(*args, "batch", 1, error);
+  auto prompt = batch ? positive_option(*args, "prompt", 128, error) : std::nullopt;
+  auto repeats = prompt ? positive_option(*args, "repeats", 20, error) : std::nullopt;
+  if (!repeats) return usage_error(error);
+  g4c::DiagnosticEngine diag;
+  auto finish = [&](int code) {
+    diag.print(std::cerr, kTool);
+    return code;
+  };
+  auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
+  if (!plan) return finish(kInputError);
+  if (*batch > plan->header.widths.back())
+    return usage_error("--batch: " + std::to_string(*batch) + " sequences: the plan serves 1.." +
+                       std::to_string(plan->header.widths.back()));
+  if (*prompt >= plan->header.context)
+    return usage_error("--prompt: " + std::to_string(*prompt) + " tokens, past the plan's context");
+  if (!has_device()) {
+    diag.error({}, "profile: needs a CUDA device (none found)");
+    return finish(kInputError);
+  }
+  std::optional<g4c::WeightSet> host;
+  auto executor = make_executor(*plan, *source, static_cast<int>(*batch), *args, host, diag);
+  if (!executor) return finish(kInputError);
+  // Fill the caches so attention reads `prompt` positions of context.
+  auto result = g4c::gpu::bench(*executor, static_cast<int>(*batch), static_cast<int>(*prompt), 1, 0, diag);
+  if (!result) return finish(kInputError);
+  std::cout << plan->header.name << " on " << executor->device().name << ": " << *batch << " sequences (width "
+            << result->width << ") at position " << *prompt << ", median of " << *repeats << " runs per op\n"
+            << g4c::gpu::format_profile(executor->profile(result->width, static_cast<int>(*repeats)));
   return finish(0);
 }
 
@@ -194,7 +400,7 @@ int jit(int argc, char** argv) {
   } else if (std::string why; auto device = g4c::gpu::find_device(why)) {
     options.arch = device->arch();
   }
-  options.cache_dir = args->has("no-kernel-cache") ? "" : args->value("kernel-cache-dir").value_or(g4c::default_kernel_cache_dir());
+  options.cache_dir = kernel_cache_dir(*args);
   g4c::DiagnosticEngine diag;
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
   std::optional<std::vector<g4c::CompiledProgram>> programs;
@@ -221,6 +427,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "run") return run(argc, argv, 2);
+  if (command == "bench") return bench(argc, argv);
+  if (command == "profile") return profile(argc, argv);
   if (command == "export-gguf") return export_gguf(argc, argv);
   if (command == "jit") return jit(argc, argv);
   // `run` is the default subcommand: `g4run PLAN ...` is `g4run run PLAN ...`.

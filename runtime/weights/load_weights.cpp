@@ -31,8 +31,6 @@ std::map<std::string, std::vector<float>> structural_tensors(const Plan& plan) {
   return out;
 }
 
-namespace {
-
 std::optional<uint64_t> parse_random_seed(const std::string& source) {
   constexpr std::string_view kPrefix = "random:seed=";
   if (!source.starts_with(kPrefix)) return std::nullopt;
@@ -42,6 +40,32 @@ std::optional<uint64_t> parse_random_seed(const std::string& source) {
   if (ec != std::errc() || ptr != digits.data() + digits.size() || digits.empty()) return std::nullopt;
   return seed;
 }
+
+namespace {
+
+std::string describe(QuantType type, int64_t ne0, int64_t ne1) {
+  return std::string(name(type)) + " [" + std::to_string(ne0) + ", " + std::to_string(ne1) + "]";
+}
+
+}  // namespace
+
+bool check_weights_match_plan(const Plan& plan, const WeightSet& weights, DiagnosticEngine& diag) {
+  for (const WeightDecl& w : plan.weights) {
+    const HostTensor* t = weights.find(w.name);
+    if (!t) {
+      diag.error({}, "weights " + quote(weights.description()) + " have no tensor " + w.name + ", which the plan reads");
+      return false;
+    }
+    if (t->type != w.type || t->ne0 != w.ne0 || t->ne1 != w.ne1) {
+      diag.error({}, "tensor " + w.name + " is " + describe(w.type, w.ne0, w.ne1) + " in the plan but " +
+                         describe(t->type, t->ne0, t->ne1) + " in " + quote(weights.description()));
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
 
 std::string shape_text(int64_t ne0, int64_t ne1) {
   return ne1 == 1 ? "[" + std::to_string(ne0) + "]" : "[" + std::to_string(ne0) + ", " + std::to_string(ne1) + "]";

@@ -21,9 +21,10 @@ inline ModelSpec load_shipped(const std::string& model) {
 }
 
 inline plan::Plan compile_spec(const ModelSpec& spec, std::vector<int64_t> widths = {1, 2, 4, 5, 8, 16, 32},
-                               const RouteOptions& routes = {}) {
+                               const RouteOptions& routes = {}, int64_t context = 0) {
   LowerOptions lower;
   lower.widths = std::move(widths);
+  lower.context = context;
   plan::Plan plan = lower_model(spec, lower);
   DiagnosticEngine diag;
   PassContext ctx{spec, routes, diag};
@@ -32,8 +33,8 @@ inline plan::Plan compile_spec(const ModelSpec& spec, std::vector<int64_t> width
 }
 
 inline plan::Plan compile_shipped(const std::string& model, std::vector<int64_t> widths = {1, 2, 4, 5, 8, 16, 32},
-                                  const RouteOptions& routes = {}) {
-  return compile_spec(load_shipped(model), std::move(widths), routes);
+                                  const RouteOptions& routes = {}, int64_t context = 0) {
+  return compile_spec(load_shipped(model), std::move(widths), routes, context);
 }
 
 inline std::string print(const plan::Plan& plan) {

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "g4c/plan/plan.h"
 #include "g4c/support/diagnostics.h"
 
 namespace g4c {
@@ -31,5 +32,10 @@ class DecodeBackend {
   virtual int64_t vocab() const = 0;
   virtual int64_t max_rows() const = 0;
 };
+
+// What every backend checks before a step: one token, position and slot per row; 1..widest width
+// rows; token ids inside the vocabulary; positions inside the plan's context; slots below
+// `max_sequences`, each at most once. Reports the first violation.
+bool check_step_rows(const plan::Plan& plan, int max_sequences, const StepRows& rows, DiagnosticEngine& diag);
 
 }  // namespace g4c

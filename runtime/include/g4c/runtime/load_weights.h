@@ -30,6 +30,13 @@ RandomTensorParams random_tensor_params(const TensorShape& shape, uint64_t model
 WeightSet random_weights(std::span<const TensorShape> shapes, uint64_t seed,
                          const std::map<std::string, std::vector<float>>& structural = {});
 
+// N of a `random:seed=N` source; nullopt for anything else (a file path).
+std::optional<uint64_t> parse_random_seed(const std::string& source);
+
+// Whether `weights` holds every tensor the plan reads with the plan's type and shape; reports the
+// first that does not.
+bool check_weights_match_plan(const plan::Plan& plan, const WeightSet& weights, DiagnosticEngine& diag);
+
 // `random:seed=N` or a path to a GGUF file. Reports a clear error when the source cannot be read
 // or disagrees with the plan (a missing tensor, another type or shape, attn_v where the plan
 // aliases V, per-layer KV heads that differ from the plan's caches).

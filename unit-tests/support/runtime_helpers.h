@@ -28,31 +28,41 @@ inline LogitTrace run_reference(const ModelSpec& spec, const WeightSet& weights,
   return trace;
 }
 
-// Feeds each sequence's tokens (all of them, no sampling), batching the sequences row by row.
-inline LogitTrace run_interpreter(const plan::Plan& plan, const WeightSet& weights,
-                                  const std::vector<std::vector<int32_t>>& tokens) {
+// Feeds each sequence's tokens (all of them, no sampling) to a backend, batching the sequences
+// row by row; sequence s uses cache slot first_slot + s.
+inline LogitTrace run_backend(DecodeBackend& backend, const std::vector<std::vector<int32_t>>& tokens,
+                              int first_slot = 0) {
   DiagnosticEngine diag;
-  auto interp = Interpreter::create(plan, weights, static_cast<int>(tokens.size()), diag);
-  EXPECT_TRUE(interp.has_value());
   LogitTrace trace(tokens.size());
   size_t longest = 0;
   for (const auto& s : tokens) longest = std::max(longest, s.size());
   for (size_t pos = 0; pos < longest; ++pos) {
     std::vector<int32_t> tok, position, seq;
+    std::vector<size_t> which;
     for (size_t s = 0; s < tokens.size(); ++s)
       if (pos < tokens[s].size()) {
         tok.push_back(tokens[s][pos]);
         position.push_back(static_cast<int32_t>(pos));
-        seq.push_back(static_cast<int32_t>(s));
+        seq.push_back(static_cast<int32_t>(first_slot + s));
+        which.push_back(s);
       }
-    auto out = interp->step({tok, position, seq}, diag);
+    auto out = backend.step({tok, position, seq}, diag);
     EXPECT_TRUE(out.has_value()) << (diag.diagnostics().empty() ? "" : diag.diagnostics().back().message);
     if (!out) return trace;
-    int64_t vocab = plan.header.vocab;
-    for (size_t r = 0; r < seq.size(); ++r)
-      trace[seq[r]].emplace_back(out->logits.begin() + r * vocab, out->logits.begin() + (r + 1) * vocab);
+    const int64_t vocab = backend.vocab();
+    for (size_t r = 0; r < which.size(); ++r)
+      trace[which[r]].emplace_back(out->logits.begin() + r * vocab, out->logits.begin() + (r + 1) * vocab);
   }
   return trace;
+}
+
+inline LogitTrace run_interpreter(const plan::Plan& plan, const WeightSet& weights,
+                                  const std::vector<std::vector<int32_t>>& tokens) {
+  DiagnosticEngine diag;
+  auto interp = Interpreter::create(plan, weights, static_cast<int>(tokens.size()), diag);
+  EXPECT_TRUE(interp.has_value());
+  if (!interp) return {};
+  return run_backend(*interp, tokens);
 }
 
 // max |a − b| / max |b| over one position's logits.

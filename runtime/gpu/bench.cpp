@@ -1,0 +1,144 @@
+#include "g4c/runtime/gpu/bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+namespace g4c::gpu {
+
+using namespace plan;
+
+double copy_bandwidth_gbps() {
+  constexpr size_t kBytes = size_t{1} << 30;
+  DeviceBuffer a(kBytes), b(kBytes);
+  if (!a.get() || !b.get()) return 0;
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start), cudaEventCreate(&stop);
+  std::vector<double> gbps;
+  for (int i = 0; i < 7; ++i) {
+    cudaEventRecord(start);
+    cudaMemcpy(b.get(), a.get(), kBytes, cudaMemcpyDeviceToDevice);
+    cudaEventRecord(stop);
+    cudaEventSynchronize(stop);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    if (i > 0) gbps.push_back(2.0 * kBytes / (ms * 1e6));  // the first copy warms up
+  }
+  cudaEventDestroy(start), cudaEventDestroy(stop);
+  std::sort(gbps.begin(), gbps.end());
+  return gbps[gbps.size() / 2];
+}
+
+int64_t kv_bytes_per_step(const Plan& plan, const std::vector<int32_t>& positions) {
+  std::map<std::string, const KvCache*> caches;
+  for (const KvCache& c : *plan.caches) caches[c.name] = &c;
+  int64_t bytes = 0;
+  for (const Op* op : plan.ops()) {
+    if (op->kind != OpKind::attention) continue;
+    const KvCache& c = *caches.at(op->cache);
+    const int64_t window = op->get_int("window");
+    for (int32_t pos : positions) {
+      const int64_t keys = window > 0 ? std::min<int64_t>(pos + 1, window) : pos + 1;
+      bytes += keys * 2 * c.kv_heads * c.head_dim * info(c.dtype).block_bytes;
+    }
+  }
+  return bytes;
+}
+
+std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, int steps, double copy_gbps,
+                                 DiagnosticEngine& diag) {
+  const Plan& plan = executor.plan();
+  executor.set_keep_logits(false);
+  for (int s = 0; s < sequences; ++s) executor.reset_sequence(s);
+  std::vector<int32_t> tokens(sequences), positions(sequences), slots(sequences);
+  for (int s = 0; s < sequences; ++s) slots[s] = s;
+  // Prompt tokens are deterministic and differ per sequence; decode feeds back the samples.
+  auto run = [&](int position, bool feed_back, const std::vector<int32_t>& next) {
+    for (int s = 0; s < sequences; ++s) {
+      tokens[s] = feed_back ? next[s] : static_cast<int32_t>((7 + 31 * position + 1009 * s) % plan.header.vocab);
+      positions[s] = position;
+    }
+    return executor.step({tokens, positions, slots}, diag);
+  };
+  std::optional<StepOutput> out;
+  for (int p = 0; p < prompt; ++p)
+    if (!(out = run(p, false, {}))) return std::nullopt;
+  BenchResult r;
+  r.sequences = sequences, r.prompt = prompt, r.steps = steps, r.width = out ? out->width : 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i)
+    if (!(out = run(prompt + i, true, out->next))) return std::nullopt;
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.width = out->width;
+  r.wall_step_ms = 1e3 * wall / steps;
+  r.step_ms = executor.time_step(r.width, 20);
+  r.tokens_per_s = sequences * steps / wall;
+  r.tokens_per_s_per_sequence = steps / wall;
+  r.weight_bytes = executor.weight_bytes_per_step(r.width);
+  r.kv_bytes = kv_bytes_per_step(plan, std::vector<int32_t>(sequences, prompt + steps / 2));
+  const double bytes = static_cast<double>(r.weight_bytes + r.kv_bytes);
+  r.achieved_gbps = bytes / (r.step_ms * 1e6);
+  // The floor (DESIGN.md §9): the step's bytes at the copy bandwidth, which counts a copy's reads
+  // and writes alike — the rate the memory system sustains whichever way bytes move.
+  r.floor_fraction = copy_gbps > 0 ? (bytes / (copy_gbps * 1e6)) / r.step_ms : 0;
+  executor.set_keep_logits(true);
+  return r;
+}
+
+namespace {
+
+std::string format(const char* fmt, auto... args) {
+  char line[512];
+  std::snprintf(line, sizeof line, fmt, args...);
+  return line;
+}
+
+}  // namespace
+
+std::string format_bench_table(const std::vector<BenchResult>& results, double copy_gbps) {
+  std::string out = format("copy bandwidth %.0f GB/s (bytes read + written per second); floor = bytes / that\n",
+                           copy_gbps);
+  out += format("%4s %5s %10s %10s %12s %12s %10s %10s %9s %8s\n", "N", "width", "step ms", "wall ms", "tok/s",
+                "tok/s/seq", "weight MB", "KV MB", "GB/s", "% floor");
+  for (const BenchResult& r : results)
+    out += format("%4d %5lld %10.3f %10.3f %12.1f %12.1f %10.1f %10.1f %9.1f %7.1f%%\n", r.sequences,
+                  static_cast<long long>(r.width), r.step_ms, r.wall_step_ms, r.tokens_per_s,
+                  r.tokens_per_s_per_sequence, r.weight_bytes / 1e6, r.kv_bytes / 1e6, r.achieved_gbps,
+                  100 * r.floor_fraction);
+  return out;
+}
+
+std::string format_bench_json(const std::string& plan_name, const std::vector<BenchResult>& results, double copy_gbps) {
+  std::string out = format("{\"plan\": \"%s\", \"copy_gbps\": %.1f, \"results\": [", plan_name.c_str(), copy_gbps);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const BenchResult& r = results[i];
+    out += format(
+        "%s\n  {\"sequences\": %d, \"width\": %lld, \"prompt\": %d, \"steps\": %d, \"step_ms\": %.4f, "
+        "\"wall_step_ms\": %.4f, \"tokens_per_s\": %.2f, \"tokens_per_s_per_sequence\": %.2f, \"weight_bytes\": %lld, "
+        "\"kv_bytes\": %lld, \"achieved_gbps\": %.2f, \"floor_fraction\": %.4f}",
+        i ? "," : "", r.sequences, static_cast<long long>(r.width), r.prompt, r.steps, r.step_ms, r.wall_step_ms,
+        r.tokens_per_s, r.tokens_per_s_per_sequence, static_cast<long long>(r.weight_bytes),
+        static_cast<long long>(r.kv_bytes), r.achieved_gbps, r.floor_fraction);
+  }
+  return out + "\n]}\n";
+}
+
+std::string format_profile(const std::vector<OpTiming>& timings) {
+  double total = 0;
+  for (const OpTiming& t : timings) total += t.ms;
+  std::string out = format("%-28s %-12s %-7s %10s %8s %9s\n", "op", "kind", "route", "ms", "share", "GB/s");
+  // Per kind first: where the step's time goes.
+  std::map<std::string, double> by_kind;
+  for (const OpTiming& t : timings) by_kind[t.kind + (t.route.empty() ? "" : " " + t.route)] += t.ms;
+  for (const OpTiming& t : timings) {
+    const std::string gbps = t.weight_bytes ? format("%9.1f", t.weight_bytes / (t.ms * 1e6)) : format("%9s", "");
+    out += format("%-28s %-12s %-7s %10.4f %7.2f%% %s\n", t.op.c_str(), t.kind.c_str(), t.route.c_str(), t.ms,
+                  100 * t.ms / total, gbps.c_str());
+  }
+  out += format("\n%-41s %10.4f\n", "total (ops launched one by one)", total);
+  for (const auto& [kind, ms] : by_kind) out += format("  %-39s %10.4f %7.2f%%\n", kind.c_str(), ms, 100 * ms / total);
+  return out;
+}
+
+}  // namespace g4c::gpu

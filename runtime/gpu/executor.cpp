@@ -1,0 +1,565 @@
+#include "g4c/runtime/gpu/executor.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "g4c/plan/kernels.h"
+#include "g4c/plan/storage.h"
+#include "g4c/runtime/gpu/device_weights.h"
+#include "g4c/runtime/gpu/launch_matmul.h"
+#include "g4c/runtime/gpu/launch_ops.h"
+#include "g4c/runtime/load_weights.h"
+
+namespace g4c::gpu {
+
+using namespace plan;
+
+namespace {
+
+constexpr int64_t kCublasWorkspaceBytes = int64_t{32} << 20;
+// Left free beside the plan's needs: the CUDA context's own allocations, cuBLAS, graphs.
+constexpr int64_t kDeviceHeadroomBytes = int64_t{512} << 20;
+
+std::string gib(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f GiB", static_cast<double>(bytes) / (1 << 30));
+  return text;
+}
+
+// A CUDA stream, event or graph that releases itself.
+struct Stream {
+  cudaStream_t s = nullptr;
+  Stream() { cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking); }
+  ~Stream() { cudaStreamDestroy(s); }
+};
+
+// Pinned host memory for the per-step copies.
+template <class T>
+struct Pinned {
+  T* p = nullptr;
+  explicit Pinned(size_t count) { cudaMallocHost(&p, std::max<size_t>(count, 1) * sizeof(T)); }
+  ~Pinned() { cudaFreeHost(p); }
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+}  // namespace
+
+std::string WeightSource::description() const {
+  return random_seed ? "random:seed=" + std::to_string(*random_seed) : host ? host->description() : "no weights";
+}
+
+// One op's work at one width: enqueues its kernels (and cuBLAS calls) on a stream.
+struct Launch {
+  const Op* op = nullptr;
+  std::string route;
+  std::function<cudaError_t(cudaStream_t)> run;
+};
+
+struct CacheState {
+  const KvCache* decl = nullptr;
+  DeviceBuffer k, v;
+  KvCacheRef ref;
+  int64_t seq_bytes() const { return decl->slots * decl->kv_heads * decl->head_dim * info(decl->dtype).block_bytes; }
+};
+
+struct WidthState {
+  int64_t width = 0;
+  DeviceBuffer arena;
+  // The step's tokens, positions and sequences (width int32 each): the step's first launches copy
+  // them into the arena, so a graph replay (or a profile run) always starts from real inputs even
+  // though later values reuse the inputs' storage.
+  DeviceBuffer staging;
+  std::vector<Launch> launches;
+  cudaGraphExec_t graph = nullptr;
+  int32_t *tokens = nullptr, *positions = nullptr, *sequences = nullptr;
+  const float* logits = nullptr;
+  const int32_t* next = nullptr;
+  ~WidthState() {
+    if (graph) cudaGraphExecDestroy(graph);
+  }
+};
+
+struct Executor::Impl {
+  const Plan* plan = nullptr;
+  ExecutorOptions options;
+  StorageAnalysis storage;
+  std::map<std::string, int64_t> buffer_offsets;
+  std::optional<KernelLibrary> library;
+  std::optional<DeviceWeights> weights;
+  std::map<std::string, CacheState> caches;
+  std::vector<std::unique_ptr<WidthState>> widths;
+  cublasHandle_t cublas = nullptr;
+  DeviceBuffer cublas_workspace;
+  Stream stream;
+  std::unique_ptr<Pinned<int32_t>> host_inputs, host_next;
+  std::unique_ptr<Pinned<float>> host_logits;
+
+  ~Impl() {
+    widths.clear();
+    if (cublas) cublasDestroy(cublas);
+  }
+
+  void* address(WidthState& w, const std::string& value) {
+    const ValueStorage& v = storage.values.at(value);
+    return static_cast<char*>(w.arena.get()) + w.width * (buffer_offsets.at(v.root) + v.seq_offset);
+  }
+  void* scratch(WidthState& w, const Op& op) {
+    auto it = buffer_offsets.find(scratch_name(op));
+    return it == buffer_offsets.end() ? nullptr : static_cast<char*>(w.arena.get()) + w.width * it->second;
+  }
+  int64_t elements(const WidthState& w, const std::string& value) const {
+    return w.width * storage.values.at(value).seq_bytes / 4;
+  }
+
+  bool build_launches(WidthState& w, DiagnosticEngine& diag);
+  std::optional<Launch> launch_for(const Op& op, WidthState& w, DiagnosticEngine& diag);
+  bool capture(WidthState& w, DiagnosticEngine& diag);
+  cudaError_t run_eagerly(WidthState& w);
+};
+
+//===----------------------------------------------------------------------===//
+// Launches of each op
+//===----------------------------------------------------------------------===//
+
+std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, DiagnosticEngine& diag) {
+  const int64_t W = w.width;
+  std::vector<cudaKernel_t> k;
+  for (const KernelInstance& instance : kernels_for(*plan, op, W)) {
+    k.push_back(library->find(instance));
+    if (!k.back()) {
+      diag.error({}, "kernel " + instance.key() + " of %" + op.result + " was not compiled");
+      return std::nullopt;
+    }
+  }
+  auto f = [&](const std::string& v) { return static_cast<float*>(address(w, v)); };
+  auto ids = [&](const std::string& v) { return static_cast<const int32_t*>(address(w, v)); };
+  const float* x = op.operands.empty() ? nullptr : f(op.operands[0]);
+  float* y = op.result.empty() ? nullptr : f(op.result);
+  const DeviceTensor* weight = op.weight.empty() ? nullptr : &this->weights->at(op.weight);
+  Launch l{&op, "", {}};
+  switch (op.kind) {
+    case OpKind::input:
+    case OpKind::output:
+    case OpKind::slice:
+    case OpKind::alias:
+      return l;
+    case OpKind::embed_gather: {
+      const EmbedGatherCall c{weight->data.get(), ids(op.operands[0]), y, weight->ne0, W,
+                              static_cast<float>(op.get_number("scale"))};
+      l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_embed_gather(kernel, c, s); };
+      return l;
+    }
+    case OpKind::ple_combine: {
+      const PleCombineCall c{x,
+                             f(op.operands[1]),
+                             weight->floats(),
+                             y,
+                             W,
+                             W,
+                             op.get_int("layers"),
+                             op.get_int("width"),
+                             static_cast<float>(op.get_number("proj_scale")),
+                             static_cast<float>(op.get_number("eps")),
+                             static_cast<float>(op.get_number("out_scale"))};
+      l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_ple_combine(kernel, c, s); };
+      return l;
+    }
+    case OpKind::matmul: {
+      Route route = Route::ws;
+      for (const RouteChoice& r : *op.routes())
+        if (r.width == W) route = r.route;
+      l.route = std::string(name(route));
+      const MatmulCall c{weight->data.get(), weight->f16.get(), weight->type, weight->ne1, weight->ne0, x, y,
+                         static_cast<int>(W), scratch(w, op)};
+      l.run = [=, cublas = cublas](cudaStream_t s) { return launch_matmul(route, k, c, s, cublas); };
+      return l;
+    }
+    case OpKind::rms_norm: {
+      const RmsNormCall c{x, weight ? weight->floats() : nullptr, y, elements(w, op.operands[0]), op.get_int("group"),
+                          static_cast<float>(op.get_number("eps"))};
+      l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_rms_norm(kernel, c, s); };
+      return l;
+    }
+    case OpKind::rope: {
+      const RopeCall c{x, y, ids(op.operands[1]), W, elements(w, op.operands[0]) / W, op.get_int("head_dim"),
+                       op.get_number("theta")};
+      l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_rope(kernel, c, s); };
+      return l;
+    }
+    case OpKind::kv_write: {
+      const KvWriteCall c{x, f(op.operands[1]), ids(op.operands[2]), ids(op.operands[3]), caches.at(op.cache).ref, W};
+      l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_kv_write(kernel, c, s); };
+      return l;
+    }
+    case OpKind::attention: {
+      const AttentionCall c{x,
+                            ids(op.operands[1]),
+                            ids(op.operands[2]),
+                            caches.at(op.cache).ref,
+                            op.get_int("q_heads"),
+                            y,
+                            static_cast<float*>(scratch(w, op)),
+                            W,
+                            static_cast<float>(op.get_number("scale"))};
+      l.run = [=, partial = k.at(0), combine = k.at(1)](cudaStream_t s) {
+        return launch_attention(partial, combine, c, s);
+      };
+      return l;
+    }
+    case OpKind::geglu:
+    case OpKind::add:
+    case OpKind::scale_by:
+    case OpKind::softcap: {
+      ElementwiseCall c{x, nullptr, nullptr, y, elements(w, op.operands[0]), 0};
+      if (op.kind == OpKind::geglu || op.kind == OpKind::add) c.b = f(op.operands[1]);
+      if (op.kind == OpKind::scale_by) c.factor = weight->floats();
+      if (op.kind == OpKind::softcap) c.cap = static_cast<float>(op.get_number("cap"));
+      const auto launcher = op.kind == OpKind::geglu ? launch_geglu
+                            : op.kind == OpKind::add ? launch_add
+                            : op.kind == OpKind::scale_by ? launch_scale_by
+                                                          : launch_softcap;
+      l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launcher(kernel, c, s); };
+      return l;
+    }
+    case OpKind::sample: {
+      const SampleCall c{x, static_cast<int32_t*>(address(w, op.result)), W, elements(w, op.operands[0]) / W};
+      l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_sample(kernel, c, s); };
+      return l;
+    }
+  }
+  return l;
+}
+
+bool Executor::Impl::build_launches(WidthState& w, DiagnosticEngine& diag) {
+  for (const Op* op : plan->ops()) {
+    if (op->kind == OpKind::input) {
+      const std::string role = op->get_ident("role");
+      int32_t* p = static_cast<int32_t*>(address(w, op->result));
+      (role == "tokens" ? w.tokens : role == "positions" ? w.positions : w.sequences) = p;
+      const int64_t slot = role == "tokens" ? 0 : role == "positions" ? 1 : 2;
+      const int32_t* from = w.staging.as<int32_t>() + slot * w.width;
+      const size_t bytes = static_cast<size_t>(w.width) * 4;
+      w.launches.push_back({op, "", [=](cudaStream_t s) {
+                              return cudaMemcpyAsync(p, from, bytes, cudaMemcpyDeviceToDevice, s);
+                            }});
+      continue;
+    }
+    if (op->kind == OpKind::output) {
+      if (op->get_ident("role") == "logits")
+        w.logits = static_cast<const float*>(address(w, op->operands[0]));
+      else
+        w.next = static_cast<const int32_t*>(address(w, op->operands[0]));
+    }
+    auto l = launch_for(*op, w, diag);
+    if (!l) return false;
+    if (l->run) w.launches.push_back(std::move(*l));
+  }
+  if (!w.tokens || !w.positions || !w.sequences || !w.next) {
+    diag.error({}, "the plan has no tokens, positions and sequences inputs and a tokens output");
+    return false;
+  }
+  return true;
+}
+
+cudaError_t Executor::Impl::run_eagerly(WidthState& w) {
+  for (const Launch& l : w.launches)
+    if (cudaError_t e = l.run(stream.s); e != cudaSuccess) return e;
+  return cudaSuccess;
+}
+
+// The first eager run also performs one-time work (shared-memory opt-ins, cuBLAS heuristics) that
+// must not land in a graph; it runs on padding rows, which write no cache.
+bool Executor::Impl::capture(WidthState& w, DiagnosticEngine& diag) {
+  std::vector<int32_t> padding(static_cast<size_t>(3 * w.width), 0);
+  std::fill(padding.begin() + 2 * w.width, padding.end(), -1);  // tokens 0, positions 0, no sequence
+  cudaError_t e = cudaMemcpyAsync(w.staging.get(), padding.data(), padding.size() * 4, cudaMemcpyHostToDevice, stream.s);
+  if (e == cudaSuccess) e = run_eagerly(w);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(stream.s);
+  cudaGraph_t graph = nullptr;
+  if (e == cudaSuccess) e = cudaStreamBeginCapture(stream.s, cudaStreamCaptureModeThreadLocal);
+  if (e == cudaSuccess) {
+    const cudaError_t run = run_eagerly(w);
+    e = cudaStreamEndCapture(stream.s, &graph);
+    if (run != cudaSuccess) e = run;
+  }
+  if (e == cudaSuccess) e = cudaGraphInstantiate(&w.graph, graph, 0);
+  if (graph) cudaGraphDestroy(graph);
+  if (e != cudaSuccess) {
+    diag.error({}, "capturing the width-" + std::to_string(w.width) + " step into a CUDA graph failed: " +
+                       cudaGetErrorString(e));
+    return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Creation
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+MemoryPlan plan_memory(const Plan& plan, int max_sequences) {
+  MemoryPlan m;
+  for (const WeightDecl& w : plan.weights) m.weights += device_weight_bytes(w);
+  m.weight_copies = plan_weight_copies(plan).bytes;
+  for (const KvCache& c : *plan.caches) m.caches += c.seq_bytes() * max_sequences;
+  for (int64_t w : plan.header.widths) m.arenas += w * plan.buffers->seq_bytes;
+  m.workspace = kCublasWorkspaceBytes;
+  return m;
+}
+
+// The plan's kernel instances, plus the random-weight generators of its types when the weights
+// are generated on the device.
+std::vector<JitRequest> executor_kernels(const Plan& plan, bool random_weights) {
+  std::vector<JitRequest> requests = jit_requests(plan);
+  if (!random_weights) return requests;
+  std::map<QuantType, bool> types;
+  for (const WeightDecl& w : plan.weights) types[w.type] = true;
+  for (const auto& [type, used] : types)
+    requests.push_back({kernel_instance("random_weights", {{"type", Ident{std::string(name(type))}}}),
+                        "random weights"});
+  return requests;
+}
+
+}  // namespace
+
+Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)), plan_(impl_->plan) {}
+Executor::~Executor() = default;
+
+std::unique_ptr<Executor> Executor::create(const Plan& plan, const WeightSource& source,
+                                           const ExecutorOptions& options, DiagnosticEngine& diag) {
+  std::string why;
+  auto device = find_device(why);
+  if (!device) {
+    diag.error({}, "no CUDA device: " + why);
+    return nullptr;
+  }
+  if (!plan.caches || !plan.buffers) {
+    diag.error({}, "plan is incomplete (no kv_caches or buffers section); compile it with g4c compile");
+    return nullptr;
+  }
+  if (source.host && !check_weights_match_plan(plan, *source.host, diag)) return nullptr;
+  if (options.max_sequences < 1) {
+    diag.error({}, "an executor needs room for at least one sequence");
+    return nullptr;
+  }
+  const MemoryPlan memory = plan_memory(plan, options.max_sequences);
+  if (memory.total() + kDeviceHeadroomBytes > static_cast<int64_t>(device->free_bytes)) {
+    diag.error({}, plan.header.name + " needs " + gib(memory.total()) + " on the device (weights " + gib(memory.weights) +
+                       ", weight copies " + gib(memory.weight_copies) + ", KV caches for " +
+                       std::to_string(options.max_sequences) + " sequences " + gib(memory.caches) + ", arenas " +
+                       gib(memory.arenas) + ") but " + device->name + " has " + gib(device->free_bytes) +
+                       " free; compile with a shorter --context or run fewer sequences");
+    return nullptr;
+  }
+
+  auto impl = std::make_unique<Impl>();
+  impl->plan = &plan;
+  impl->options = options;
+  impl->storage = analyze_storage(plan);
+  for (const Buffer& b : plan.buffers->buffers) impl->buffer_offsets[b.value] = b.seq_offset;
+
+  JitOptions jit = options.jit;
+  jit.arch = device->arch();
+  JitStats stats;
+  auto programs = jit_compile(executor_kernels(plan, source.random_seed.has_value()), jit, stats, diag);
+  if (!programs) return nullptr;
+  impl->library = KernelLibrary::load(*programs, diag);
+  if (!impl->library) return nullptr;
+
+  impl->weights = source.random_seed
+                      ? DeviceWeights::generate(plan, *source.random_seed, *impl->library, diag, options.progress)
+                      : DeviceWeights::upload(plan, *source.host, diag, options.progress);
+  if (!impl->weights || !impl->weights->make_copies(plan, *impl->library, diag)) return nullptr;
+
+  for (const KvCache& c : *plan.caches) {
+    CacheState& state = impl->caches[c.name];
+    state.decl = &c;
+    const size_t bytes = static_cast<size_t>(state.seq_bytes() * options.max_sequences);
+    state.k = DeviceBuffer(bytes);
+    state.v = DeviceBuffer(bytes);
+    if (!state.k.ok() || !state.v.ok()) {
+      diag.error({}, "out of device memory allocating KV cache " + c.name);
+      return nullptr;
+    }
+    state.k.fill(0), state.v.fill(0);
+    state.ref = KvCacheRef{state.k.get(), state.v.get(), c.dtype, c.slots, c.kv_heads, c.head_dim};
+  }
+
+  if (cublasCreate(&impl->cublas) != CUBLAS_STATUS_SUCCESS) {
+    diag.error({}, "cuBLAS failed to initialize");
+    return nullptr;
+  }
+  impl->cublas_workspace = DeviceBuffer(kCublasWorkspaceBytes);
+  cublasSetWorkspace(impl->cublas, impl->cublas_workspace.get(), kCublasWorkspaceBytes);
+  cublasSetStream(impl->cublas, impl->stream.s);
+
+  for (int64_t width : plan.header.widths) {
+    auto w = std::make_unique<WidthState>();
+    w->width = width;
+    w->arena = DeviceBuffer(static_cast<size_t>(width * plan.buffers->seq_bytes));
+    if (!w->arena.ok()) {
+      diag.error({}, "out of device memory allocating the width-" + std::to_string(width) + " arena");
+      return nullptr;
+    }
+    w->arena.fill(0);
+    w->staging = DeviceBuffer(static_cast<size_t>(3 * width * 4));
+    if (!w->staging.ok()) {
+      diag.error({}, "out of device memory allocating the width-" + std::to_string(width) + " inputs");
+      return nullptr;
+    }
+    if (!impl->build_launches(*w, diag)) return nullptr;
+    impl->widths.push_back(std::move(w));
+  }
+  const int64_t widest = plan.header.widths.back();
+  impl->host_inputs = std::make_unique<Pinned<int32_t>>(3 * widest);
+  impl->host_next = std::make_unique<Pinned<int32_t>>(widest);
+  impl->host_logits = std::make_unique<Pinned<float>>(widest * plan.header.vocab);
+  if (cudaError_t e = cudaDeviceSynchronize(); e != cudaSuccess) {
+    diag.error({}, std::string("setting up the device failed: ") + cudaGetErrorString(e));
+    return nullptr;
+  }
+
+  std::unique_ptr<Executor> executor(new Executor(std::move(impl)));
+  executor->device_ = *device;
+  executor->memory_ = memory;
+  executor->jit_stats_ = stats;
+  executor->keep_logits_ = options.keep_logits;
+  return executor;
+}
+
+//===----------------------------------------------------------------------===//
+// Steps
+//===----------------------------------------------------------------------===//
+
+std::optional<StepOutput> Executor::step(const StepRows& rows, DiagnosticEngine& diag) {
+  if (!check_step_rows(*plan_, impl_->options.max_sequences, rows, diag)) return std::nullopt;
+  const int64_t n = static_cast<int64_t>(rows.tokens.size());
+  const auto& widths = plan_->header.widths;
+  const size_t index = std::lower_bound(widths.begin(), widths.end(), n) - widths.begin();
+  WidthState& w = *impl_->widths[index];
+  const cudaStream_t s = impl_->stream.s;
+  // Capturing runs the step once on padding rows through the staging buffer: before this step's
+  // inputs are copied there.
+  if (impl_->options.use_graphs && !w.graph && !impl_->capture(w, diag)) return std::nullopt;
+
+  int32_t* in = impl_->host_inputs->p;
+  for (int64_t r = 0; r < w.width; ++r) {
+    const bool real = r < n;
+    in[r] = real ? rows.tokens[r] : 0;
+    in[w.width + r] = real ? rows.positions[r] : 0;
+    in[2 * w.width + r] = real ? rows.sequences[r] : -1;  // padding rows touch no cache
+  }
+  cudaError_t e = cudaMemcpyAsync(w.staging.get(), in, static_cast<size_t>(3 * w.width) * 4, cudaMemcpyHostToDevice, s);
+  if (e == cudaSuccess) e = impl_->options.use_graphs ? cudaGraphLaunch(w.graph, s) : impl_->run_eagerly(w);
+  const int64_t vocab = plan_->header.vocab;
+  if (e == cudaSuccess)
+    e = cudaMemcpyAsync(impl_->host_next->p, w.next, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToHost, s);
+  if (e == cudaSuccess && keep_logits_ && w.logits)
+    e = cudaMemcpyAsync(impl_->host_logits->p, w.logits, static_cast<size_t>(n * vocab) * 4, cudaMemcpyDeviceToHost, s);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+  if (e != cudaSuccess) {
+    diag.error({}, std::string("a decode step on the device failed: ") + cudaGetErrorString(e));
+    return std::nullopt;
+  }
+  StepOutput out;
+  out.width = w.width;
+  out.next.assign(impl_->host_next->p, impl_->host_next->p + n);
+  if (keep_logits_ && w.logits) out.logits.assign(impl_->host_logits->p, impl_->host_logits->p + n * vocab);
+  return out;
+}
+
+void Executor::reset_sequence(int slot) {
+  for (auto& [name, c] : impl_->caches) {
+    const int64_t per_sequence = c.seq_bytes();
+    cudaMemset(static_cast<char*>(c.k.get()) + slot * per_sequence, 0, static_cast<size_t>(per_sequence));
+    cudaMemset(static_cast<char*>(c.v.get()) + slot * per_sequence, 0, static_cast<size_t>(per_sequence));
+  }
+  cudaDeviceSynchronize();
+}
+
+int64_t Executor::weight_bytes_per_step(int64_t width) const {
+  int64_t bytes = 0;
+  for (const Op* op : plan_->ops()) {
+    if (op->weight.empty()) continue;
+    const WeightDecl* w = plan_->find_weight(op->weight);
+    if (op->kind == OpKind::embed_gather)
+      bytes += width * row_bytes(w->type, w->ne0);
+    else
+      bytes += w->bytes();
+  }
+  return bytes;
+}
+
+//===----------------------------------------------------------------------===//
+// Timing
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+struct Events {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  Events() { cudaEventCreate(&start), cudaEventCreate(&stop); }
+  ~Events() { cudaEventDestroy(start), cudaEventDestroy(stop); }
+  double ms() const {
+    float t = 0;
+    cudaEventElapsedTime(&t, start, stop);
+    return t;
+  }
+};
+
+}  // namespace
+
+std::vector<OpTiming> Executor::profile(int64_t width, int repeats) {
+  const auto& widths = plan_->header.widths;
+  WidthState& w = *impl_->widths[std::lower_bound(widths.begin(), widths.end(), width) - widths.begin()];
+  const cudaStream_t s = impl_->stream.s;
+  std::vector<std::vector<double>> times(w.launches.size());
+  Events events;
+  impl_->run_eagerly(w);  // warm-up
+  for (int r = 0; r < repeats; ++r)
+    for (size_t i = 0; i < w.launches.size(); ++i) {
+      cudaEventRecord(events.start, s);
+      w.launches[i].run(s);
+      cudaEventRecord(events.stop, s);
+      cudaEventSynchronize(events.stop);
+      times[i].push_back(events.ms());
+    }
+  std::vector<OpTiming> out;
+  for (size_t i = 0; i < w.launches.size(); ++i) {
+    const Op& op = *w.launches[i].op;
+    OpTiming t{"%" + op.result, std::string(schema(op.kind).name), w.launches[i].route, median(times[i]), 0};
+    if (const WeightDecl* decl = op.weight.empty() ? nullptr : plan_->find_weight(op.weight))
+      t.weight_bytes = op.kind == OpKind::embed_gather ? w.width * row_bytes(decl->type, decl->ne0)
+                       : op.kind == OpKind::matmul     ? decl->bytes()
+                                                       : 0;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+double Executor::time_step(int64_t width, int repeats) {
+  const auto& widths = plan_->header.widths;
+  WidthState& w = *impl_->widths[std::lower_bound(widths.begin(), widths.end(), width) - widths.begin()];
+  const cudaStream_t s = impl_->stream.s;
+  DiagnosticEngine ignored;
+  if (impl_->options.use_graphs && !w.graph && !impl_->capture(w, ignored)) return 0;
+  auto run = [&] { return impl_->options.use_graphs ? cudaGraphLaunch(w.graph, s) : impl_->run_eagerly(w); };
+  for (int i = 0; i < 3; ++i) run();
+  Events events;
+  std::vector<double> times;
+  for (int r = 0; r < repeats; ++r) {
+    cudaEventRecord(events.start, s);
+    run();
+    cudaEventRecord(events.stop, s);
+    cudaEventSynchronize(events.stop);
+    times.push_back(events.ms());
+  }
+  return median(times);
+}
+
+}  // namespace g4c::gpu

@@ -1,0 +1,47 @@
+// Decode benchmarks on the GPU executor: steady-state tok/s for N sequences, the bytes a step
+// must read, and the floor those bytes set at the copy bandwidth measured in the same process.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "g4c/runtime/gpu/executor.h"
+
+namespace g4c::gpu {
+
+// Device-to-device copy bandwidth in GB/s (bytes read + written per second), the median of
+// several 1 GiB copies. The decode floor is a step's bytes at this rate (DESIGN.md §9).
+double copy_bandwidth_gbps();
+
+struct BenchResult {
+  int sequences = 0;
+  int64_t width = 0;          // the compiled width that ran
+  int prompt = 0, steps = 0;
+  double step_ms = 0;         // median device time of one decode step (graph replay)
+  double wall_step_ms = 0;    // host-measured, including the token copies
+  double tokens_per_s = 0;    // aggregate, from wall time
+  double tokens_per_s_per_sequence = 0;
+  int64_t weight_bytes = 0;   // per step
+  int64_t kv_bytes = 0;       // per step, at the positions the timed steps reach on average
+  double achieved_gbps = 0;   // (weight + KV bytes) / step_ms
+  double floor_fraction = 0;  // the copy-bandwidth floor's time / step_ms
+};
+
+// KV cache bytes the attention ops read in one step with rows at these positions.
+int64_t kv_bytes_per_step(const plan::Plan& plan, const std::vector<int32_t>& positions);
+
+// Feeds `prompt` tokens to each of `sequences` sequences (slots 0..), then decodes `steps`
+// steps, timing them; copy_gbps is copy_bandwidth_gbps()'s result.
+std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, int steps, double copy_gbps,
+                                 DiagnosticEngine& diag);
+
+std::string format_bench_table(const std::vector<BenchResult>& results, double copy_gbps);
+std::string format_bench_json(const std::string& plan_name, const std::vector<BenchResult>& results, double copy_gbps);
+
+// The per-op profile of a width as a table: op, kind, route, ms, share of the step, GB/s of
+// weight bytes.
+std::string format_profile(const std::vector<OpTiming>& timings);
+
+}  // namespace g4c::gpu

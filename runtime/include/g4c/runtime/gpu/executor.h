@@ -1,0 +1,103 @@
+// The GPU backend: runs a plan's decode step on one CUDA device, exactly as the plan lays it out —
+// one arena per compiled width with every value at its buffer offset, a KV cache per plan cache
+// for `max_sequences` sequences (rings of `window` slots, shared-KV layers reading their source's
+// cache), each op launched on its route with the kernel instances the plan lists (NVRTC, through
+// the disk cache), and the whole step of a width captured once into a CUDA graph and replayed.
+//
+// Weights come from host tensors (a GGUF mapping, or the CPU generator) or are generated on the
+// device from a seed, bit for bit as random_weights() would write them.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "g4c/plan/plan.h"
+#include "g4c/runtime/backend.h"
+#include "g4c/runtime/gpu/cuda.h"
+#include "g4c/runtime/jit.h"
+#include "g4c/runtime/weights.h"
+
+namespace g4c::gpu {
+
+// Where the weights come from: host tensors checked against the plan, or `random:seed=N`
+// generated on the device.
+struct WeightSource {
+  const WeightSet* host = nullptr;
+  std::optional<uint64_t> random_seed;
+  std::string description() const;
+};
+
+struct ExecutorOptions {
+  int max_sequences = 1;
+  JitOptions jit;            // arch is taken from the device
+  bool use_graphs = true;    // capture each width's step into a CUDA graph
+  bool keep_logits = true;   // copy every step's logits back (tokens are always copied)
+  std::function<void(const std::string&)> progress;  // "uploading weights 3.1/6.9 GB", or null
+};
+
+// One op's launches at one width, for profiles.
+struct OpTiming {
+  std::string op;     // "%l5.q"
+  std::string kind;   // "matmul"
+  std::string route;  // matmul routes; empty for other ops
+  double ms = 0;      // median over the repeats
+  int64_t weight_bytes = 0;  // bytes of weights the op reads (matmuls, embedding rows)
+};
+
+// Device memory the executor needs, by purpose.
+struct MemoryPlan {
+  int64_t weights = 0, weight_copies = 0, caches = 0, arenas = 0, workspace = 0;
+  int64_t total() const { return weights + weight_copies + caches + arenas + workspace; }
+};
+
+class Executor final : public DecodeBackend {
+ public:
+  // Compiles and loads the plan's kernels, places the weights, caches and arenas on the device.
+  // Reports a clear error when the weights disagree with the plan, when the device lacks the
+  // memory (needed vs free) and when a kernel fails to compile; nullopt then.
+  static std::unique_ptr<Executor> create(const plan::Plan& plan, const WeightSource& weights,
+                                          const ExecutorOptions& options, DiagnosticEngine& diag);
+  ~Executor() override;
+
+  std::optional<StepOutput> step(const StepRows& rows, DiagnosticEngine& diag) override;
+  int64_t vocab() const override { return plan_->header.vocab; }
+  int64_t max_rows() const override { return plan_->header.widths.back(); }
+
+  // Clears a sequence's caches so its slot can serve a new sequence.
+  void reset_sequence(int slot);
+  void set_keep_logits(bool keep) { keep_logits_ = keep; }
+
+  // Times every op of a width's step (the caches and arena as they are; call after real steps so
+  // attention reads real context). Ops in plan order; the median of `repeats` runs each.
+  std::vector<OpTiming> profile(int64_t width, int repeats);
+  // The median time of a whole step at a width (graph replay when graphs are on), in ms.
+  double time_step(int64_t width, int repeats);
+
+  const MemoryPlan& memory() const { return memory_; }
+  const plan::Plan& plan() const { return *plan_; }
+  const DeviceInfo& device() const { return device_; }
+  const JitStats& jit_stats() const { return jit_stats_; }
+  // Bytes of weights one step reads at this width (each matmul weight once, embedding rows).
+  int64_t weight_bytes_per_step(int64_t width) const;
+
+  struct Impl;
+
+ private:
+  explicit Executor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  const plan::Plan* plan_;
+  DeviceInfo device_;
+  MemoryPlan memory_;
+  JitStats jit_stats_;
+  bool keep_logits_ = true;
+};
+
+}  // namespace g4c::gpu
