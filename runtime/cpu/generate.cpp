@@ -1,5 +1,6 @@
 #include "g4c/runtime/generate.h"
 
+#include <span>
 #include <string>
 
 namespace g4c {
@@ -41,12 +42,27 @@ bool check_step_rows(const plan::Plan& plan, int max_sequences, const StepRows& 
   return true;
 }
 
+namespace {
+
+struct Active {
+  int64_t sequence = 0;  // index into the prompts
+  int32_t slot = 0;
+  int32_t position = 0;
+};
+
+}  // namespace
+
 std::optional<GenerateResult> generate(DecodeBackend& backend, const std::vector<std::vector<int32_t>>& prompts,
                                        const GenerateOptions& options, DiagnosticEngine& diag) {
-  int64_t n = static_cast<int64_t>(prompts.size());
-  if (n == 0 || n > backend.max_rows()) {
-    diag.error({}, std::to_string(n) + " sequences: the plan serves 1.." + std::to_string(backend.max_rows()) +
-                       " sequences per step");
+  const int64_t n = static_cast<int64_t>(prompts.size());
+  const int64_t max_active = options.max_active > 0 ? options.max_active : backend.max_rows();
+  if (max_active > backend.max_rows()) {
+    diag.error({}, std::to_string(max_active) + " sequences at once: the plan serves 1.." +
+                       std::to_string(backend.max_rows()) + " sequences per step");
+    return std::nullopt;
+  }
+  if (std::string why = check_sampling_options(options.sampling); !why.empty()) {
+    diag.error({}, why);
     return std::nullopt;
   }
   for (const auto& p : prompts)
@@ -57,32 +73,65 @@ std::optional<GenerateResult> generate(DecodeBackend& backend, const std::vector
   GenerateResult result;
   result.generated.resize(n);
   if (options.keep_logits) result.logits.resize(n);
-  std::vector<int32_t> position(n, 0);
-  std::vector<int32_t> tokens, positions, sequences;
-  std::vector<int64_t> active;
+  if (!options.sequence_ids.empty() && options.sequence_ids.size() != prompts.size()) {
+    diag.error({}, "one sampling id per prompt, or none");
+    return std::nullopt;
+  }
+  const auto sequence_id = [&](int64_t s) {
+    return options.sequence_ids.empty() ? static_cast<uint64_t>(s) : options.sequence_ids[s];
+  };
+  const bool need_logits = options.keep_logits || !options.sampling.greedy();
+  const int64_t vocab = backend.vocab();
+
+  std::vector<int32_t> free_slots;
+  for (int32_t slot = static_cast<int32_t>(max_active) - 1; slot >= 0; --slot) free_slots.push_back(slot);
+  std::vector<Active> active;
+  int64_t next_waiting = 0;
+  std::vector<int32_t> tokens, positions, slots;
   while (true) {
-    tokens.clear(), positions.clear(), sequences.clear(), active.clear();
-    for (int64_t s = 0; s < n; ++s) {
-      if (static_cast<int>(result.generated[s].size()) >= options.steps) continue;
-      int32_t pos = position[s];
-      bool in_prompt = pos < static_cast<int32_t>(prompts[s].size());
-      tokens.push_back(in_prompt ? prompts[s][pos] : result.generated[s].back());
-      positions.push_back(pos);
-      sequences.push_back(static_cast<int32_t>(s));
-      active.push_back(s);
+    // Waiting prompts join while slots are free; a sequence with nothing to generate never runs.
+    while (next_waiting < n && !free_slots.empty()) {
+      if (options.steps > 0) {
+        active.push_back({next_waiting, free_slots.back(), 0});
+        free_slots.pop_back();
+      }
+      ++next_waiting;
     }
     if (active.empty()) return result;
-    auto out = backend.step({tokens, positions, sequences}, diag);
-    if (!out) return std::nullopt;
-    ++result.decode_steps;
-    for (size_t r = 0; r < active.size(); ++r) {
-      int64_t s = active[r];
-      if (options.keep_logits)
-        result.logits[s].emplace_back(out->logits.begin() + r * backend.vocab(),
-                                      out->logits.begin() + (r + 1) * backend.vocab());
-      // The sample after the last prompt token is the first generated one.
-      if (++position[s] >= static_cast<int32_t>(prompts[s].size())) result.generated[s].push_back(out->next[r]);
+    tokens.clear(), positions.clear(), slots.clear();
+    for (const Active& a : active) {
+      const auto& prompt = prompts[a.sequence];
+      const bool in_prompt = a.position < static_cast<int32_t>(prompt.size());
+      tokens.push_back(in_prompt ? prompt[a.position] : result.generated[a.sequence].back());
+      positions.push_back(a.position);
+      slots.push_back(a.slot);
     }
+    auto out = backend.step({tokens, positions, slots}, diag);
+    if (!out) return std::nullopt;
+    if (need_logits && out->logits.size() < active.size() * static_cast<size_t>(vocab)) {
+      diag.error({}, "the backend returned no logits to sample from");
+      return std::nullopt;
+    }
+    ++result.decode_steps;
+    result.rows_per_step.push_back(static_cast<int64_t>(active.size()));
+    std::vector<Active> still;
+    for (size_t r = 0; r < active.size(); ++r) {
+      Active a = active[r];
+      const auto row = need_logits ? std::span<const float>(out->logits).subspan(r * vocab, vocab)
+                                   : std::span<const float>();
+      if (options.keep_logits) result.logits[a.sequence].emplace_back(row.begin(), row.end());
+      auto& generated = result.generated[a.sequence];
+      // The sample after the last prompt token is the first generated one.
+      if (++a.position >= static_cast<int32_t>(prompts[a.sequence].size()))
+        generated.push_back(options.sampling.greedy()
+                                ? out->next[r]
+                                : sample_token(row, options.sampling, sequence_id(a.sequence), a.position));
+      if (static_cast<int>(generated.size()) >= options.steps)
+        free_slots.push_back(a.slot);
+      else
+        still.push_back(a);
+    }
+    active = std::move(still);
   }
 }
 

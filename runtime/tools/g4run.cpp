@@ -12,8 +12,10 @@
 // else on the CPU backend (the plan interpreter); g4run says which.
 //
 // Exit status: 0 on success, 1 when an input has errors, 2 on a command-line mistake.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -50,6 +52,11 @@ const std::vector<g4c::OptionSpec> kRunOptions = {
     {"prompt-ids", true, true, "ids", "one sequence's prompt token ids, e.g. 2,651,1024 (repeat for more sequences)"},
     {"steps", true, false, "n", "tokens to generate per sequence (default 16)"},
     {"dump-logits", true, false, "file", "write every position's logits as a .npy [sequences, positions, vocab]"},
+    {"max-batch", true, false, "n", "sequences decoding at once; the others wait for a free slot (default: all, up to the widest width)"},
+    {"temperature", true, false, "t", "sample at this temperature (default 0: greedy)"},
+    {"top-k", true, false, "k", "sample among the k most likely tokens (default 0: all)"},
+    {"top-p", true, false, "p", "sample among the most likely tokens whose probability reaches p (default 1)"},
+    {"seed", true, false, "n", "seed of the sampling stream (default 0)"},
     {"backend", true, false, "gpu|cpu", "where to run (default: gpu when a CUDA device is present, else cpu)"},
     kCacheDirOption,
     kNoCacheOption,
@@ -172,6 +179,30 @@ std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, c
   return g4c::gpu::Executor::create(plan, weights, options, diag);
 }
 
+// --temperature, --top-k, --top-p, --seed; returns what is wrong, or nothing.
+std::string parse_sampling(const g4c::ParsedArgs& args, g4c::SamplingOptions& sampling) {
+  auto number = [&](const char* key, double& out) {
+    auto text = args.value(key);
+    if (!text) return true;
+    char* end = nullptr;
+    out = std::strtod(text->c_str(), &end);
+    return !text->empty() && end == text->c_str() + text->size();
+  };
+  if (!number("temperature", sampling.temperature)) return "--temperature: expected a number";
+  if (!number("top-p", sampling.top_p)) return "--top-p: expected a number";
+  if (auto text = args.value("top-k")) {
+    auto k = g4c::parse_int(*text);
+    if (!k) return "--top-k: expected a number of tokens";
+    sampling.top_k = *k;
+  }
+  if (auto text = args.value("seed")) {
+    auto seed = g4c::parse_int(*text);
+    if (!seed || *seed < 0) return "--seed: expected a non-negative integer";
+    sampling.seed = static_cast<uint64_t>(*seed);
+  }
+  return g4c::check_sampling_options(sampling);
+}
+
 int run(int argc, char** argv, int first) {
   std::string error;
   auto args = g4c::parse_args(argc, argv, first, kRunOptions, error);
@@ -198,6 +229,12 @@ int run(int argc, char** argv, int first) {
     options.steps = static_cast<int>(*n);
   }
   options.keep_logits = args->has("dump-logits");
+  if (auto error_text = parse_sampling(*args, options.sampling); !error_text.empty()) return usage_error(error_text);
+  if (auto text = args->value("max-batch")) {
+    auto n = g4c::parse_int(*text);
+    if (!n || *n < 1 || *n > 4096) return usage_error("--max-batch: expected a number of sequences (got " + g4c::quote(*text) + ")");
+    options.max_active = static_cast<int>(*n);
+  }
 
   const std::string backend_name = args->value("backend").value_or(has_device() ? "gpu" : "cpu");
   if (backend_name != "gpu" && backend_name != "cpu")
@@ -212,7 +249,10 @@ int run(int argc, char** argv, int first) {
   };
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
   if (!plan) return finish(kInputError);
-  const int sequences = static_cast<int>(prompts.size());
+  // Cache slots for the sequences decoding at once; the others wait for a free slot.
+  if (options.max_active == 0)
+    options.max_active = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(prompts.size()), plan->header.widths.back()));
+  const int sequences = options.max_active;
   std::optional<g4c::WeightSet> host_weights;
   std::optional<g4c::Interpreter> interpreter;
   std::unique_ptr<g4c::gpu::Executor> executor;
@@ -221,6 +261,7 @@ int run(int argc, char** argv, int first) {
     executor = make_executor(*plan, *weights_source, sequences, *args, host_weights, diag);
     if (!executor) return finish(kInputError);
     std::cerr << "g4run: running " << plan->header.name << " on " << executor->device().name << " (GPU executor)\n";
+    executor->set_keep_logits(options.keep_logits || !options.sampling.greedy());
     backend = executor.get();
   } else {
     host_weights = g4c::load_weights(*plan, *weights_source, diag);

@@ -1,5 +1,7 @@
-// Greedy generation for a batch of prompts on any backend: every sequence advances one token per
-// step, feeding its prompt first and then its own samples, all sequences in one batched step.
+// Generation for a list of prompts on any backend, with continuous batching: up to `max_active`
+// sequences decode together, one token each per step, each at its own position; when a sequence
+// has its tokens it leaves and the next waiting prompt takes its cache slot at the next step. The
+// step's row count picks the backend's compiled width.
 #pragma once
 
 #include <cstdint>
@@ -7,20 +9,29 @@
 #include <vector>
 
 #include "g4c/runtime/backend.h"
+#include "g4c/runtime/sampler.h"
 
 namespace g4c {
 
 struct GenerateOptions {
   int steps = 16;             // tokens to generate per sequence after its prompt
   bool keep_logits = false;   // keep the logits of every (sequence, position)
+  int max_active = 0;         // sequences decoding at once (0: the backend's widest step)
+  SamplingOptions sampling;   // greedy unless a temperature is set
+  // Each prompt's id in the sampling stream (default: its index), so a sequence run on its own
+  // can draw what it drew beside others.
+  std::vector<uint64_t> sequence_ids;
 };
 
 struct GenerateResult {
-  std::vector<std::vector<int32_t>> generated;          // per sequence
+  std::vector<std::vector<int32_t>> generated;          // per prompt, in prompt order
   std::vector<std::vector<std::vector<float>>> logits;  // [sequence][position][vocab] when kept
   int64_t decode_steps = 0;
+  std::vector<int64_t> rows_per_step;                   // how many sequences each step ran
 };
 
+// The backend needs cache slots 0 .. max_active − 1. A new sequence in a slot needs no reset:
+// attention only reads a row's positions up to its own, all written by the sequence itself.
 std::optional<GenerateResult> generate(DecodeBackend& backend, const std::vector<std::vector<int32_t>>& prompts,
                                        const GenerateOptions& options, DiagnosticEngine& diag);
 
