@@ -81,6 +81,7 @@ class Lowering {
     h.widths = options_.widths;
     h.target = options_.target;
     h.context = options_.context > 0 ? options_.context : spec_.context;
+    h.prefill_chunk = options_.prefill_chunk;
     h.vocab = spec_.vocab;
     h.hidden = spec_.hidden;
     h.layers = spec_.num_layers;

@@ -1,6 +1,7 @@
 // kv-layout: every layer that writes K/V gets a cache. Sliding layers keep a ring of `window`
-// slots (position p lives in slot p mod window, and attention never looks further back); global
-// layers keep `context` slots. Shared-KV layers get none: their attention already names the
+// slots (position p lives in slot p mod slots, and attention never looks further back than the
+// window), plus prefill_chunk − 1 so that a chunk's later rows never overwrite what its earlier
+// rows attend to; global layers keep `context` slots. Shared-KV layers get none: their attention already names the
 // source layer's cache, which records them as readers.
 #include <map>
 
@@ -21,7 +22,8 @@ void run_kv_layout(Plan& plan, PassContext& ctx) {
       c.name = op.cache;
       c.layer = b.layer;
       c.kind = l.window > 0 ? KvKind::ring : KvKind::full;
-      c.slots = l.window > 0 ? l.window : plan.header.context;
+      c.slots = l.window > 0 ? ring_slots(l.window, plan.header.prefill_chunk, plan.header.context)
+                             : plan.header.context;
       c.kv_heads = l.kv_heads;
       c.head_dim = l.head_dim;
       c.dtype = ctx.spec.kv_dtype;

@@ -450,6 +450,10 @@ class PlanParser {
       if (!h.route_overrides.empty()) c.expect(",");
       h.route_overrides.push_back(c.string());
     }
+    if (c.eat(",")) {
+      c.key("prefill_chunk");
+      h.prefill_chunk = c.integer();
+    }
     f.close();
     c.expect_end();
   }

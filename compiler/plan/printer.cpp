@@ -111,7 +111,9 @@ void print_header(const PlanHeader& h, std::ostream& os) {
      << ", widths = " << format_attr_value(h.widths, {}) << ", target = " << h.target << ", context = " << h.context
      << ", vocab = " << h.vocab << ", hidden = " << h.hidden << ", layers = " << h.layers
      << ", route_policy = " << h.route_policy << ", tuning = " << (h.tuning.empty() ? "none" : quote(h.tuning))
-     << ", route_overrides = [" << join(overrides) << "]}\n";
+     << ", route_overrides = [" << join(overrides) << "]";
+  if (h.prefill_chunk != 1) os << ", prefill_chunk = " << h.prefill_chunk;
+  os << "}\n";
 }
 
 void print_weights(const Plan& plan, std::ostream& os) {

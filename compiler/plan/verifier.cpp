@@ -50,6 +50,10 @@ class Verifier {
     if (!ok) return fail(plan_.header.loc, "plan widths must be positive and ascending, without repeats (got " +
                                                format_attr_value(w, {}) + ")");
     if (plan_.header.context < 1) return fail(plan_.header.loc, "plan context must be positive");
+    if (plan_.header.prefill_chunk < 1 || plan_.header.prefill_chunk > w.back())
+      return fail(plan_.header.loc, "prefill_chunk must be 1.." + std::to_string(w.back()) +
+                                        " (a chunk's rows run in one step of the widest width; got " +
+                                        std::to_string(plan_.header.prefill_chunk) + ")");
     return true;
   }
 
@@ -217,9 +221,11 @@ class Verifier {
                           std::to_string(op.get_int("head_dim")) + ", but it holds " + std::to_string(c.kv_heads) +
                           " heads of " + std::to_string(c.head_dim));
     int64_t window = op.get_int("window");
-    if (c.kind == KvKind::ring && window != c.slots)
+    const PlanHeader& h = plan_.header;
+    if (c.kind == KvKind::ring && ring_slots(window, h.prefill_chunk, h.context) != c.slots)
       return fail(op, "a window of " + std::to_string(window) + " over the ring %" + c.name + " of " +
-                          std::to_string(c.slots) + " slots (a ring keeps exactly the window)");
+                          std::to_string(c.slots) + " slots (a ring keeps the window plus prefill_chunk - 1: " +
+                          std::to_string(ring_slots(window, h.prefill_chunk, h.context)) + ")");
     if (c.kind == KvKind::full && window != 0)
       return fail(op, "a sliding window over the full cache %" + c.name + " (windowed layers read rings)");
     if (std::find(c.readers.begin(), c.readers.end(), layer) == c.readers.end())

@@ -40,6 +40,7 @@ const std::vector<g4c::OptionSpec> kCompileOptions = {
     {"emit", true, false, "stage", "what to print: plan (default), spec, graph, buffers, kernels"},
     {"batch", true, false, "widths", "batch widths the plan serves, e.g. 1,2,4,8 (default 1,2,4,8,16,32)"},
     {"context", true, false, "tokens", "longest sequence the plan serves (default: the model's context)"},
+    {"prefill-chunk", true, false, "n", "most prompt tokens of one sequence per step (default 1; rings grow by n - 1 slots)"},
     {"target", true, false, "arch", "GPU architecture the plan is routed for (default sm_90)"},
     {"route-policy", true, false, "policy", "default, ws-only, no-mmq or all-cublas"},
     {"route", true, true, "rule", "override routes: PATTERN=ROUTE[@N<op>K], e.g. ffn_down=mmq@N>=5 (repeatable)"},
@@ -151,6 +152,16 @@ std::optional<CompileSettings> read_settings(const g4c::ParsedArgs& args, std::s
       return std::nullopt;
     }
     s.lower.context = *c;
+  }
+  if (auto chunk = args.value("prefill-chunk")) {
+    auto c = g4c::parse_int(*chunk);
+    const int64_t widest = s.lower.widths.back();
+    if (!c || *c < 1 || *c > widest) {
+      error = "--prefill-chunk: expected 1.." + std::to_string(widest) + " (a chunk runs in one step of the widest width; got " +
+              g4c::quote(*chunk) + ")";
+      return std::nullopt;
+    }
+    s.lower.prefill_chunk = *c;
   }
   if (auto target = args.value("target")) s.lower.target = *target;
   if (auto policy = args.value("route-policy")) {

@@ -53,6 +53,7 @@ const std::vector<g4c::OptionSpec> kRunOptions = {
     {"steps", true, false, "n", "tokens to generate per sequence (default 16)"},
     {"dump-logits", true, false, "file", "write every position's logits as a .npy [sequences, positions, vocab]"},
     {"max-batch", true, false, "n", "sequences decoding at once; the others wait for a free slot (default: all, up to the widest width)"},
+    {"prompt-chunk", true, false, "n", "prompt tokens per sequence per step (default: the plan's --prefill-chunk; 1: token by token)"},
     {"temperature", true, false, "t", "sample at this temperature (default 0: greedy)"},
     {"top-k", true, false, "k", "sample among the k most likely tokens (default 0: all)"},
     {"top-p", true, false, "p", "sample among the most likely tokens whose probability reaches p (default 1)"},
@@ -234,6 +235,11 @@ int run(int argc, char** argv, int first) {
     auto n = g4c::parse_int(*text);
     if (!n || *n < 1 || *n > 4096) return usage_error("--max-batch: expected a number of sequences (got " + g4c::quote(*text) + ")");
     options.max_active = static_cast<int>(*n);
+  }
+  if (auto text = args->value("prompt-chunk")) {
+    auto n = g4c::parse_int(*text);
+    if (!n || *n < 1 || *n > 4096) return usage_error("--prompt-chunk: expected a number of tokens (got " + g4c::quote(*text) + ")");
+    options.prompt_chunk = static_cast<int>(*n);
   }
 
   const std::string backend_name = args->value("backend").value_or(has_device() ? "gpu" : "cpu");

@@ -82,6 +82,60 @@ TEST(Generate, RefusesMoreActiveSequencesThanThePlanServes) {
   EXPECT_EQ(diag.diagnostics()[0].message, "8 sequences at once: the plan serves 1..4 sequences per step");
 }
 
+// Prompts fed in chunks of up to 4 tokens per step (plans compiled with --prefill-chunk 4: rings
+// of window + 3 slots) give exactly the tokens and logits of feeding them one by one — across
+// ring wraps (window 4), shared-KV layers and k_eq_v layers, with sequences joining mid-run.
+TEST(Generate, ChunkedPrefillEqualsTokenByToken) {
+  const std::vector<std::vector<int32_t>> prompts = {
+      {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4}, {7}, {2, 7, 1, 8, 2, 8, 1, 8, 2}, {6, 6}, {1, 2, 3, 4, 5}};
+  for (const char* model : {"synthetic/pairing-12b-tiny.toml", "synthetic/ple-shared-kv-tiny.toml",
+                            "synthetic/mixed-v-keqv.toml"}) {
+    const plan::Plan plan = testing::compile_shipped(model, {1, 2, 4, 8}, {}, 0, 4);
+    DiagnosticEngine diag;
+    const WeightSet weights = random_weights(plan_tensor_shapes(plan), 5, structural_tensors(plan));
+    auto run = [&](int prompt_chunk) {
+      auto interpreter = Interpreter::create(plan, weights, 3, diag);
+      GenerateOptions options;
+      options.steps = 6;
+      options.keep_logits = true;
+      options.max_active = 3;
+      options.prompt_chunk = prompt_chunk;
+      auto result = generate(*interpreter, prompts, options, diag);
+      EXPECT_TRUE(result) << (diag.diagnostics().empty() ? "" : diag.diagnostics().back().message);
+      return result.value_or(GenerateResult{});
+    };
+    const GenerateResult chunked = run(0), single = run(1);
+    EXPECT_EQ(chunked.generated, single.generated) << model;
+    EXPECT_EQ(chunked.logits, single.logits) << model;
+    EXPECT_LT(chunked.decode_steps, single.decode_steps) << model;
+    int64_t widest = 0;
+    for (int64_t rows : chunked.rows_per_step) widest = std::max(widest, rows);
+    EXPECT_GT(widest, 3) << model << ": no step carried a chunk";
+  }
+}
+
+TEST(Generate, RefusesStepsThatBreakAChunk) {
+  const plan::Plan plan = testing::compile_shipped("synthetic/pairing-12b-tiny.toml", {1, 2, 4}, {}, 0, 2);
+  DiagnosticEngine diag;
+  const WeightSet weights = random_weights(plan_tensor_shapes(plan), 5, structural_tensors(plan));
+  auto interpreter = Interpreter::create(plan, weights, 2, diag);
+  ASSERT_TRUE(interpreter);
+  const std::vector<int32_t> three = {1, 2, 3}, p012 = {0, 1, 2}, slot0 = {0, 0, 0};
+  EXPECT_FALSE(interpreter->step({three, p012, slot0}, diag));
+  const std::vector<int32_t> two = {1, 2}, p02 = {0, 2}, slots00 = {0, 0};
+  EXPECT_FALSE(interpreter->step({two, p02, slots00}, diag));
+  ASSERT_EQ(diag.diagnostics().size(), 2u);
+  EXPECT_EQ(diag.diagnostics()[0].message,
+            "sequence slot 0 has 3 rows in one step; the plan allows 2 (g4c compile --prefill-chunk)");
+  EXPECT_EQ(diag.diagnostics()[1].message,
+            "sequence slot 0's rows in one step are not consecutive positions (0 then 2)");
+  GenerateOptions options;
+  options.prompt_chunk = 3;
+  EXPECT_FALSE(generate(*interpreter, {{1, 2, 3}}, options, diag));
+  EXPECT_EQ(diag.diagnostics().back().message,
+            "prompt chunks of 3 tokens: the plan allows 2 (g4c compile --prefill-chunk)");
+}
+
 TEST(Sampler, TopKOfOneAndTinyTopPAreGreedy) {
   const std::vector<float> logits = {0.5f, 2.0f, -1.0f, 2.0f, 1.9f};
   for (int64_t pos = 0; pos < 50; ++pos) {

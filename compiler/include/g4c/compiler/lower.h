@@ -14,6 +14,7 @@ namespace g4c {
 struct LowerOptions {
   std::vector<int64_t> widths = {1, 2, 4, 8, 16, 32};
   int64_t context = 0;  // 0: the model's context
+  int64_t prefill_chunk = 1;  // most consecutive positions of one sequence per step
   std::string target = "sm_90";
 };
 

@@ -4,6 +4,7 @@
 // pass that fills it has run. Text form: docs/plan-format.md.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -193,8 +194,18 @@ struct PlanHeader {
   std::string route_policy = "default";
   std::string tuning;                       // path of the tuning file, empty when none
   std::vector<std::string> route_overrides; // --route flags, in order
+  // The most consecutive positions of one sequence a step may carry (chunked prefill). Rings then
+  // keep window + prefill_chunk − 1 slots, so a step's K/V writes never overwrite a slot that one
+  // of its own rows still attends to. Printed only when above 1.
+  int64_t prefill_chunk = 1;
   SourceLoc loc;
 };
+
+// Slots of a ring cache for a sliding window: the window, plus room for a prefill chunk's later
+// rows, never more than the context.
+inline int64_t ring_slots(int64_t window, int64_t prefill_chunk, int64_t context) {
+  return std::min(window + prefill_chunk - 1, context);
+}
 
 struct Plan {
   PlanHeader header;

@@ -31,11 +31,14 @@ class DecodeBackend {
   virtual std::optional<StepOutput> step(const StepRows& rows, DiagnosticEngine& diag) = 0;
   virtual int64_t vocab() const = 0;
   virtual int64_t max_rows() const = 0;
+  // Rows one sequence may have in a step (consecutive positions: a prefill chunk).
+  virtual int64_t max_rows_per_sequence() const = 0;
 };
 
 // What every backend checks before a step: one token, position and slot per row; 1..widest width
 // rows; token ids inside the vocabulary; positions inside the plan's context; slots below
-// `max_sequences`, each at most once. Reports the first violation.
+// `max_sequences`; a slot's rows (at most the plan's prefill_chunk) at consecutive positions.
+// Reports the first violation.
 bool check_step_rows(const plan::Plan& plan, int max_sequences, const StepRows& rows, DiagnosticEngine& diag);
 
 }  // namespace g4c

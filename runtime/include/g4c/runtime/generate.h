@@ -1,6 +1,7 @@
 // Generation for a list of prompts on any backend, with continuous batching: up to `max_active`
-// sequences decode together, one token each per step, each at its own position; when a sequence
-// has its tokens it leaves and the next waiting prompt takes its cache slot at the next step. The
+// sequences decode together, each at its own position; a sequence still in its prompt feeds up to
+// a prefill chunk of prompt tokens per step, one decoding sequence one token. When a sequence has
+// its tokens it leaves and the next waiting prompt takes its cache slot at the next step. The
 // step's row count picks the backend's compiled width.
 #pragma once
 
@@ -17,6 +18,9 @@ struct GenerateOptions {
   int steps = 16;             // tokens to generate per sequence after its prompt
   bool keep_logits = false;   // keep the logits of every (sequence, position)
   int max_active = 0;         // sequences decoding at once (0: the backend's widest step)
+  // Prompt tokens one sequence feeds per step (0: the plan's prefill_chunk; 1: token by token).
+  // Chunks share the step with decoding sequences, which always get their row first.
+  int prompt_chunk = 0;
   SamplingOptions sampling;   // greedy unless a temperature is set
   // Each prompt's id in the sampling stream (default: its index), so a sequence run on its own
   // can draw what it drew beside others.

@@ -70,6 +70,7 @@ class Executor final : public DecodeBackend {
   std::optional<StepOutput> step(const StepRows& rows, DiagnosticEngine& diag) override;
   int64_t vocab() const override { return plan_->header.vocab; }
   int64_t max_rows() const override { return plan_->header.widths.back(); }
+  int64_t max_rows_per_sequence() const override { return plan_->header.prefill_chunk; }
 
   // Clears a sequence's caches so its slot can serve a new sequence.
   void reset_sequence(int slot);
