@@ -15,6 +15,15 @@ namespace g4c {
 
 struct ConfigNode {
   enum class Kind { table, array, string, integer, floating, boolean, date_time };
+  // Declared here, defined where ConfigNode is complete: the node holds vectors of itself, and
+  // clang with libstdc++ cannot check an implicit constructor of such a type in place.
+  ConfigNode();
+  ConfigNode(const ConfigNode&);
+  ConfigNode(ConfigNode&&) noexcept;
+  ConfigNode& operator=(const ConfigNode&);
+  ConfigNode& operator=(ConfigNode&&) noexcept;
+  ~ConfigNode();
+
   Kind kind = Kind::table;
   SourceLoc loc;      // where the value starts (for a table: its header, or its first key)
   SourceLoc key_loc;  // where the key naming it was written

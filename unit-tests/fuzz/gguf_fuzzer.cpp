@@ -1,0 +1,16 @@
+// libFuzzer target: bytes through the GGUF reader and, when they parse, `g4c import` (metadata to
+// a declaration, tensor types to a quant recipe). Files come from the internet; any bytes must
+// end in a model or a diagnostic, with every size checked before it is used.
+#include <cstdint>
+#include <vector>
+
+#include "g4c/gguf/file.h"
+#include "g4c/gguf/import.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  g4c::DiagnosticEngine diag;
+  auto file = g4c::gguf::File::from_bytes(std::vector<uint8_t>(data, data + size), "fuzz.gguf", diag);
+  if (!file) return 0;
+  g4c::gguf::import_model(*file, diag);
+  return 0;
+}
