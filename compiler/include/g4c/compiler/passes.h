@@ -29,8 +29,8 @@ struct PassContext {
   DiagnosticEngine& diag;
 };
 
-// kv-layout: one cache per layer that owns KV (ring of `window` slots on sliding layers, `context`
-// slots on global ones), with the layers that read it.
+// kv-layout: one cache per layer that owns KV (a ring of `window` slots, plus prefill_chunk - 1, on
+// sliding layers; `context` slots on global ones), with the layers that read it.
 void run_kv_layout(plan::Plan& plan, PassContext& ctx);
 // alias: decides which results overwrite an operand in place, never one whose storage an alias
 // (k_eq_v's V, a PLE slice) still has to be read from.
