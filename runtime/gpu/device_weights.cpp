@@ -119,7 +119,7 @@ std::optional<DeviceWeights> DeviceWeights::generate(const Plan& plan, uint64_t 
     } else {
       const TensorShape shape{w.name, w.type, w.ne0, w.ne1};
       const KernelInstance k = kernel_instance("random_weights", {{"type", Ident{std::string(name(w.type))}}});
-      const RandomWeightsCall call{random_tensor_params(shape, seed), t.data.get(),
+      const RandomWeightsCall call{random_tensor_params(shape, seed, plan.header.layers), t.data.get(),
                                    w.ne0 * w.ne1 / info(w.type).block_elems};
       e = launch_random_weights(library.find(k), call, nullptr);
     }

@@ -4,16 +4,18 @@
 // weights generated on the device.
 //
 // Tolerances, on one position's logits, as max |δ| / max |reference logit|, by the loosest matmul
-// route either side ran at that step (docs/gpu-tests.md):
-//   ws (f32 throughout) 1e-3: the kernels differ from the CPU ops by ~1e-6 relative (rsqrt, exp,
-//     summation order), which the random tiny models amplify by up to a few hundred through their
-//     layers (the interpreter itself is within 3.6e-5 of the float64 reference);
-//   gemm_n / cublas (fp16 operands, 2^-11 per rounding) 5e-2; mmq (8-bit activations, ~0.4% per
-//     matmul input) 5e-1 — the tiny models amplify that rounding to 0.15-0.35 of the largest logit
-//     (measured); a wrong scratch or layout decorrelates the logits (> 1). mmq's arithmetic itself is
-//     held to 1e-4 against a q8_1-fed CPU reference by matmul_test.cpp.
-// Batched vs single also needs the argmax equal, or a near-tie in the single-sequence logits (the
-// top two within that same bound of each other), and at least 4 of the top 5 shared.
+// route either side ran at that step (docs/gpu-tests.md has the measurements behind them):
+//   ws (f32 throughout) 1e-4: the kernels differ from the CPU ops by ~1e-6 relative (rsqrt, exp,
+//     summation order); measured ≤ 9.1e-6 on the synthetic models;
+//   gemm_n / cublas (fp16 operands, 2^-11 per rounding) 1e-2; measured ≤ 2.4e-3;
+//   mmq (8-bit activations, ~0.4% per matmul input) 0.25; measured ≤ 0.055 on the synthetic models
+//     and 0.11 (12B) / 0.13 (E4B) at full size, where 48 layers amplify the rounding. A wrong
+//     scratch, layout or cache decorrelates the logits (> 1). mmq's arithmetic itself is held to
+//     1e-4 against a q8_1-fed CPU reference by matmul_test.cpp.
+// The random weights are tamed so that these bounds can hold (runtime/weights/random_weights.cpp):
+// with unit Q/K and post norms the full-size models were chaotic and mmq alone gave 1.2-1.6.
+// Batched vs single also needs the argmax equal or a provable near-tie, and at least 4 of the top 5
+// shared or the rest provably tied (agree() below).
 #include <algorithm>
 #include <map>
 #include <numeric>
@@ -71,12 +73,12 @@ Trace run_staggered(DecodeBackend& backend, const std::vector<std::vector<int32_
 double route_tolerance(Route r) {
   switch (r) {
     case Route::ws:
-      return 1e-3;
+      return 1e-4;
     case Route::gemm_n:
     case Route::cublas:
-      return 5e-2;
+      return 1e-2;
     case Route::mmq:
-      return 5e-1;
+      return 0.25;
   }
   return 0;
 }
@@ -94,7 +96,8 @@ double tolerance_at(const plan::Plan& plan, const std::set<int64_t>& widths) {
 struct Agreement {
   double max_abs = 0, scale = 0;
   bool argmax_equal = true, near_tie = false;
-  int top5_shared = 5;
+  int top5_shared = 5;       // of the reference's top 5, in the same top 5
+  int top5_unexplained = 0;  // entries of the top 5 not in the reference's and not near-tied with its fifth
   double relative() const { return max_abs / scale; }
 };
 
@@ -106,7 +109,11 @@ std::vector<size_t> top(const std::vector<float>& v, size_t k) {
   return index;
 }
 
-Agreement agree(const std::vector<float>& got, const std::vector<float>& want, double tolerance) {
+// Where every logit is within max_abs of its reference, two entries can trade places only if their
+// reference values are within 2·max_abs: a swap of the argmax, or across the fifth place, that
+// close is a provable near-tie. Random-weight logits over a 262144-token vocabulary have their top
+// order statistics packed that close, so top-5 overlap counts swaps both with and without ties.
+Agreement agree(const std::vector<float>& got, const std::vector<float>& want) {
   Agreement a;
   for (size_t i = 0; i < want.size(); ++i) {
     a.max_abs = std::max(a.max_abs, std::abs(static_cast<double>(got[i]) - want[i]));
@@ -114,10 +121,15 @@ Agreement agree(const std::vector<float>& got, const std::vector<float>& want, d
     if (std::isnan(got[i])) a.max_abs = INFINITY;
   }
   const std::vector<size_t> g = top(got, 5), w = top(want, 5);
+  const double tie = 2 * a.max_abs;
   a.argmax_equal = g[0] == w[0];
-  a.near_tie = want[w[0]] - want[w[1]] <= 2 * tolerance * a.scale;
-  a.top5_shared = 0;
-  for (size_t i : g) a.top5_shared += std::count(w.begin(), w.end(), i) > 0;
+  a.near_tie = want[w[0]] - want[g[0]] <= tie;
+  a.top5_shared = a.top5_unexplained = 0;
+  for (size_t i : g) {
+    const bool shared = std::count(w.begin(), w.end(), i) > 0;
+    a.top5_shared += shared;
+    a.top5_unexplained += !shared && want[i] < want[w[4]] - tie;
+  }
   return a;
 }
 
@@ -133,7 +145,7 @@ class ExecutorTest : public testing::GpuTest {
     return e;
   }
 
- protected:
+ public:
   // Batched (slots 0..N−1, staggered starts) against each sequence alone (slots N.., width 1),
   // over each sequence's last three positions: its last prompt token and two decode steps.
   void expect_batched_matches_single(gpu::Executor& e, const std::vector<std::vector<int32_t>>& tokens,
@@ -145,22 +157,26 @@ class ExecutorTest : public testing::GpuTest {
     widths.insert(1);
     const double tolerance = tolerance_at(e.plan(), widths);
     double worst = 0;
-    int ties = 0;
+    int ties = 0, fewest_shared = 5, copies = 0, compared = 0;
     for (int s = 0; s < n; ++s) {
       const Trace single = run_staggered(e, {tokens[s]}, n + s, 0, 3);
       for (const auto& [pos, want] : single[0]) {
-        const Agreement a = agree(batched[s].at(pos), want, tolerance);
+        const Agreement a = agree(batched[s].at(pos), want);
         worst = std::max(worst, a.relative());
         ties += !a.argmax_equal;
+        fewest_shared = std::min(fewest_shared, a.top5_shared);
+        copies += static_cast<int32_t>(top(want, 1)[0]) == tokens[s][pos];
+        ++compared;
         EXPECT_TRUE(a.argmax_equal || a.near_tie) << what << " sequence " << s << " position " << pos;
-        EXPECT_GE(a.top5_shared, 4) << what << " sequence " << s << " position " << pos;
+        EXPECT_TRUE(a.top5_shared >= 4 || a.top5_unexplained == 0) << what << " sequence " << s << " position " << pos;
         EXPECT_LE(a.relative(), tolerance) << what << " sequence " << s << " position " << pos;
       }
     }
     std::cout << "  " << what << ", N=" << n << " (widths";
     for (int64_t w : widths) std::cout << " " << w;
     std::cout << "): worst max|δ|/max|logit| " << worst << " (bound " << tolerance << "), argmax near-ties " << ties
-              << "\n";
+              << ", fewest of the top 5 shared " << fewest_shared << ", argmax = input token at " << copies << " of "
+              << compared << " positions\n";
   }
 };
 
@@ -203,7 +219,7 @@ TEST_P(ExecutorVsInterpreter, LogitsAgreeAtEveryPosition) {
   double worst = 0;
   for (size_t s = 0; s < tokens.size(); ++s)
     for (const auto& [pos, logits] : want[s]) {
-      const Agreement a = agree(got[s].at(pos), logits, tolerance);
+      const Agreement a = agree(got[s].at(pos), logits);
       worst = std::max(worst, a.relative());
       EXPECT_LE(a.relative(), tolerance) << "sequence " << s << " position " << pos;
       if (tolerance <= route_tolerance(Route::ws)) {
@@ -258,22 +274,39 @@ TEST_F(ExecutorTest, BatchedMatchesSingleOnTheSyntheticPairings) {
   }
 }
 
-// Across widths, at full size, only ws-only plans can be held to the oracle: the random-weight
-// 12B and E4B are chaotic, so rounding the activations of the big matrices to fp16 (gemm_n) or
-// 8 bits (mmq) at N >= 5 decorrelates their logits from the f32 single-sequence run within a few
-// positions (measured max|δ|/max|logit| 1.2-1.6, top-5 overlap 0-1; docs/gpu-tests.md). ws-only
-// takes the same route at every width. The default routes are checked by the exact test below.
-TEST_F(ExecutorTest, Gemma12bBatchedMatchesSingleAtFullSize) {
+// At full size across widths: single-sequence decode runs ws (f32) while the batched widths run
+// the default routes (mmq on the big matrices from N = 5 on the 12B) or, with ws-only, ws again.
+// This holds only because the random model is tamed (runtime/weights/random_weights.cpp): with unit
+// Q/K and post norms it was chaotic, and 8-bit activations alone decorrelated the logits (1.2-1.6).
+void expect_full_size_batching(ExecutorTest& test, const std::string& model, std::initializer_list<int64_t> widths,
+                               std::initializer_list<int> sequences, RoutePolicy policy, uint64_t seed) {
   RouteOptions routes;
-  routes.policy = RoutePolicy::ws_only;
-  const plan::Plan plan = testing::compile_shipped("gemma4-12b.toml", {1, 2, 4, 5, 6, 8}, routes, 2048);
-  auto e = executor(plan, 12, 16);
+  routes.policy = policy;
+  const plan::Plan plan = testing::compile_shipped(model, widths, routes, 2048);
+  auto e = test.executor(plan, seed, 16);
   ASSERT_TRUE(e);
-  for (int n : {5, 6, 8}) {
+  const std::string what = model + (policy == RoutePolicy::ws_only ? " ws-only" : " default routes");
+  for (int n : sequences) {
     std::vector<int> lengths;
     for (int s = 0; s < n; ++s) lengths.push_back(4 + 2 * s);
-    expect_batched_matches_single(*e, testing::token_sequences(lengths, plan.header.vocab, n), "gemma4-12b ws-only");
+    test.expect_batched_matches_single(*e, testing::token_sequences(lengths, plan.header.vocab, n), what);
   }
+}
+
+TEST_F(ExecutorTest, Gemma12bBatchedMatchesSingleAtFullSize) {
+  expect_full_size_batching(*this, "gemma4-12b.toml", {1, 2, 4, 5, 6, 8}, {5, 6, 8}, RoutePolicy::ws_only, 12);
+}
+
+TEST_F(ExecutorTest, Gemma12bBatchedMatchesSingleAtFullSizeWithDefaultRoutes) {
+  expect_full_size_batching(*this, "gemma4-12b.toml", {1, 2, 4, 5, 6, 8}, {5, 6, 8}, RoutePolicy::default_rules, 12);
+}
+
+TEST_F(ExecutorTest, GemmaE4bBatchedMatchesSingleAtFullSize) {
+  expect_full_size_batching(*this, "gemma4-e4b.toml", {1, 2, 4, 8}, {4, 8}, RoutePolicy::ws_only, 13);
+}
+
+TEST_F(ExecutorTest, GemmaE4bBatchedMatchesSingleAtFullSizeWithDefaultRoutes) {
+  expect_full_size_batching(*this, "gemma4-e4b.toml", {1, 2, 4, 8}, {4, 8}, RoutePolicy::default_rules, 13);
 }
 
 // At one compiled width every row takes the same kernels and the same summation order, so a
@@ -300,7 +333,7 @@ void expect_batching_exact(ExecutorTest& test, const std::string& model, std::in
     for (int s = 0; s < n; ++s) {
       const Trace single = run_staggered(*e, {tokens[s]}, n + s, 0, 3);
       for (const auto& [pos, want] : single[0]) {
-        const Agreement a = agree(batched[s].at(pos), want, 0);
+        const Agreement a = agree(batched[s].at(pos), want);
         EXPECT_EQ(a.max_abs, 0) << model << " N=" << n << " sequence " << s << " position " << pos;
         ++compared;
       }
@@ -340,19 +373,6 @@ TEST_F(ExecutorTest, Gemma12bChunkedPrefillEqualsTokenByTokenAtOneWidth) {
             << " token by token, bit-identical\n";
 }
 
-TEST_F(ExecutorTest, GemmaE4bBatchedMatchesSingleAtFullSize) {
-  RouteOptions routes;
-  routes.policy = RoutePolicy::ws_only;
-  const plan::Plan plan = testing::compile_shipped("gemma4-e4b.toml", {1, 2, 4, 8}, routes, 2048);
-  auto e = executor(plan, 13, 16);
-  ASSERT_TRUE(e);
-  for (int n : {4, 8}) {
-    std::vector<int> lengths;
-    for (int s = 0; s < n; ++s) lengths.push_back(4 + 2 * s);
-    expect_batched_matches_single(*e, testing::token_sequences(lengths, plan.header.vocab, n), "gemma4-e4b ws-only");
-  }
-}
-
 // Past the 12B's 1024-slot sliding window the ring wraps; batched decode keeps matching.
 TEST_F(ExecutorTest, Gemma12bKeepsMatchingPastTheSlidingWindow) {
   const plan::Plan plan = testing::compile_shipped("gemma4-12b.toml", {1, 2}, {}, 2048);
@@ -379,7 +399,7 @@ TEST_F(ExecutorTest, RefusesRowsOutsideThePlan) {
   ASSERT_EQ(diag.diagnostics().size(), 3u);
   EXPECT_NE(diag.diagnostics()[0].message.find("outside the vocabulary"), std::string::npos);
   EXPECT_NE(diag.diagnostics()[1].message.find("past the plan's context"), std::string::npos);
-  EXPECT_NE(diag.diagnostics()[2].message.find("two rows in one step"), std::string::npos);
+  EXPECT_NE(diag.diagnostics()[2].message.find("has 2 rows in one step"), std::string::npos);
 }
 
 TEST_F(ExecutorTest, RefusesAPlanLargerThanTheDevice) {

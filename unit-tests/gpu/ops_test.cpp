@@ -271,7 +271,7 @@ TEST_F(OpsTest, RandomWeightsEqualTheCpuGeneratorBytes) {
     for (const TensorShape& shape : shapes) {
       const HostTensor& t = want.at(shape.name);
       gpu::DeviceBuffer out = poisoned(t.bytes.size());
-      gpu::RandomWeightsCall call{random_tensor_params(shape, 11), out.get(), t.ne0 * t.ne1 / block};
+      gpu::RandomWeightsCall call{random_tensor_params(shape, 11, count_layers(shapes)), out.get(), t.ne0 * t.ne1 / block};
       ASSERT_EQ(gpu::launch_random_weights(lib.find(k), call, nullptr), cudaSuccess);
       sync();
       std::vector<uint8_t> got = download<uint8_t>(out, t.bytes.size());

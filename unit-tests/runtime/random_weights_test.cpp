@@ -32,40 +32,52 @@ TEST(RandomWeights, SameSeedSameBytesDifferentSeedDifferentBytes) {
 // changes every random:seed=N model; update the constants only on purpose.
 TEST(RandomWeights, FingerprintsAreStable) {
   const std::pair<const char*, uint64_t> expected[] = {
-      {"synthetic/quant-f32.toml", 11214051732897140733ull},
-      {"synthetic/quant-f16.toml", 10765270815328428694ull},
-      {"synthetic/quant-bf16.toml", 7754656381818543105ull},
-      {"synthetic/quant-q8_0.toml", 5175045139557666759ull},
-      {"synthetic/quant-q4_0.toml", 9684234415309344666ull},
-      {"synthetic/quant-q4_k.toml", 6779495690520645534ull},
-      {"synthetic/quant-q5_k.toml", 7909038429916660108ull},
-      {"synthetic/quant-q6_k.toml", 2547102241043822989ull},
+      {"synthetic/quant-f32.toml", 5196044745194883443ull},
+      {"synthetic/quant-f16.toml", 12105051028910968756ull},
+      {"synthetic/quant-bf16.toml", 4979077372052546427ull},
+      {"synthetic/quant-q8_0.toml", 11556800601763146973ull},
+      {"synthetic/quant-q4_0.toml", 6474057118058489800ull},
+      {"synthetic/quant-q4_k.toml", 3870614325974658872ull},
+      {"synthetic/quant-q5_k.toml", 9529862127935846646ull},
+      {"synthetic/quant-q6_k.toml", 15898953089924604503ull},
   };
   for (auto [model, value] : expected)
     EXPECT_EQ(fingerprint(random_weights(shapes_of(model), 7)), value) << model;
 }
 
-// Matrices ≈ N(0, 1/√fan-in) whatever their type; norms in [0.75, 1.25); layer scales in [0.4, 0.9).
+// Matrices ≈ N(0, 1/√fan-in) whatever their type; norms in [0.75, 1.25), Q and K norms times
+// √2·d^(-1/4) (attention logits of standard deviation ≈ 2), post norms times 1/4; layer scales
+// whose product over the layers is about 0.03.
 TEST(RandomWeights, MagnitudesFollowTheRoleOfEachTensor) {
   for (const char* model : {"synthetic/quant-f32.toml", "synthetic/quant-bf16.toml", "synthetic/quant-q8_0.toml",
                             "synthetic/quant-q4_0.toml", "synthetic/quant-q4_k.toml", "synthetic/quant-q5_k.toml",
                             "synthetic/quant-q6_k.toml"}) {
     WeightSet set = random_weights(shapes_of(model), 3);
+    double log_layer_scales = 0;
     for (const HostTensor& t : set.tensors()) {
       std::vector<float> v = dequantize_tensor(t);
       double sum = 0, sq = 0;
       for (float x : v) sum += x, sq += double(x) * x;
       double mean = sum / v.size(), stddev = std::sqrt(sq / v.size() - mean * mean);
       if (t.name.ends_with("layer_output_scale.weight")) {
-        EXPECT_TRUE(v[0] >= 0.4f && v[0] < 0.9f) << model << " " << t.name;
+        log_layer_scales += std::log(v[0]);
       } else if (t.ne1 == 1) {
-        for (float x : v) ASSERT_TRUE(x >= 0.75f && x < 1.25f) << model << " " << t.name;
+        const bool qk = t.name.ends_with("attn_q_norm.weight") || t.name.ends_with("attn_k_norm.weight");
+        const bool post = t.name.ends_with("post_attention_norm.weight") || t.name.ends_with("post_ffw_norm.weight");
+        const double s = qk ? std::sqrt(2.0) * std::pow(double(t.ne0), -0.25) : post ? 0.25 : 1.0;
+        for (float x : v) ASSERT_TRUE(x >= 0.75 * s * (1 - 1e-6) && x < 1.25 * s) << model << " " << t.name;
+        // Logits q·k of unit-RMS q and k under these weights: standard deviation √d · mean(w²).
+        if (qk) {
+          EXPECT_NEAR(std::sqrt(double(t.ne0)) * sq / v.size(), 2.0, 0.3) << model << " " << t.name;
+        }
       } else {
         double sigma = 1 / std::sqrt(double(t.ne0));
         EXPECT_NEAR(stddev / sigma, 1.0, 0.2) << model << " " << t.name;
         EXPECT_LT(std::abs(mean), 0.1 * sigma) << model << " " << t.name;
       }
     }
+    // A handful of layers: the product is 0.03 only on average, within a factor of about 2.
+    EXPECT_NEAR(log_layer_scales, std::log(0.03), std::log(2.5)) << model;
   }
 }
 

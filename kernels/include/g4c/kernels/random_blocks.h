@@ -20,14 +20,13 @@ namespace g4c {
 struct RandomTensorParams {
   unsigned long long seed = 0;  // mixed from the model seed and the tensor's name
   int kind = 0;                 // RandomKind
-  float element_scale = 0;      // gaussian float types: sigma / kBellStd
+  float element_scale = 0;      // gaussian float types: sigma / kBellStd; uniform: a factor on [0.75, 1.25)
   float block_scale = 0;        // quantized types: the scale d of an average block
 };
 
 enum RandomKind : int {
   kRandomGaussian = 0,  // matrices: ~N(0, sigma)
-  kRandomNorm = 1,      // norm weights: uniform in [0.75, 1.25)
-  kRandomLayerScale = 2 // layer_output_scale: uniform in [0.4, 0.9)
+  kRandomUniform = 1,   // norm weights and layer scales: uniform in [0.75, 1.25) times element_scale
 };
 
 G4C_HD constexpr unsigned long long mix64(unsigned long long z) {
@@ -71,8 +70,7 @@ G4C_HD inline int bell3(unsigned long long x, int n) {
 G4C_HD inline float random_float_element(const RandomTensorParams& p, long long index) {
   RandomStream s = block_stream(p.seed, index);
   unsigned long long x = s.next();
-  if (p.kind == kRandomNorm) return 0.75f + static_cast<float>(x & 0xFFFF) * (1.0f / 131072.0f);
-  if (p.kind == kRandomLayerScale) return 0.4f + static_cast<float>(x & 0xFFFF) * (0.5f / 65536.0f);
+  if (p.kind == kRandomUniform) return (0.75f + static_cast<float>(x & 0xFFFF) * (1.0f / 131072.0f)) * p.element_scale;
   return static_cast<float>(bell(x)) * p.element_scale;
 }
 

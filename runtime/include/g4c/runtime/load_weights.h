@@ -23,8 +23,12 @@ std::vector<TensorShape> plan_tensor_shapes(const plan::Plan& plan);
 // plan's proportional RoPE rotates, 1e30 on the others, as llama.cpp writes it).
 std::map<std::string, std::vector<float>> structural_tensors(const plan::Plan& plan);
 
-// The generator parameters of one tensor (shared with the GPU generator).
-RandomTensorParams random_tensor_params(const TensorShape& shape, uint64_t model_seed);
+// The generator parameters of one tensor of a model of `layers` layers (shared with the GPU
+// generator).
+RandomTensorParams random_tensor_params(const TensorShape& shape, uint64_t model_seed, int64_t layers);
+
+// The number of layers whose tensors (blk.N.*) are among `shapes`.
+int64_t count_layers(std::span<const TensorShape> shapes);
 
 // Seeded random weights in the declared types; identical bytes for the same seed everywhere.
 WeightSet random_weights(std::span<const TensorShape> shapes, uint64_t seed,
