@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "g4c/spec/limits.h"
+#include "g4c/support/checked_math.h"
 #include "g4c/support/text.h"
 
 namespace g4c::plan {
@@ -16,6 +18,18 @@ struct ParseError {
   int col;
   std::string message;
 };
+
+std::string range_text(int64_t min, int64_t max) {
+  if (max == std::numeric_limits<int64_t>::max()) return "at least " + std::to_string(min);
+  return std::to_string(min) + ".." + std::to_string(max);
+}
+
+// "value takes 2 TiB per sequence; g4c's limit is 1 TiB", with exact byte counts; nullopt bytes
+// overflowed int64.
+std::string over_limit_text(std::string_view what, std::optional<int64_t> bytes, std::string_view per, int64_t limit) {
+  return std::string(what) + " " + byte_count_text(bytes) + std::string(per) + "; g4c's limit is " +
+         byte_count_text(limit);
+}
 
 bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; }
 bool is_name_char(char c) { return is_word_char(c); }
@@ -88,6 +102,14 @@ class Cursor {
     pos_ = ptr - line_.data();
     return v;
   }
+  // An integer in min..max; `what` names it in the error.
+  int64_t integer_in(int64_t min, int64_t max, std::string_view what) {
+    size_t at = pos();
+    int64_t v = integer();
+    if (v < min || v > max)
+      fail_at(at, std::string(what) + " must be " + range_text(min, max) + " (got " + std::to_string(v) + ")");
+    return v;
+  }
   double number() {
     skip_spaces();
     size_t start = pos_;
@@ -126,11 +148,12 @@ class Cursor {
     if (w == "false") return false;
     fail_at(start, "expected true or false (got '" + w + "')");
   }
-  std::vector<int64_t> int_list() {
+  std::vector<int64_t> int_list(int64_t min = std::numeric_limits<int64_t>::min(),
+                                int64_t max = std::numeric_limits<int64_t>::max(), std::string_view what = {}) {
     expect("[");
     std::vector<int64_t> out;
     if (eat("]")) return out;
-    do out.push_back(integer());
+    do out.push_back(integer_in(min, max, what));
     while (eat(","));
     expect("]");
     return out;
@@ -183,9 +206,9 @@ std::vector<RouteChoice> parse_routes(Cursor& c, const std::vector<int64_t>& wid
   if (c.eat("]")) return out;
   do {
     size_t at = c.pos();
-    int64_t first = c.integer();
+    int64_t first = c.integer_in(1, kMaxWidth, "route width");
     int64_t last = first;
-    if (c.eat("..")) last = c.integer();
+    if (c.eat("..")) last = c.integer_in(1, kMaxWidth, "route width");
     c.expect(":");
     size_t route_at = c.pos();
     std::string route_text = c.word();
@@ -209,6 +232,14 @@ std::vector<RouteChoice> parse_routes(Cursor& c, const std::vector<int64_t>& wid
   return out;
 }
 
+// Bytes of one sequence's part of a value of `t`, or nullopt past int64.
+std::optional<int64_t> checked_seq_bytes(const ValueType& t) {
+  std::optional<int64_t> bytes = 4;
+  for (int64_t d : t.dims)
+    if (d != kBatch && !(bytes = checked_mul(*bytes, d))) return std::nullopt;
+  return bytes;
+}
+
 ValueType parse_type(Cursor& c) {
   size_t at = c.pos();
   std::string dtype_text = c.word();
@@ -220,15 +251,18 @@ ValueType parse_type(Cursor& c) {
     if (c.eat("N"))
       t.dims.push_back(kBatch);
     else
-      t.dims.push_back(c.integer());
+      t.dims.push_back(c.integer_in(1, std::numeric_limits<int64_t>::max(), "dimension"));
   } while (c.eat(","));
   c.expect("]");
+  auto bytes = checked_seq_bytes(t);
+  if (!bytes || *bytes > kMaxArenaBytes)
+    c.fail_at(at, over_limit_text("value takes", bytes, " per sequence", kMaxArenaBytes));
   return t;
 }
 
-AttrValue parse_attr_value(Cursor& c, AttrKind kind, const std::vector<int64_t>& widths) {
-  switch (kind) {
-    case AttrKind::integer: return c.integer();
+AttrValue parse_attr_value(Cursor& c, const AttrSchema& s, const std::vector<int64_t>& widths) {
+  switch (s.kind) {
+    case AttrKind::integer: return c.integer_in(s.min, s.max, s.key);
     case AttrKind::number: return c.number();
     case AttrKind::boolean: return c.boolean();
     case AttrKind::string: return c.string();
@@ -255,7 +289,7 @@ std::vector<Attr> parse_op_attrs(Cursor& c, const OpSchema& s, const std::vector
     }
     if (k == s.attrs.size()) c.fail_at(at, "'" + std::string(s.name) + "' takes no attribute '" + key + "' here");
     c.expect("=");
-    attrs.push_back({key, parse_attr_value(c, s.attrs[k].kind, widths)});
+    attrs.push_back({key, parse_attr_value(c, s.attrs[k], widths)});
     next = k + 1;
   }
   for (size_t k = next; k < s.attrs.size(); ++k)
@@ -399,6 +433,7 @@ class PlanParser {
     }
     if (head == "kv_caches") {
       enter(Section::kv_caches, c);
+      kv_caches_line_ = line_;
       plan_.caches.emplace();
       Fields f(c);
       f.key("count").integer();
@@ -434,12 +469,12 @@ class PlanParser {
     h.name = c.name('@', "the plan name '@name'");
     Fields f(c);
     h.source = f.key("source").string();
-    h.widths = f.key("widths").int_list();
+    h.widths = f.key("widths").int_list(1, kMaxWidth, "width");
     h.target = f.key("target").word();
-    h.context = f.key("context").integer();
-    h.vocab = f.key("vocab").integer();
-    h.hidden = f.key("hidden").integer();
-    h.layers = f.key("layers").integer();
+    h.context = f.key("context").integer_in(1, kMaxDim, "context");
+    h.vocab = f.key("vocab").integer_in(1, kMaxDim, "vocab");
+    h.hidden = f.key("hidden").integer_in(1, kMaxDim, "hidden");
+    h.layers = f.key("layers").integer_in(1, kMaxLayers, "layers");
     h.route_policy = f.key("route_policy").word();
     if (f.key("tuning").peek() == '"')
       h.tuning = c.string();
@@ -452,7 +487,7 @@ class PlanParser {
     }
     if (c.eat(",")) {
       c.key("prefill_chunk");
-      h.prefill_chunk = c.integer();
+      h.prefill_chunk = c.integer_in(1, kMaxWidth, "prefill_chunk");
     }
     f.close();
     c.expect_end();
@@ -464,7 +499,7 @@ class PlanParser {
     BufferPlan& b = *plan_.buffers;
     b.loc = here(1);
     Fields f(c);
-    b.seq_bytes = f.key("seq_bytes").integer();
+    b.seq_bytes = f.key("seq_bytes").integer_in(0, kMaxArenaBytes, "seq_bytes");
     b.unshared_seq_bytes = f.key("unshared_seq_bytes").integer();
     size_t at = f.key("alignment").pos();
     b.alignment = c.integer();
@@ -478,7 +513,8 @@ class PlanParser {
     size_t at = c.pos();
     int64_t index = c.integer();
     int expected = next_layer_++;
-    if (index != expected) c.fail_at(at + 1, "expected layer " + std::to_string(expected) + " (got " + std::to_string(index) + ")");
+    if (expected >= kMaxLayers) c.fail_at(at, "a plan has at most " + std::to_string(kMaxLayers) + " layers");
+    if (index != expected) c.fail_at(at, "expected layer " + std::to_string(expected) + " (got " + std::to_string(index) + ")");
     Fields f(c);
     Block b{BlockKind::layer, static_cast<int>(index), f.key("kind").word(), {}, here(1)};
     if (b.layer_kind != "sliding" && b.layer_kind != "global") c.fail("layer kind must be sliding or global");
@@ -520,8 +556,12 @@ class PlanParser {
     at = f.key("shape").pos();
     std::vector<int64_t> shape = c.int_list();
     if (shape.size() != 2 || shape[0] <= 0 || shape[1] <= 0) c.fail_at(at, "shape must be [row length, rows], both positive");
-    if (shape[0] % info(w.type).block_elems != 0)
+    const QuantTypeInfo& blocks = info(w.type);
+    if (shape[0] % blocks.block_elems != 0)
       c.fail_at(at, "rows of " + std::to_string(shape[0]) + " are not whole " + type + " blocks");
+    auto bytes = checked_product({shape[0] / blocks.block_elems, blocks.block_bytes, shape[1]});
+    if (!bytes || *bytes > kMaxWeightBytes) c.fail_at(at, over_limit_text("weight takes", bytes, "", kMaxWeightBytes));
+    if (weight_bytes_) weight_bytes_ = checked_add(*weight_bytes_, *bytes);
     w.ne0 = shape[0];
     w.ne1 = shape[1];
     f.close();
@@ -535,14 +575,15 @@ class PlanParser {
     k.loc = here(3);
     k.name = c.name('%', "a KV cache name");
     Fields f(c);
-    k.layer = static_cast<int>(f.key("layer").integer());
+    k.layer = static_cast<int>(f.key("layer").integer_in(0, kMaxLayers - 1, "layer"));
     size_t at = f.key("kind").pos();
     std::string kind = c.word();
     if (kind != "ring" && kind != "full") c.fail_at(at, "KV cache kind must be ring or full (got '" + kind + "')");
     k.kind = kind == "ring" ? KvKind::ring : KvKind::full;
-    k.slots = f.key("slots").integer();
-    k.kv_heads = static_cast<int>(f.key("kv_heads").integer());
-    k.head_dim = static_cast<int>(f.key("head_dim").integer());
+    // Each factor in range keeps seq_bytes() under 2^55.
+    k.slots = f.key("slots").integer_in(1, kMaxDim, "slots");
+    k.kv_heads = static_cast<int>(f.key("kv_heads").integer_in(1, kMaxHeads, "kv_heads"));
+    k.head_dim = static_cast<int>(f.key("head_dim").integer_in(1, kMaxHeadDim, "head_dim"));
     at = f.key("dtype").pos();
     std::string dtype = c.word();
     auto t = parse_quant_type(dtype);
@@ -554,6 +595,7 @@ class PlanParser {
     k.readers = f.key("readers").int_list();
     f.close();
     c.expect_end();
+    if (kv_bytes_) kv_bytes_ = checked_add(*kv_bytes_, k.seq_bytes());
     plan_.caches->push_back(std::move(k));
   }
 
@@ -572,8 +614,14 @@ class PlanParser {
       const auto& widths = plan_.header.widths;
       if (arenas_ >= widths.size() || widths[arenas_] != width)
         c.fail_at(width_at, "arena widths must list the plan's widths in order");
-      if (bytes != width * b.seq_bytes)
+      if (bytes != width * b.seq_bytes)  // width <= kMaxWidth and seq_bytes <= kMaxArenaBytes: no overflow
         c.fail_at(bytes_at, "arena bytes must be width x seq_bytes (" + std::to_string(width * b.seq_bytes) + ")");
+      // The GPU executor allocates every width's arena at once. Each is under 2^52 and the sum
+      // stops at the first past the limit, so it cannot overflow.
+      arena_bytes_ += bytes;
+      if (arena_bytes_ > kMaxArenaBytes)
+        c.fail_at(bytes_at, over_limit_text("arenas take", arena_bytes_,
+                                            " for widths up to " + std::to_string(width) + " together", kMaxArenaBytes));
       ++arenas_;
       return;
     }
@@ -582,8 +630,8 @@ class PlanParser {
     buf.loc = here(static_cast<int>(at) + 5);
     buf.value = c.name('%', "a value name");
     Fields f(c);
-    buf.seq_offset = f.key("seq_offset").integer();
-    buf.seq_bytes = f.key("seq_bytes").integer();
+    buf.seq_offset = f.key("seq_offset").integer_in(0, kMaxArenaBytes, "seq_offset");
+    buf.seq_bytes = f.key("seq_bytes").integer_in(0, kMaxArenaBytes, "seq_bytes");
     f.close();
     c.expect_end();
     b.buffers.push_back(std::move(buf));
@@ -632,6 +680,21 @@ class PlanParser {
       diag_.error(plan_.buffers->loc, "buffers section must list one arena per width");
       return false;
     }
+    return check_totals();
+  }
+
+  // The totals of sizes that were each within their own limit.
+  bool check_totals() {
+    if (!weight_bytes_ || *weight_bytes_ > kMaxWeightBytes) {
+      diag_.error(SourceLoc{file_, weights_line_, 1},
+                  over_limit_text("weights take", weight_bytes_, " in all", kMaxWeightBytes));
+      return false;
+    }
+    if (!kv_bytes_ || *kv_bytes_ > kMaxKvBytesPerSequence) {
+      diag_.error(SourceLoc{file_, kv_caches_line_, 1},
+                  over_limit_text("KV caches take", kv_bytes_, " per sequence", kMaxKvBytesPerSequence));
+      return false;
+    }
     return true;
   }
 
@@ -644,7 +707,12 @@ class PlanParser {
   int next_layer_ = 0;
   int64_t declared_weights_ = -1;
   int weights_line_ = 0;
+  int kv_caches_line_ = 0;
   size_t arenas_ = 0;
+  // Running totals; nullopt once a sum overflowed int64.
+  std::optional<int64_t> weight_bytes_ = 0;
+  std::optional<int64_t> kv_bytes_ = 0;
+  int64_t arena_bytes_ = 0;
 };
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "g4c/spec/limits.h"
+
 namespace g4c::plan {
 
 std::string_view name(DType t) { return t == DType::f32 ? "f32" : "i32"; }
@@ -41,26 +43,26 @@ constexpr AttrSchema kInPlace{"in_place", AK::boolean, false};
 
 constexpr AttrSchema kInputAttrs[] = {{"role", AK::ident, true}};
 constexpr AttrSchema kEmbedAttrs[] = {{"scale", AK::number, true}};
-constexpr AttrSchema kPleAttrs[] = {{"layers", AK::integer, true},
-                                    {"width", AK::integer, true},
+constexpr AttrSchema kPleAttrs[] = {{"layers", AK::integer, true, 1, kMaxLayers},
+                                    {"width", AK::integer, true, 1, kMaxDim},
                                     {"proj_scale", AK::number, true},
                                     {"eps", AK::number, true},
                                     {"out_scale", AK::number, true}};
-constexpr AttrSchema kSliceAttrs[] = {{"index", AK::integer, true}};
+constexpr AttrSchema kSliceAttrs[] = {{"index", AK::integer, true, 0, kMaxLayers - 1}};
 constexpr AttrSchema kAliasAttrs[] = {{"reason", AK::ident, true}};
 constexpr AttrSchema kMatmulAttrs[] = {{"type", AK::ident, true},
-                                       {"rows", AK::integer, true},
-                                       {"cols", AK::integer, true},
+                                       {"rows", AK::integer, true, 1},
+                                       {"cols", AK::integer, true, 1},
                                        {"routes", AK::routes, false}};
-constexpr AttrSchema kNormAttrs[] = {{"eps", AK::number, true}, {"group", AK::integer, true}, kInPlace};
-constexpr AttrSchema kRopeAttrs[] = {{"head_dim", AK::integer, true},
-                                     {"rotated_pairs", AK::integer, true},
+constexpr AttrSchema kNormAttrs[] = {{"eps", AK::number, true}, {"group", AK::integer, true, 1, kMaxDim}, kInPlace};
+constexpr AttrSchema kRopeAttrs[] = {{"head_dim", AK::integer, true, 2, kMaxHeadDim},
+                                     {"rotated_pairs", AK::integer, true, 0, kMaxHeadDim / 2},
                                      {"theta", AK::number, true},
                                      kInPlace};
-constexpr AttrSchema kAttentionAttrs[] = {{"q_heads", AK::integer, true},
-                                          {"kv_heads", AK::integer, true},
-                                          {"head_dim", AK::integer, true},
-                                          {"window", AK::integer, true},
+constexpr AttrSchema kAttentionAttrs[] = {{"q_heads", AK::integer, true, 1, kMaxHeads},
+                                          {"kv_heads", AK::integer, true, 1, kMaxHeads},
+                                          {"head_dim", AK::integer, true, 1, kMaxHeadDim},
+                                          {"window", AK::integer, true, 0, kMaxDim},
                                           {"scale", AK::number, true}};
 constexpr AttrSchema kInPlaceOnly[] = {kInPlace};
 constexpr AttrSchema kSoftcapAttrs[] = {{"cap", AK::number, true}, kInPlace};
@@ -155,6 +157,12 @@ void Op::erase(std::string_view key) {
 
 // ---- plan ----
 
+
+int64_t Plan::weight_bytes() const {
+  int64_t total = 0;
+  for (const WeightDecl& w : weights) total += w.bytes();
+  return total;
+}
 
 const WeightDecl* Plan::find_weight(std::string_view n) const {
   for (const WeightDecl& w : weights)

@@ -117,9 +117,7 @@ void print_header(const PlanHeader& h, std::ostream& os) {
 }
 
 void print_weights(const Plan& plan, std::ostream& os) {
-  int64_t bytes = 0;
-  for (const WeightDecl& w : plan.weights) bytes += w.bytes();
-  os << "\nweights {count = " << plan.weights.size() << ", bytes = " << bytes << "}\n";
+  os << "\nweights {count = " << plan.weights.size() << ", bytes = " << plan.weight_bytes() << "}\n";
   for (const WeightDecl& w : plan.weights)
     os << "  weight @" << w.name << " {type = " << name(w.type) << ", shape = [" << w.ne0 << ", " << w.ne1 << "]}\n";
 }

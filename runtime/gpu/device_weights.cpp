@@ -86,9 +86,7 @@ std::optional<DeviceWeights> DeviceWeights::upload(const Plan& plan, const Weigh
                                                    const Progress& progress) {
   DeviceWeights out;
   if (!out.allocate(plan, diag)) return std::nullopt;
-  int64_t total = 0;
-  for (const WeightDecl& w : plan.weights) total += w.bytes();
-  ProgressMeter meter(progress, "uploading weights", total);
+  ProgressMeter meter(progress, "uploading weights", plan.weight_bytes());
   for (const WeightDecl& w : plan.weights) {
     const HostTensor& t = host.at(w.name);
     if (cudaMemcpy(out.tensors_.at(w.name).data.get(), t.bytes.data(), t.bytes.size(), cudaMemcpyHostToDevice) !=
@@ -106,9 +104,7 @@ std::optional<DeviceWeights> DeviceWeights::generate(const Plan& plan, uint64_t 
   DeviceWeights out;
   if (!out.allocate(plan, diag)) return std::nullopt;
   const std::map<std::string, std::vector<float>> structural = structural_tensors(plan);
-  int64_t total = 0;
-  for (const WeightDecl& w : plan.weights) total += w.bytes();
-  ProgressMeter meter(progress, "generating weights", total);
+  ProgressMeter meter(progress, "generating weights", plan.weight_bytes());
   for (const WeightDecl& w : plan.weights) {
     DeviceTensor& t = out.tensors_.at(w.name);
     cudaError_t e = cudaSuccess;

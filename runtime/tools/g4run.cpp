@@ -204,6 +204,26 @@ std::string parse_sampling(const g4c::ParsedArgs& args, g4c::SamplingOptions& sa
   return g4c::check_sampling_options(sampling);
 }
 
+// The numbers of a run that the plan bounds, checked before caches are sized from them: sequences
+// at once (each gets its own KV caches) and the positions the longest prompt and --steps reach.
+std::string check_run_against_plan(const g4c::plan::Plan& plan, const std::vector<std::vector<int32_t>>& prompts,
+                                   const g4c::GenerateOptions& options) {
+  const int64_t widest = plan.header.widths.back();
+  if (options.max_active > widest)
+    return std::to_string(options.max_active) + " sequences at once: the plan serves 1.." + std::to_string(widest) +
+           " sequences per step";
+  size_t longest = 0;
+  for (const auto& p : prompts) longest = std::max(longest, p.size());
+  // The last generated token is never fed back, so a sequence takes prompt + steps - 1 positions
+  // (none when it generates nothing: it never runs).
+  const int64_t positions = options.steps > 0 ? static_cast<int64_t>(longest) + options.steps - 1 : 0;
+  if (positions > plan.header.context)
+    return "--steps: a prompt of " + std::to_string(longest) + " tokens and " + std::to_string(options.steps) +
+           " steps need " + std::to_string(positions) + " positions, past the plan's context (" +
+           std::to_string(plan.header.context) + ")";
+  return {};
+}
+
 int run(int argc, char** argv, int first) {
   std::string error;
   auto args = g4c::parse_args(argc, argv, first, kRunOptions, error);
@@ -255,6 +275,7 @@ int run(int argc, char** argv, int first) {
   };
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
   if (!plan) return finish(kInputError);
+  if (std::string why = check_run_against_plan(*plan, prompts, options); !why.empty()) return usage_error(why);
   // Cache slots for the sequences decoding at once; the others wait for a free slot.
   if (options.max_active == 0)
     options.max_active = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(prompts.size()), plan->header.widths.back()));
@@ -302,17 +323,39 @@ std::optional<int64_t> positive_option(const g4c::ParsedArgs& args, const std::s
 }
 
 // Times decode for each requested number of sequences on the GPU executor.
-int bench(int argc, char** argv) {
+// The start every subcommand after `run` shares: its options parsed, --help answered, one plan
+// file required. Returns the arguments, or nothing with `exit_code` set when the command is done.
+std::optional<g4c::ParsedArgs> start_subcommand(int argc, char** argv, const std::string& name,
+                                                const std::vector<g4c::OptionSpec>& options, int& exit_code) {
   std::string error;
-  auto args = g4c::parse_args(argc, argv, 2, kBenchOptions, error);
-  if (!args) return usage_error(error);
-  if (args->has("help")) {
+  auto args = g4c::parse_args(argc, argv, 2, options, error);
+  if (!args) {
+    exit_code = usage_error(error);
+  } else if (args->has("help")) {
     print_usage(std::cout);
-    return 0;
+    exit_code = 0;
+  } else if (args->positional.size() != 1) {
+    exit_code = usage_error(name + ": expected one plan file");
+  } else {
+    return args;
   }
-  if (args->positional.size() != 1) return usage_error("bench: expected one plan file");
-  auto source = args->value("weights");
-  if (!source) return usage_error("bench: --weights: missing (random:seed=N or a GGUF file)");
+  return std::nullopt;
+}
+
+// The --weights a subcommand cannot run without.
+std::optional<std::string> required_weights(const g4c::ParsedArgs& args, const std::string& name, int& exit_code) {
+  auto source = args.value("weights");
+  if (!source) exit_code = usage_error(name + ": --weights: missing (random:seed=N or a GGUF file)");
+  return source;
+}
+
+int bench(int argc, char** argv) {
+  int exit_code = 0;
+  auto args = start_subcommand(argc, argv, "bench", kBenchOptions, exit_code);
+  if (!args) return exit_code;
+  auto source = required_weights(*args, "bench", exit_code);
+  if (!source) return exit_code;
+  std::string error;
   auto prompt = positive_option(*args, "prompt", 128, error);
   auto steps = prompt ? positive_option(*args, "steps", 128, error) : std::nullopt;
   if (!steps) return usage_error(error);
@@ -364,16 +407,12 @@ int bench(int argc, char** argv) {
 
 // Times every op of one width's step.
 int profile(int argc, char** argv) {
+  int exit_code = 0;
+  auto args = start_subcommand(argc, argv, "profile", kProfileOptions, exit_code);
+  if (!args) return exit_code;
+  auto source = required_weights(*args, "profile", exit_code);
+  if (!source) return exit_code;
   std::string error;
-  auto args = g4c::parse_args(argc, argv, 2, kProfileOptions, error);
-  if (!args) return usage_error(error);
-  if (args->has("help")) {
-    print_usage(std::cout);
-    return 0;
-  }
-  if (args->positional.size() != 1) return usage_error("profile: expected one plan file");
-  auto source = args->value("weights");
-  if (!source) return usage_error("profile: --weights: missing (random:seed=N or a GGUF file)");
   auto batch = positive_option(*args, "batch", 1, error);
   auto prompt = batch ? positive_option(*args, "prompt", 128, error) : std::nullopt;
   auto repeats = prompt ? positive_option(*args, "repeats", 20, error) : std::nullopt;
@@ -408,17 +447,12 @@ int profile(int argc, char** argv) {
 
 // Writes the plan's weights (typically random:seed=N) as a GGUF file other engines can read.
 int export_gguf(int argc, char** argv) {
-  std::string error;
-  auto args = g4c::parse_args(argc, argv, 2, kExportOptions, error);
-  if (!args) return usage_error(error);
-  if (args->has("help")) {
-    print_usage(std::cout);
-    return 0;
-  }
-  if (args->positional.size() != 1) return usage_error("export-gguf: expected one plan file");
-  auto source = args->value("weights");
+  int exit_code = 0;
+  auto args = start_subcommand(argc, argv, "export-gguf", kExportOptions, exit_code);
+  if (!args) return exit_code;
+  auto source = required_weights(*args, "export-gguf", exit_code);
+  if (!source) return exit_code;
   auto out = args->value("o");
-  if (!source) return usage_error("export-gguf: --weights: missing (random:seed=N or a GGUF file)");
   if (!out) return usage_error("export-gguf: -o: missing (the GGUF file to write)");
   g4c::DiagnosticEngine diag;
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
@@ -431,14 +465,9 @@ int export_gguf(int argc, char** argv) {
 
 // Compiles every kernel instance the plan lists ahead of time (NVRTC needs no GPU).
 int jit(int argc, char** argv) {
-  std::string error;
-  auto args = g4c::parse_args(argc, argv, 2, kJitOptions, error);
-  if (!args) return usage_error(error);
-  if (args->has("help")) {
-    print_usage(std::cout);
-    return 0;
-  }
-  if (args->positional.size() != 1) return usage_error("jit: expected one plan file");
+  int exit_code = 0;
+  auto args = start_subcommand(argc, argv, "jit", kJitOptions, exit_code);
+  if (!args) return exit_code;
   if (args->has("no-kernel-cache") && args->has("kernel-cache-dir"))
     return usage_error("jit: --kernel-cache-dir and --no-kernel-cache contradict each other");
   g4c::JitOptions options;

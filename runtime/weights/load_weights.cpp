@@ -1,6 +1,9 @@
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <limits>
 
 #include "g4c/gguf/file.h"
 #include "g4c/kernels/quant_host.h"
@@ -42,6 +45,23 @@ std::optional<uint64_t> parse_random_seed(const std::string& source) {
 }
 
 namespace {
+
+// The memory this machine has. Random weights are drawn whole into it, so a plan whose weights
+// are larger cannot run here, and allocating them would fail or get the process killed.
+int64_t host_memory_bytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return std::numeric_limits<int64_t>::max();  // unknown: let allocation decide
+  return int64_t{pages} * page;
+}
+
+bool random_weights_fit_in_memory(const Plan& plan, DiagnosticEngine& diag) {
+  const int64_t need = plan.weight_bytes(), have = host_memory_bytes();
+  if (need <= have) return true;
+  diag.error({}, "random weights for " + plan.header.name + " need " + byte_count_text(need) +
+                     " of memory; this machine has " + byte_count_text(have) + " (missing: " +
+                     byte_count_text(need - have) + ")");
+  return false;
+}
 
 std::string describe(QuantType type, int64_t ne0, int64_t ne1) {
   return std::string(name(type)) + " [" + std::to_string(ne0) + ", " + std::to_string(ne1) + "]";
@@ -176,6 +196,7 @@ std::optional<WeightSet> load_weights(const Plan& plan, const std::string& sourc
       diag.error({}, "--weights " + quote(source) + ": expected random:seed=N with N a non-negative integer");
       return std::nullopt;
     }
+    if (!random_weights_fit_in_memory(plan, diag)) return std::nullopt;
     std::vector<TensorShape> shapes = plan_tensor_shapes(plan);
     return random_weights(shapes, *seed, structural_tensors(plan));
   }

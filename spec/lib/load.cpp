@@ -22,6 +22,8 @@ static std::optional<ModelSpec> resolve(const ConfigNode& root, const std::strin
   if (failed()) return std::nullopt;
   detail::derive_tensors(spec, diag);
   if (failed()) return std::nullopt;
+  detail::validate_sizes(spec, diag);
+  if (failed()) return std::nullopt;
   return spec;
 }
 

@@ -6,15 +6,13 @@
 #include <cmath>
 #include <set>
 
+#include "g4c/spec/limits.h"
 #include "g4c/support/config_reader.h"
 #include "g4c/support/text.h"
 
 namespace g4c::detail {
 
 namespace {
-
-constexpr int64_t kMaxDim = int64_t{1} << 24;  // keeps every byte count well inside int64
-constexpr int64_t kMaxLayers = 1024;
 
 const std::vector<std::string>& layer_kind_names() {
   static const std::vector<std::string> v = {"sliding", "global"};
@@ -75,8 +73,8 @@ void read_model(TableReader r, ModelSpec& spec) {
 void read_kind(TableReader r, LayerKind kind, AttentionKindSpec& out) {
   out.declared = r.present();
   if (!out.declared) return;
-  out.head_dim = static_cast<int>(r.integer("head_dim", 1, 65536, true).value_or(0));
-  out.kv_heads = static_cast<int>(r.integer("kv_heads", 1, 4096, true).value_or(0));
+  out.head_dim = static_cast<int>(r.integer("head_dim", 1, kMaxHeadDim, true).value_or(0));
+  out.kv_heads = static_cast<int>(r.integer("kv_heads", 1, kMaxHeads, true).value_or(0));
   if (kind == LayerKind::sliding) {
     out.window = static_cast<int>(r.integer("window", 1, kMaxDim, true).value_or(0));
   } else if (const ConfigNode* w = r.node("window")) {
@@ -157,7 +155,7 @@ void read_layer_pattern(TableReader& r, ModelSpec& spec) {
 }
 
 void read_attention(TableReader r, ModelSpec& spec) {
-  spec.query_heads = static_cast<int>(r.integer("query_heads", 1, 4096, true).value_or(0));
+  spec.query_heads = static_cast<int>(r.integer("query_heads", 1, kMaxHeads, true).value_or(0));
   read_layer_pattern(r, spec);
   if (auto t = quant_type(r, "kv_dtype", false)) {
     if (info(*t).is_float)

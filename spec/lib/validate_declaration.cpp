@@ -1,8 +1,14 @@
-// Rules that relate several declared keys, checked before anything is derived from them.
+// Rules that relate several declared keys, checked before anything is derived from them; and,
+// once layers and tensors are derived, the sizes they add up to.
 #include "resolve.h"
 
+#include <algorithm>
+#include <limits>
 #include <set>
 
+#include "g4c/spec/describe.h"
+#include "g4c/spec/limits.h"
+#include "g4c/support/checked_math.h"
 #include "g4c/support/text.h"
 
 namespace g4c::detail {
@@ -67,7 +73,63 @@ void check_overrides(const ModelSpec& spec, DiagnosticEngine& diag) {
   }
 }
 
+// ---- sizes ----
+
+// The declared dimensions are capped one by one, but their products are not: the totals are
+// summed with overflow checks, and a total past int64 is as unholdable as one past the cap.
+std::optional<int64_t> tensor_bytes(const TensorSpec& t) { return checked_mul(row_bytes(t.type, t.ne0), t.ne1); }
+
+std::optional<int64_t> total_weight_bytes(const ModelSpec& spec) {
+  std::optional<int64_t> total = 0;
+  for (const TensorSpec& t : spec.tensors) {
+    auto bytes = tensor_bytes(t);
+    if (!bytes || !(total = checked_add(*total, *bytes))) return std::nullopt;
+  }
+  return total;
+}
+
+// As `g4c compile --emit=spec` counts kv_bytes_per_sequence: a window of slots on sliding layers,
+// the whole context on global ones.
+std::optional<int64_t> total_kv_bytes_per_sequence(const ModelSpec& spec) {
+  std::optional<int64_t> total = 0;
+  for (const LayerSpec& l : spec.layers) {
+    auto bytes = checked_mul(kv_bytes_per_token(spec, l), l.window > 0 ? l.window : spec.context);
+    if (!bytes || !(total = checked_add(*total, *bytes))) return std::nullopt;
+  }
+  return total;
+}
+
+// What to shrink first. Every model has tensors (token_embd at least).
+const TensorSpec& largest_tensor(const ModelSpec& spec) {
+  auto size = [](const TensorSpec& t) { return tensor_bytes(t).value_or(std::numeric_limits<int64_t>::max()); };
+  return *std::max_element(spec.tensors.begin(), spec.tensors.end(),
+                           [&](const TensorSpec& a, const TensorSpec& b) { return size(a) < size(b); });
+}
+
+void check_weight_bytes(const ModelSpec& spec, DiagnosticEngine& diag) {
+  auto bytes = total_weight_bytes(spec);
+  if (bytes && *bytes <= kMaxWeightBytes) return;
+  const TensorSpec& t = largest_tensor(spec);
+  error(spec, diag, "model",
+        "the weights would need more memory than any device has; the largest tensor is " + t.name + ", " +
+            std::string(name(t.type)) + " [" + std::to_string(t.ne0) + ", " + std::to_string(t.ne1) + "]",
+        byte_count_text(bytes), "at most " + byte_count_text(kMaxWeightBytes));
+}
+
+void check_kv_bytes(const ModelSpec& spec, DiagnosticEngine& diag) {
+  auto bytes = total_kv_bytes_per_sequence(spec);
+  if (bytes && *bytes <= kMaxKvBytesPerSequence) return;
+  error(spec, diag, "model.context",
+        "the KV cache of one sequence at this context would need more memory than any device has",
+        byte_count_text(bytes), "at most " + byte_count_text(kMaxKvBytesPerSequence));
+}
+
 }  // namespace
+
+void validate_sizes(const ModelSpec& spec, DiagnosticEngine& diag) {
+  check_weight_bytes(spec, diag);
+  check_kv_bytes(spec, diag);
+}
 
 void validate_declaration(const ModelSpec& spec, DiagnosticEngine& diag) {
   check_kind(spec, LayerKind::sliding, diag);

@@ -118,6 +118,9 @@ TEST(GgufValue, AccessorsDecodeTheStoredBits) {
   EXPECT_EQ(Value::make_string("x").as_int_array(), std::nullopt);
   EXPECT_EQ(Value::make_f32(1e-6f).summary(), "1e-06");
   EXPECT_EQ(Value::make_int_array(ValueType::i32, ints).summary(), "[3 x i32]");
+  EXPECT_EQ(Value::make_string(std::string(64, 'a')).summary(), "\"" + std::string(64, 'a') + "\"");
+  EXPECT_EQ(Value::make_string(std::string(1 << 20, 'a')).summary(),
+            "\"" + std::string(64, 'a') + "\"... (1048576 bytes)");
   EXPECT_EQ(value_type_name(static_cast<ValueType>(13)), "type 13");
 }
 
@@ -277,7 +280,8 @@ TEST(GgufErrors, UnsupportedVersions) {
             "big-endian file, which g4c does not read)");
 }
 
-TEST(GgufErrors, StringLongerThanTheFile) {
+// A 1 KB file whose one metadata entry, general.name, claims a string of `length` bytes.
+std::vector<uint8_t> name_string_of_length(uint64_t length) {
   std::vector<uint8_t> bytes;
   append_u32(bytes, kMagic);
   append_u32(bytes, 3);
@@ -285,28 +289,70 @@ TEST(GgufErrors, StringLongerThanTheFile) {
   append_u64(bytes, 1);
   append_string(bytes, "general.name");
   append_u32(bytes, static_cast<uint32_t>(ValueType::string));
-  append_u64(bytes, uint64_t{1} << 60);
+  append_u64(bytes, length);
   bytes.resize(1024);
+  return bytes;
+}
+
+TEST(GgufErrors, StringLongerThanTheFile) {
+  std::vector<uint8_t> bytes = name_string_of_length(2000);
   EXPECT_EQ(parse_error(bytes),
             "m.gguf: error: GGUF: metadata key \"general.name\" at byte 48: string of "
-            "1152921504606846976 bytes runs past the end of the file (1024 bytes)");
-  put_u64(bytes, 24, uint64_t{1} << 62);  // the key's own length
+            "2000 bytes runs past the end of the file (1024 bytes)");
+  put_u64(bytes, 24, 4000);  // the key's own length
   EXPECT_EQ(parse_error(bytes),
-            "m.gguf: error: GGUF: metadata entry 0 at byte 24: key of 4611686018427387904 bytes "
+            "m.gguf: error: GGUF: metadata entry 0 at byte 24: key of 4000 bytes "
             "runs past the end of the file (1024 bytes)");
+}
+
+// Lengths and counts past the limits are refused before the file's size is consulted, so a
+// 1 KB file can claim them; one below each limit is then judged against the file instead.
+TEST(GgufErrors, LengthsAndCountsPastTheLimits) {
+  std::vector<uint8_t> bytes = name_string_of_length(kMaxStringBytes + 1);
+  EXPECT_EQ(parse_error(bytes), "m.gguf: error: GGUF: metadata key \"general.name\" at byte 48: string of 268435457 "
+                                "bytes is longer than 268435456 (g4c's limit)");
+  put_u64(bytes, 48, kMaxStringBytes);
+  EXPECT_NE(parse_error(bytes).find("string of 268435456 bytes runs past the end of the file"), std::string::npos);
+  put_u64(bytes, 24, kMaxKeyBytes + 1);
+  EXPECT_EQ(parse_error(bytes), "m.gguf: error: GGUF: metadata entry 0 at byte 24: key of 65536 bytes is longer than "
+                                "65535 (the GGUF format's limit)");
+  put_u64(bytes, 8, kMaxTensors + 1);
+  EXPECT_EQ(parse_error(bytes),
+            "m.gguf: error: GGUF: header at byte 8: tensor count 65537 is more than 65536 (g4c's limit)");
+  put_u64(bytes, 8, kMaxTensors);
+  EXPECT_NE(parse_error(bytes).find("tensor count 65536 runs past the end of the file"), std::string::npos);
+  put_u64(bytes, 8, 0);
+  put_u64(bytes, 16, kMaxMetadataEntries + 1);
+  EXPECT_EQ(parse_error(bytes),
+            "m.gguf: error: GGUF: header at byte 16: metadata count 65537 is more than 65536 (g4c's limit)");
+}
+
+// A name of exactly the format's limit is read; one byte more is refused.
+TEST(GgufErrors, TensorNamesLongerThanTheFormatAllows) {
+  auto file_with_name = [](size_t length) {
+    Writer w;
+    w.set("general.architecture", Value::make_string("gemma4"));
+    w.add_tensor(std::string(length, 'x'), {32}, ggml::F32, filled(128, 1));
+    return w.to_bytes();
+  };
+  parse_ok(file_with_name(kMaxTensorNameBytes));
+  const size_t tensor_at = 24 + 8 + std::strlen("general.architecture") + 4 + 8 + std::strlen("gemma4");
+  EXPECT_EQ(parse_error(file_with_name(kMaxTensorNameBytes + 1)),
+            "m.gguf: error: GGUF: tensor 0 at byte " + std::to_string(tensor_at) +
+                ": name of 65 bytes is longer than 64 (the GGUF format's limit)");
 }
 
 TEST(GgufErrors, CountsLargerThanTheFileCanHold) {
   std::vector<uint8_t> bytes = small_writer().to_bytes();
   std::string size = std::to_string(bytes.size());
-  put_u64(bytes, 8, uint64_t{1} << 40);
+  put_u64(bytes, 8, 60000);
   EXPECT_EQ(parse_error(bytes),
-            "m.gguf: error: GGUF: header: tensor count 1099511627776 runs past the end of the file (" + size +
+            "m.gguf: error: GGUF: header: tensor count 60000 runs past the end of the file (" + size +
                 " bytes); a tensor info takes at least 24 bytes");
   bytes = small_writer().to_bytes();
-  put_u64(bytes, 16, UINT64_MAX);
+  put_u64(bytes, 16, 60000);
   EXPECT_EQ(parse_error(bytes),
-            "m.gguf: error: GGUF: header: metadata count 18446744073709551615 runs past the end of "
+            "m.gguf: error: GGUF: header: metadata count 60000 runs past the end of "
             "the file (" +
                 size + " bytes); an entry takes at least 13 bytes");
 }

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "g4c/spec/describe.h"
+#include "g4c/spec/limits.h"
 #include "g4c/spec/load.h"
 
 namespace g4c {
@@ -191,6 +193,48 @@ TEST(Load, ReportsEveryIndependentMistakeOfAStage) {
   EXPECT_NE(errors[0].find("model.vocab: must be positive (got -1"), std::string::npos);
   EXPECT_NE(errors[1].find("model.vocabb: unknown key; did you mean 'vocab'?"), std::string::npos);
   EXPECT_NE(errors[2].find("quant.unknown_one: unknown key"), std::string::npos);
+}
+
+// One global layer whose cache takes 2^40 bytes per sequence at its context (F16: 2^24 slots x
+// K and V x 4 heads x 4096): exactly the limit, which is allowed; F32 doubles it past.
+constexpr const char* kKvAtTheLimit = R"(
+[model]
+name = "kv-limit"
+vocab = 256
+hidden = 256
+layers = 1
+context = 16777216
+
+[attention]
+query_heads = 4
+layer_pattern = { period = 1, global = [0] }
+
+[attention.global]
+head_dim = 4096
+kv_heads = 4
+rope_theta = 1000000.0
+
+[ffn]
+width = 512
+
+[quant]
+default = "F16"
+)";
+
+TEST(Load, AcceptsAKvCacheOfExactlyTheLimitAndCountsItAsDescribeDoes) {
+  ModelSpec spec = load_ok(kKvAtTheLimit);
+  EXPECT_EQ(compute_totals(spec).kv_bytes_per_sequence, kMaxKvBytesPerSequence);
+}
+
+TEST(Load, RefusesAKvCacheOverTheLimitWithTheBytesItNeeds) {
+  std::string text = std::string(kKvAtTheLimit);
+  text.replace(text.find("query_heads = 4"), 15, "query_heads = 4\nkv_dtype = \"F32\"");
+  auto errors = errors_of(text);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0],
+            "test.toml:7:11: error: model.context: the KV cache of one sequence at this context would need more "
+            "memory than any device has (got 2199023255552 bytes (2 TiB), expected at most 1099511627776 bytes "
+            "(1 TiB))");
 }
 
 class ExtendsTest : public ::testing::Test {

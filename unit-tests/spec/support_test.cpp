@@ -3,6 +3,7 @@
 
 #include <sstream>
 
+#include "g4c/support/checked_math.h"
 #include "g4c/support/cli.h"
 #include "g4c/support/diagnostics.h"
 #include "g4c/support/text.h"
@@ -38,6 +39,22 @@ TEST(FormatDouble, ShortestRoundTrip) {
   EXPECT_EQ(format_double(0.25), "0.25");
   double v = 61.96773353931867;
   EXPECT_EQ(std::stod(format_double(v)), v);
+}
+
+TEST(ByteCountText, ExactCountThenTheLargestUnit) {
+  EXPECT_EQ(byte_count_text(int64_t{1023}), "1023 bytes");
+  EXPECT_EQ(byte_count_text(int64_t{1024}), "1024 bytes (1 KiB)");
+  EXPECT_EQ(byte_count_text(int64_t{3} << 39), "1649267441664 bytes (1.5 TiB)");
+  EXPECT_EQ(byte_count_text(std::optional<int64_t>{}), "more than 9223372036854775807 bytes (8 EiB)");
+}
+
+TEST(CheckedMath, ReportsOverflowInsteadOfWrapping) {
+  EXPECT_EQ(checked_mul(int64_t{1} << 31, int64_t{1} << 31), int64_t{1} << 62);
+  EXPECT_EQ(checked_mul(int64_t{1} << 32, int64_t{1} << 31), std::nullopt);
+  EXPECT_EQ(checked_add(INT64_MAX - 1, 1), INT64_MAX);
+  EXPECT_EQ(checked_add(INT64_MAX, 1), std::nullopt);
+  EXPECT_EQ(checked_product({1 << 20, 1 << 20, 1 << 20}), int64_t{1} << 60);
+  EXPECT_EQ(checked_product({1 << 20, 1 << 20, 1 << 20, 16}), std::nullopt);
 }
 
 TEST(KeyedMessage, LeavesOutEmptyHalves) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "g4c/spec/limits.h"
 #include "g4c/support/text.h"
 #include "imported_model.h"
 
@@ -11,9 +12,6 @@ namespace g4c::gguf::detail {
 
 namespace {
 
-constexpr int64_t kMaxDim = int64_t{1} << 24;  // the schema's size limit
-constexpr int64_t kMaxLayers = 1024;
-constexpr int64_t kMaxHeads = 4096;
 // rope_freqs factors at least this large hold a pair still (ggml divides the angle by the factor).
 constexpr double kStillFactor = 1e20;
 
@@ -180,6 +178,14 @@ bool read_dimensions(MetadataReader& m, ImportedModel& out) {
   return true;
 }
 
+// An embedding table's rows, which count a vocabulary when the metadata does not: held to the
+// limit the metadata's own vocab_size is held to.
+std::optional<int64_t> table_rows(MetadataReader& m, const TensorInfo& t) {
+  if (t.ne(1) >= 1 && t.ne(1) <= kMaxDim) return t.ne(1);
+  m.fail(t.name, "rows (one per token) out of range", std::to_string(t.ne(1)), "1.." + std::to_string(kMaxDim));
+  return std::nullopt;
+}
+
 bool read_vocab(MetadataReader& m, ImportedModel& out) {
   const TensorInfo* embd = m.file().find_tensor("token_embd.weight");
   if (m.file().find("gemma4.vocab_size")) {
@@ -187,14 +193,18 @@ bool read_vocab(MetadataReader& m, ImportedModel& out) {
     if (!vocab) return false;
     out.vocab = *vocab;
   } else if (embd) {
-    out.vocab = embd->ne(1);
+    auto rows = table_rows(m, *embd);
+    if (!rows) return false;
+    out.vocab = *rows;
   } else {
     return m.fail("gemma4.vocab_size", "missing from the file's metadata, and there is no token_embd.weight to count",
                   {}, "the vocabulary size");
   }
-  int64_t ple_rows = 0;
-  if (const TensorInfo* ple = m.file().find_tensor("per_layer_token_embd.weight")) ple_rows = ple->ne(1);
-  if (out.ple_width > 0 && ple_rows > 0 && ple_rows != out.vocab) out.ple_vocab = ple_rows;
+  const TensorInfo* ple = m.file().find_tensor("per_layer_token_embd.weight");
+  if (out.ple_width == 0 || !ple) return true;
+  auto ple_rows = table_rows(m, *ple);
+  if (!ple_rows) return false;
+  if (*ple_rows != out.vocab) out.ple_vocab = *ple_rows;
   return true;
 }
 
@@ -294,12 +304,12 @@ bool read_kind(MetadataReader& m, LayerKind kind, ImportedModel& out) {
   if (!k.present) return true;
   std::string suffix = kind == LayerKind::sliding ? "_swa" : "";
   std::string key_length = "gemma4.attention.key_length" + suffix;
-  auto head_dim = m.integer(key_length, true, 1, 65536, "the " + std::string(name(kind)) + " head_dim");
+  auto head_dim = m.integer(key_length, true, 1, kMaxHeadDim, "the " + std::string(name(kind)) + " head_dim");
   if (!head_dim) return false;
   k.head_dim = *head_dim;
   std::string value_length = "gemma4.attention.value_length" + suffix;
   if (m.file().find(value_length)) {
-    auto v = m.integer(value_length, true, 1, 65536, "the V head size");
+    auto v = m.integer(value_length, true, 1, kMaxHeadDim, "the V head size");
     if (!v) return false;
     if (*v != k.head_dim)
       return m.fail(value_length, "V heads differ from K heads", std::to_string(*v),
@@ -319,7 +329,7 @@ bool read_kind(MetadataReader& m, LayerKind kind, ImportedModel& out) {
   // llama.cpp's full-head rotation with rope_freqs holding the other pairs still. A rotation over
   // fewer dimensions (llama.cpp's partial rotary, exponent over those dimensions) is another function.
   std::string dims_key = "gemma4.rope.dimension_count" + suffix;
-  auto n_rot = m.integer(dims_key, false, 2, 65536, "the rotated dimensions");
+  auto n_rot = m.integer(dims_key, false, 2, kMaxHeadDim, "the rotated dimensions");
   if (!n_rot && m.file().find(dims_key)) return false;
   if (n_rot && *n_rot != k.head_dim)
     return m.fail(dims_key, "rotary embedding over part of the head is not supported", std::to_string(*n_rot),

@@ -108,14 +108,29 @@ class FileParser {
     return take<T>();
   }
 
-  // Messages are built only on failure: tokenizer arrays hold hundreds of thousands of strings.
-  std::optional<std::string> read_string(const std::string& where, std::string_view what) {
+  // `where` at byte `at`: `what` goes past `limit`, whose limit it is (the GGUF format's or g4c's).
+  bool over_limit(const std::string& where, uint64_t at, const std::string& what, uint64_t limit,
+                  std::string_view whose) {
+    return fail(where + " at byte " + std::to_string(at) + ": " + what + " " + std::to_string(limit) + " (" +
+                std::string(whose) + " limit)");
+  }
+
+  // A string of at most `max_length` bytes (`whose` limit that is), checked before the file's
+  // size. Messages are built only on failure: tokenizer arrays hold hundreds of thousands of
+  // strings.
+  std::optional<std::string> read_string(const std::string& where, std::string_view what, uint64_t max_length,
+                                         std::string_view whose) {
     uint64_t at = pos_;
     if (remaining() < 8) {
       past_end(where, at, std::string(what) + " length");
       return std::nullopt;
     }
     uint64_t length = take<uint64_t>();
+    if (length > max_length) {
+      over_limit(where, at, std::string(what) + " of " + std::to_string(length) + " bytes is longer than", max_length,
+                 whose);
+      return std::nullopt;
+    }
     if (length > remaining()) {
       past_end(where, at, std::string(what) + " of " + std::to_string(length) + " bytes");
       return std::nullopt;
@@ -149,6 +164,13 @@ class FileParser {
     file_.version_ = version;
     tensor_count_ = take<uint64_t>();
     metadata_count_ = take<uint64_t>();
+    // Limits first: they hold whatever the file's size.
+    if (tensor_count_ > kMaxTensors)
+      return over_limit("header", 8, "tensor count " + std::to_string(tensor_count_) + " is more than", kMaxTensors,
+                        "g4c's");
+    if (metadata_count_ > kMaxMetadataEntries)
+      return over_limit("header", 16, "metadata count " + std::to_string(metadata_count_) + " is more than",
+                        kMaxMetadataEntries, "g4c's");
     if (metadata_count_ > remaining() / kMinMetadataEntryBytes)
       return fail("header: metadata count " + std::to_string(metadata_count_) + " runs past the end of the file " +
                   file_size() + "; an entry takes at least " + std::to_string(kMinMetadataEntryBytes) + " bytes");
@@ -211,7 +233,7 @@ class FileParser {
 
   std::optional<Value> read_value(ValueType t, const std::string& where, int depth) {
     if (t == ValueType::string) {
-      auto s = read_string(where, "string");
+      auto s = read_string(where, "string", kMaxStringBytes, "g4c's");
       if (!s) return std::nullopt;
       return Value::make_string(std::move(*s));
     }
@@ -222,7 +244,7 @@ class FileParser {
   bool parse_metadata() {
     for (uint64_t i = 0; i < metadata_count_; ++i) {
       uint64_t entry_at = pos_;
-      auto key = read_string("metadata entry " + std::to_string(i), "key");
+      auto key = read_string("metadata entry " + std::to_string(i), "key", kMaxKeyBytes, "the GGUF format's");
       if (!key) return false;
       std::string where = "metadata key " + quote(*key);
       if (file_.metadata_index_.count(*key))
@@ -256,7 +278,7 @@ class FileParser {
   bool parse_tensor_info(uint64_t index) {
     TensorInfo t;
     uint64_t entry_at = pos_;
-    auto name = read_string("tensor " + std::to_string(index), "name");
+    auto name = read_string("tensor " + std::to_string(index), "name", kMaxTensorNameBytes, "the GGUF format's");
     if (!name) return false;
     t.name = std::move(*name);
     std::string where = "tensor " + quote(t.name);

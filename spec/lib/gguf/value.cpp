@@ -211,8 +211,12 @@ std::optional<std::vector<std::string>> Value::as_string_array() const {
 
 std::string Value::summary() const {
   switch (type) {
-    case ValueType::string:
-      return quote(text);
+    case ValueType::string: {
+      // A file's string may hold megabytes (a whole tokenizer); a message shows its start.
+      constexpr size_t kShownBytes = 64;
+      if (text.size() <= kShownBytes) return quote(text);
+      return quote(text.substr(0, kShownBytes)) + "... (" + std::to_string(text.size()) + " bytes)";
+    }
     case ValueType::array:
       return std::string("[") + std::to_string(items.size()) + " x " + value_type_name(element_type) + "]";
     case ValueType::boolean:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -83,6 +84,25 @@ std::string join(std::span<const std::string> items, std::string_view sep) {
     out += items[i];
   }
   return out;
+}
+
+std::string byte_count_text(int64_t bytes) {
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  std::string text = std::to_string(bytes) + " bytes";
+  int unit = -1;
+  double size = static_cast<double>(bytes);
+  while (unit + 1 < 6 && size >= 1024) {
+    size /= 1024;
+    ++unit;
+  }
+  if (unit < 0) return text;
+  char scaled[32];
+  std::snprintf(scaled, sizeof scaled, size == static_cast<int64_t>(size) ? "%.0f" : "%.1f", size);
+  return text + " (" + scaled + " " + kUnits[unit] + ")";
+}
+
+std::string byte_count_text(std::optional<int64_t> bytes) {
+  return bytes ? byte_count_text(*bytes) : "more than " + byte_count_text(std::numeric_limits<int64_t>::max());
 }
 
 std::optional<int64_t> parse_int(std::string_view s) {

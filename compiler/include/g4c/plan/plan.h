@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,6 +20,14 @@
 namespace g4c::plan {
 
 inline constexpr int kPlanFormatVersion = 1;
+
+// Limits on the sizes a plan states, beside the model's own (g4c/spec/limits.h), checked by the
+// parser before anything is computed from them: widths as `g4c compile --batch` allows them, and
+// activations — a value, a buffer, one sequence's arena, and the arenas of every width together,
+// which the GPU executor allocates at once — at 1 TiB, more than any device holds. Under these
+// limits the runtime's products (width x arena bytes, sequences x cache bytes) stay inside int64.
+inline constexpr int64_t kMaxWidth = 4096;
+inline constexpr int64_t kMaxArenaBytes = int64_t{1} << 40;
 
 // ---- values ----
 
@@ -82,6 +91,9 @@ struct AttrSchema {
   std::string_view key;
   AttrKind kind;
   bool required;
+  // The values an integer attribute may take: sizes and indices the runtime computes with.
+  int64_t min = std::numeric_limits<int64_t>::min();
+  int64_t max = std::numeric_limits<int64_t>::max();
 };
 
 enum class Presence : uint8_t { none, optional, required };
@@ -216,6 +228,7 @@ struct Plan {
   std::optional<std::vector<KernelInstance>> kernels;  // set by kernel-instances
 
   const WeightDecl* find_weight(std::string_view name) const;
+  int64_t weight_bytes() const;  // all weights together; the parser holds this to kMaxWeightBytes
   const KvCache* find_cache(std::string_view name) const;
   // Ops in execution order (prologue, layers, epilogue).
   std::vector<const Op*> ops() const;

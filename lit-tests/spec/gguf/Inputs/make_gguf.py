@@ -227,9 +227,23 @@ def mixed_v():
     return g.to_bytes()
 
 
-def long_string():
-    head = struct.pack("<IIQQ", 0x46554747, 3, 0, 1) + gguf_string("general.name") + struct.pack("<IQ", STRING, 1 << 60)
+def string_of_length(length):
+    """A 1 KB file whose one metadata string claims `length` bytes."""
+    head = struct.pack("<IIQQ", 0x46554747, 3, 0, 1) + gguf_string("general.name") + struct.pack("<IQ", STRING, length)
     return head + bytes(1024 - len(head))
+
+
+def key_of_length(length):
+    """A 1 KB file whose one metadata key claims `length` bytes."""
+    head = struct.pack("<IIQQQ", 0x46554747, 3, 0, 1, length)
+    return head + bytes(1024 - len(head))
+
+
+def _with_keys(**keys):
+    g = model(PAIRING)
+    for key, (vtype, value) in keys.items():
+        g.set(key, vtype, value)
+    return g.to_bytes()
 
 
 def past_end():
@@ -246,8 +260,13 @@ CASES = {
     "truncated-header": lambda: b"GGUF\x03\x00\x00\x00\x00\x00",
     "bad-magic": lambda: b"FGUF" + minimal().to_bytes()[4:],
     "version-1": lambda: patch(minimal().to_bytes(), 4, "<I", 1),
-    "long-string": long_string,
+    "long-string": lambda: string_of_length(1 << 60),
+    "string-past-end": lambda: string_of_length(2000),
+    "long-key": lambda: key_of_length(1 << 16),
+    "long-tensor-name": lambda: minimal([("blk.0.attn_q.weight." + "x" * 45, [32], "F32")]).to_bytes(),
     "tensor-count": lambda: patch(minimal().to_bytes(), 8, "<Q", 1 << 40),
+    "tensor-count-past-end": lambda: patch(minimal().to_bytes(), 8, "<Q", 60000),
+    "metadata-count": lambda: patch(minimal().to_bytes(), 16, "<Q", (1 << 16) + 1),
     "unknown-value-type": lambda: patch(minimal().to_bytes(), 24 + 8 + len("general.architecture"), "<I", 13),
     "unknown-ggml-type": _unknown_ggml_type,
     "data-past-end": past_end,
@@ -258,7 +277,23 @@ CASES = {
     "missing-key": lambda: _without_key("gemma4.context_length"),
     "not-gemma4": lambda: _with_key("general.architecture", STRING, "llama"),
     "missing-tensor": lambda: _without_tensor("blk.3.attn_k.weight"),
+    # metadata of a model no device could hold, in a file of a few KB
+    "huge-weights": lambda: _with_keys(**{"gemma4.embedding_length": (U32, 1 << 24),
+                                          "gemma4.feed_forward_length": (U32, 1 << 24)}),
+    "huge-kv-cache": lambda: _with_keys(**{"gemma4.context_length": (U32, 1 << 24),
+                                           "gemma4.attention.head_count_kv": (U32, 4),
+                                           "gemma4.attention.key_length": (U32, 1 << 16),
+                                           "gemma4.attention.value_length": (U32, 1 << 16),
+                                           "gemma4.rope.dimension_count": (U32, 1 << 16)}),
+    "empty-vocab": lambda: _with_embedding_rows(0),
 }
+
+
+def _with_embedding_rows(rows):
+    g = model(PAIRING)
+    g.remove("token_embd.weight")
+    g.add("token_embd.weight", [PAIRING["hidden"], rows], "Q8_0")
+    return g.to_bytes()
 
 
 def _retyped(name, ggml_type):

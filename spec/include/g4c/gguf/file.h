@@ -29,6 +29,16 @@ inline constexpr uint32_t kMaxDims = 4;
 // values in all metadata arrays together, and how deeply arrays may nest.
 inline constexpr uint64_t kMaxMetadataValues = uint64_t{1} << 22;
 inline constexpr int kMaxArrayDepth = 8;
+// Limits on lengths and counts, checked before anything is allocated for them. Keys and tensor
+// names: the GGUF specification's own limits (ggml cannot load longer names). String values:
+// 256 MiB holds the longest real one, a whole tokenizer.json (about 33 MB for Gemma's 262144
+// tokens) stored as tokenizer.huggingface.json, eight times over. Tensors: a g4c model has at
+// most 1024 layers of about 20 tensors. Metadata entries: real files carry a few dozen.
+inline constexpr uint64_t kMaxKeyBytes = 65535;
+inline constexpr uint64_t kMaxTensorNameBytes = 64;
+inline constexpr uint64_t kMaxStringBytes = uint64_t{1} << 28;
+inline constexpr uint64_t kMaxTensors = uint64_t{1} << 16;
+inline constexpr uint64_t kMaxMetadataEntries = uint64_t{1} << 16;
 
 struct TensorInfo {
   std::string name;

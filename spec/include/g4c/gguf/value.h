@@ -87,7 +87,8 @@ struct Value {
   std::optional<std::vector<bool>> as_bool_array() const;
   std::optional<std::vector<std::string>> as_string_array() const;
 
-  // Short human-readable form for messages: `42`, `"gemma4"`, `[48 x u32]`.
+  // Short human-readable form for messages: `42`, `"gemma4"`, `[48 x u32]`; strings longer than
+  // 64 bytes show their first 64 and their length.
   std::string summary() const;
 
   friend bool operator==(const Value& a, const Value& b);

@@ -29,6 +29,12 @@ std::string quote(std::string_view s);
 // `a, b, c`
 std::string join(std::span<const std::string> items, std::string_view sep = ", ");
 
+// "5497558138880 bytes (5 TiB)": the exact count, then the size in the largest binary unit it
+// reaches, to one decimal when that is not whole. Counts below 1 KiB are just "N bytes".
+std::string byte_count_text(int64_t bytes);
+// The same, or "more than 9223372036854775807 bytes (8 EiB)" for a count that overflowed int64.
+std::string byte_count_text(std::optional<int64_t> bytes);
+
 // Parses a decimal integer that must use the whole string.
 std::optional<int64_t> parse_int(std::string_view s);
 
