@@ -53,6 +53,11 @@ class Cursor {
     skip_spaces();
     return pos_;
   }
+  // The next word must be `keyword`; fails at the word's start otherwise.
+  void keyword(std::string_view keyword, std::string message) {
+    size_t at = pos();
+    if (word() != keyword) fail_at(at, std::move(message));
+  }
   char peek() {
     skip_spaces();
     return pos_ < line_.size() ? line_[pos_] : '\0';
@@ -362,7 +367,7 @@ class PlanParser {
     size_t start = 0;
     int line_no = 0;
     bool versioned = false;
-    while (start <= text_.size()) {
+    while (start < text_.size()) {
       size_t end = text_.find('\n', start);
       if (end == std::string_view::npos) end = text_.size();
       std::string_view line = text_.substr(start, end - start);
@@ -385,10 +390,9 @@ class PlanParser {
         diag_.error(SourceLoc{file_, line_no, e.col}, e.message);
         return std::nullopt;
       }
-      if (end == text_.size()) break;
     }
-    if (!versioned) {
-      diag_.error(SourceLoc{file_, line_no, 1}, "empty plan: expected the version line '// g4c plan v1'");
+    if (!versioned) {  // where the version line should have been
+      diag_.error(SourceLoc{file_, 1, 1}, "empty plan: expected the version line '// g4c plan v1'");
       return std::nullopt;
     }
     if (!finish(line_no)) return std::nullopt;
@@ -478,8 +482,8 @@ class PlanParser {
     h.route_policy = f.key("route_policy").word();
     if (f.key("tuning").peek() == '"')
       h.tuning = c.string();
-    else if (c.word() != "none")
-      c.fail("expected a quoted path or none");
+    else
+      c.keyword("none", "expected a quoted path or none");
     f.key("route_overrides").expect("[");
     while (!c.eat("]")) {
       if (!h.route_overrides.empty()) c.expect(",");
@@ -516,8 +520,9 @@ class PlanParser {
     if (expected >= kMaxLayers) c.fail_at(at, "a plan has at most " + std::to_string(kMaxLayers) + " layers");
     if (index != expected) c.fail_at(at, "expected layer " + std::to_string(expected) + " (got " + std::to_string(index) + ")");
     Fields f(c);
-    Block b{BlockKind::layer, static_cast<int>(index), f.key("kind").word(), {}, here(1)};
-    if (b.layer_kind != "sliding" && b.layer_kind != "global") c.fail("layer kind must be sliding or global");
+    const size_t kind_at = f.key("kind").pos();
+    Block b{BlockKind::layer, static_cast<int>(index), c.word(), {}, here(1)};
+    if (b.layer_kind != "sliding" && b.layer_kind != "global") c.fail_at(kind_at, "layer kind must be sliding or global");
     f.close();
     c.expect_end();
     plan_.blocks.push_back(std::move(b));
@@ -543,7 +548,7 @@ class PlanParser {
   }
 
   void parse_weight(Cursor& c) {
-    if (c.word() != "weight") c.fail_at(2, "expected 'weight @name {...}'");
+    c.keyword("weight", "expected 'weight @name {...}'");
     WeightDecl w;
     w.loc = here(3);
     w.name = c.name('@', "a weight name");
@@ -570,7 +575,7 @@ class PlanParser {
   }
 
   void parse_cache(Cursor& c) {
-    if (c.word() != "kv") c.fail_at(2, "expected 'kv %name {...}'");
+    c.keyword("kv", "expected 'kv %name {...}'");
     KvCache k;
     k.loc = here(3);
     k.name = c.name('%', "a KV cache name");
@@ -638,7 +643,7 @@ class PlanParser {
   }
 
   void parse_kernel(Cursor& c) {
-    if (c.word() != "kernel") c.fail_at(2, "expected 'kernel FAMILY {...} uses N'");
+    c.keyword("kernel", "expected 'kernel FAMILY {...} uses N'");
     KernelInstance k;
     k.loc = here(3);
     k.family = c.word();
@@ -650,7 +655,7 @@ class PlanParser {
       } while (c.eat(","));
       c.expect("}");
     }
-    if (c.word() != "uses") c.fail("expected 'uses N'");
+    c.keyword("uses", "expected 'uses N'");
     k.uses = c.integer();
     c.expect_end();
     plan_.kernels->push_back(std::move(k));

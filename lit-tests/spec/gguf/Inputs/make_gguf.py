@@ -320,6 +320,47 @@ def _without_tensor(name):
     return g.to_bytes()
 
 
+
+def _without_vocab():
+    g = model(PAIRING)
+    g.drop("gemma4.vocab_size")
+    g.remove("token_embd.weight")
+    return g.to_bytes()
+
+
+def _rope_factors(factors):
+    g = model(PAIRING)
+    g.remove("rope_freqs.weight")
+    g.add("rope_freqs.weight", [len(factors)], "F32", struct.pack("<%df" % len(factors), *factors))
+    return g.to_bytes()
+
+
+def metadata_values(count):
+    """A file whose one metadata array holds `count` u8 values (count bytes of data)."""
+    entry = gguf_string("tokenizer.ggml.token_type") + struct.pack("<IIQ", ARRAY, U8, count)
+    start = struct.pack("<IIQQ", 0x46554747, 3, 0, 1)
+    return start + entry + bytes(count)
+
+
+# More import errors: metadata values of the wrong type or range, and tensors the metadata reads.
+CASES.update({
+    "no-vocab": _without_vocab,
+    "block-count-range": lambda: _with_key("gemma4.block_count", U32, 2000),
+    "head-count-differs": lambda: _with_key("gemma4.attention.head_count", ARRAY, (I32, [4, 4, 2, 4, 4, 4])),
+    "no-kv-heads": lambda: _with_key("gemma4.attention.head_count_kv", U32, 0),
+    "value-length": lambda: _with_key("gemma4.attention.value_length_swa", U32, 16),
+    "freq-base-zero": lambda: _with_key("gemma4.rope.freq_base_swa", F32, 0.0),
+    "rms-eps-zero": lambda: _with_key("gemma4.attention.layer_norm_rms_epsilon", F32, 0.0),
+    "softcap-negative": lambda: _with_key("gemma4.final_logit_softcapping", F32, -1.0),
+    "freq-base-text": lambda: _with_key("gemma4.rope.freq_base", STRING, "1e6"),
+    "pattern-not-bools": lambda: _with_key("gemma4.attention.sliding_window_pattern", U32, 1),
+    "rope-freqs-quantized": lambda: _retyped("rope_freqs.weight", "Q8_0"),
+    "rope-freqs-none-rotate": lambda: _rope_factors([1e30] * 32),
+    "norm-quantized": lambda: _retyped("blk.0.attn_norm.weight", "Q8_0"),
+    "metadata-values": lambda: metadata_values((1 << 22) + 1),
+})
+
+
 def main():
     if len(sys.argv) == 2 and sys.argv[1] == "--list":
         print("\n".join(CASES))
