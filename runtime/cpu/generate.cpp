@@ -181,12 +181,17 @@ class Scheduler {
 
 }  // namespace
 
+std::string check_sequences_at_once(int64_t sequences, int64_t widest) {
+  if (sequences <= widest) return {};
+  return std::to_string(sequences) + " sequences at once: the plan serves 1.." + std::to_string(widest) +
+         " sequences per step";
+}
+
 std::optional<GenerateResult> generate(DecodeBackend& backend, const std::vector<std::vector<int32_t>>& prompts,
                                        const GenerateOptions& options, DiagnosticEngine& diag) {
   const int64_t max_active = options.max_active > 0 ? options.max_active : backend.max_rows();
-  if (max_active > backend.max_rows()) {
-    diag.error({}, std::to_string(max_active) + " sequences at once: the plan serves 1.." +
-                       std::to_string(backend.max_rows()) + " sequences per step");
+  if (std::string why = check_sequences_at_once(max_active, backend.max_rows()); !why.empty()) {
+    diag.error({}, why);
     return std::nullopt;
   }
   const int64_t chunk = options.prompt_chunk > 0 ? options.prompt_chunk : backend.max_rows_per_sequence();

@@ -208,10 +208,8 @@ std::string parse_sampling(const g4c::ParsedArgs& args, g4c::SamplingOptions& sa
 // at once (each gets its own KV caches) and the positions the longest prompt and --steps reach.
 std::string check_run_against_plan(const g4c::plan::Plan& plan, const std::vector<std::vector<int32_t>>& prompts,
                                    const g4c::GenerateOptions& options) {
-  const int64_t widest = plan.header.widths.back();
-  if (options.max_active > widest)
-    return std::to_string(options.max_active) + " sequences at once: the plan serves 1.." + std::to_string(widest) +
-           " sequences per step";
+  if (std::string why = g4c::check_sequences_at_once(options.max_active, plan.header.widths.back()); !why.empty())
+    return why;
   size_t longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, p.size());
   // The last generated token is never fed back, so a sequence takes prompt + steps - 1 positions

@@ -34,6 +34,9 @@ struct GenerateResult {
   std::vector<int64_t> rows_per_step;                   // how many sequences each step ran
 };
 
+// Why `sequences` cannot decode at once under a plan whose widest width is `widest`, or nothing.
+std::string check_sequences_at_once(int64_t sequences, int64_t widest);
+
 // The backend needs cache slots 0 .. max_active − 1. A new sequence in a slot needs no reset:
 // attention only reads a row's positions up to its own, all written by the sequence itself.
 std::optional<GenerateResult> generate(DecodeBackend& backend, const std::vector<std::vector<int32_t>>& prompts,
