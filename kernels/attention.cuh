@@ -199,6 +199,7 @@ __device__ inline void tile_values(const TileStage<Tiling, Elem>& stage, const f
 
 template <bool RING, int HEAD_DIM, int Q_HEADS, int KV_HEADS, class Elem, int WINDOW>
 __global__ void __launch_bounds__(kAttentionThreads) attention_partial(AttentionPartialArgs a) {
+  wait_for_prior_grids();
   static_assert(Q_HEADS % KV_HEADS == 0, "query heads form whole GQA groups");
   using Tiling = AttentionTiling<HEAD_DIM, Q_HEADS / KV_HEADS, Elem>;
   constexpr int kHeads = Tiling::kHeads;
@@ -283,6 +284,7 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_partial(Attention
 // over the splits that saw keys (l_s > 0; the others' accumulators were never written).
 template <int HEAD_DIM, int Q_HEADS>
 __global__ void __launch_bounds__(attention_combine_threads(HEAD_DIM)) attention_combine(AttentionCombineArgs a) {
+  wait_for_prior_grids();
   static_assert(kAttentionSplits == 32, "a warp holds one split per lane");
   constexpr int kThreads = attention_combine_threads(HEAD_DIM);
   __shared__ float weights[kAttentionSplits];

@@ -29,19 +29,23 @@ __device__ inline float gelu_tanh(float x) {
 }
 
 __global__ void __launch_bounds__(kElementwiseThreads) geglu(ElementwiseArgs a) {
+  wait_for_prior_grids();
   elementwise<true>(a, [](float gate, float up) { return gelu_tanh(gate) * up; });
 }
 
 __global__ void __launch_bounds__(kElementwiseThreads) add(ElementwiseArgs a) {
+  wait_for_prior_grids();
   elementwise<true>(a, [](float x, float y) { return x + y; });
 }
 
 __global__ void __launch_bounds__(kElementwiseThreads) scale_by(ElementwiseArgs a) {
+  wait_for_prior_grids();
   const float factor = *a.factor;
   elementwise<false>(a, [=](float x, float) { return x * factor; });
 }
 
 __global__ void __launch_bounds__(kElementwiseThreads) softcap(ElementwiseArgs a) {
+  wait_for_prior_grids();
   const float cap = a.cap;
   elementwise<false>(a, [=](float x, float) { return cap * tanhf(x / cap); });
 }

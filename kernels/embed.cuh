@@ -10,6 +10,7 @@ namespace g4c {
 
 template <class Block>
 __global__ void __launch_bounds__(kGatherThreads) embed_gather(EmbedGatherArgs a) {
+  wait_for_prior_grids();
   const long long element = static_cast<long long>(blockIdx.x) * kGatherThreads + threadIdx.x;
   const int row = blockIdx.y;
   if (element >= a.row_elems) return;

@@ -11,6 +11,7 @@ namespace g4c {
 
 template <bool RING, int HEAD_DIM, int KV_HEADS, class Elem>
 __global__ void __launch_bounds__(kKvWriteThreads) kv_write(KvWriteArgs a) {
+  wait_for_prior_grids();
   constexpr int kRowElems = KV_HEADS * HEAD_DIM;
   constexpr int kChunkElems = CacheElement<Elem>::kChunkElems;
   static_assert(kRowElems % kChunkElems == 0, "cache rows are whole 16-byte chunks");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "g4c/kernels/matmul_args.h"
+#include "launch_order.cuh"
 #include "g4c/kernels/quant_blocks.h"
 #include "matmul_ptx.cuh"
 

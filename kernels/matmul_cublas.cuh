@@ -4,6 +4,7 @@
 #pragma once
 
 #include "g4c/kernels/matmul_args.h"
+#include "launch_order.cuh"
 #include "g4c/kernels/quant_blocks.h"
 
 namespace g4c {
@@ -13,6 +14,7 @@ namespace g4c {
 // matmul::kThreads) blocks of matmul::kThreads threads.
 template <class Block>
 __global__ void __launch_bounds__(matmul::kThreads) dequantize_f16(DequantizeF16Args args) {
+  wait_for_prior_grids();
   const long long count = args.rows * args.cols;
   const long long row_bytes = args.cols / Block::kElems * static_cast<long long>(sizeof(Block));
   const int per_thread = args.cols % 8 == 0 ? 8 : 1;
@@ -39,6 +41,7 @@ __device__ inline unsigned short element_bits(const block_bf16*, float v) { retu
 // Grid: ceil(count / matmul::kThreads) blocks of matmul::kThreads threads.
 template <class Elem>
 __global__ void __launch_bounds__(matmul::kThreads) convert_activations(ConvertActivationsArgs args) {
+  wait_for_prior_grids();
   const long long i = static_cast<long long>(blockIdx.x) * matmul::kThreads + threadIdx.x;
   if (i < args.count) args.out[i] = element_bits(static_cast<const Elem*>(nullptr), args.x[i]);
 }

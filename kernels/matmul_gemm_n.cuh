@@ -161,6 +161,7 @@ __device__ __forceinline__ void gemm_n_body(const MatmulArgs& args) {
 // bytes of dynamic shared memory.
 template <class Block, int kCapacity>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::kGemmNMinBlocksPerSm) matmul_gemm_n(MatmulArgs args) {
+  wait_for_prior_grids();
   static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
   mm::gemm_n_body<Block, kCapacity / 8>(args);
 }

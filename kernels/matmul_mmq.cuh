@@ -19,6 +19,7 @@ namespace g4c {
 // as fp16, q = round(x / d), and Σq). One warp per (row, super-block), 8 values a lane.
 // Grid: ceil(width · cols / 256 · 32 / matmul::kThreads) blocks of matmul::kThreads threads.
 __global__ void __launch_bounds__(matmul::kThreads) quantize_q8_1(QuantizeQ81Args args) {
+  wait_for_prior_grids();
   using namespace mm;
   const long long super_blocks = args.cols / matmul::kQ8SuperBlock;
   const long long item = (static_cast<long long>(blockIdx.x) * matmul::kThreads + threadIdx.x) / 32;
@@ -165,6 +166,7 @@ __device__ __forceinline__ void mmq_body(const MmqArgs& args) {
 // matmul::kThreads threads, matmul::mmq_shared_bytes(…) bytes of dynamic shared memory.
 template <class Block, int kCapacity>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::kMmqMinBlocksPerSm) matmul_mmq(MmqArgs args) {
+  wait_for_prior_grids();
   static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
   mm::mmq_body<Block, kCapacity / 8>(args);
 }

@@ -166,6 +166,7 @@ __device__ __forceinline__ void ws_pass(const MatmulArgs& args, int first, int c
 // threads, matmul::ws_shared_bytes(…) bytes of dynamic shared memory.
 template <class Block, int kCapacity>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::kWsMinBlocksPerSm) matmul_ws(MatmulArgs args) {
+  wait_for_prior_grids();
   for (int first = 0; first < args.width; first += kCapacity)
     mm::ws_pass<Block, kCapacity>(args, first, args.width - first < kCapacity ? args.width - first : kCapacity);
 }

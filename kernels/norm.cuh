@@ -3,42 +3,72 @@
 //
 // A warp normalizes a group of up to 1024 floats, a block of 256 threads a larger one; every
 // thread loads its share into registers before the reduction and writes only what it loaded, so
-// y may be x (the plan's in_place norms).
+// y may be x (the plan's in_place norms). The pieces below are shared with the fused norms
+// (fused_norm.cuh), which do the same work and something more on the way out.
+#pragma once
+
 #include "ops_common.cuh"
 
 namespace g4c {
 
+template <int N>
+struct Vec {
+  static constexpr int value = N;
+};
+
+// The frame of a kernel over norm groups: finds this thread's group and its lane in it, and
+// calls body(Vec<VEC>{}, group, lane) with VEC = 4 when the kernel's pointers allow float4 access
+// (`vectorized`), else 1. Threads past the last group return at once, whole warps (or the whole
+// block of a large group) together, so the group's reductions see all their threads.
+template <int GROUP, class Body>
+__device__ inline void for_norm_group(long long groups, int vectorized, Body body) {
+  constexpr int kThreads = norm_threads_per_group(GROUP);
+  const long long group = static_cast<long long>(blockIdx.x) * norm_groups_per_block(GROUP) + threadIdx.x / kThreads;
+  if (group >= groups) return;
+  const int lane = threadIdx.x % kThreads;
+  if constexpr (GROUP % 4 == 0) {
+    if (vectorized) return body(Vec<4>{}, group, lane);
+  }
+  body(Vec<1>{}, group, lane);
+}
+
+// 1 / sqrt(mean(x²) + eps) of the group in `slice`, to every thread of the group. As the CPU op:
+// the mean in float, then a correctly rounded square root and division.
+template <int GROUP, int THREADS, int VEC>
+__device__ inline float rms_inverse(const GroupSlice<GROUP, THREADS, VEC>& slice, float eps, float* partials) {
+  const float sum = group_sum<THREADS>(slice.sum_of_squares(), partials);
+  return 1.0f / sqrtf(sum / static_cast<float>(GROUP) + eps);
+}
+
+// One vector of a normalized group: v · inv [· w at the vector's offset], each product rounded
+// as the CPU op rounds it.
+template <bool WEIGHTED, int VEC>
+__device__ inline void apply_rms(float (&v)[VEC], float inv, const float* weight, int offset) {
+  for (int e = 0; e < VEC; ++e) v[e] = v[e] * inv;
+  if constexpr (WEIGHTED) {
+    float w[VEC];
+    load_vec<VEC>(weight + offset, w);
+    for (int e = 0; e < VEC; ++e) v[e] = v[e] * w[e];
+  }
+}
+
 template <int GROUP, bool WEIGHTED, int VEC>
 __device__ void rms_norm_group(const RmsNormArgs& a, long long group, int lane, float* partials) {
-  constexpr int kThreads = norm_threads_per_group(GROUP);
-  GroupSlice<GROUP, kThreads, VEC> slice;
+  GroupSlice<GROUP, norm_threads_per_group(GROUP), VEC> slice;
   const long long base = group * GROUP;
   slice.load(a.x + base, lane, [](float v) { return v; });
-  const float sum = group_sum<kThreads>(slice.sum_of_squares(), partials);
-  // As the CPU op: the mean in float, then a correctly rounded square root and division.
-  const float inv = 1.0f / sqrtf(sum / static_cast<float>(GROUP) + a.eps);
-  slice.store(a.y + base, lane, [&](float (&v)[VEC], int offset) {
-    for (int e = 0; e < VEC; ++e) v[e] = v[e] * inv;
-    if constexpr (WEIGHTED) {
-      float w[VEC];
-      load_vec<VEC>(a.weight + offset, w);
-      for (int e = 0; e < VEC; ++e) v[e] = v[e] * w[e];
-    }
-  });
+  const float inv = rms_inverse(slice, a.eps, partials);
+  slice.store(a.y + base, lane, [&](float (&v)[VEC], int offset) { apply_rms<WEIGHTED>(v, inv, a.weight, offset); });
 }
 
 template <int GROUP, bool WEIGHTED>
 __global__ void __launch_bounds__(norm_threads_per_group(GROUP) * norm_groups_per_block(GROUP))
     rms_norm(RmsNormArgs a) {
-  constexpr int kThreads = norm_threads_per_group(GROUP);
-  __shared__ float partials[kThreads / 32];
-  const long long group = static_cast<long long>(blockIdx.x) * norm_groups_per_block(GROUP) + threadIdx.x / kThreads;
-  if (group >= a.groups) return;  // whole warps (or the whole block of a large group) leave together
-  const int lane = threadIdx.x % kThreads;
-  if constexpr (GROUP % 4 == 0) {
-    if (a.vectorized) return rms_norm_group<GROUP, WEIGHTED, 4>(a, group, lane, partials);
-  }
-  rms_norm_group<GROUP, WEIGHTED, 1>(a, group, lane, partials);
+  wait_for_prior_grids();
+  __shared__ float partials[norm_threads_per_group(GROUP) / 32];
+  for_norm_group<GROUP>(a.groups, a.vectorized, [&](auto vec, long long group, int lane) {
+    rms_norm_group<GROUP, WEIGHTED, decltype(vec)::value>(a, group, lane, partials);
+  });
 }
 
 }  // namespace g4c

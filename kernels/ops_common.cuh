@@ -3,6 +3,7 @@
 #pragma once
 
 #include "g4c/kernels/op_args.h"
+#include "launch_order.cuh"
 #include "g4c/kernels/quant_blocks.h"
 
 namespace g4c {

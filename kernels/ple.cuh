@@ -28,6 +28,7 @@ __device__ void ple_combine_group(const PleCombineArgs& a, long long group, int 
 template <int WIDTH>
 __global__ void __launch_bounds__(norm_threads_per_group(WIDTH) * norm_groups_per_block(WIDTH))
     ple_combine(PleCombineArgs a) {
+  wait_for_prior_grids();
   constexpr int kThreads = norm_threads_per_group(WIDTH);
   __shared__ float partials[kThreads / 32];
   const long long group = static_cast<long long>(blockIdx.x) * norm_groups_per_block(WIDTH) + threadIdx.x / kThreads;

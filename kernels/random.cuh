@@ -14,6 +14,7 @@ namespace g4c {
 
 template <class Block>
 __global__ void __launch_bounds__(kRandomThreads) random_weights(RandomWeightsArgs a) {
+  wait_for_prior_grids();
   Block* blocks = static_cast<Block*>(a.blocks);
   const long long stride = static_cast<long long>(gridDim.x) * kRandomThreads;
   for (long long i = static_cast<long long>(blockIdx.x) * kRandomThreads + threadIdx.x; i < a.count; i += stride) {

@@ -6,13 +6,36 @@
 // A block per row, a thread per pair: the thread computes its angle once, in double (positions
 // reach 262143, where a float angle has lost most of its fraction), rounds cos and sin to float
 // as the CPU op does, and rotates that pair in every head of the row. Each thread reads its pair
-// before writing it, so y may be x; pass-through pairs then need no work at all.
+// before writing it, so y may be x; pass-through pairs then need no work at all. The angle and
+// the rotation are shared with rms_norm_rope (fused_norm.cuh).
+#pragma once
+
 #include "ops_common.cuh"
 
 namespace g4c {
 
+// cos and sin of pair `pair`'s angle at `position`, as g4c::cpu::rope computes them: the same
+// double expression, then each rounded to float.
+template <int HEAD_DIM>
+__device__ inline float2 rope_cos_sin(double theta, int position, int pair) {
+  const double inv_freq = pow(theta, -2.0 * static_cast<double>(pair) / static_cast<double>(HEAD_DIM));
+  const double angle = static_cast<double>(position) * inv_freq;
+  double sin_d, cos_d;
+  sincos(angle, &sin_d, &cos_d);
+  return make_float2(static_cast<float>(cos_d), static_cast<float>(sin_d));
+}
+
+// Rotates the pair (first, second) by the angle whose cos and sin are `cs`. Each product is
+// rounded on its own, then the sum: the CPU's rounding, not a fused one.
+__device__ inline void rope_rotate(float2 cs, float& first, float& second) {
+  const float a = first, b = second;
+  first = __fadd_rn(__fmul_rn(a, cs.x), -__fmul_rn(b, cs.y));
+  second = __fadd_rn(__fmul_rn(b, cs.x), __fmul_rn(a, cs.y));
+}
+
 template <int HEAD_DIM, int ROTATED_PAIRS>
 __global__ void __launch_bounds__(HEAD_DIM / 2) rope(RopeArgs a) {
+  wait_for_prior_grids();
   static_assert(HEAD_DIM % 2 == 0 && ROTATED_PAIRS >= 0 && ROTATED_PAIRS <= HEAD_DIM / 2, "pairs of a head");
   constexpr int kHalf = HEAD_DIM / 2;
   const int pair = threadIdx.x;
@@ -27,17 +50,12 @@ __global__ void __launch_bounds__(HEAD_DIM / 2) rope(RopeArgs a) {
     }
     return;
   }
-  // The same expression as g4c::cpu::rope, so both round the same double angle.
-  const double inv_freq = pow(a.theta, -2.0 * static_cast<double>(pair) / static_cast<double>(HEAD_DIM));
-  const double angle = static_cast<double>(a.pos[row]) * inv_freq;
-  double sin_d, cos_d;
-  sincos(angle, &sin_d, &cos_d);
-  const float c = static_cast<float>(cos_d), s = static_cast<float>(sin_d);
+  const float2 cs = rope_cos_sin<HEAD_DIM>(a.theta, a.pos[row], pair);
   for (int h = 0; h < a.heads; ++h) {
-    const float first = x[h * HEAD_DIM + pair], second = x[h * HEAD_DIM + pair + kHalf];
-    // Each product rounded on its own, then the sum: the CPU's rounding, not a fused one.
-    y[h * HEAD_DIM + pair] = __fadd_rn(__fmul_rn(first, c), -__fmul_rn(second, s));
-    y[h * HEAD_DIM + pair + kHalf] = __fadd_rn(__fmul_rn(second, c), __fmul_rn(first, s));
+    float first = x[h * HEAD_DIM + pair], second = x[h * HEAD_DIM + pair + kHalf];
+    rope_rotate(cs, first, second);
+    y[h * HEAD_DIM + pair] = first;
+    y[h * HEAD_DIM + pair + kHalf] = second;
   }
 }
 

@@ -26,6 +26,7 @@ __device__ inline Candidate warp_best(Candidate c) {
 }
 
 __global__ void __launch_bounds__(kSampleThreads) sample(SampleArgs a) {
+  wait_for_prior_grids();
   const float* logits = a.logits + blockIdx.x * a.vocab;
   const int tid = threadIdx.x;
   Candidate best{negative_infinity(), kNoIndex};

@@ -7,7 +7,11 @@
 
 namespace g4c {
 
-static constexpr std::array<PassInfo, 5> kPipeline = {{
+// Fusions come first: every later pass (in-place decisions, liveness, offsets, kernel instances)
+// then sees the fused ops, never the pairs they replaced.
+static constexpr std::array<PassInfo, 7> kPipeline = {{
+    {"residual-norm", "residual add of an rms_norm as one add_rms_norm op", run_fuse_residual_norm, true},
+    {"norm-rope", "per-head rms_norm and its rope as one rms_norm_rope op", run_fuse_norm_rope, true},
     {"kv-layout", "KV cache per owning layer: ring of window slots or full context", run_kv_layout},
     {"alias", "in-place results that never overwrite a live alias", run_alias},
     {"routes", "a matmul route for every width", run_routes},
@@ -16,6 +20,17 @@ static constexpr std::array<PassInfo, 5> kPipeline = {{
 }};
 
 std::span<const PassInfo> pass_pipeline() { return kPipeline; }
+
+FusionOptions FusionOptions::all() {
+  FusionOptions all;
+  for (const PassInfo& pass : kPipeline)
+    if (pass.fusion) all.enabled.emplace_back(pass.name);
+  return all;
+}
+
+bool FusionOptions::runs(std::string_view pass) const {
+  return std::find(enabled.begin(), enabled.end(), pass) != enabled.end();
+}
 
 bool run_pipeline(plan::Plan& plan, PassContext& ctx, const std::vector<std::string>& print_after,
                   bool print_after_all, std::ostream& dump) {

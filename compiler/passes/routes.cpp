@@ -16,7 +16,7 @@ RouteChoice choose(const RouteQuery& q, const RouteOptions& options) {
   bool allow_mmq = options.policy != RoutePolicy::no_mmq;
   RouteChoice choice = default_route(q, allow_mmq);
   if (options.tuning)
-    if (const TuningEntry* e = options.tuning->find(q); e && (allow_mmq || e->route != Route::mmq))
+    if (const TuningEntry* e = options.tuning->find(q.type, q.rows, q.cols, q.width); e && (allow_mmq || e->route != Route::mmq))
       choice = {choice.width, e->route, "tuning"};
   if (options.policy == RoutePolicy::ws_only) choice = {choice.width, Route::ws, "policy ws-only"};
   if (options.policy == RoutePolicy::all_cublas) choice = {choice.width, Route::cublas, "policy all-cublas"};

@@ -11,29 +11,10 @@ Ident type_of(const Plan& plan, const Op& op) {
 
 std::vector<KernelInstance> matmul_kernels(const Plan& plan, const Op& op, int64_t width) {
   const std::vector<RouteChoice>* routes = op.routes();
-  if (!routes) return {};
-  for (const RouteChoice& c : *routes) {
-    if (c.width != width) continue;
-    Ident type = type_of(plan, op);
-    switch (c.route) {
-      case Route::ws:
-        return {kernel_instance("matmul.ws", {{"type", type}, {"n", width}})};
-      case Route::gemm_n:
-        return {kernel_instance("matmul.gemm_n", {{"type", type}, {"n", width}})};
-      case Route::mmq:
-        return {kernel_instance("quantize_q8_1"), kernel_instance("matmul.mmq", {{"type", type}, {"n", width}})};
-      case Route::cublas: {
-        // cuBLAS runs the GEMM. F32 weights multiply f32 activations as they are; F16/BF16 ones
-        // need activations of their type; quantized ones are dequantized to fp16 once at load.
-        if (type.text == "F32") return {};
-        Ident to{type.text == "BF16" ? "BF16" : "F16"};
-        std::vector<KernelInstance> k;
-        if (type.text != "F16" && type.text != "BF16") k.push_back(kernel_instance("dequantize_f16", {{"type", type}}));
-        k.push_back(kernel_instance("convert_activations", {{"to", to}}));
-        return k;
-      }
-    }
-  }
+  const WeightDecl* w = plan.find_weight(op.weight);
+  if (!routes || !w) return {};
+  for (const RouteChoice& c : *routes)
+    if (c.width == width) return matmul_route_kernels(c.route, w->type, width);
   return {};
 }
 
@@ -81,8 +62,36 @@ std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t 
       return {kernel_instance("scale_by")};
     case OpKind::softcap:
       return {kernel_instance("softcap")};
+    case OpKind::add_rms_norm:
+      return {kernel_instance("add_rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}})};
+    case OpKind::rms_norm_rope:
+      return {kernel_instance("rms_norm_rope", {{"head_dim", op.get_int("head_dim")},
+                                                {"rotated_pairs", op.get_int("rotated_pairs")},
+                                                {"weighted", !op.weight.empty()}})};
     case OpKind::sample:
       return {kernel_instance("sample")};
+  }
+  return {};
+}
+
+std::vector<KernelInstance> matmul_route_kernels(Route route, QuantType type, int64_t width) {
+  const Ident type_name{std::string(name(type))};
+  switch (route) {
+    case Route::ws:
+      return {kernel_instance("matmul.ws", {{"type", type_name}, {"n", width}})};
+    case Route::gemm_n:
+      return {kernel_instance("matmul.gemm_n", {{"type", type_name}, {"n", width}})};
+    case Route::mmq:
+      return {kernel_instance("quantize_q8_1"), kernel_instance("matmul.mmq", {{"type", type_name}, {"n", width}})};
+    case Route::cublas: {
+      // cuBLAS runs the GEMM. F32 weights multiply f32 activations as they are; F16/BF16 ones
+      // need activations of their type; quantized ones are dequantized to fp16 once at load.
+      if (type == QuantType::F32) return {};
+      std::vector<KernelInstance> k;
+      if (!info(type).is_float) k.push_back(kernel_instance("dequantize_f16", {{"type", type_name}}));
+      k.push_back(kernel_instance("convert_activations", {{"to", Ident{type == QuantType::BF16 ? "BF16" : "F16"}}}));
+      return k;
+    }
   }
   return {};
 }

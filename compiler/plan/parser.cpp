@@ -84,6 +84,13 @@ class Cursor {
     return " (got '" + std::string(line_.substr(pos_, end - pos_)) + "')";
   }
 
+  // The word at the cursor, without moving past it; empty when none starts there.
+  std::string_view next_word() {
+    skip_spaces();
+    size_t end = pos_;
+    while (end < line_.size() && is_word_char(line_[end])) ++end;
+    return line_.substr(pos_, end - pos_);
+  }
   std::string word() {
     skip_spaces();
     size_t start = pos_;
@@ -489,12 +496,25 @@ class PlanParser {
       if (!h.route_overrides.empty()) c.expect(",");
       h.route_overrides.push_back(c.string());
     }
-    if (c.eat(",")) {
-      c.key("prefill_chunk");
-      h.prefill_chunk = c.integer_in(1, kMaxWidth, "prefill_chunk");
-    }
+    parse_optional_header_keys(c, h);
     f.close();
     c.expect_end();
+  }
+
+  // `, fusions = [...]` and `, prefill_chunk = N`, each printed only when it says something, in
+  // that order.
+  void parse_optional_header_keys(Cursor& c, PlanHeader& h) {
+    if (!c.eat(",")) return;
+    if (c.next_word() == "fusions") {
+      c.key("fusions");
+      c.expect("[");
+      do h.fusions.push_back(c.word());
+      while (c.eat(","));
+      c.expect("]");
+      if (!c.eat(",")) return;
+    }
+    c.key("prefill_chunk");
+    h.prefill_chunk = c.integer_in(1, kMaxWidth, "prefill_chunk");
   }
 
   void parse_buffers_header(Cursor& c) {

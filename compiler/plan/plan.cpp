@@ -64,6 +64,13 @@ constexpr AttrSchema kAttentionAttrs[] = {{"q_heads", AK::integer, true, 1, kMax
                                           {"head_dim", AK::integer, true, 1, kMaxHeadDim},
                                           {"window", AK::integer, true, 0, kMaxDim},
                                           {"scale", AK::number, true}};
+// rms_norm's attributes, then rope's: the fused op states both halves as the unfused pair did.
+constexpr AttrSchema kNormRopeAttrs[] = {kNormAttrs[0],
+                                         kNormAttrs[1],
+                                         kRopeAttrs[0],
+                                         kRopeAttrs[1],
+                                         kRopeAttrs[2],
+                                         kInPlace};
 constexpr AttrSchema kInPlaceOnly[] = {kInPlace};
 constexpr AttrSchema kSoftcapAttrs[] = {{"cap", AK::number, true}, kInPlace};
 constexpr AttrSchema kOutputAttrs[] = {{"role", AK::ident, true}};
@@ -84,6 +91,10 @@ const std::array<OpSchema, kOpKindCount> kSchemas = {{
     {"add", 2, P::none, false, true, true, kInPlaceOnly},
     {"scale_by", 1, P::required, false, true, true, kInPlaceOnly},
     {"softcap", 1, P::none, false, true, true, kSoftcapAttrs},
+    // residual + rms_norm(x) [⊙ w]: in place over the residual, as the add it replaces was.
+    {"add_rms_norm", 2, P::optional, false, true, true, kNormAttrs},
+    // rope(rms_norm(x) [⊙ w], pos), one head per norm group.
+    {"rms_norm_rope", 2, P::optional, false, true, true, kNormRopeAttrs},
     {"sample", 1, P::none, false, true, false, {}},
     {"output", 1, P::none, false, false, false, kOutputAttrs},
 }};

@@ -112,6 +112,7 @@ void print_header(const PlanHeader& h, std::ostream& os) {
      << ", vocab = " << h.vocab << ", hidden = " << h.hidden << ", layers = " << h.layers
      << ", route_policy = " << h.route_policy << ", tuning = " << (h.tuning.empty() ? "none" : quote(h.tuning))
      << ", route_overrides = [" << join(overrides) << "]";
+  if (!h.fusions.empty()) os << ", fusions = [" << join(h.fusions) << "]";
   if (h.prefill_chunk != 1) os << ", prefill_chunk = " << h.prefill_chunk;
   os << "}\n";
 }

@@ -128,19 +128,28 @@ class Verifier {
       case OpKind::matmul:
         return matmul_type_error(op, *w);
       case OpKind::rms_norm: {
-        int64_t group = op.get_int("group");
         const ValueType& x = type_of(op.operands[0]);
-        if (group < 1 || x.last_dim() % group != 0)
-          return "group " + std::to_string(group) + " does not divide rows of " + std::to_string(x.last_dim());
-        if (w && w->ne0 * w->ne1 != group) return "norm weight @" + w->name + " must hold " + std::to_string(group) + " values";
+        if (auto e = norm_error(op, x, w); !e.empty()) return e;
         return expect_result(op, x);
       }
       case OpKind::rope: {
         const ValueType& x = type_of(op.operands[0]);
-        int64_t head_dim = op.get_int("head_dim"), pairs = op.get_int("rotated_pairs");
-        if (auto e = expect_operand(op, 1, ids); !e.empty()) return e;
-        if (head_dim < 2 || head_dim % 2 || x.last_dim() % head_dim) return "head_dim must be even and divide the rows";
-        if (pairs < 0 || 2 * pairs > head_dim) return "rotated_pairs must be within 0..head_dim/2";
+        if (auto e = rope_error(op, x); !e.empty()) return e;
+        return expect_result(op, x);
+      }
+      case OpKind::add_rms_norm: {
+        const ValueType& residual = type_of(op.operands[0]);
+        if (auto e = expect_operand(op, 1, residual); !e.empty()) return e;
+        if (auto e = norm_error(op, residual, w); !e.empty()) return e;
+        return expect_result(op, residual);
+      }
+      case OpKind::rms_norm_rope: {
+        const ValueType& x = type_of(op.operands[0]);
+        if (auto e = norm_error(op, x, w); !e.empty()) return e;
+        if (auto e = rope_error(op, x); !e.empty()) return e;
+        if (op.get_int("group") != op.get_int("head_dim"))
+          return "group " + std::to_string(op.get_int("group")) + " must equal head_dim " +
+                 std::to_string(op.get_int("head_dim")) + " (the fused kernel normalizes and rotates one head at a time)";
         return expect_result(op, x);
       }
       case OpKind::kv_write:
@@ -164,6 +173,24 @@ class Verifier {
       case OpKind::output:
         return {};
     }
+    return {};
+  }
+
+  // RMSNorm over groups of x's rows, with a weight of one group when it has one.
+  std::string norm_error(const Op& op, const ValueType& x, const WeightDecl* w) const {
+    int64_t group = op.get_int("group");
+    if (group < 1 || x.last_dim() % group != 0)
+      return "group " + std::to_string(group) + " does not divide rows of " + std::to_string(x.last_dim());
+    if (w && w->ne0 * w->ne1 != group) return "norm weight @" + w->name + " must hold " + std::to_string(group) + " values";
+    return {};
+  }
+
+  // RoPE of whole heads of x's rows at the positions of operand 1.
+  std::string rope_error(const Op& op, const ValueType& x) const {
+    int64_t head_dim = op.get_int("head_dim"), pairs = op.get_int("rotated_pairs");
+    if (auto e = expect_operand(op, 1, batch(DType::i32, {})); !e.empty()) return e;
+    if (head_dim < 2 || head_dim % 2 || x.last_dim() % head_dim) return "head_dim must be even and divide the rows";
+    if (pairs < 0 || 2 * pairs > head_dim) return "rotated_pairs must be within 0..head_dim/2";
     return {};
   }
 

@@ -1,6 +1,6 @@
-// The default route rule table. The thresholds are starting points taken from other engines'
-// measurements (shared/reference/routing.md §E) and are to be replaced by H200 measurements
-// through tuning files; docs/routes.md gives the reasoning for each.
+// The default route rule table, from the H200 measurements in tuning/h200.toml (`g4run tune`,
+// docs/perf.md): the rules a plan gets without a tuning file, which then refines them per shape.
+// docs/routes.md gives the reasoning for each.
 #include <array>
 
 #include "g4c/compiler/routing.h"
@@ -13,22 +13,12 @@ using plan::Route;
 namespace {
 
 bool is_float(const RouteQuery& q) { return info(q.type).is_float; }
-bool is_kquant(const RouteQuery& q) {
-  return q.type == QuantType::Q4_K || q.type == QuantType::Q5_K || q.type == QuantType::Q6_K;
-}
-bool is_legacy(const RouteQuery& q) { return q.type == QuantType::Q4_0 || q.type == QuantType::Q8_0; }
 
-const std::array<RouteRule, 9> kRules = {{
+const std::array<RouteRule, 5> kRules = {{
     {"prefill-cublas", "N >= 128", Route::cublas, [](const RouteQuery& q) { return q.width >= 128; }},
-    {"float-ws", "float weight, N <= 8", Route::ws, [](const RouteQuery& q) { return is_float(q) && q.width <= 8; }},
-    {"float-cublas", "float weight, N > 8", Route::cublas, [](const RouteQuery& q) { return is_float(q); }},
-    {"ws-small", "N <= 4", Route::ws, [](const RouteQuery& q) { return q.width <= 4; }},
-    {"mmq-kquant", "Q4_K/Q5_K/Q6_K, N >= 5, rows >= 2048", Route::mmq,
-     [](const RouteQuery& q) { return is_kquant(q) && q.width >= 5 && q.rows >= 2048; }},
-    {"mmq-legacy", "Q4_0/Q8_0, N >= 8, rows >= 2048", Route::mmq,
-     [](const RouteQuery& q) { return is_legacy(q) && q.width >= 8 && q.rows >= 2048; }},
-    {"ws-mid", "N <= 16", Route::ws, [](const RouteQuery& q) { return q.width <= 16; }},
-    {"gemm-n", "N > 16", Route::gemm_n, [](const RouteQuery&) { return true; }},
+    {"float-cublas", "float weight", Route::cublas, [](const RouteQuery& q) { return is_float(q); }},
+    {"mmq-quant", "quantized weight, N <= 32", Route::mmq, [](const RouteQuery& q) { return q.width <= 32; }},
+    {"gemm-n", "N > 16", Route::gemm_n, [](const RouteQuery& q) { return q.width > 16; }},
     {"ws-any", "anything else", Route::ws, [](const RouteQuery&) { return true; }},
 }};
 

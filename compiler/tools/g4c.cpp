@@ -45,6 +45,7 @@ const std::vector<g4c::OptionSpec> kCompileOptions = {
     {"route-policy", true, false, "policy", "default, ws-only, no-mmq or all-cublas"},
     {"route", true, true, "rule", "override routes: PATTERN=ROUTE[@N<op>K], e.g. ffn_down=mmq@N>=5 (repeatable)"},
     {"tuning", true, false, "file", "measured routes (written by g4run tune) that replace the default rules"},
+    {"fuse", true, false, "fusions", "fusion passes to run: all (default), none, or a comma list, e.g. residual-norm"},
     {"print-after", true, true, "pass", "print the plan after this pass to stderr (repeatable)"},
     {"print-after-all", false, false, "", "print the plan after every pass to stderr"},
     {"o", true, false, "file", "write the output to <file> instead of standard output"},
@@ -79,7 +80,8 @@ void print_usage(std::ostream& os) {
      << g4c::format_options_help(kCompileOptions) << "\nverify options:\n"
      << g4c::format_options_help(kVerifyOptions) << "\nimport options:\n"
      << g4c::format_options_help(kImportOptions) << "\npasses, in order:\n";
-  for (const g4c::PassInfo& p : g4c::pass_pipeline()) os << "  " << p.name << ": " << p.summary << "\n";
+  for (const g4c::PassInfo& p : g4c::pass_pipeline())
+    os << "  " << p.name << ": " << p.summary << (p.fusion ? " (a fusion: --fuse)" : "") << "\n";
 }
 
 int usage_error(const std::string& message) {
@@ -122,11 +124,34 @@ std::optional<std::vector<int64_t>> parse_widths(const std::string& text, std::s
   return widths;
 }
 
+// `--fuse`: all, none, or fusion pass names separated by commas (run in pipeline order).
+std::optional<g4c::FusionOptions> parse_fusions(const std::string& text, std::string& error) {
+  if (text == "all") return g4c::FusionOptions::all();
+  if (text == "none") return g4c::FusionOptions::none();
+  const std::vector<std::string> known = g4c::FusionOptions::all().enabled;
+  std::vector<std::string> wanted;
+  for (size_t start = 0, end = 0; end != std::string::npos; start = end + 1) {
+    end = text.find(',', start);
+    std::string item = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (std::find(known.begin(), known.end(), item) == known.end()) {
+      error = "--fuse: " + g4c::quote(item) + " is not a fusion" + g4c::did_you_mean(item, known) +
+              " (expected all, none, or fusion names separated by commas: " + g4c::join(known) + ")";
+      return std::nullopt;
+    }
+    wanted.push_back(item);
+  }
+  g4c::FusionOptions fusions;
+  for (const std::string& name : known)
+    if (std::find(wanted.begin(), wanted.end(), name) != wanted.end()) fusions.enabled.push_back(name);
+  return fusions;
+}
+
 // Reads every compile option that shapes the plan; nullopt after printing a usage error.
 struct CompileSettings {
   std::string stage = "plan";
   g4c::LowerOptions lower;
   g4c::RouteOptions routes;
+  g4c::FusionOptions fusions = g4c::FusionOptions::all();
   std::vector<std::string> print_after;
 };
 
@@ -183,6 +208,11 @@ std::optional<CompileSettings> read_settings(const g4c::ParsedArgs& args, std::s
       }
       s.routes.overrides.push_back(*o);
     }
+  if (auto fuse = args.value("fuse")) {
+    auto fusions = parse_fusions(*fuse, error);
+    if (!fusions) return std::nullopt;
+    s.fusions = *fusions;
+  }
   std::vector<std::string> passes = pass_names();
   if (auto it = args.values.find("print-after"); it != args.values.end())
     for (const std::string& p : it->second) {
@@ -241,7 +271,14 @@ int run_compile(int argc, char** argv) {
   }
   if (spec && args->value("tuning")) {
     settings->routes.tuning = g4c::load_tuning_file(*args->value("tuning"), diag);
-    if (!settings->routes.tuning) spec.reset();
+    if (!settings->routes.tuning) {
+      spec.reset();
+    } else if (settings->routes.tuning->target != settings->lower.target) {
+      // Routes measured on one architecture say nothing about another's kernels.
+      diag.error({}, "--tuning: " + g4c::quote(*args->value("tuning")) + " was measured on " +
+                         settings->routes.tuning->target + ", the plan targets " + settings->lower.target);
+      spec.reset();
+    }
   }
   if (!spec) {
     diag.print(std::cerr, kTool);
@@ -255,7 +292,7 @@ int run_compile(int argc, char** argv) {
   }
   g4c::plan::Plan plan = g4c::lower_model(*spec, settings->lower);
   if (settings->stage != "graph") {
-    g4c::PassContext ctx{*spec, settings->routes, diag};
+    g4c::PassContext ctx{*spec, settings->routes, diag, settings->fusions};
     bool ok = g4c::run_pipeline(plan, ctx, settings->print_after, args->has("print-after-all"), std::cerr);
     if (ok && !g4c::plan::verify_plan(plan, diag))
       diag.error({}, "internal error: the compiled plan fails verification (please report this)");

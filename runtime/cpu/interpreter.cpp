@@ -133,6 +133,17 @@ void Interpreter::run_op(const Op& op, Step& step) {
     case OpKind::rope:
       return cpu::rope(x, ids(op.operands[1]), y, W, elements(op.operands[0]) / W, op.get_int("head_dim"),
                        op.get_int("rotated_pairs"), op.get_number("theta"));
+    case OpKind::add_rms_norm: {
+      std::vector<float> w = op.weight.empty() ? std::vector<float>() : weight_vector();
+      return cpu::add_rms_norm(x, value(step, op.operands[1]), w.empty() ? nullptr : w.data(), y,
+                               elements(op.operands[1]), op.get_int("group"), static_cast<float>(op.get_number("eps")));
+    }
+    case OpKind::rms_norm_rope: {
+      std::vector<float> w = op.weight.empty() ? std::vector<float>() : weight_vector();
+      return cpu::rms_norm_rope(x, w.empty() ? nullptr : w.data(), ids(op.operands[1]), y, W,
+                                elements(op.operands[0]) / W, static_cast<float>(op.get_number("eps")),
+                                op.get_int("head_dim"), op.get_int("rotated_pairs"), op.get_number("theta"));
+    }
     case OpKind::kv_write: {
       Cache& c = cache(op.cache);
       if (c.k.empty()) {  // allocated on first use: full caches of long contexts are large

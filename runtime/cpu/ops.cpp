@@ -76,6 +76,22 @@ void softcap(const float* x, float cap, float* y, int64_t count) {
   for (int64_t i = 0; i < count; ++i) y[i] = cap * std::tanh(x[i] / cap);
 }
 
+void add_rms_norm(const float* residual, const float* x, const float* weight, float* y, int64_t total, int64_t group,
+                  float eps) {
+  // A group at a time: its normed values are complete before y, which may be either input, changes.
+  std::vector<float> normed(static_cast<size_t>(group));
+  for (int64_t start = 0; start < total; start += group) {
+    rms_norm(x + start, weight, normed.data(), group, group, eps);
+    add(residual + start, normed.data(), y + start, group);
+  }
+}
+
+void rms_norm_rope(const float* x, const float* weight, const int32_t* pos, float* y, int64_t n, int64_t row_elems,
+                   float eps, int64_t head_dim, int64_t rotated_pairs, double theta) {
+  rms_norm(x, weight, y, n * row_elems, head_dim, eps);
+  rope(y, pos, y, n, row_elems, head_dim, rotated_pairs, theta);  // rope reads each pair before writing it
+}
+
 void ple_combine(const float* proj, const float* rows, const float* norm, float* out, int64_t n, int64_t out_rows,
                  int64_t layers, int64_t width, float proj_scale, float eps, float out_scale) {
   for (int64_t r = 0; r < n; ++r)

@@ -47,7 +47,7 @@ int64_t kv_bytes_per_step(const Plan& plan, const std::vector<int32_t>& position
 }
 
 std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, int steps, double copy_gbps,
-                                 DiagnosticEngine& diag) {
+                                 DiagnosticEngine& diag, int64_t skip_to) {
   const Plan& plan = executor.plan();
   executor.set_keep_logits(false);
   for (int s = 0; s < sequences; ++s) executor.reset_sequence(s);
@@ -62,13 +62,18 @@ std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, 
     return executor.step({tokens, positions, slots}, diag);
   };
   std::optional<StepOutput> out;
+  const int64_t first = skip_to > 0 ? skip_to : prompt;
+  if (skip_to > 0) {
+    prompt = 0;
+    if (!(out = run(static_cast<int>(first) - 1, false, {}))) return std::nullopt;  // one step for tokens to feed back
+  }
   for (int p = 0; p < prompt; ++p)
     if (!(out = run(p, false, {}))) return std::nullopt;
   BenchResult r;
-  r.sequences = sequences, r.prompt = prompt, r.steps = steps, r.width = out ? out->width : 0;
+  r.sequences = sequences, r.prompt = prompt, r.steps = steps, r.context = first, r.width = out ? out->width : 0;
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i)
-    if (!(out = run(prompt + i, true, out->next))) return std::nullopt;
+    if (!(out = run(static_cast<int>(first) + i, true, out->next))) return std::nullopt;
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.width = out->width;
   r.wall_step_ms = 1e3 * wall / steps;
@@ -76,7 +81,9 @@ std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, 
   r.tokens_per_s = sequences * steps / wall;
   r.tokens_per_s_per_sequence = steps / wall;
   r.weight_bytes = executor.weight_bytes_per_step(r.width);
-  r.kv_bytes = kv_bytes_per_step(plan, std::vector<int32_t>(sequences, prompt + steps / 2));
+  r.kv_bytes = kv_bytes_per_step(plan, std::vector<int32_t>(sequences, static_cast<int32_t>(first + steps / 2)));
+  for (const OpTiming& t : executor.profile(r.width, 3))
+    if (t.kind == "attention") r.attention_ms += t.ms;
   const double bytes = static_cast<double>(r.weight_bytes + r.kv_bytes);
   r.achieved_gbps = bytes / (r.step_ms * 1e6);
   // The floor (DESIGN.md §9): the step's bytes at the copy bandwidth, which counts a copy's reads
@@ -99,13 +106,17 @@ std::string format(const char* fmt, auto... args) {
 std::string format_bench_table(const std::vector<BenchResult>& results, double copy_gbps) {
   std::string out = format("copy bandwidth %.0f GB/s (bytes read + written per second); floor = bytes / that\n",
                            copy_gbps);
-  out += format("%4s %5s %10s %10s %12s %12s %10s %10s %9s %8s\n", "N", "width", "step ms", "wall ms", "tok/s",
-                "tok/s/seq", "weight MB", "KV MB", "GB/s", "% floor");
-  for (const BenchResult& r : results)
-    out += format("%4d %5lld %10.3f %10.3f %12.1f %12.1f %10.1f %10.1f %9.1f %7.1f%%\n", r.sequences,
-                  static_cast<long long>(r.width), r.step_ms, r.wall_step_ms, r.tokens_per_s,
-                  r.tokens_per_s_per_sequence, r.weight_bytes / 1e6, r.kv_bytes / 1e6, r.achieved_gbps,
-                  100 * r.floor_fraction);
+  out += format("%4s %5s %7s %10s %10s %12s %12s %10s %10s %6s %9s %8s %8s %7s\n", "N", "width", "context", "step ms",
+                "wall ms", "tok/s", "tok/s/seq", "weight MB", "KV MB", "KV %", "GB/s", "% floor", "attn ms", "attn %");
+  for (const BenchResult& r : results) {
+    const double kv_share = static_cast<double>(r.kv_bytes) / static_cast<double>(r.weight_bytes + r.kv_bytes);
+    out += format("%4d %5lld %7lld %10.3f %10.3f %12.1f %12.1f %10.1f %10.1f %5.1f%% %9.1f %7.1f%% %8.3f %6.1f%%\n",
+                  r.sequences, static_cast<long long>(r.width), static_cast<long long>(r.context), r.step_ms,
+                  r.wall_step_ms, r.tokens_per_s, r.tokens_per_s_per_sequence, r.weight_bytes / 1e6, r.kv_bytes / 1e6,
+                  100 * kv_share, r.achieved_gbps, 100 * r.floor_fraction, r.attention_ms,
+                  100 * r.attention_ms / r.step_ms);
+  }
+  out += "KV: bytes the attention ops read per step at the timed positions' middle; attn ms: those ops timed alone\n";
   return out;
 }
 
@@ -114,12 +125,12 @@ std::string format_bench_json(const std::string& plan_name, const std::vector<Be
   for (size_t i = 0; i < results.size(); ++i) {
     const BenchResult& r = results[i];
     out += format(
-        "%s\n  {\"sequences\": %d, \"width\": %lld, \"prompt\": %d, \"steps\": %d, \"step_ms\": %.4f, "
+        "%s\n  {\"sequences\": %d, \"width\": %lld, \"prompt\": %d, \"context\": %lld, \"steps\": %d, \"step_ms\": %.4f, "
         "\"wall_step_ms\": %.4f, \"tokens_per_s\": %.2f, \"tokens_per_s_per_sequence\": %.2f, \"weight_bytes\": %lld, "
-        "\"kv_bytes\": %lld, \"achieved_gbps\": %.2f, \"floor_fraction\": %.4f}",
-        i ? "," : "", r.sequences, static_cast<long long>(r.width), r.prompt, r.steps, r.step_ms, r.wall_step_ms,
+        "\"kv_bytes\": %lld, \"achieved_gbps\": %.2f, \"floor_fraction\": %.4f, \"attention_ms\": %.4f}",
+        i ? "," : "", r.sequences, static_cast<long long>(r.width), r.prompt, static_cast<long long>(r.context), r.steps, r.step_ms, r.wall_step_ms,
         r.tokens_per_s, r.tokens_per_s_per_sequence, static_cast<long long>(r.weight_bytes),
-        static_cast<long long>(r.kv_bytes), r.achieved_gbps, r.floor_fraction);
+        static_cast<long long>(r.kv_bytes), r.achieved_gbps, r.floor_fraction, r.attention_ms);
   }
   return out + "\n]}\n";
 }

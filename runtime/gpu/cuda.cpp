@@ -11,6 +11,27 @@ std::string cuda_error(cudaError_t e, const char* call, const char* file, int li
   return where + ":" + std::to_string(line) + ": " + call + ": " + cudaGetErrorString(e);
 }
 
+namespace {
+// Unset until a device is found or a caller decides; a process drives one device.
+std::optional<bool> g_launch_overlap;
+}  // namespace
+
+void set_launch_overlap(bool on) { g_launch_overlap = on; }
+bool launch_overlap() { return g_launch_overlap.value_or(false); }
+
+cudaError_t launch_kernel_args(cudaKernel_t kernel, const LaunchDims& dims, void** params, cudaStream_t stream) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = dims.grid;
+  config.blockDim = dims.block;
+  config.dynamicSmemBytes = dims.shared_bytes;
+  config.stream = stream;
+  cudaLaunchAttribute overlap{};
+  overlap.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  overlap.val.programmaticStreamSerializationAllowed = 1;
+  if (launch_overlap()) config.attrs = &overlap, config.numAttrs = 1;
+  return cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(kernel), params);
+}
+
 std::optional<DeviceInfo> find_device(std::string& why) {
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
@@ -30,6 +51,7 @@ std::optional<DeviceInfo> find_device(std::string& why) {
   info.cc_major = prop.major;
   info.cc_minor = prop.minor;
   cudaMemGetInfo(&info.free_bytes, &info.total_bytes);
+  if (!g_launch_overlap) g_launch_overlap = prop.major >= 9;  // sm_90 has griddepcontrol
   return info;
 }
 

@@ -16,7 +16,8 @@ namespace {
 
 // The ops that read their weight as F32 floats rather than in its stored type.
 bool reads_weight_as_floats(OpKind kind) {
-  return kind == OpKind::rms_norm || kind == OpKind::ple_combine || kind == OpKind::scale_by;
+  return kind == OpKind::rms_norm || kind == OpKind::add_rms_norm || kind == OpKind::rms_norm_rope ||
+         kind == OpKind::ple_combine || kind == OpKind::scale_by;
 }
 
 bool is_quantized(QuantType t) { return !info(t).is_float; }

@@ -190,6 +190,25 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
       l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_rope(kernel, c, s); };
       return l;
     }
+    case OpKind::add_rms_norm: {
+      const AddRmsNormCall c{x, f(op.operands[1]), weight ? weight->floats() : nullptr, y, elements(w, op.operands[1]),
+                             op.get_int("group"), static_cast<float>(op.get_number("eps"))};
+      l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_add_rms_norm(kernel, c, s); };
+      return l;
+    }
+    case OpKind::rms_norm_rope: {
+      const RmsNormRopeCall c{x,
+                              weight ? weight->floats() : nullptr,
+                              y,
+                              ids(op.operands[1]),
+                              W,
+                              elements(w, op.operands[0]) / W,
+                              op.get_int("head_dim"),
+                              static_cast<float>(op.get_number("eps")),
+                              op.get_number("theta")};
+      l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_rms_norm_rope(kernel, c, s); };
+      return l;
+    }
     case OpKind::kv_write: {
       const KvWriteCall c{x, f(op.operands[1]), ids(op.operands[2]), ids(op.operands[3]), caches.at(op.cache).ref, W};
       l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_kv_write(kernel, c, s); };

@@ -31,6 +31,14 @@ unsigned elementwise_blocks(int64_t count, bool vectorized) {
   return static_cast<unsigned>(std::min<int64_t>(blocks_for(items, kElementwiseThreads), kElementwiseMaxBlocks));
 }
 
+// The grid of a kernel over `groups` norm groups of `group` floats: a warp per group (several per
+// block) or a block per group (op_args.h).
+LaunchDims norm_group_dims(int64_t groups, int64_t group) {
+  const int64_t groups_per_block = norm_groups_per_block(group);
+  return {dim3(blocks_for(groups, groups_per_block)),
+          dim3(static_cast<unsigned>(norm_threads_per_group(group) * groups_per_block))};
+}
+
 int64_t element_bytes(QuantType dtype) { return dtype == QuantType::F32 ? 4 : 2; }
 
 bool is_cache_dtype(QuantType dtype) {
@@ -74,10 +82,26 @@ cudaError_t launch_rms_norm(cudaKernel_t kernel, const RmsNormCall& c, cudaStrea
   if (c.total == 0) return cudaSuccess;
   const bool vectorized = c.group % 4 == 0 && all_aligned(c.x, c.y, c.weight);
   RmsNormArgs args{c.x, c.weight, c.y, c.total / c.group, c.eps, vectorized};
-  const int64_t groups_per_block = norm_groups_per_block(c.group);
-  LaunchDims dims{dim3(blocks_for(args.groups, groups_per_block)),
-                  dim3(static_cast<unsigned>(norm_threads_per_group(c.group) * groups_per_block))};
-  return launch(kernel, dims, args, stream);
+  return launch(kernel, norm_group_dims(args.groups, c.group), args, stream);
+}
+
+cudaError_t launch_add_rms_norm(cudaKernel_t kernel, const AddRmsNormCall& c, cudaStream_t stream) {
+  if (c.group <= 0 || c.total < 0 || c.total % c.group != 0 || !c.residual || !c.x || !c.y) return cudaErrorInvalidValue;
+  if (c.total == 0) return cudaSuccess;
+  const bool vectorized = c.group % 4 == 0 && all_aligned(c.residual, c.x, c.y, c.weight);
+  AddRmsNormArgs args{c.residual, c.x, c.weight, c.y, c.total / c.group, c.eps, vectorized};
+  return launch(kernel, norm_group_dims(args.groups, c.group), args, stream);
+}
+
+cudaError_t launch_rms_norm_rope(cudaKernel_t kernel, const RmsNormRopeCall& c, cudaStream_t stream) {
+  if (c.head_dim <= 0 || c.head_dim % 2 != 0 || c.head_dim > 2048 || c.row_elems % c.head_dim != 0 || c.rows < 0 ||
+      c.row_elems / c.head_dim > INT32_MAX || !c.x || !c.y || !c.pos)
+    return cudaErrorInvalidValue;
+  if (c.rows == 0 || c.row_elems == 0) return cudaSuccess;
+  const int64_t heads = c.row_elems / c.head_dim;
+  const bool vectorized = c.head_dim % 4 == 0 && all_aligned(c.x, c.weight);
+  RmsNormRopeArgs args{c.x, c.weight, c.y, c.pos, c.theta, c.rows * heads, static_cast<int>(heads), c.eps, vectorized};
+  return launch(kernel, norm_group_dims(args.groups, c.head_dim), args, stream);
 }
 
 cudaError_t launch_rope(cudaKernel_t kernel, const RopeCall& c, cudaStream_t stream) {

@@ -34,6 +34,15 @@ std::string rms_norm(const plan::KernelInstance& k) {
   return instance_of("rms_norm", {arg(instance_int(k, "group")), arg(instance_bool(k, "weighted"))});
 }
 
+std::string add_rms_norm(const plan::KernelInstance& k) {
+  return instance_of("add_rms_norm", {arg(instance_int(k, "group")), arg(instance_bool(k, "weighted"))});
+}
+
+std::string rms_norm_rope(const plan::KernelInstance& k) {
+  return instance_of("rms_norm_rope", {arg(instance_int(k, "head_dim")), arg(instance_int(k, "rotated_pairs")),
+                                       arg(instance_bool(k, "weighted"))});
+}
+
 std::string rope(const plan::KernelInstance& k) {
   return instance_of("rope", {arg(instance_int(k, "head_dim")), arg(instance_int(k, "rotated_pairs"))});
 }
@@ -69,6 +78,8 @@ const std::array kFamilies = {
     KernelFamily{"ple_combine", "ple.cuh", ple_combine},
     KernelFamily{"rms_norm", "norm.cuh", rms_norm},
     KernelFamily{"rope", "rope.cuh", rope},
+    KernelFamily{"add_rms_norm", "fused_norm.cuh", add_rms_norm},
+    KernelFamily{"rms_norm_rope", "fused_norm.cuh", rms_norm_rope},
     KernelFamily{"kv_write", "kv_cache.cuh", kv_write},
     KernelFamily{"attention.partial", "attention.cuh", attention_partial},
     KernelFamily{"attention.combine", "attention.cuh", attention_combine},

@@ -2,10 +2,11 @@
 //
 //   g4run [run] PLAN --weights SRC --prompt-ids IDS [--prompt-ids IDS]... [--steps N] [--dump-logits F]
 //               [--backend gpu|cpu]
-//   g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P] [--steps S] [--json]
+//   g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P | --context C] [--steps S] [--json]
 //   g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R]
 //   g4run export-gguf PLAN --weights SRC -o FILE
 //   g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]
+//   g4run tune PLAN... [-o FILE] [--batch 1,8,32] [--routes ws,mmq,...] [--repeats R] [--check-rows N]
 //
 // SRC is `random:seed=N` or a GGUF file. Each --prompt-ids is one sequence; all sequences decode
 // together, one batched step per token. Plans run on the GPU executor when a CUDA device is present,
@@ -21,12 +22,14 @@
 #include <limits>
 #include <sstream>
 
+#include "g4c/kernels/matmul_args.h"
 #include "g4c/plan/parser.h"
 #include "g4c/runtime/export_gguf.h"
 #include "g4c/runtime/generate.h"
 #include "g4c/runtime/gpu/bench.h"
 #include "g4c/runtime/gpu/cuda.h"
 #include "g4c/runtime/gpu/executor.h"
+#include "g4c/runtime/gpu/tune.h"
 #include "g4c/runtime/jit.h"
 #include "g4c/runtime/interpreter.h"
 #include "g4c/runtime/load_weights.h"
@@ -46,6 +49,9 @@ const g4c::OptionSpec kCacheDirOption = {"kernel-cache-dir", true, false, "dir",
                                          "where compiled kernels are cached (default ~/.cache/g4c/kernels)"};
 const g4c::OptionSpec kNoCacheOption = {"no-kernel-cache", false, false, "", "compile every kernel, read and write no cache"};
 const g4c::OptionSpec kHelpOption = {"help", false, false, "", "show this help"};
+const g4c::OptionSpec kNoOverlapOption = {"no-launch-overlap", false, false, "",
+                                          "launch each kernel only after the previous one ends (for A/B timing; "
+                                          "default: overlapped on sm_90+)"};
 
 const std::vector<g4c::OptionSpec> kRunOptions = {
     kWeightsOption,
@@ -59,6 +65,7 @@ const std::vector<g4c::OptionSpec> kRunOptions = {
     {"top-p", true, false, "p", "sample among the most likely tokens whose probability reaches p (default 1)"},
     {"seed", true, false, "n", "seed of the sampling stream (default 0)"},
     {"backend", true, false, "gpu|cpu", "where to run (default: gpu when a CUDA device is present, else cpu)"},
+    kNoOverlapOption,
     kCacheDirOption,
     kNoCacheOption,
     kHelpOption,
@@ -68,8 +75,10 @@ const std::vector<g4c::OptionSpec> kBenchOptions = {
     kWeightsOption,
     {"batch", true, false, "list", "numbers of sequences to time, e.g. 1,8,32 (default: every compiled width)"},
     {"prompt", true, false, "n", "prompt tokens per sequence before timing (default 128)"},
+    {"context", true, false, "n", "time the steps after n positions of context instead of a prompt (caches not filled: attention reads as many bytes)"},
     {"steps", true, false, "n", "decode steps timed (default 128)"},
     {"json", false, false, "", "print the results as JSON"},
+    kNoOverlapOption,
     kCacheDirOption,
     kNoCacheOption,
     kHelpOption,
@@ -80,6 +89,7 @@ const std::vector<g4c::OptionSpec> kProfileOptions = {
     {"batch", true, false, "n", "sequences decoding together (default 1)"},
     {"prompt", true, false, "n", "prompt tokens per sequence before profiling (default 128)"},
     {"repeats", true, false, "n", "timed runs of every op; the median is shown (default 20)"},
+    kNoOverlapOption,
     kCacheDirOption,
     kNoCacheOption,
     kHelpOption,
@@ -98,12 +108,24 @@ const std::vector<g4c::OptionSpec> kJitOptions = {
     kHelpOption,
 };
 
+const std::vector<g4c::OptionSpec> kTuneOptions = {
+    {"o", true, false, "file", "the tuning file to write (default: standard output)"},
+    {"batch", true, false, "list", "widths to tune, e.g. 1,8,32 (default: every compiled width up to 32)"},
+    {"repeats", true, false, "n", "timed replays per route and width; the median is kept (default 15)"},
+    {"check-rows", true, false, "n", "output rows per width compared against the CPU op (default 256)"},
+    {"routes", true, false, "list", "routes to consider, e.g. ws,mmq,gemm_n (default: all; without cublas no fp16 weight copies)"},
+    kCacheDirOption,
+    kNoCacheOption,
+    kHelpOption,
+};
+
 void print_usage(std::ostream& os) {
   os << "usage: g4run [run] PLAN --weights SRC --prompt-ids IDS [options]\n"
-        "       g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P] [--steps S] [--json]\n"
+        "       g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P | --context C] [--steps S] [--json]\n"
         "       g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R]\n"
         "       g4run export-gguf PLAN --weights SRC -o FILE\n"
         "       g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]\n"
+        "       g4run tune PLAN... [-o FILE] [--batch 1,8,32] [--routes ws,mmq,...] [--repeats R] [--check-rows N]\n"
         "\n"
         "Runs a decode plan compiled by g4c: on the GPU executor when a CUDA device is present, else\n"
         "on the CPU backend.\n"
@@ -113,7 +135,8 @@ void print_usage(std::ostream& os) {
      << g4c::format_options_help(kBenchOptions) << "\nprofile options:\n"
      << g4c::format_options_help(kProfileOptions) << "\nexport-gguf options:\n"
      << g4c::format_options_help(kExportOptions) << "\njit options:\n"
-     << g4c::format_options_help(kJitOptions);
+     << g4c::format_options_help(kJitOptions) << "\ntune options:\n"
+     << g4c::format_options_help(kTuneOptions);
 }
 
 int usage_error(const std::string& message) {
@@ -173,6 +196,7 @@ std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, c
     if (!host) return nullptr;
     weights.host = &*host;
   }
+  if (args.has("no-launch-overlap")) g4c::gpu::set_launch_overlap(false);
   g4c::gpu::ExecutorOptions options;
   options.max_sequences = sequences;
   options.jit.cache_dir = kernel_cache_dir(args);
@@ -322,9 +346,10 @@ std::optional<int64_t> positive_option(const g4c::ParsedArgs& args, const std::s
 
 // Times decode for each requested number of sequences on the GPU executor.
 // The start every subcommand after `run` shares: its options parsed, --help answered, one plan
-// file required. Returns the arguments, or nothing with `exit_code` set when the command is done.
+// file required (or several, for `many_plans`). Returns the arguments, or nothing with `exit_code` set when the command is done.
 std::optional<g4c::ParsedArgs> start_subcommand(int argc, char** argv, const std::string& name,
-                                                const std::vector<g4c::OptionSpec>& options, int& exit_code) {
+                                                const std::vector<g4c::OptionSpec>& options, int& exit_code,
+                                                bool many_plans = false) {
   std::string error;
   auto args = g4c::parse_args(argc, argv, 2, options, error);
   if (!args) {
@@ -332,8 +357,8 @@ std::optional<g4c::ParsedArgs> start_subcommand(int argc, char** argv, const std
   } else if (args->has("help")) {
     print_usage(std::cout);
     exit_code = 0;
-  } else if (args->positional.size() != 1) {
-    exit_code = usage_error(name + ": expected one plan file");
+  } else if (many_plans ? args->positional.empty() : args->positional.size() != 1) {
+    exit_code = usage_error(name + (many_plans ? ": expected plan files" : ": expected one plan file"));
   } else {
     return args;
   }
@@ -356,7 +381,9 @@ int bench(int argc, char** argv) {
   std::string error;
   auto prompt = positive_option(*args, "prompt", 128, error);
   auto steps = prompt ? positive_option(*args, "steps", 128, error) : std::nullopt;
-  if (!steps) return usage_error(error);
+  auto context = steps ? positive_option(*args, "context", 0, error) : std::nullopt;
+  if (!context) return usage_error(error);
+  if (*context > 0 && args->has("prompt")) return usage_error("--prompt and --context contradict each other");
   g4c::DiagnosticEngine diag;
   auto finish = [&](int code) {
     diag.print(std::cerr, kTool);
@@ -374,7 +401,10 @@ int bench(int argc, char** argv) {
     if (n < 1 || n > plan->header.widths.back())
       return usage_error("--batch: " + std::to_string(n) + " sequences: the plan serves 1.." +
                          std::to_string(plan->header.widths.back()));
-  if (*prompt + *steps > plan->header.context)
+  if (*context > 0 && *context + *steps > plan->header.context)
+    return usage_error("--context + --steps: " + std::to_string(*context + *steps) +
+                       " positions, past the plan's context (" + std::to_string(plan->header.context) + ")");
+  if (*context == 0 && *prompt + *steps > plan->header.context)
     return usage_error("--prompt + --steps: " + std::to_string(*prompt + *steps) + " positions, past the plan's context (" +
                        std::to_string(plan->header.context) + ")");
   if (!has_device()) {
@@ -388,16 +418,19 @@ int bench(int argc, char** argv) {
   const double copy_gbps = g4c::gpu::copy_bandwidth_gbps();
   std::vector<g4c::gpu::BenchResult> results;
   for (int64_t n : batch) {
-    std::cerr << "g4run: bench: " << n << " sequences, " << *prompt << " prompt tokens, " << *steps << " steps\n";
+    std::cerr << "g4run: bench: " << n << " sequences, "
+              << (*context > 0 ? std::to_string(*context) + " positions of context, " : std::to_string(*prompt) + " prompt tokens, ")
+              << *steps << " steps\n";
     auto r = g4c::gpu::bench(*executor, static_cast<int>(n), static_cast<int>(*prompt), static_cast<int>(*steps),
-                             copy_gbps, diag);
+                             copy_gbps, diag, *context);
     if (!r) return finish(kInputError);
     results.push_back(*r);
   }
   if (args->has("json")) {
     std::cout << g4c::gpu::format_bench_json(plan->header.name, results, copy_gbps);
   } else {
-    std::cout << plan->header.name << " on " << executor->device().name << ", weights " << *source << "\n"
+    std::cout << plan->header.name << " on " << executor->device().name << ", weights " << *source << ", launch overlap "
+              << (g4c::gpu::launch_overlap() ? "on" : "off") << "\n"
               << g4c::gpu::format_bench_table(results, copy_gbps);
   }
   return finish(0);
@@ -488,6 +521,126 @@ int jit(int argc, char** argv) {
   return 0;
 }
 
+
+// The widths `g4run tune` measures: --batch, else every compiled width of the plans the matmul
+// routes run (1..32).
+std::optional<std::vector<int64_t>> tune_widths(const g4c::ParsedArgs& args,
+                                                const std::vector<g4c::plan::Plan>& plans, std::string& error) {
+  std::vector<int64_t> widths;
+  if (auto text = args.value("batch")) {
+    auto ids = parse_ids(*text, error);
+    if (!ids) {
+      error = "--batch: expected widths such as 1,8,32";
+      return std::nullopt;
+    }
+    widths.assign(ids->begin(), ids->end());
+    for (int64_t w : widths)
+      if (w < 1 || w > g4c::matmul::kMaxWidth) {
+        error = "--batch: width " + std::to_string(w) + ": the matmul routes run widths 1.." +
+                std::to_string(g4c::matmul::kMaxWidth);
+        return std::nullopt;
+      }
+  } else {
+    for (const g4c::plan::Plan& p : plans)
+      for (int64_t w : p.header.widths)
+        if (w <= g4c::matmul::kMaxWidth) widths.push_back(w);
+  }
+  std::sort(widths.begin(), widths.end());
+  widths.erase(std::unique(widths.begin(), widths.end()), widths.end());
+  if (widths.empty()) error = "tune: the plans compile no width of 1..32 to tune (pass --batch)";
+  if (widths.empty()) return std::nullopt;
+  return widths;
+}
+
+// Measures every legal route of every matmul shape of the plans and writes the tuning file.
+int tune(int argc, char** argv) {
+  int exit_code = 0;
+  auto args = start_subcommand(argc, argv, "tune", kTuneOptions, exit_code, true);
+  if (!args) return exit_code;
+  if (args->has("no-kernel-cache") && args->has("kernel-cache-dir"))
+    return usage_error("tune: --kernel-cache-dir and --no-kernel-cache contradict each other");
+  std::string error;
+  auto repeats = positive_option(*args, "repeats", 15, error);
+  auto check_rows = repeats ? positive_option(*args, "check-rows", 256, error) : std::nullopt;
+  if (!check_rows) return usage_error(error);
+  std::vector<g4c::plan::Route> routes;
+  if (auto text = args->value("routes")) {
+    std::stringstream list(*text);
+    for (std::string item; std::getline(list, item, ',');) {
+      auto route = g4c::plan::parse_route(item);
+      if (!route) {
+        std::vector<std::string> names;
+        for (g4c::plan::Route r : g4c::plan::kAllRoutes) names.emplace_back(g4c::plan::name(r));
+        return usage_error("--routes: unknown route " + g4c::quote(item) + g4c::did_you_mean(item, names) +
+                           " (expected a list of " + g4c::join(names) + ")");
+      }
+      routes.push_back(*route);
+    }
+  }
+  g4c::DiagnosticEngine diag;
+  auto finish = [&](int code) {
+    diag.print(std::cerr, kTool);
+    return code;
+  };
+  std::vector<g4c::plan::Plan> plans;
+  for (const std::string& path : args->positional)
+    if (auto p = g4c::plan::load_plan_file(path, diag)) plans.push_back(std::move(*p));
+  if (diag.has_errors()) return finish(kInputError);
+  auto widths = tune_widths(*args, plans, error);
+  if (!widths) return usage_error(error);
+  std::string why;
+  auto device = g4c::gpu::find_device(why);
+  if (!device) {
+    diag.error({}, "tune: needs a CUDA device (none found)");
+    return finish(kInputError);
+  }
+  g4c::gpu::TuneOptions options;
+  options.widths = *widths;
+  options.repeats = static_cast<int>(*repeats);
+  options.check_rows = *check_rows;
+  options.routes = routes;
+  options.jit.arch = device->arch();
+  options.jit.cache_dir = kernel_cache_dir(*args);
+  options.progress = [](const std::string& message) { std::cerr << "g4run: " << message << "\n"; };
+  std::vector<const g4c::plan::Plan*> plan_pointers;
+  std::string sources;
+  for (const g4c::plan::Plan& p : plans) {
+    plan_pointers.push_back(&p);
+    sources += (sources.empty() ? "" : ", ") + p.header.source;
+  }
+  const std::vector<g4c::gpu::MatmulShape> shapes = g4c::gpu::matmul_shapes(plan_pointers);
+  auto results = g4c::gpu::tune_matmuls(shapes, options, diag);
+  if (!results) return finish(kInputError);
+  std::string width_list;
+  for (int64_t w : *widths) width_list += (width_list.empty() ? "" : ",") + std::to_string(w);
+  std::string route_list = "every legal route";
+  if (!routes.empty()) {
+    route_list = "the legal routes among";
+    for (g4c::plan::Route r : routes) route_list += " " + std::string(g4c::plan::name(r));
+  }
+  const std::string comment =
+      "Written by `g4run tune` on " + device->name + " (" + device->arch() + ") for the matmuls of " + sources +
+      " at widths " + width_list + ".\nOf " + route_list + ", each is checked against the CPU op on " +
+      std::to_string(*check_rows) + " output rows, then timed as the median of " + std::to_string(*repeats) +
+      " CUDA-graph replays over\nweight copies larger than the L2 cache; the fastest wins, and routes within 2% of it "
+      "tie, going to the first of ws, mmq, gemm_n, cublas.";
+  const std::string text =
+      g4c::format_tuning_file(g4c::gpu::tuning_table(*results, device->arch(), device->name, comment));
+  std::cerr << g4c::gpu::format_tune_report(*results);
+  if (auto path = args->value("o")) {
+    std::ofstream out(*path);
+    out << text;
+    if (!out) {
+      diag.error({}, "tune: cannot write " + g4c::quote(*path));
+      return finish(kInputError);
+    }
+    std::cerr << "g4run: tune: wrote " << results->size() << " entries to " << *path << "\n";
+  } else {
+    std::cout << text;
+  }
+  return finish(0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -505,6 +658,7 @@ int main(int argc, char** argv) {
   if (command == "profile") return profile(argc, argv);
   if (command == "export-gguf") return export_gguf(argc, argv);
   if (command == "jit") return jit(argc, argv);
+  if (command == "tune") return tune(argc, argv);
   // `run` is the default subcommand: `g4run PLAN ...` is `g4run run PLAN ...`.
   return run(argc, argv, 1);
 }

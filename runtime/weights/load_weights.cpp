@@ -25,7 +25,8 @@ std::map<std::string, std::vector<float>> structural_tensors(const Plan& plan) {
   const WeightDecl* freqs = plan.find_weight("rope_freqs.weight");
   if (!freqs) return out;
   for (const Op* op : plan.ops()) {
-    if (op->kind != OpKind::rope || op->get_int("head_dim") != 2 * freqs->ne0) continue;
+    const bool ropes = op->kind == OpKind::rope || op->kind == OpKind::rms_norm_rope;
+    if (!ropes || op->get_int("head_dim") != 2 * freqs->ne0) continue;
     std::vector<float> v(static_cast<size_t>(freqs->ne0), 1e30f);
     std::fill(v.begin(), v.begin() + std::min<int64_t>(op->get_int("rotated_pairs"), freqs->ne0), 1.0f);
     out[freqs->name] = std::move(v);

@@ -14,19 +14,27 @@ using namespace plan;
 using testing::compile_shipped;
 using testing::find_op;
 
+// Unfused, K's rms_norm reads the raw K projection; fused (the default), K's rms_norm_rope does.
 TEST(AliasPass, KeqvLayersKeepTheRawKProjectionUntilVIsNormed) {
-  Plan plan = compile_shipped("gemma4-12b.toml", {1, 8});
-  for (int layer : {5, 11, 47}) {
-    std::string p = "l" + std::to_string(layer) + ".";
-    const Op* v_raw = find_op(plan, p + "v_raw");
-    ASSERT_NE(v_raw, nullptr);
-    EXPECT_EQ(v_raw->kind, OpKind::alias);
-    EXPECT_EQ(v_raw->operands[0], p + "k_raw");
-    EXPECT_FALSE(find_op(plan, p + "k_normed")->in_place()) << layer;
-    EXPECT_TRUE(find_op(plan, p + "v")->in_place()) << layer;
+  for (bool fused : {false, true}) {
+    Plan plan = compile_shipped("gemma4-12b.toml", {1, 8}, {}, 0, 1, fused ? FusionOptions::all() : FusionOptions::none());
+    const std::string k_norm = fused ? "k" : "k_normed";
+    for (int layer : {5, 11, 47}) {
+      std::string p = "l" + std::to_string(layer) + ".";
+      const Op* v_raw = find_op(plan, p + "v_raw");
+      ASSERT_NE(v_raw, nullptr);
+      EXPECT_EQ(v_raw->kind, OpKind::alias);
+      EXPECT_EQ(v_raw->operands[0], p + "k_raw");
+      const Op* k = find_op(plan, p + k_norm);
+      ASSERT_NE(k, nullptr);
+      EXPECT_EQ(k->kind, fused ? OpKind::rms_norm_rope : OpKind::rms_norm);
+      EXPECT_EQ(k->operands[0], p + "k_raw");
+      EXPECT_FALSE(k->in_place()) << layer;
+      EXPECT_TRUE(find_op(plan, p + "v")->in_place()) << layer;
+    }
+    // A real-V layer may norm K in place.
+    EXPECT_TRUE(find_op(plan, "l0." + k_norm)->in_place());
   }
-  // A real-V layer may norm K in place.
-  EXPECT_TRUE(find_op(plan, "l0.k_normed")->in_place());
 }
 
 TEST(BufferPlan, ValuesLiveTogetherNeverShareBytes) {
@@ -92,11 +100,12 @@ TEST(KernelInstances, CountsEveryLaunchOnce) {
   Plan plan = compile_shipped("synthetic/pairing-12b-tiny.toml", {1, 8});
   int64_t launches = 0;
   for (const KernelInstance& k : *plan.kernels) launches += k.uses;
-  // Two widths; attention launches a partial and a combine kernel, every F32 matmul one ws kernel.
+  // Two widths; attention launches a partial and a combine kernel; every F32 matmul runs cuBLAS's
+  // SGEMM (rule float-cublas), no kernel of the plan's.
   int64_t expected = 0;
   for (const Op* op : plan.ops()) {
     bool launches_nothing = op->kind == OpKind::input || op->kind == OpKind::alias || op->kind == OpKind::slice ||
-                            op->kind == OpKind::output;
+                            op->kind == OpKind::output || op->kind == OpKind::matmul;
     expected += launches_nothing ? 0 : op->kind == OpKind::attention ? 4 : 2;
   }
   EXPECT_EQ(launches, expected);

@@ -1,5 +1,7 @@
-// Route selection pieces: the default rule table, legality, overrides.
+// Route selection pieces: the default rule table, legality, overrides, tuning files.
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "g4c/compiler/routing.h"
 #include "g4c/plan/routes.h"
@@ -14,21 +16,22 @@ TEST(DefaultRules, FollowTheDocumentedTable) {
     plan::RouteChoice c = default_route({t, rows, cols, n}, true);
     return std::string(plan::name(c.route)) + " " + c.source;
   };
-  EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 1), "ws rule ws-small");
-  EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 5), "mmq rule mmq-kquant");
-  EXPECT_EQ(route(QuantType::Q6_K, 262144, 3840, 32), "mmq rule mmq-kquant");
-  EXPECT_EQ(route(QuantType::Q4_K, 512, 3840, 8), "ws rule ws-mid");
-  EXPECT_EQ(route(QuantType::Q4_K, 512, 3840, 32), "gemm_n rule gemm-n");
-  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 5), "ws rule ws-mid");
-  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 8), "mmq rule mmq-legacy");
-  EXPECT_EQ(route(QuantType::F32, 256, 2560, 8), "ws rule float-ws");
+  EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 1), "mmq rule mmq-quant");
+  EXPECT_EQ(route(QuantType::Q6_K, 262144, 3840, 32), "mmq rule mmq-quant");
+  EXPECT_EQ(route(QuantType::Q4_K, 512, 3840, 8), "mmq rule mmq-quant");
+  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 5), "mmq rule mmq-quant");
+  EXPECT_EQ(route(QuantType::F32, 256, 2560, 1), "cublas rule float-cublas");
   EXPECT_EQ(route(QuantType::BF16, 10752, 2560, 16), "cublas rule float-cublas");
   EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 256), "cublas rule prefill-cublas");
+  // mmq's widths end at 32: a prefill chunk of 64 takes gemm_n.
+  EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 64), "gemm_n rule gemm-n");
   // A shape mmq cannot tile falls through to the next rule.
-  EXPECT_EQ(route(QuantType::Q8_0, 4096, 96, 8), "ws rule ws-mid");
+  EXPECT_EQ(route(QuantType::Q8_0, 4096, 96, 8), "ws rule ws-any");
+  EXPECT_EQ(route(QuantType::Q8_0, 4096, 96, 32), "gemm_n rule gemm-n");
   EXPECT_EQ(route(QuantType::Q8_0, 4096, 80, 32), "ws rule ws-any");
-  // Without mmq (policy no-mmq) the big shapes stay on ws.
+  // Without mmq (policy no-mmq) the big shapes stay on ws, or gemm_n past 16.
   EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 8}, false).route, Route::ws);
+  EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 32}, false).route, Route::gemm_n);
 }
 
 TEST(RouteLegality, WsAndCublasRunEverything) {
@@ -76,6 +79,39 @@ TEST(RouteOverride, MatchesWeightClassesExactly) {
   op.weight = "per_layer_model_proj.weight";
   EXPECT_TRUE(proj->applies_to_op(op));
   EXPECT_FALSE(down->applies_to_op(op));
+}
+
+// What `g4run tune` writes, `g4c compile --tuning` reads back entry for entry; comments (which
+// may hold any text) stay comments.
+TEST(TuningFile, WrittenTablesReadBackTheSame) {
+  TuningTable table;
+  table.target = "sm_90";
+  table.device = "NVIDIA \"H200\" \\ test";
+  table.comment = "two lines\nof [tuning] text";
+  table.entries = {
+      {QuantType::Q4_K, 4096, 3840, 1, Route::mmq, {}, 12.345678, "ws 15.00 us, mmq 12.35 us\nroute = \"ws\""},
+      {QuantType::Q6_K, 262144, 3840, 32, Route::gemm_n, {}, 1000, ""},
+      {QuantType::F32, 2560, 256, 8, Route::cublas, {}, 0, "no measurement"},
+  };
+  const std::string path = ::testing::TempDir() + "/g4c-tuning-roundtrip.toml";
+  std::ofstream(path) << format_tuning_file(table);
+  DiagnosticEngine diag;
+  auto read = load_tuning_file(path, diag);
+  ASSERT_TRUE(read) << diag.diagnostics().size() << " errors";
+  EXPECT_EQ(read->target, "sm_90");
+  EXPECT_EQ(read->device, table.device);
+  ASSERT_EQ(read->entries.size(), table.entries.size());
+  for (size_t i = 0; i < table.entries.size(); ++i) {
+    const TuningEntry &want = table.entries[i], &got = read->entries[i];
+    EXPECT_EQ(got.type, want.type) << i;
+    EXPECT_EQ(got.rows, want.rows) << i;
+    EXPECT_EQ(got.cols, want.cols) << i;
+    EXPECT_EQ(got.width, want.width) << i;
+    EXPECT_EQ(got.route, want.route) << i;
+    EXPECT_NEAR(got.median_us, want.median_us, 0.005) << i;  // written to 0.01 µs
+  }
+  EXPECT_EQ(read->find(QuantType::Q6_K, 262144, 3840, 32)->route, Route::gemm_n);
+  EXPECT_EQ(read->find(QuantType::Q6_K, 262144, 3840, 8), nullptr);
 }
 
 }  // namespace

@@ -257,6 +257,50 @@ INSTANTIATE_TEST_SUITE_P(SyntheticModels, ExecutorVsInterpreter, ::testing::Valu
                          });
 
 //===----------------------------------------------------------------------===//
+// Fused against unfused plans
+//===----------------------------------------------------------------------===//
+
+// The fused kernels inside whole plans: a structural fixture compiled with --fuse=none and with
+// every fusion, on the same device-generated weights and ws routes. Both run float32 throughout
+// and the fused kernels round as the pairs they replace, so they agree within the ws bound (the
+// interpreter runs both to the same bits: unit-tests/runtime/fusion_test.cpp).
+class FusedVsUnfused : public ExecutorTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(FusedVsUnfused, LogitsAgreeAtEveryPosition) {
+  RouteOptions routes;
+  routes.policy = RoutePolicy::ws_only;
+  const plan::Plan unfused = testing::compile_shipped(GetParam(), {1, 2, 4, 5, 8}, routes, 0, 1, FusionOptions::none());
+  const plan::Plan fused = testing::compile_shipped(GetParam(), {1, 2, 4, 5, 8}, routes);
+  ASSERT_LT(fused.ops().size(), unfused.ops().size());
+  auto want_executor = executor(unfused, 7, 6);
+  auto got_executor = executor(fused, 7, 6);
+  ASSERT_TRUE(want_executor && got_executor);
+  const auto tokens = testing::token_sequences({30, 14, 9, 22, 5, 17}, unfused.header.vocab, 3);
+  const Trace want = run_staggered(*want_executor, tokens, 0, 0, 30);
+  const Trace got = run_staggered(*got_executor, tokens, 0, 0, 30);
+  double worst = 0;
+  for (size_t s = 0; s < tokens.size(); ++s)
+    for (const auto& [pos, logits] : want[s]) {
+      const Agreement a = agree(got[s].at(pos), logits);
+      worst = std::max(worst, a.relative());
+      EXPECT_LE(a.relative(), route_tolerance(Route::ws)) << "sequence " << s << " position " << pos;
+      EXPECT_TRUE(a.argmax_equal || a.near_tie) << "sequence " << s << " position " << pos;
+    }
+  std::cout << "  " << GetParam() << " fused vs unfused: worst max|δ|/max|logit| " << worst << " (bound "
+            << route_tolerance(Route::ws) << ")\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(SyntheticModels, FusedVsUnfused,
+                         ::testing::Values("synthetic/all-global-keqv.toml", "synthetic/mixed-v-keqv.toml",
+                                           "synthetic/pairing-12b-tiny.toml", "synthetic/ple-shared-kv-tiny.toml"),
+                         [](const auto& info) {
+                           std::string s = info.param.substr(info.param.find('/') + 1);
+                           s = s.substr(0, s.find('.'));
+                           std::replace(s.begin(), s.end(), '-', '_');
+                           return s;
+                         });
+
+//===----------------------------------------------------------------------===//
 // Batched against single-sequence decode
 //===----------------------------------------------------------------------===//
 
@@ -274,23 +318,41 @@ TEST_F(ExecutorTest, BatchedMatchesSingleOnTheSyntheticPairings) {
   }
 }
 
-// At full size across widths: single-sequence decode runs ws (f32) while the batched widths run
-// the default routes (mmq on the big matrices from N = 5 on the 12B) or, with ws-only, ws again.
+// At full size across widths: single-sequence decode at width 1 against the batched widths, on
+// the default routes (mmq everywhere but the float PLE matrices), ws-only, or the tuned routes.
 // This holds only because the random model is tamed (runtime/weights/random_weights.cpp): with unit
 // Q/K and post norms it was chaotic, and 8-bit activations alone decorrelated the logits (1.2-1.6).
 void expect_full_size_batching(ExecutorTest& test, const std::string& model, std::initializer_list<int64_t> widths,
-                               std::initializer_list<int> sequences, RoutePolicy policy, uint64_t seed) {
-  RouteOptions routes;
-  routes.policy = policy;
+                               std::initializer_list<int> sequences, const RouteOptions& routes,
+                               const std::string& routes_name, uint64_t seed) {
   const plan::Plan plan = testing::compile_shipped(model, widths, routes, 2048);
-  auto e = test.executor(plan, seed, 16);
+  // Slots 0..N-1 decode together, then N..2N-1 one at a time.
+  auto e = test.executor(plan, seed, 2 * std::max(sequences));
   ASSERT_TRUE(e);
-  const std::string what = model + (policy == RoutePolicy::ws_only ? " ws-only" : " default routes");
+  const std::string what = model + " " + routes_name;
   for (int n : sequences) {
     std::vector<int> lengths;
     for (int s = 0; s < n; ++s) lengths.push_back(4 + 2 * s);
     test.expect_batched_matches_single(*e, testing::token_sequences(lengths, plan.header.vocab, n), what);
   }
+}
+
+void expect_full_size_batching(ExecutorTest& test, const std::string& model, std::initializer_list<int64_t> widths,
+                               std::initializer_list<int> sequences, RoutePolicy policy, uint64_t seed) {
+  RouteOptions routes;
+  routes.policy = policy;
+  expect_full_size_batching(test, model, widths, sequences, routes,
+                            policy == RoutePolicy::ws_only ? "ws-only" : "default routes", seed);
+}
+
+// The routes the committed H200 tuning file picks (tuning/h200.toml: mmq, gemm_n, the ws LM head
+// at N = 1, cuBLAS on fp16 copies where it measured fastest), at its widths.
+RouteOptions h200_tuned_routes() {
+  RouteOptions routes;
+  DiagnosticEngine diag;
+  routes.tuning = load_tuning_file(std::string(G4C_SOURCE_DIR) + "/tuning/h200.toml", diag);
+  EXPECT_TRUE(routes.tuning) << "tuning/h200.toml does not load";
+  return routes;
 }
 
 TEST_F(ExecutorTest, Gemma12bBatchedMatchesSingleAtFullSize) {
@@ -307,6 +369,16 @@ TEST_F(ExecutorTest, GemmaE4bBatchedMatchesSingleAtFullSize) {
 
 TEST_F(ExecutorTest, GemmaE4bBatchedMatchesSingleAtFullSizeWithDefaultRoutes) {
   expect_full_size_batching(*this, "gemma4-e4b.toml", {1, 2, 4, 8}, {4, 8}, RoutePolicy::default_rules, 13);
+}
+
+TEST_F(ExecutorTest, Gemma12bBatchedMatchesSingleAtFullSizeWithTunedRoutes) {
+  expect_full_size_batching(*this, "gemma4-12b.toml", {1, 2, 4, 8, 16}, {4, 8, 16}, h200_tuned_routes(),
+                            "tuned routes (tuning/h200.toml)", 12);
+}
+
+TEST_F(ExecutorTest, GemmaE4bBatchedMatchesSingleAtFullSizeWithTunedRoutes) {
+  expect_full_size_batching(*this, "gemma4-e4b.toml", {1, 2, 4, 8, 16}, {4, 8, 16}, h200_tuned_routes(),
+                            "tuned routes (tuning/h200.toml)", 13);
 }
 
 // At one compiled width every row takes the same kernels and the same summation order, so a

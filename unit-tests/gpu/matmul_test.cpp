@@ -3,18 +3,9 @@
 // every weight type a route takes and widths 1..32. Weights are seeded random weights in the
 // declared type, activations uniform in [−1, 1) (never zero), outputs start poisoned (NaN).
 //
-// Tolerances, per route (δ = got − reference; the scales are floored at the size a dot product of
-// these inputs has before cancellation, max_j Σ_k |W[j][k]·x[k]| / √cols, so that a tiny output
-// set whose values happen to cancel is not held to a bound meant for typical ones):
-//   ws      f32 products and sums:            max |δ| ≤ 1e-4 · max |reference|
-//   gemm_n  fp16 weights and activations:     max |δ| ≤ 5e-3 · max |reference|
-//   cublas  F32 (SGEMM): 1e-4; fp16 copies (F16, quantized): 5e-3; BF16 activations: 1e-2 (8-bit
-//           significands) · max |reference|
-//   mmq     int8 activations (q8_1): uniform inputs rounded to 8 bits per 32 values err by ≈0.38%
-//           of the output RMS (d / √12 against σx = 1 / √3), so RMS(δ) ≤ 0.6% of the reference's
-//           RMS over 256 or more outputs, and |δ| ≤ 3% of it for every element (8σ: the 5σ of a
-//           million outputs and room); and, against a reference fed the same q8_1 activations,
-//           max |δ| ≤ 1e-4 · its RMS, which checks the integer path exactly, not statistically.
+// Tolerances, per route: runtime/include/g4c/runtime/matmul_check.h (shared with `g4run tune`);
+// mmq is also held, against a reference fed the same q8_1 activations, to
+// max |δ| ≤ 1e-4 · its RMS, which checks the integer path exactly, not statistically.
 // Each test prints the worst error it measured per (route, type), as a fraction of the bound.
 //
 // The largest tests (12B and E4B shapes, the LM head) take minutes under compute-sanitizer; their
@@ -32,6 +23,7 @@
 #include "g4c/runtime/cpu_ops.h"
 #include "g4c/runtime/gpu/launch_matmul.h"
 #include "g4c/runtime/load_weights.h"
+#include "g4c/runtime/matmul_check.h"
 #include "g4c/plan/kernels.h"
 #include "gpu_support.h"
 
@@ -55,67 +47,9 @@ using plan::kernel_instance;
 
 Ident type_ident(QuantType t) { return Ident{std::string(name(t))}; }
 
-// The op's kernel instances at one width, in plan::kernels_for order.
-std::vector<KernelInstance> route_instances(Route route, QuantType type, int width) {
-  switch (route) {
-    case Route::ws:
-      return {kernel_instance("matmul.ws", {{"type", type_ident(type)}, {"n", int64_t{width}}})};
-    case Route::gemm_n:
-      return {kernel_instance("matmul.gemm_n", {{"type", type_ident(type)}, {"n", int64_t{width}}})};
-    case Route::mmq:
-      return {kernel_instance("quantize_q8_1"), kernel_instance("matmul.mmq", {{"type", type_ident(type)}, {"n", int64_t{width}}})};
-    case Route::cublas: {
-      if (type == QuantType::F32) return {};
-      std::vector<KernelInstance> k;
-      if (!info(type).is_float) k.push_back(kernel_instance("dequantize_f16", {{"type", type_ident(type)}}));
-      k.push_back(kernel_instance("convert_activations", {{"to", Ident{type == QuantType::BF16 ? "BF16" : "F16"}}}));
-      return k;
-    }
-  }
-  return {};
-}
-
 //===----------------------------------------------------------------------===//
 // Error measures and the per-(route, type) log of the worst
 //===----------------------------------------------------------------------===//
-
-struct Errors {
-  double max_abs = 0, max_ref = 0;  // max |δ|, max |reference| (floored, see above)
-  double rms_err = 0, rms_ref = 0;  // RMS(δ), RMS(reference) (floored)
-  int64_t count = 0;
-  bool nan = false;
-};
-
-// The reference values and, per output, Σ_k |W[j][k]·x[k]| / √cols: the floor of the scales.
-struct Reference {
-  std::vector<float> values, magnitudes;
-};
-
-// Over the first `width` rows (got has rows of got_row_len columns; the reference covers the
-// columns `columns` of them).
-Errors measure(const std::vector<float>& got, const Reference& want, int width, int64_t got_row_len,
-               const std::vector<int64_t>& columns) {
-  Errors e;
-  const int64_t cols = static_cast<int64_t>(columns.size());
-  double sum_err = 0, sum_ref = 0, sum_floor = 0, max_floor = 0;
-  for (int n = 0; n < width; ++n)
-    for (int64_t j = 0; j < cols; ++j) {
-      const double g = got[n * got_row_len + columns[j]], w = want.values[n * cols + j];
-      const double floor = want.magnitudes[n * cols + j];
-      if (std::isnan(g)) e.nan = true;
-      e.max_abs = std::max(e.max_abs, std::abs(g - w));
-      e.max_ref = std::max(e.max_ref, std::abs(w));
-      max_floor = std::max(max_floor, floor);
-      sum_err += (g - w) * (g - w);
-      sum_ref += w * w;
-      sum_floor += floor * floor;
-    }
-  e.count = width * cols;
-  e.rms_err = std::sqrt(sum_err / e.count);
-  e.rms_ref = std::max(std::sqrt(sum_ref / e.count), std::sqrt(sum_floor / e.count));
-  e.max_ref = std::max(e.max_ref, max_floor);
-  return e;
-}
 
 class ErrorLog {
  public:
@@ -140,69 +74,6 @@ struct Matrix {
   gpu::DeviceBuffer device_f16;  // the cuBLAS route's copy of a quantized weight
   const HostTensor& tensor() const { return host.at("w"); }
 };
-
-std::vector<int64_t> all_rows(int64_t rows) {
-  std::vector<int64_t> r(rows);
-  for (int64_t j = 0; j < rows; ++j) r[j] = j;
-  return r;
-}
-
-// Multiplies rows `rows_subset` of w by width rows of x on all cores.
-std::vector<float> cpu_matmul(const HostTensor& w, const std::vector<float>& x, int width,
-                              const std::vector<int64_t>& rows_subset) {
-  const int64_t rows = static_cast<int64_t>(rows_subset.size());
-  std::vector<uint8_t> picked(rows * w.row_stride());
-  for (int64_t j = 0; j < rows; ++j) std::memcpy(picked.data() + j * w.row_stride(), w.row(rows_subset[j]), w.row_stride());
-  std::vector<float> y(static_cast<size_t>(width) * rows);
-  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(std::thread::hardware_concurrency(), rows / 64));
-  std::vector<std::thread> pool;
-  for (int64_t t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      const int64_t first = rows * t / threads, last = rows * (t + 1) / threads;
-      HostTensor part{"w", w.type, w.ne0, last - first,
-                      std::span<const uint8_t>(picked.data() + first * w.row_stride(), (last - first) * w.row_stride())};
-      std::vector<float> partial(static_cast<size_t>(width) * (last - first));
-      cpu::matmul(part, x.data(), partial.data(), width);
-      for (int n = 0; n < width; ++n)
-        std::copy_n(partial.data() + n * (last - first), last - first, y.data() + n * rows + first);
-    });
-  for (std::thread& t : pool) t.join();
-  return y;
-}
-
-// cpu::matmul's result for rows `rows_subset` of w, with the magnitude floors.
-Reference cpu_reference(const HostTensor& w, const std::vector<float>& x, int width,
-                        const std::vector<int64_t>& rows_subset) {
-  Reference r{cpu_matmul(w, x, width, rows_subset), {}};
-  const int64_t rows = static_cast<int64_t>(rows_subset.size());
-  std::vector<float> magnitude_rows(rows * w.ne0);
-  for (int64_t j = 0; j < rows; ++j) {
-    dequantize_tensor_row(w, rows_subset[j], magnitude_rows.data() + j * w.ne0);
-    for (int64_t k = 0; k < w.ne0; ++k) magnitude_rows[j * w.ne0 + k] = std::abs(magnitude_rows[j * w.ne0 + k]);
-  }
-  const HostTensor magnitude{"|w|", QuantType::F32, w.ne0, rows,
-                             std::span(reinterpret_cast<const uint8_t*>(magnitude_rows.data()), magnitude_rows.size() * 4)};
-  std::vector<float> abs_x(x.size());
-  for (size_t i = 0; i < x.size(); ++i) abs_x[i] = std::abs(x[i]);
-  r.magnitudes = cpu_matmul(magnitude, abs_x, width, all_rows(rows));
-  for (float& m : r.magnitudes) m /= static_cast<float>(std::sqrt(static_cast<double>(w.ne0)));
-  return r;
-}
-
-// x as mmq sees it: each 32 values rounded to d·q with d = fp16(max|x| / 127), q = round(x / d).
-std::vector<float> q8_1_activations(const std::vector<float>& x) {
-  std::vector<float> out(x.size());
-  for (size_t b = 0; b < x.size(); b += 32) {
-    float amax = 0;
-    for (size_t i = b; i < b + 32; ++i) amax = std::max(amax, std::abs(x[i]));
-    const float d = fp16_to_float(float_to_fp16(amax / 127.0f));
-    const float inverse = d > 0 ? 1.0f / d : 0.0f;
-    for (size_t i = b; i < b + 32; ++i)
-      out[i] = d * std::clamp(static_cast<float>(std::nearbyint(x[i] * inverse)), -127.0f, 127.0f);
-  }
-  return out;
-}
-
 
 //===----------------------------------------------------------------------===//
 // The fixture: one matmul shape, run on every requested route and width
@@ -243,13 +114,13 @@ class MatmulTest : public testing::GpuTest {
     std::vector<KernelInstance> all;
     for (Route route : c.routes)
       for (int width : route == Route::cublas ? c.cublas_widths : c.widths)
-        for (KernelInstance& k : route_instances(route, c.type, width)) all.push_back(std::move(k));
+        for (KernelInstance& k : plan::matmul_route_kernels(route, c.type, width)) all.push_back(std::move(k));
     library_.emplace(load(all));
   }
 
   std::vector<cudaKernel_t> kernels(Route route, QuantType type, int width) {
     std::vector<cudaKernel_t> out;
-    for (const KernelInstance& k : route_instances(route, type, width)) out.push_back(library_->find(k));
+    for (const KernelInstance& k : plan::matmul_route_kernels(route, type, width)) out.push_back(library_->find(k));
     return out;
   }
 
@@ -274,37 +145,18 @@ class MatmulTest : public testing::GpuTest {
 
   // Checks `got` against the reference under the route's tolerance and logs the ratio of error
   // to bound; returns whether it held.
-  bool check(Route route, QuantType type, const std::string& what, const Errors& e) {
+  bool check(Route route, QuantType type, const std::string& what, const MatmulErrors& e) {
     EXPECT_FALSE(e.nan) << what << ": some outputs were never written";
     const std::string key = std::string(name(route)) + " " + std::string(name(type));
-    if (route == Route::mmq) {
-      const double element = e.max_abs / (0.03 * e.rms_ref);
-      const double overall = e.count >= 256 ? e.rms_err / (0.006 * e.rms_ref) : 0.0;
-      log_.add(key + " (max |δ| / 3% RMS)", element);
-      log_.add(key + " (RMS δ / 0.6% RMS)", overall);
-      EXPECT_LE(element, 1.0) << what << ": max |δ| " << e.max_abs << " vs RMS " << e.rms_ref;
-      EXPECT_LE(overall, 1.0) << what << ": RMS δ " << e.rms_err << " vs RMS " << e.rms_ref;
-      return element <= 1 && overall <= 1 && !e.nan;
+    const RouteErrorRatios r = route_error_ratios(route, type, e);
+    log_.add(key + " (" + r.element_bound + ")", r.element);
+    EXPECT_LE(r.element, 1.0) << what << ": max |δ| " << e.max_abs << " vs max |ref| " << e.max_ref << ", RMS "
+                              << e.rms_ref;
+    if (!r.overall_bound.empty()) {
+      log_.add(key + " (" + r.overall_bound + ")", r.overall);
+      EXPECT_LE(r.overall, 1.0) << what << ": RMS δ " << e.rms_err << " vs RMS " << e.rms_ref;
     }
-    const double tolerance = tolerance_of(route, type);
-    const double ratio = e.max_abs / (tolerance * e.max_ref);
-    log_.add(key + " (max |δ| / " + std::to_string(tolerance) + " max |ref|)", ratio);
-    EXPECT_LE(ratio, 1.0) << what << ": max |δ| " << e.max_abs << " vs max |ref| " << e.max_ref;
-    return ratio <= 1 && !e.nan;
-  }
-
-  static double tolerance_of(Route route, QuantType type) {
-    switch (route) {
-      case Route::ws:
-        return 1e-4;
-      case Route::gemm_n:
-        return 5e-3;
-      case Route::cublas:
-        return type == QuantType::F32 ? 1e-4 : type == QuantType::BF16 ? 1e-2 : 5e-3;
-      case Route::mmq:
-        return 0;  // statistical, see check()
-    }
-    return 0;
+    return r.passes(e);
   }
 
   // Runs the case on all its routes and widths against the CPU op.
@@ -318,24 +170,19 @@ class MatmulTest : public testing::GpuTest {
     const std::vector<float> x = testing::random_floats(static_cast<size_t>(max_width) * c.cols, uint32_t(seed + 1));
     const gpu::DeviceBuffer dx = upload(x);
 
-    std::vector<int64_t> columns = all_rows(c.rows);
-    if (c.sampled_rows > 0) {
-      columns.clear();
-      for (int64_t i = 0; i < c.sampled_rows; ++i) columns.push_back(i * c.rows / c.sampled_rows + (i * 7919) % 17);
-      columns.back() = c.rows - 1;
-    }
-    const Reference want = cpu_reference(m.tensor(), x, max_width, columns);
-    Reference want_q8;  // mmq's own view of x, where mmq runs
+    const std::vector<int64_t> columns = spread_rows(c.rows, c.sampled_rows > 0 ? c.sampled_rows : c.rows);
+    const MatmulReference want = cpu_matmul_reference(m.tensor(), x, max_width, columns);
+    MatmulReference want_q8;  // mmq's own view of x, where mmq runs
     if (std::find(c.routes.begin(), c.routes.end(), Route::mmq) != c.routes.end())
-      want_q8 = cpu_reference(m.tensor(), q8_1_activations(x), max_width, columns);
+      want_q8 = cpu_matmul_reference(m.tensor(), q8_1_activations(x), max_width, columns);
 
     for (Route route : c.routes)
       for (int width : route == Route::cublas ? c.cublas_widths : c.widths) {
         const std::string what = std::string(name(route)) + " N=" + std::to_string(width);
         const std::vector<float> got = run(route, m, dx, width);
-        const bool ok = check(route, c.type, what, measure(got, want, width, c.rows, columns));
+        const bool ok = check(route, c.type, what, measure_matmul_errors(got, want, width, c.rows));
         if (route == Route::mmq) {
-          const Errors e = measure(got, want_q8, width, c.rows, columns);
+          const MatmulErrors e = measure_matmul_errors(got, want_q8, width, c.rows);
           const double ratio = e.max_abs / (1e-4 * e.rms_ref);
           log_.add("mmq " + std::string(name(c.type)) + " vs q8_1 reference (max |δ| / 1e-4 RMS)", ratio);
           EXPECT_LE(ratio, 1.0) << what << " against the q8_1-activation reference";
@@ -496,15 +343,15 @@ TEST_F(MatmulTest, RoutesAgreeWithEachOther) {
   load_kernels(c);
   const std::vector<float> x = testing::random_floats(kMaxWidth * c.cols, 801);
   const gpu::DeviceBuffer dx = upload(x);
-  const std::vector<int64_t> columns = all_rows(c.rows);
-  const std::vector<float> magnitudes = cpu_reference(m.tensor(), x, kMaxWidth, columns).magnitudes;
+  const std::vector<int64_t> columns = spread_rows(c.rows, c.rows);
+  const std::vector<float> magnitudes = cpu_matmul_reference(m.tensor(), x, kMaxWidth, columns).magnitudes;
   for (int width : kAllWidths) {
     std::map<Route, std::vector<float>> results;
     for (Route route : c.routes) results[route] = run(route, m, dx, width);
     for (auto a = results.begin(); a != results.end(); ++a)
       for (auto b = std::next(a); b != results.end(); ++b) {
-        const Reference reference{b->second, magnitudes};
-        const Errors e = measure(a->second, reference, width, c.rows, columns);
+        const MatmulReference reference{columns, b->second, magnitudes};
+        const MatmulErrors e = measure_matmul_errors(a->second, reference, width, c.rows);
         const std::string what = std::string(name(a->first)) + " vs " + std::string(name(b->first)) +
                                  " N=" + std::to_string(width);
         if (a->first == Route::mmq || b->first == Route::mmq) {
@@ -512,7 +359,8 @@ TEST_F(MatmulTest, RoutesAgreeWithEachOther) {
           log_.add(what.substr(0, what.find(" N=")) + " (max |δ| / 6% RMS)", ratio);
           EXPECT_LE(ratio, 1.0) << what;
         } else {
-          const double tolerance = 2 * std::max(tolerance_of(a->first, c.type), tolerance_of(b->first, c.type));
+          const double tolerance =
+              2 * std::max(route_element_tolerance(a->first, c.type), route_element_tolerance(b->first, c.type));
           const double ratio = e.max_abs / (tolerance * e.max_ref);
           log_.add(what.substr(0, what.find(" N=")) + " (max |δ| / " + std::to_string(tolerance) + " max |ref|)",
                    ratio);

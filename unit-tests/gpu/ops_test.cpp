@@ -121,6 +121,106 @@ TEST_F(OpsTest, RopeMatchesTheDoubleAngleCpuOp) {
     }
 }
 
+// The last `count` floats of a device buffer of count + shift, from `shift` on.
+std::vector<float> shifted(const std::vector<float>& all, int64_t shift, int64_t count) {
+  return std::vector<float>(all.begin() + shift, all.begin() + shift + count);
+}
+
+// add_rms_norm against cpu::add_rms_norm (rms_norm, then add): written elsewhere, over the
+// residual (the plan's in-place add) and over x; with 16-byte aligned pointers (float4 access) and
+// shifted by one float (the scalar path). Nothing is written outside the result.
+TEST_F(OpsTest, AddRmsNormMatchesCpuOverEitherInputAndOut) {
+  const int64_t groups[] = {3840, 2560, 5376, 1536, 256, 48, 6};
+  std::vector<KernelInstance> instances;
+  for (int64_t g : groups)
+    for (bool weighted : {false, true})
+      instances.push_back(kernel_instance("add_rms_norm", {{"group", g}, {"weighted", weighted}}));
+  gpu::KernelLibrary lib = load(instances);
+  enum class Target { out, residual, x };
+  size_t k = 0;
+  for (int64_t group : groups)
+    for (bool weighted : {false, true}) {
+      cudaKernel_t kernel = lib.find(instances[k++]);
+      for (int64_t rows : {1, 7, 32})
+        for (Target target : {Target::out, Target::residual, Target::x})
+          for (int64_t shift : {0, 1}) {
+            const int64_t total = rows * group;
+            auto residual = testing::random_floats(total + 1, uint32_t(group + rows), 4.0f);
+            auto x = testing::random_floats(total + 1, uint32_t(3 * group + rows), 3.0f);
+            auto w = testing::random_floats(group + 1, 7);
+            std::vector<float> want(total);
+            cpu::add_rms_norm(residual.data() + shift, x.data() + shift, weighted ? w.data() + shift : nullptr,
+                              want.data(), total, group, 1e-6f);
+            gpu::DeviceBuffer dr = upload(residual), dx = upload(x), dw = upload(w), dy = poisoned((total + 1) * 4);
+            gpu::DeviceBuffer& out = target == Target::residual ? dr : target == Target::x ? dx : dy;
+            const gpu::AddRmsNormCall call{dr.as<float>() + shift, dx.as<float>() + shift,
+                                           weighted ? dw.as<float>() + shift : nullptr, out.as<float>() + shift,
+                                           total, group, 1e-6f};
+            ASSERT_EQ(gpu::launch_add_rms_norm(kernel, call, nullptr), cudaSuccess);
+            sync();
+            std::vector<float> all = download<float>(out, total + 1);
+            if (target == Target::out) {
+              EXPECT_TRUE(std::isnan(all[shift ? 0 : total])) << "add_rms_norm wrote outside its result";
+            }
+            expect_close("add_rms_norm group " + std::to_string(group) + (weighted ? " weighted" : "") + " rows " +
+                             std::to_string(rows) +
+                             (target == Target::residual ? " over the residual" : target == Target::x ? " over x" : "") +
+                             (shift ? " unaligned" : ""),
+                         shifted(all, shift, total), want, kReductionTolerance);
+          }
+    }
+}
+
+// rms_norm_rope against cpu::rms_norm_rope (rms_norm per head, then rope) at the 12B's and E4B's
+// Q and K shapes (16 query heads, 8 or 1 KV heads), small and odd heads, and a 2048 head normed
+// by a whole block; positions up to the longest context; in place and out, aligned and not.
+TEST_F(OpsTest, RmsNormRopeMatchesTheCpuNormThenRope) {
+  struct Shape {
+    int64_t head_dim, pairs, heads;
+    double theta;
+  };
+  const Shape shapes[] = {{256, 128, 16, 1e4}, {256, 128, 8, 1e4}, {512, 64, 16, 1e6}, {512, 64, 1, 1e6},
+                          {128, 64, 4, 1e4},   {32, 16, 4, 1e4},   {64, 8, 2, 1e6},     {6, 3, 5, 1e4},
+                          {2048, 256, 2, 1e6}, {256, 0, 2, 1e4}};
+  const std::vector<int32_t> positions = {0, 1, 1023, 1024, 2051, 40000, 262143};
+  std::vector<KernelInstance> instances;
+  for (const Shape& s : shapes)
+    for (bool weighted : {false, true})
+      instances.push_back(kernel_instance(
+          "rms_norm_rope", {{"head_dim", s.head_dim}, {"rotated_pairs", s.pairs}, {"weighted", weighted}}));
+  gpu::KernelLibrary lib = load(instances);
+  size_t k = 0;
+  for (const Shape& s : shapes)
+    for (bool weighted : {false, true}) {
+      cudaKernel_t kernel = lib.find(instances[k++]);
+      const int64_t rows = static_cast<int64_t>(positions.size()), row_elems = s.heads * s.head_dim;
+      const int64_t total = rows * row_elems;
+      for (bool in_place : {true, false})
+        for (int64_t shift : {0, 1}) {
+          auto x = testing::random_floats(total + 1, uint32_t(s.head_dim + s.heads), 3.0f);
+          auto w = testing::random_floats(s.head_dim + 1, 11);
+          std::vector<float> want(total);
+          cpu::rms_norm_rope(x.data() + shift, weighted ? w.data() + shift : nullptr, positions.data(), want.data(),
+                             rows, row_elems, 1e-6f, s.head_dim, s.pairs, s.theta);
+          gpu::DeviceBuffer dx = upload(x), dw = upload(w), dpos = upload(positions), dy = poisoned((total + 1) * 4);
+          gpu::DeviceBuffer& out = in_place ? dx : dy;
+          const gpu::RmsNormRopeCall call{dx.as<float>() + shift, weighted ? dw.as<float>() + shift : nullptr,
+                                          out.as<float>() + shift, dpos.as<int32_t>(), rows, row_elems,
+                                          s.head_dim, 1e-6f, s.theta};
+          ASSERT_EQ(gpu::launch_rms_norm_rope(kernel, call, nullptr), cudaSuccess);
+          sync();
+          std::vector<float> all = download<float>(out, total + 1);
+          if (!in_place) {
+            EXPECT_TRUE(std::isnan(all[shift ? 0 : total])) << "rms_norm_rope wrote outside its result";
+          }
+          expect_close("rms_norm_rope " + std::to_string(s.head_dim) + "/" + std::to_string(s.pairs) + " x " +
+                           std::to_string(s.heads) + (weighted ? " weighted" : "") + (in_place ? " in place" : "") +
+                           (shift ? " unaligned" : ""),
+                       shifted(all, shift, total), want, kReductionTolerance);
+        }
+    }
+}
+
 TEST_F(OpsTest, EmbedGatherDequantizesRowsBitForBit) {
   struct Table {
     QuantType type;

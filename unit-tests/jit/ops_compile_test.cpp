@@ -29,12 +29,18 @@ bool is_op_family(std::string_view family) {
 TEST(OpKernels, FamilyNamesAreThePlansAndNameExpressionsTheTemplates) {
   std::set<std::string> names;
   for (const KernelFamily& f : op_kernel_families()) names.insert(std::string(f.family));
-  EXPECT_EQ(names, (std::set<std::string>{"embed_gather", "ple_combine", "rms_norm", "rope", "kv_write",
-                                          "attention.partial", "attention.combine", "geglu", "add", "scale_by",
-                                          "softcap", "sample", "random_weights"}));
+  EXPECT_EQ(names, (std::set<std::string>{"embed_gather", "ple_combine", "rms_norm", "rope", "add_rms_norm",
+                                          "rms_norm_rope", "kv_write", "attention.partial", "attention.combine",
+                                          "geglu", "add", "scale_by", "softcap", "sample", "random_weights"}));
   auto expression = [](const KernelInstance& k) { return find_kernel_family(k.family)->name_expression(k); };
   EXPECT_EQ(expression(kernel_instance("rms_norm", {{"group", int64_t{3840}}, {"weighted", true}})),
             "g4c::rms_norm<3840, true>");
+  EXPECT_EQ(expression(kernel_instance("add_rms_norm", {{"group", int64_t{2560}}, {"weighted", true}})),
+            "g4c::add_rms_norm<2560, true>");
+  EXPECT_EQ(expression(kernel_instance("rms_norm_rope", {{"head_dim", int64_t{512}},
+                                                         {"rotated_pairs", int64_t{64}},
+                                                         {"weighted", false}})),
+            "g4c::rms_norm_rope<512, 64, false>");
   EXPECT_EQ(expression(kernel_instance("embed_gather", {{"type", Ident{"Q6_K"}}})), "g4c::embed_gather<g4c::block_q6_K>");
   EXPECT_EQ(expression(kernel_instance("kv_write", {{"kind", Ident{"ring"}},
                                              {"head_dim", int64_t{256}},
@@ -82,6 +88,15 @@ std::vector<KernelInstance> norm_grid() {
   for (auto [head_dim, pairs] : {std::pair<int64_t, int64_t>{32, 16}, {64, 8}, {128, 64}, {256, 128}, {256, 0},
                                  {512, 64}, {512, 256}, {1024, 128}})
     out.push_back(kernel_instance("rope", {{"head_dim", head_dim}, {"rotated_pairs", pairs}}));
+  // The fused norms: the same group sizes, and heads up to the block-per-head size of 2048.
+  for (int64_t group : {6, 48, 256, 1024, 1536, 2560, 3840, 5376})
+    for (bool weighted : {false, true})
+      out.push_back(kernel_instance("add_rms_norm", {{"group", group}, {"weighted", weighted}}));
+  for (auto [head_dim, pairs] : {std::pair<int64_t, int64_t>{6, 3}, {32, 16}, {64, 8}, {128, 64}, {256, 128},
+                                 {256, 0}, {512, 64}, {512, 256}, {1024, 128}, {2048, 256}})
+    for (bool weighted : {false, true})
+      out.push_back(kernel_instance("rms_norm_rope",
+                                    {{"head_dim", head_dim}, {"rotated_pairs", pairs}, {"weighted", weighted}}));
   return out;
 }
 

@@ -21,22 +21,23 @@ inline ModelSpec load_shipped(const std::string& model) {
 }
 
 inline plan::Plan compile_spec(const ModelSpec& spec, std::vector<int64_t> widths = {1, 2, 4, 5, 8, 16, 32},
-                               const RouteOptions& routes = {}, int64_t context = 0, int64_t prefill_chunk = 1) {
+                               const RouteOptions& routes = {}, int64_t context = 0, int64_t prefill_chunk = 1,
+                               const FusionOptions& fusions = FusionOptions::all()) {
   LowerOptions lower;
   lower.widths = std::move(widths);
   lower.context = context;
   lower.prefill_chunk = prefill_chunk;
   plan::Plan plan = lower_model(spec, lower);
   DiagnosticEngine diag;
-  PassContext ctx{spec, routes, diag};
+  PassContext ctx{spec, routes, diag, fusions};
   EXPECT_TRUE(run_pipeline(plan, ctx, {}, false, std::cerr)) << spec.name;
   return plan;
 }
 
 inline plan::Plan compile_shipped(const std::string& model, std::vector<int64_t> widths = {1, 2, 4, 5, 8, 16, 32},
-                                  const RouteOptions& routes = {}, int64_t context = 0,
-                                  int64_t prefill_chunk = 1) {
-  return compile_spec(load_shipped(model), std::move(widths), routes, context, prefill_chunk);
+                                  const RouteOptions& routes = {}, int64_t context = 0, int64_t prefill_chunk = 1,
+                                  const FusionOptions& fusions = FusionOptions::all()) {
+  return compile_spec(load_shipped(model), std::move(widths), routes, context, prefill_chunk, fusions);
 }
 
 inline std::string print(const plan::Plan& plan) {

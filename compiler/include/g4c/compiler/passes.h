@@ -23,11 +23,29 @@ struct RouteOptions {
   std::optional<TuningTable> tuning;
 };
 
+// The fusion passes that run (`g4c compile --fuse`); a fusion pass left out passes the plan
+// through unchanged, so `--print-after` still names it.
+struct FusionOptions {
+  std::vector<std::string> enabled;  // fusion pass names
+
+  static FusionOptions all();  // the default
+  static FusionOptions none() { return {}; }
+  bool runs(std::string_view pass) const;
+};
+
 struct PassContext {
   const ModelSpec& spec;
   const RouteOptions& routes;
   DiagnosticEngine& diag;
+  FusionOptions fusions = FusionOptions::all();
 };
+
+// residual-norm: `%h = add %r, %n` where `%n = rms_norm %x, @w` is read by nothing else becomes
+// `%h = add_rms_norm %r, %x, @w` (post-attention, post-FFW and PLE post-norms).
+void run_fuse_residual_norm(plan::Plan& plan, PassContext& ctx);
+// norm-rope: `%y = rope %n, %pos` where `%n = rms_norm %x, @w` (one head per group) is read by
+// nothing else becomes `%y = rms_norm_rope %x, %pos, @w` (Q and K).
+void run_fuse_norm_rope(plan::Plan& plan, PassContext& ctx);
 
 // kv-layout: one cache per layer that owns KV (a ring of `window` slots, plus prefill_chunk - 1, on
 // sliding layers; `context` slots on global ones), with the layers that read it.
@@ -46,6 +64,7 @@ struct PassInfo {
   std::string_view name;
   std::string_view summary;
   void (*run)(plan::Plan&, PassContext&);
+  bool fusion = false;  // selectable with --fuse
 };
 
 std::span<const PassInfo> pass_pipeline();

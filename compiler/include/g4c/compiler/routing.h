@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "g4c/plan/plan.h"
+#include "g4c/plan/tuning_file.h"
 #include "g4c/spec/quant_type.h"
 #include "g4c/support/diagnostics.h"
 
@@ -56,24 +57,5 @@ struct RouteOverride {
 
 std::optional<RouteOverride> parse_route_override(std::string_view text, std::string& error);
 
-// A tuning file (docs/routes.md): measured best routes keyed by (type, rows, cols, width).
-struct TuningEntry {
-  QuantType type;
-  int64_t rows = 0;
-  int64_t cols = 0;
-  int64_t width = 0;
-  plan::Route route = plan::Route::ws;
-  SourceLoc loc;
-};
-
-struct TuningTable {
-  std::string path;
-  std::string target;
-  std::vector<TuningEntry> entries;
-
-  const TuningEntry* find(const RouteQuery& q) const;
-};
-
-std::optional<TuningTable> load_tuning_file(const std::string& path, DiagnosticEngine& diag);
 
 }  // namespace g4c

@@ -25,4 +25,8 @@ KernelInstance kernel_instance(std::string family, std::vector<Attr> constants =
 
 std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t width);
 
+// The instances a matmul of this weight type launches on `route` at `width` (what kernels_for
+// gives a matmul op; `g4run tune` and tests ask for routes the plan did not choose).
+std::vector<KernelInstance> matmul_route_kernels(Route route, QuantType type, int64_t width);
+
 }  // namespace g4c::plan

@@ -79,11 +79,13 @@ struct Attr {
 
 // ---- ops ----
 
+// add_rms_norm and rms_norm_rope are fused pairs (compiler/passes/fuse_*.cpp): an rms_norm with
+// the add of a residual, and an rms_norm with the rope of each head, in one op and one kernel.
 enum class OpKind : uint8_t {
   input, embed_gather, ple_combine, slice, alias, matmul, rms_norm, rope, kv_write, attention,
-  geglu, add, scale_by, softcap, sample, output,
+  geglu, add, scale_by, softcap, add_rms_norm, rms_norm_rope, sample, output,
 };
-inline constexpr int kOpKindCount = 16;
+inline constexpr int kOpKindCount = 18;
 
 enum class AttrKind : uint8_t { integer, number, boolean, string, ident, int_list, routes };
 
@@ -210,6 +212,9 @@ struct PlanHeader {
   // keep window + prefill_chunk − 1 slots, so a step's K/V writes never overwrite a slot that one
   // of its own rows still attends to. Printed only when above 1.
   int64_t prefill_chunk = 1;
+  // The fusion passes that ran (`g4c compile --fuse`), in pipeline order. Printed only when some
+  // did, so an unfused plan reads as plans did before fusions existed.
+  std::vector<std::string> fusions;
   SourceLoc loc;
 };
 

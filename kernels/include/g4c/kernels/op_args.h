@@ -36,8 +36,9 @@ G4C_HD constexpr int attention_combine_threads(int head_dim) {
   return quads < 32 ? 32 : quads > 128 ? 128 : quads;
 }
 
-// rms_norm / ple_combine: a warp per group up to 1024 elements (four groups per block), else a
-// block of 256 threads per group; each thread keeps its share of the group in registers.
+// rms_norm, add_rms_norm, rms_norm_rope (a group is a head) and ple_combine: a warp per group up
+// to 1024 elements (four groups per block), else a block of 256 threads per group; each thread
+// keeps its share of the group in registers.
 G4C_HD constexpr int norm_threads_per_group(long long group) { return group <= 1024 ? 32 : 256; }
 G4C_HD constexpr int norm_groups_per_block(long long group) { return group <= 1024 ? 4 : 1; }
 
@@ -87,6 +88,32 @@ struct RmsNormArgs {
   long long groups;
   float eps;
   int vectorized;  // 1: x, y, weight 16-byte aligned and GROUP % 4 == 0
+};
+
+// y = residual + RMSNorm(x) [⊙ weight] over each GROUP consecutive floats; y may equal residual
+// or x.
+struct AddRmsNormArgs {
+  const float* residual;
+  const float* x;
+  const float* weight;  // GROUP floats, or null when the instance is unweighted
+  float* y;
+  long long groups;
+  float eps;
+  int vectorized;  // 1: residual, x, y, weight 16-byte aligned and GROUP % 4 == 0
+};
+
+// RMSNorm of each head (HEAD_DIM floats) [⊙ weight], then NeoX RoPE of it at its row's position;
+// y may equal x.
+struct RmsNormRopeArgs {
+  const float* x;
+  const float* weight;  // HEAD_DIM floats, or null when the instance is unweighted
+  float* y;
+  const int* pos;
+  double theta;
+  long long groups;  // heads of all rows
+  int heads;         // per row
+  float eps;
+  int vectorized;  // 1: x and weight 16-byte aligned and HEAD_DIM % 4 == 0
 };
 
 // NeoX RoPE of every head of each row; y may equal x.
@@ -162,6 +189,7 @@ struct RandomWeightsArgs {
 // The host launchers and NVRTC must lay every struct out alike (LP64 on both sides); each
 // compiler checks the sizes when it reads this header.
 static_assert(sizeof(EmbedGatherArgs) == 40 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 40 &&
+                  sizeof(AddRmsNormArgs) == 48 && sizeof(RmsNormRopeArgs) == 64 &&
                   sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 64 &&
                   sizeof(AttentionCombineArgs) == 24 && sizeof(ElementwiseArgs) == 48 && sizeof(SampleArgs) == 32 &&
                   sizeof(RandomWeightsArgs) == 40,

@@ -29,6 +29,15 @@ void add(const float* a, const float* b, float* y, int64_t count);
 void scale(const float* x, float s, float* y, int64_t count);
 void softcap(const float* x, float cap, float* y, int64_t count);
 
+// The fused ops (plan ops add_rms_norm, rms_norm_rope), composed of the ops above so that a fused
+// plan computes the bits of the unfused one. y may be residual (add_rms_norm) or x.
+// y = residual + rms_norm(x) [⊙ weight], over each `group` of `total` elements.
+void add_rms_norm(const float* residual, const float* x, const float* weight, float* y, int64_t total, int64_t group,
+                  float eps);
+// y = rope(rms_norm(x) [⊙ weight]) per head of head_dim elements (the norm's group).
+void rms_norm_rope(const float* x, const float* weight, const int32_t* pos, float* y, int64_t n, int64_t row_elems,
+                   float eps, int64_t head_dim, int64_t rotated_pairs, double theta);
+
 // §3.2 for n rows: proj and rows are n × (layers · width); out is layer-major [layers][rows][width]
 // with `out_rows` rows per layer (the step's width; rows n.. are left alone).
 void ple_combine(const float* proj, const float* rows, const float* norm, float* out, int64_t n, int64_t out_rows,

@@ -19,6 +19,7 @@ struct BenchResult {
   int sequences = 0;
   int64_t width = 0;          // the compiled width that ran
   int prompt = 0, steps = 0;
+  int64_t context = 0;        // positions before the first timed step
   double step_ms = 0;         // median device time of one decode step (graph replay)
   double wall_step_ms = 0;    // host-measured, including the token copies
   double tokens_per_s = 0;    // aggregate, from wall time
@@ -27,15 +28,18 @@ struct BenchResult {
   int64_t kv_bytes = 0;       // per step, at the positions the timed steps reach on average
   double achieved_gbps = 0;   // (weight + KV bytes) / step_ms
   double floor_fraction = 0;  // the copy-bandwidth floor's time / step_ms
+  double attention_ms = 0;    // the step's attention ops, each timed alone (median of a few runs)
 };
 
 // KV cache bytes the attention ops read in one step with rows at these positions.
 int64_t kv_bytes_per_step(const plan::Plan& plan, const std::vector<int32_t>& positions);
 
 // Feeds `prompt` tokens to each of `sequences` sequences (slots 0..), then decodes `steps`
-// steps, timing them; copy_gbps is copy_bandwidth_gbps()'s result.
+// steps, timing them; copy_gbps is copy_bandwidth_gbps()'s result. With `skip_to` > 0 no prompt
+// is fed: the timed steps start at position skip_to over caches as they are (attention reads as
+// many bytes whatever they hold), so long contexts are timed without prefilling them.
 std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, int steps, double copy_gbps,
-                                 DiagnosticEngine& diag);
+                                 DiagnosticEngine& diag, int64_t skip_to = 0);
 
 std::string format_bench_table(const std::vector<BenchResult>& results, double copy_gbps);
 std::string format_bench_json(const std::string& plan_name, const std::vector<BenchResult>& results, double copy_gbps);

@@ -58,12 +58,19 @@ class KernelLibrary {
   std::map<std::string, cudaKernel_t> kernels_;
 };
 
+// Whether launches let a kernel be scheduled while the one before it finishes (programmatic
+// dependent launch, kernels/launch_order.cuh). On by default where the device has it (sm_90 and
+// later, set by find_device); off for A/B timing (`g4run bench --no-launch-overlap`).
+void set_launch_overlap(bool on);
+bool launch_overlap();
+
+cudaError_t launch_kernel_args(cudaKernel_t kernel, const LaunchDims& dims, void** params, cudaStream_t stream);
+
 // Launches `kernel` with a single by-value argument struct (every g4c kernel takes one).
 template <class Args>
 cudaError_t launch(cudaKernel_t kernel, const LaunchDims& dims, const Args& args, cudaStream_t stream = nullptr) {
   void* params[] = {const_cast<Args*>(&args)};
-  return cudaLaunchKernel(reinterpret_cast<const void*>(kernel), dims.grid, dims.block, params, dims.shared_bytes,
-                          stream);
+  return launch_kernel_args(kernel, dims, params, stream);
 }
 
 // Device memory for `bytes` bytes, freed on destruction.

@@ -56,6 +56,33 @@ struct RmsNormCall {
 };
 cudaError_t launch_rms_norm(cudaKernel_t kernel, const RmsNormCall& c, cudaStream_t stream);
 
+// add_rms_norm {group, weighted}: y = residual + rms_norm(x) [⊙ weight] over each `group` floats
+// (total floats, a multiple of group); y may equal residual or x. weight: group floats (F32), null
+// for an unweighted instance.
+struct AddRmsNormCall {
+  const float* residual = nullptr;
+  const float* x = nullptr;
+  const float* weight = nullptr;
+  float* y = nullptr;
+  int64_t total = 0, group = 0;
+  float eps = 1e-6f;
+};
+cudaError_t launch_add_rms_norm(cudaKernel_t kernel, const AddRmsNormCall& c, cudaStream_t stream);
+
+// rms_norm_rope {head_dim, rotated_pairs, weighted}: each head of head_dim floats (at most 2048)
+// of rows × row_elems normalized [⊙ weight, head_dim floats (F32)], then roped at the device
+// position pos[r] of its row; y may equal x.
+struct RmsNormRopeCall {
+  const float* x = nullptr;
+  const float* weight = nullptr;
+  float* y = nullptr;
+  const int32_t* pos = nullptr;
+  int64_t rows = 0, row_elems = 0, head_dim = 0;
+  float eps = 1e-6f;
+  double theta = 10000;
+};
+cudaError_t launch_rms_norm_rope(cudaKernel_t kernel, const RmsNormRopeCall& c, cudaStream_t stream);
+
 // rope {head_dim, rotated_pairs}: rows × row_elems floats (row_elems a multiple of head_dim), at
 // the device positions pos[r]; y may equal x.
 struct RopeCall {

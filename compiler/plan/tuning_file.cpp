@@ -1,8 +1,9 @@
 // Tuning files: TOML written by `g4run tune`, read by `g4c compile --tuning`.
+#include <cmath>
 #include <set>
 #include <tuple>
 
-#include "g4c/compiler/routing.h"
+#include "g4c/plan/tuning_file.h"
 #include "g4c/plan/routes.h"
 #include "g4c/support/config.h"
 #include "g4c/support/config_reader.h"
@@ -10,9 +11,9 @@
 
 namespace g4c {
 
-const TuningEntry* TuningTable::find(const RouteQuery& q) const {
+const TuningEntry* TuningTable::find(QuantType type, int64_t rows, int64_t cols, int64_t width) const {
   for (const TuningEntry& e : entries)
-    if (e.type == q.type && e.rows == q.rows && e.cols == q.cols && e.width == q.width) return &e;
+    if (e.type == type && e.rows == rows && e.cols == cols && e.width == width) return &e;
   return nullptr;
 }
 
@@ -34,10 +35,11 @@ std::optional<TuningEntry> read_entry(TableReader r, DiagnosticEngine& diag) {
   auto width = r.integer("width", 1, 4096, true);
   std::vector<std::string> routes = route_names();
   auto route = r.choice("route", routes, true);
-  r.positive_number("median_us", false);
+  auto median_us = r.positive_number("median_us", false);
   r.finish();
   if (!type || !rows || !cols || !width || !route) return std::nullopt;
-  e = {*parse_quant_type(*type), *rows, *cols, *width, *plan::parse_route(*route), r.node("route")->loc};
+  e = {*parse_quant_type(*type), *rows, *cols, *width, *plan::parse_route(*route), r.node("route")->loc,
+       median_us.value_or(0), {}};
   std::string why = plan::route_illegal_reason(e.route, e.type, e.rows, e.cols);
   if (!why.empty()) {
     diag.error(e.loc, keyed_message(r.key_path("route"), "not legal for this weight: " + why, quote(*route),
@@ -60,7 +62,7 @@ std::optional<TuningTable> load_tuning_file(const std::string& path, DiagnosticE
   TableReader meta = top.table("tuning", true);
   meta.integer("version", 1, 1, true);
   table.target = meta.string("target", true).value_or("");
-  meta.string("device", false);
+  table.device = meta.string("device", false).value_or("");
   meta.finish();
   std::set<std::tuple<QuantType, int64_t, int64_t, int64_t>> seen;
   if (const ConfigNode* entries = top.node("entry")) {
@@ -84,6 +86,53 @@ std::optional<TuningTable> load_tuning_file(const std::string& path, DiagnosticE
   top.finish();
   if (diag.error_count() > errors_before) return std::nullopt;
   return table;
+}
+
+namespace {
+
+void write_comment(std::string& out, const std::string& comment) {
+  size_t start = 0;
+  while (start < comment.size()) {
+    size_t end = comment.find('\n', start);
+    if (end == std::string::npos) end = comment.size();
+    out += "# " + comment.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+}
+
+// TOML basic string: only quotes, backslashes and control characters need escapes.
+std::string toml_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += c;
+    else if (static_cast<unsigned char>(c) < 0x20) out += ' ';
+    else out += c;
+  }
+  return out + "\"";
+}
+
+// Rounded to 0.01 (µs: finer than any timing is repeatable), always with a decimal point.
+std::string toml_float(double v) {
+  std::string s = format_double(std::round(v * 100) / 100);
+  return s.find_first_of(".e") == std::string::npos ? s + ".0" : s;
+}
+
+}  // namespace
+
+std::string format_tuning_file(const TuningTable& table) {
+  std::string out;
+  write_comment(out, table.comment);
+  out += "[tuning]\nversion = 1\ntarget = " + toml_string(table.target) + "\n";
+  if (!table.device.empty()) out += "device = " + toml_string(table.device) + "\n";
+  for (const TuningEntry& e : table.entries) {
+    out += "\n";
+    write_comment(out, e.comment);
+    out += "[[entry]]\ntype = \"" + std::string(name(e.type)) + "\"\nrows = " + std::to_string(e.rows) +
+           "\ncols = " + std::to_string(e.cols) + "\nwidth = " + std::to_string(e.width) + "\nroute = \"" +
+           std::string(plan::name(e.route)) + "\"\n";
+    if (e.median_us > 0) out += "median_us = " + toml_float(e.median_us) + "\n";
+  }
+  return out;
 }
 
 }  // namespace g4c
