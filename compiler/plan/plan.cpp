@@ -32,6 +32,8 @@ std::optional<Route> parse_route(std::string_view s) {
   return std::nullopt;
 }
 
+std::vector<std::string> route_names() { return {kRouteNames.begin(), kRouteNames.end()}; }
+
 std::string_view name(KvKind k) { return k == KvKind::ring ? "ring" : "full"; }
 
 // ---- op schemas ----

@@ -6,6 +6,13 @@ bool route_legal(Route route, QuantType type, int64_t rows, int64_t cols) {
   return route_illegal_reason(route, type, rows, cols).empty();
 }
 
+std::vector<Route> legal_routes(QuantType type, int64_t rows, int64_t cols) {
+  std::vector<Route> out;
+  for (Route r : kAllRoutes)
+    if (route_legal(r, type, rows, cols)) out.push_back(r);
+  return out;
+}
+
 std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int64_t cols) {
   (void)rows;
   switch (route) {

@@ -21,19 +21,13 @@ namespace {
 
 constexpr int64_t kMaxSize = int64_t{1} << 24;
 
-std::vector<std::string> route_names() {
-  std::vector<std::string> names;
-  for (plan::Route r : plan::kAllRoutes) names.emplace_back(plan::name(r));
-  return names;
-}
-
 std::optional<TuningEntry> read_entry(TableReader r, DiagnosticEngine& diag) {
   TuningEntry e;
   auto type = r.choice("type", quant_type_names(), true);
   auto rows = r.integer("rows", 1, kMaxSize, true);
   auto cols = r.integer("cols", 1, kMaxSize, true);
   auto width = r.integer("width", 1, 4096, true);
-  std::vector<std::string> routes = route_names();
+  std::vector<std::string> routes = plan::route_names();
   auto route = r.choice("route", routes, true);
   auto median_us = r.positive_number("median_us", false);
   r.finish();
@@ -100,17 +94,6 @@ void write_comment(std::string& out, const std::string& comment) {
   }
 }
 
-// TOML basic string: only quotes, backslashes and control characters need escapes.
-std::string toml_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (static_cast<unsigned char>(c) < 0x20) out += ' ';
-    else out += c;
-  }
-  return out + "\"";
-}
-
 // Rounded to 0.01 (µs: finer than any timing is repeatable), always with a decimal point.
 std::string toml_float(double v) {
   std::string s = format_double(std::round(v * 100) / 100);
@@ -122,8 +105,8 @@ std::string toml_float(double v) {
 std::string format_tuning_file(const TuningTable& table) {
   std::string out;
   write_comment(out, table.comment);
-  out += "[tuning]\nversion = 1\ntarget = " + toml_string(table.target) + "\n";
-  if (!table.device.empty()) out += "device = " + toml_string(table.device) + "\n";
+  out += "[tuning]\nversion = 1\ntarget = " + quote(table.target) + "\n";
+  if (!table.device.empty()) out += "device = " + quote(table.device) + "\n";
   for (const TuningEntry& e : table.entries) {
     out += "\n";
     write_comment(out, e.comment);

@@ -79,8 +79,7 @@ std::optional<RouteOverride> parse_route_override(std::string_view text, std::st
   }
   auto route = plan::parse_route(route_text);
   if (!route) {
-    std::vector<std::string> names;
-    for (Route r : plan::kAllRoutes) names.emplace_back(plan::name(r));
+    const std::vector<std::string> names = plan::route_names();
     error = "unknown route " + quote(route_text) + did_you_mean(route_text, names) + " (expected one of " +
             join(names) + ")";
     return std::nullopt;

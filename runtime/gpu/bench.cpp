@@ -82,8 +82,6 @@ std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, 
   r.tokens_per_s_per_sequence = steps / wall;
   r.weight_bytes = executor.weight_bytes_per_step(r.width);
   r.kv_bytes = kv_bytes_per_step(plan, std::vector<int32_t>(sequences, static_cast<int32_t>(first + steps / 2)));
-  for (const OpTiming& t : executor.profile(r.width, 3))
-    if (t.kind == "attention") r.attention_ms += t.ms;
   const double bytes = static_cast<double>(r.weight_bytes + r.kv_bytes);
   r.achieved_gbps = bytes / (r.step_ms * 1e6);
   // The floor (DESIGN.md §9): the step's bytes at the copy bandwidth, which counts a copy's reads
@@ -91,6 +89,13 @@ std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, 
   r.floor_fraction = copy_gbps > 0 ? (bytes / (copy_gbps * 1e6)) / r.step_ms : 0;
   executor.set_keep_logits(true);
   return r;
+}
+
+double attention_ms(Executor& executor, int64_t width) {
+  double ms = 0;
+  for (const OpTiming& t : executor.profile(width, 3))
+    if (t.kind == "attention") ms += t.ms;
+  return ms;
 }
 
 namespace {

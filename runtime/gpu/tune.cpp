@@ -76,10 +76,14 @@ struct WeightCopies {
   const void* copy(int64_t i) const { return static_cast<const char*>(data.get()) + (i % count) * stride; }
 };
 
+// Launches of one timed replay of a weight of `bytes`: enough to stream kReplayBytes.
+int64_t replay_launches(int64_t bytes) {
+  return std::clamp<int64_t>((kReplayBytes + bytes - 1) / bytes, 1, kMaxLaunches);
+}
+
 // As many copies as rotate past the L2, but no more than one replay launches.
 int64_t copies_for(int64_t bytes, int64_t l2_bytes) {
-  const int64_t launches = std::clamp<int64_t>((kReplayBytes + bytes - 1) / bytes, 1, kMaxLaunches);
-  return std::clamp<int64_t>((kL2Multiple * l2_bytes + bytes - 1) / bytes, 1, launches);
+  return std::clamp<int64_t>((kL2Multiple * l2_bytes + bytes - 1) / bytes, 1, replay_launches(bytes));
 }
 
 std::string check_cuda(cudaError_t e, const std::string& what) {
@@ -128,14 +132,16 @@ std::string ShapeBench::prepare(uint64_t seed) {
   weights_.stride = round_up(weights_.bytes + 16, kCopyAlignment);
   weights_.data = DeviceBuffer(weights_.stride * weights_.count);
   if (!weights_.data.get()) return "cudaMalloc of the weight copies failed";
-  for (int64_t i = 0; i < weights_.count; ++i) weights_.data.upload(w.bytes.data(), w.bytes.size(), i * weights_.stride);
+  for (int64_t i = 0; i < weights_.count; ++i)
+    weights_.data.upload(w.bytes.data(), w.bytes.size(), i * weights_.stride);
 
   const int64_t max_width = matmul::kMaxWidth;
   const std::vector<float> x = uniform_floats(static_cast<size_t>(max_width * shape_.cols), seed + 1);
   x_ = DeviceBuffer(x.size() * sizeof(float));
   y_ = DeviceBuffer(static_cast<size_t>(max_width * shape_.rows) * sizeof(float));
   int64_t scratch = 16;
-  for (Route r : plan::kAllRoutes) scratch = std::max(scratch, max_width * plan::route_scratch_seq_bytes(r, shape_.type, shape_.cols));
+  for (Route r : plan::kAllRoutes)
+    scratch = std::max(scratch, max_width * plan::route_scratch_seq_bytes(r, shape_.type, shape_.cols));
   scratch_ = DeviceBuffer(scratch);
   if (!x_.get() || !y_.get() || !scratch_.get()) return "cudaMalloc of activations, outputs or scratch failed";
   x_.upload(x.data(), x.size() * sizeof(float));
@@ -208,20 +214,21 @@ std::string ShapeBench::check(Route route, int64_t width, TuneCandidate& c) {
   const RouteErrorRatios ratios = route_error_ratios(route, shape_.type, errors);
   c.error_ratio = errors.nan ? INFINITY : std::max(ratios.element, ratios.overall);
   if (!ratios.passes(errors))
-    c.rejected = errors.nan ? "outputs left unwritten" : format("output %.3g× its bound against the CPU op", c.error_ratio);
+    c.rejected =
+        errors.nan ? "outputs left unwritten" : format("output %.3g× its bound against the CPU op", c.error_ratio);
   return "";
 }
 
 // One graph of back-to-back launches over the rotating copies, replayed: µs per launch.
 std::string ShapeBench::time(Route route, int64_t width, double& median_us) {
   const WeightCopies& copies = route == Route::cublas && !info(shape_.type).is_float ? weights_f16_ : weights_;
-  const int64_t launches =
-      std::max(copies.count, std::clamp<int64_t>((kReplayBytes + copies.bytes - 1) / copies.bytes, 1, kMaxLaunches));
+  const int64_t launches = replay_launches(copies.bytes);  // ≥ copies.count (copies_for)
   const std::vector<cudaKernel_t> k = kernels(route, width);
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
   cudaError_t e = cudaStreamBeginCapture(timer_.stream, cudaStreamCaptureModeThreadLocal);
-  for (int64_t i = 0; i < launches && e == cudaSuccess; ++i) e = launch_matmul(route, k, call(route, width, i), timer_.stream, cublas_);
+  for (int64_t i = 0; i < launches && e == cudaSuccess; ++i)
+    e = launch_matmul(route, k, call(route, width, i), timer_.stream, cublas_);
   const cudaError_t end = cudaStreamEndCapture(timer_.stream, &graph);
   if (e == cudaSuccess) e = end;
   if (e == cudaSuccess) e = cudaGraphInstantiate(&exec, graph, 0);
@@ -265,11 +272,9 @@ void choose(TuneResult& r, double tie) {
 
 std::vector<Route> candidate_routes(const MatmulShape& s, const TuneOptions& options) {
   std::vector<Route> out;
-  for (Route r : plan::kAllRoutes) {
-    const bool wanted =
-        options.routes.empty() || std::find(options.routes.begin(), options.routes.end(), r) != options.routes.end();
-    if (wanted && plan::route_legal(r, s.type, s.rows, s.cols)) out.push_back(r);
-  }
+  for (Route r : plan::legal_routes(s.type, s.rows, s.cols))
+    if (options.routes.empty() || std::find(options.routes.begin(), options.routes.end(), r) != options.routes.end())
+      out.push_back(r);
   // ws runs every shape: a shape whose wanted routes are all illegal still gets a measurement.
   if (out.empty()) out.push_back(Route::ws);
   return out;
@@ -316,7 +321,8 @@ std::optional<std::vector<TuneResult>> tune_matmuls(const std::vector<MatmulShap
                                                     DiagnosticEngine& diag) {
   for (int64_t w : options.widths)
     if (w < 1 || w > matmul::kMaxWidth) {
-      diag.error({}, format("tune: width %lld: the matmul routes run widths 1..%d", static_cast<long long>(w), matmul::kMaxWidth));
+      diag.error({}, format("tune: width %lld: the matmul routes run widths 1..%d", static_cast<long long>(w),
+                            matmul::kMaxWidth));
       return std::nullopt;
     }
   auto library = load_candidate_kernels(shapes, options, diag);
@@ -340,7 +346,8 @@ std::optional<std::vector<TuneResult>> tune_matmuls(const std::vector<MatmulShap
     const MatmulShape& s = shapes[i];
     const std::string what = format("%s %lldx%lld", std::string(name(s.type)).c_str(), static_cast<long long>(s.rows),
                                     static_cast<long long>(s.cols));
-    if (options.progress) options.progress(format("tune: %s (%zu/%zu, %zu ops)", what.c_str(), i + 1, shapes.size(), s.ops.size()));
+    if (options.progress)
+      options.progress(format("tune: %s (%zu/%zu, %zu ops)", what.c_str(), i + 1, shapes.size(), s.ops.size()));
     ShapeBench bench(s, options, l2_bytes, *library, cublas, timer);
     if (failure = bench.prepare(options.seed + 2 * i); !failure.empty()) failure = what + ": " + failure;
     for (size_t wi = 0; wi < options.widths.size() && failure.empty(); ++wi) {
@@ -349,7 +356,8 @@ std::optional<std::vector<TuneResult>> tune_matmuls(const std::vector<MatmulShap
         r.candidates.push_back(bench.measure(route, r.width, failure));
         if (!failure.empty()) {
           failure = format("%s, %s at N = %lld: ", what.c_str(), std::string(plan::name(route)).c_str(),
-                           static_cast<long long>(r.width)) + failure;
+                           static_cast<long long>(r.width)) +
+                    failure;
           break;
         }
       }
@@ -406,10 +414,12 @@ std::string format_tune_report(const std::vector<TuneResult>& results) {
   for (Route r : plan::kAllRoutes) out += format(" %10s", (std::string(plan::name(r)) + " us").c_str());
   out += format("  %-7s %8s  %s\n", "chosen", "GB/s", "ops");
   for (const TuneResult& r : results) {
-    out += format("%-6s %7lld %7lld %4lld", std::string(name(r.shape->type)).c_str(), static_cast<long long>(r.shape->rows),
-                  static_cast<long long>(r.shape->cols), static_cast<long long>(r.width));
+    out += format("%-6s %7lld %7lld %4lld", std::string(name(r.shape->type)).c_str(),
+                  static_cast<long long>(r.shape->rows), static_cast<long long>(r.shape->cols),
+                  static_cast<long long>(r.width));
     for (Route route : plan::kAllRoutes) {
-      auto c = std::find_if(r.candidates.begin(), r.candidates.end(), [&](const TuneCandidate& t) { return t.route == route; });
+      auto c = std::find_if(r.candidates.begin(), r.candidates.end(),
+                            [&](const TuneCandidate& t) { return t.route == route; });
       out += c == r.candidates.end() ? format(" %10s", "-")
              : c->admitted           ? format(" %10.2f", c->median_us)
                                      : format(" %10s", "rejected");

@@ -424,6 +424,7 @@ int bench(int argc, char** argv) {
     auto r = g4c::gpu::bench(*executor, static_cast<int>(n), static_cast<int>(*prompt), static_cast<int>(*steps),
                              copy_gbps, diag, *context);
     if (!r) return finish(kInputError);
+    r->attention_ms = g4c::gpu::attention_ms(*executor, r->width);
     results.push_back(*r);
   }
   if (args->has("json")) {
@@ -569,8 +570,7 @@ int tune(int argc, char** argv) {
     for (std::string item; std::getline(list, item, ',');) {
       auto route = g4c::plan::parse_route(item);
       if (!route) {
-        std::vector<std::string> names;
-        for (g4c::plan::Route r : g4c::plan::kAllRoutes) names.emplace_back(g4c::plan::name(r));
+        const std::vector<std::string> names = g4c::plan::route_names();
         return usage_error("--routes: unknown route " + g4c::quote(item) + g4c::did_you_mean(item, names) +
                            " (expected a list of " + g4c::join(names) + ")");
       }

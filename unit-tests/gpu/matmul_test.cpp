@@ -196,15 +196,6 @@ class MatmulTest : public testing::GpuTest {
   ErrorLog log_;
 };
 
-// The routes legal for a type and cols (compiler/plan/routes.h).
-std::vector<Route> legal_routes(QuantType type, int64_t cols, std::vector<Route> wanted = {Route::ws, Route::mmq,
-                                                                                           Route::gemm_n, Route::cublas}) {
-  std::vector<Route> out;
-  for (Route r : wanted)
-    if (plan::route_legal(r, type, 0, cols)) out.push_back(r);
-  return out;
-}
-
 //===----------------------------------------------------------------------===//
 // Every type, every route, every width
 //===----------------------------------------------------------------------===//
@@ -212,7 +203,7 @@ std::vector<Route> legal_routes(QuantType type, int64_t cols, std::vector<Route>
 TEST_F(MatmulTest, EveryRouteAndWidthForEveryType) {
   uint64_t seed = 100;
   for (QuantType type : kAllQuantTypes)
-    run_case({type, 2096, 1024, legal_routes(type, 1024), kAllWidths}, seed++);
+    run_case({type, 2096, 1024, plan::legal_routes(type, 2096, 1024), kAllWidths}, seed++);
 }
 
 TEST_F(MatmulTest, OddShapes) {
@@ -225,7 +216,8 @@ TEST_F(MatmulTest, OddShapes) {
     if (info(type).is_float) cols_list.push_back(33);
     for (int64_t rows : {1, 33, 100})
       for (int64_t cols : cols_list)
-        if (cols % block == 0) run_case({type, rows, cols, legal_routes(type, cols), widths, {1, 3, 32}}, seed++);
+        if (cols % block == 0)
+          run_case({type, rows, cols, plan::legal_routes(type, rows, cols), widths, {1, 3, 32}}, seed++);
   }
 }
 
@@ -239,7 +231,7 @@ TEST_F(MatmulTest, OneHotActivationsReadBackEveryWeight) {
   for (QuantType type : kAllQuantTypes) {
     const int64_t rows = 9, cols = info(type).is_float ? 264 : 512;  // rows of every phase; two tiles
     SCOPED_TRACE(std::string(name(type)));
-    const std::vector<Route> routes = legal_routes(type, cols);
+    const std::vector<Route> routes = plan::legal_routes(type, rows, cols);
     const Case c{type, rows, cols, routes, {kMaxWidth}, {kMaxWidth}};
     Matrix m = make_matrix(type, rows, cols, seed++);
     load_kernels(c);
@@ -288,7 +280,8 @@ TEST_F(MatmulTest, TwelveBShapes) {
       {QuantType::Q6_K, 2048, 3840},
   };
   uint64_t seed = 300;
-  for (const Shape& s : shapes) run_case({s.type, s.rows, s.cols, legal_routes(s.type, s.cols), kSomeWidths}, seed++);
+  for (const Shape& s : shapes)
+    run_case({s.type, s.rows, s.cols, plan::legal_routes(s.type, s.rows, s.cols), kSomeWidths}, seed++);
 }
 
 TEST_F(MatmulTest, TwelveBQatShapes) {
@@ -297,16 +290,18 @@ TEST_F(MatmulTest, TwelveBQatShapes) {
       {QuantType::Q4_0, 3840, 4096}, {QuantType::Q4_0, 15360, 3840}, {QuantType::Q4_0, 3840, 15360},
   };
   uint64_t seed = 400;
-  for (const Shape& s : shapes) run_case({s.type, s.rows, s.cols, legal_routes(s.type, s.cols), kSomeWidths}, seed++);
+  for (const Shape& s : shapes)
+    run_case({s.type, s.rows, s.cols, plan::legal_routes(s.type, s.rows, s.cols), kSomeWidths}, seed++);
 }
 
 TEST_F(MatmulTest, LmHeadShapes) {
   // The 12B's Q6_K and the E4B's Q8_0 output projections; a few hundred sampled rows keep the CPU
   // side fast.
-  Case q6k{QuantType::Q6_K, 262144, 3840, legal_routes(QuantType::Q6_K, 3840), {1, 2, 5, 8, 16, 32}, {1, 32}};
+  Case q6k{QuantType::Q6_K, 262144, 3840, plan::legal_routes(QuantType::Q6_K, 262144, 3840), {1, 2, 5, 8, 16, 32},
+           {1, 32}};
   q6k.sampled_rows = 384;
   run_case(q6k, 500);
-  Case q8{QuantType::Q8_0, 262144, 2560, legal_routes(QuantType::Q8_0, 2560), {1, 8, 32}, {8}};
+  Case q8{QuantType::Q8_0, 262144, 2560, plan::legal_routes(QuantType::Q8_0, 262144, 2560), {1, 8, 32}, {8}};
   q8.sampled_rows = 256;
   run_case(q8, 501);
 }
@@ -318,7 +313,8 @@ TEST_F(MatmulTest, E4BShapes) {
       {QuantType::BF16, 10752, 2560},
   };
   uint64_t seed = 600;
-  for (const Shape& s : shapes) run_case({s.type, s.rows, s.cols, legal_routes(s.type, s.cols), kSomeWidths}, seed++);
+  for (const Shape& s : shapes)
+    run_case({s.type, s.rows, s.cols, plan::legal_routes(s.type, s.rows, s.cols), kSomeWidths}, seed++);
 }
 
 TEST_F(MatmulTest, F16AndQ5KShapes) {
@@ -327,7 +323,8 @@ TEST_F(MatmulTest, F16AndQ5KShapes) {
       {QuantType::Q5_K, 3840, 15360},
   };
   uint64_t seed = 700;
-  for (const Shape& s : shapes) run_case({s.type, s.rows, s.cols, legal_routes(s.type, s.cols), kSomeWidths}, seed++);
+  for (const Shape& s : shapes)
+    run_case({s.type, s.rows, s.cols, plan::legal_routes(s.type, s.rows, s.cols), kSomeWidths}, seed++);
 }
 
 //===----------------------------------------------------------------------===//

@@ -45,9 +45,7 @@ TEST_F(TuneTest, EveryLegalRoutePassesAndTheFastestIsChosen) {
   for (const gpu::TuneResult& r : results) {
     SCOPED_TRACE(std::string(name(r.shape->type)) + " " + std::to_string(r.shape->rows) + "x" +
                  std::to_string(r.shape->cols) + " N=" + std::to_string(r.width));
-    std::vector<Route> legal;
-    for (Route route : plan::kAllRoutes)
-      if (plan::route_legal(route, r.shape->type, r.shape->rows, r.shape->cols)) legal.push_back(route);
+    const std::vector<Route> legal = plan::legal_routes(r.shape->type, r.shape->rows, r.shape->cols);
     ASSERT_EQ(r.candidates.size(), legal.size());
     double fastest = INFINITY;
     for (size_t i = 0; i < legal.size(); ++i) {

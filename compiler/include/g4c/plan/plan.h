@@ -55,6 +55,8 @@ enum class Route : uint8_t { ws, mmq, gemm_n, cublas };
 std::string_view name(Route r);
 std::optional<Route> parse_route(std::string_view s);
 inline constexpr Route kAllRoutes[] = {Route::ws, Route::mmq, Route::gemm_n, Route::cublas};
+// "ws", "mmq", "gemm_n", "cublas": for messages that list the routes.
+std::vector<std::string> route_names();
 
 // The route of a matmul at one width, and what decided it ("rule ws-small", "tuning",
 // "policy ws-only", "override ffn_down=mmq@N>=5").

@@ -17,6 +17,9 @@ inline constexpr int64_t kGemmNKStep = 32;
 // and shape, so every matmul has a legal route at every width.
 bool route_legal(Route route, QuantType type, int64_t rows, int64_t cols);
 
+// The routes legal for a weight, in kAllRoutes order (ws and cublas always among them).
+std::vector<Route> legal_routes(QuantType type, int64_t rows, int64_t cols);
+
 // Why a route is not legal, for diagnostics ("mmq needs a quantized weight").
 std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int64_t cols);
 

@@ -28,7 +28,7 @@ struct BenchResult {
   int64_t kv_bytes = 0;       // per step, at the positions the timed steps reach on average
   double achieved_gbps = 0;   // (weight + KV bytes) / step_ms
   double floor_fraction = 0;  // the copy-bandwidth floor's time / step_ms
-  double attention_ms = 0;    // the step's attention ops, each timed alone (median of a few runs)
+  double attention_ms = 0;    // attention_ms(), when the caller measured it
 };
 
 // KV cache bytes the attention ops read in one step with rows at these positions.
@@ -40,6 +40,10 @@ int64_t kv_bytes_per_step(const plan::Plan& plan, const std::vector<int32_t>& po
 // many bytes whatever they hold), so long contexts are timed without prefilling them.
 std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, int steps, double copy_gbps,
                                  DiagnosticEngine& diag, int64_t skip_to = 0);
+
+// The step's attention ops at a width, each timed alone (median of a few runs), in ms: run after
+// bench() so they read its context.
+double attention_ms(Executor& executor, int64_t width);
 
 std::string format_bench_table(const std::vector<BenchResult>& results, double copy_gbps);
 std::string format_bench_json(const std::string& plan_name, const std::vector<BenchResult>& results, double copy_gbps);
