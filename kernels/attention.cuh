@@ -59,8 +59,11 @@ struct KeyRange {
 };
 
 template <int WINDOW>
-__device__ inline KeyRange split_keys(int pos, int split) {
-  const int first = WINDOW > 0 && pos >= WINDOW ? pos - WINDOW + 1 : 0;
+__device__ inline KeyRange split_keys(int pos, int split, int slots) {
+  int window = WINDOW;
+  if (WINDOW > 0 && injected(InjectedBug::ring_size_as_window)) window = slots;
+  if (WINDOW > 0 && injected(InjectedBug::window_plus_one)) window += 1;
+  const int first = window > 0 && pos >= window ? pos - window + 1 : 0;
   const int keys = pos - first + 1;
   const int wanted = (keys + kAttentionMinKeysPerSplit - 1) / kAttentionMinKeysPerSplit;
   const int splits = wanted < kAttentionSplits ? wanted : kAttentionSplits;
@@ -77,7 +80,7 @@ __device__ inline const char* sequence_rows(const void* cache, long long slots, 
 }
 
 // The slot of key tile_begin + offset, given tile_slot, the slot of tile_begin. A split holds at
-// most `slots` keys of a ring (slots = window), so one wrap at most; keys past the split may get a
+// most `slots` keys of a ring (slots ≥ window), so one wrap at most; keys past the split may get a
 // slot past the cache, but they are never loaded.
 template <bool RING>
 __device__ inline int key_slot(int tile_slot, int offset, int slots) {
@@ -212,7 +215,7 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_partial(Attention
   const int first_head = kv_head * (Q_HEADS / KV_HEADS) + blockIdx.x % Tiling::kHeadBlocks * kHeads;
   const int seq = a.seq[row];
   if (seq < 0) return;  // padding: the combine kernel writes its zeros
-  const KeyRange range = split_keys<WINDOW>(a.pos[row], split);
+  const KeyRange range = split_keys<WINDOW>(a.pos[row], split, static_cast<int>(a.slots));
   float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
   float2* max_sum = reinterpret_cast<float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionSplits * HEAD_DIM);
   const int tid = threadIdx.x;

@@ -68,7 +68,9 @@ __device__ void rms_norm_rope_head(const RmsNormRopeArgs& a, long long head, int
   const int position = a.pos[head / a.heads];
   for (int pair = lane; pair < kHalf; pair += kThreads) {
     float first = staged[pair], second = staged[pair + kHalf];
-    if (pair < ROTATED_PAIRS) rope_rotate(rope_cos_sin<HEAD_DIM>(a.theta, position, pair), first, second);
+    const bool swapped = injected(InjectedBug::swap_rope_pairs) || injected(InjectedBug::swap_rope_pairs_fused);
+    const int angle_pair = swapped ? swapped_rope_pair(pair) : pair;
+    if (pair < ROTATED_PAIRS) rope_rotate(rope_cos_sin<HEAD_DIM>(a.theta, position, angle_pair), first, second);
     a.y[base + pair] = first;
     a.y[base + pair + kHalf] = second;
   }

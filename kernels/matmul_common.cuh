@@ -3,6 +3,7 @@
 // alignment, and turning packed integer codes into floats without int→float conversions.
 #pragma once
 
+#include "g4c/kernels/injected_bugs.h"
 #include "g4c/kernels/matmul_args.h"
 #include "launch_order.cuh"
 #include "g4c/kernels/quant_blocks.h"

@@ -3,6 +3,7 @@
 // f32 activations to the fp16 or bf16 elements of the GEMM's other operand.
 #pragma once
 
+#include "g4c/kernels/injected_bugs.h"
 #include "g4c/kernels/matmul_args.h"
 #include "launch_order.cuh"
 #include "g4c/kernels/quant_blocks.h"
@@ -22,14 +23,16 @@ __global__ void __launch_bounds__(matmul::kThreads) dequantize_f16(DequantizeF16
   if (first >= count) return;
   const long long row = first / args.cols, col = first % args.cols;
   const Block* blocks = reinterpret_cast<const Block*>(static_cast<const unsigned char*>(args.weight) + row * row_bytes);
+  const auto element = [&](long long c) {
+    return Block::kElems > 1 && injected_drop(c) ? 0.0f : dequantize_element(blocks, c);
+  };
   if (per_thread == 1) {
-    args.out[first] = float_to_fp16(dequantize_element(blocks, col));
+    args.out[first] = float_to_fp16(element(col));
     return;
   }
   unsigned packed[4];
   for (int i = 0; i < 4; ++i)
-    packed[i] = float_to_fp16(dequantize_element(blocks, col + 2 * i)) |
-                static_cast<unsigned>(float_to_fp16(dequantize_element(blocks, col + 2 * i + 1))) << 16;
+    packed[i] = float_to_fp16(element(col + 2 * i)) | static_cast<unsigned>(float_to_fp16(element(col + 2 * i + 1))) << 16;
   *reinterpret_cast<uint4*>(args.out + first) = make_uint4(packed[0], packed[1], packed[2], packed[3]);
 }
 

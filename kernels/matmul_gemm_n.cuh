@@ -76,7 +76,7 @@ __device__ __forceinline__ void gemm_n_multiply_tile(const LaneUnit<Block> (&uni
 #pragma unroll
   for (int chunk = 0; chunk < Unit::kChunks; ++chunk) {
     const int offset = Unit::chunk_offset(t, chunk);
-    const bool valid = !kTail || tile_start + offset < cols;
+    const bool valid = (!kTail || tile_start + offset < cols) && !(Block::kElems > 1 && injected_drop(tile_start + offset));
     float upper[4], lower[4];  // rows g and g + 8
     units[0].decode(chunk, upper);
     units[1].decode(chunk, lower);

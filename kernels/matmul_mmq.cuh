@@ -29,7 +29,9 @@ __global__ void __launch_bounds__(matmul::kThreads) quantize_q8_1(QuantizeQ81Arg
   const long long kb = item / args.width;
   const float* x = args.x + n * args.cols + kb * matmul::kQ8SuperBlock + 8 * lane;
   const float4 first = __ldg(reinterpret_cast<const float4*>(x)), second = __ldg(reinterpret_cast<const float4*>(x + 4));
-  const float v[8] = {first.x, first.y, first.z, first.w, second.x, second.y, second.z, second.w};
+  float v[8] = {first.x, first.y, first.z, first.w, second.x, second.y, second.z, second.w};
+  if (injected_drop(kb * matmul::kQ8SuperBlock + 8 * lane, true))
+    for (float& e : v) e = 0.0f;  // a dropped weight block: its activations never meet the weights
 
   // Four lanes make a 32-value block.
   float amax = 0.0f;

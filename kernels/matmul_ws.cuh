@@ -46,7 +46,7 @@ __device__ __forceinline__ void ws_multiply_tile(const LaneUnit<Block> (&units)[
 #pragma unroll
   for (int chunk = 0; chunk < Unit::kChunks; ++chunk) {
     const long long k = tile_start + Unit::chunk_offset(part, chunk);
-    if (k >= cols) continue;
+    if (k >= cols || (Block::kElems > 1 && injected_drop(k))) continue;
     float w[R][4];
 #pragma unroll
     for (int r = 0; r < R; ++r) {

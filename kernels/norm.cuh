@@ -57,7 +57,8 @@ __device__ void rms_norm_group(const RmsNormArgs& a, long long group, int lane, 
   GroupSlice<GROUP, norm_threads_per_group(GROUP), VEC> slice;
   const long long base = group * GROUP;
   slice.load(a.x + base, lane, [](float v) { return v; });
-  const float inv = rms_inverse(slice, a.eps, partials);
+  float inv = rms_inverse(slice, a.eps, partials);
+  if (!WEIGHTED && injected(InjectedBug::skip_v_norm)) inv = 1.0f;
   slice.store(a.y + base, lane, [&](float (&v)[VEC], int offset) { apply_rms<WEIGHTED>(v, inv, a.weight, offset); });
 }
 

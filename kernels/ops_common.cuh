@@ -2,6 +2,7 @@
 // access, and the KV cache element types (F16, BF16, F32) as loads and conversions.
 #pragma once
 
+#include "g4c/kernels/injected_bugs.h"
 #include "g4c/kernels/op_args.h"
 #include "launch_order.cuh"
 #include "g4c/kernels/quant_blocks.h"

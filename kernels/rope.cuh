@@ -50,7 +50,8 @@ __global__ void __launch_bounds__(HEAD_DIM / 2) rope(RopeArgs a) {
     }
     return;
   }
-  const float2 cs = rope_cos_sin<HEAD_DIM>(a.theta, a.pos[row], pair);
+  const int angle_pair = injected(InjectedBug::swap_rope_pairs) ? swapped_rope_pair(pair) : pair;
+  const float2 cs = rope_cos_sin<HEAD_DIM>(a.theta, a.pos[row], angle_pair);
   for (int h = 0; h < a.heads; ++h) {
     float first = x[h * HEAD_DIM + pair], second = x[h * HEAD_DIM + pair + kHalf];
     rope_rotate(cs, first, second);

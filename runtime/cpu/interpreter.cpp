@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "g4c/kernels/quant_host.h"
 #include "g4c/runtime/load_weights.h"
@@ -54,8 +55,9 @@ void Interpreter::reset_sequence(int slot) {
   for (auto& [name, c] : caches_) {
     if (c.k.empty()) continue;
     size_t per_sequence = c.k.size() / static_cast<size_t>(max_sequences_);
-    std::fill_n(c.k.begin() + slot * per_sequence, per_sequence, uint8_t{0});
-    std::fill_n(c.v.begin() + slot * per_sequence, per_sequence, uint8_t{0});
+    const uint8_t fill = poison_ ? 0xFF : 0;
+    std::fill_n(c.k.begin() + slot * per_sequence, per_sequence, fill);
+    std::fill_n(c.v.begin() + slot * per_sequence, per_sequence, fill);
   }
 }
 
@@ -76,7 +78,8 @@ std::optional<StepOutput> Interpreter::step(const StepRows& rows, DiagnosticEngi
   Step step;
   step.rows = static_cast<int64_t>(rows.tokens.size());
   step.width = *std::lower_bound(plan_->header.widths.begin(), plan_->header.widths.end(), step.rows);
-  step.arena.assign(static_cast<size_t>(step.width * plan_->buffers->seq_bytes / 4), 0.0f);
+  step.arena.assign(static_cast<size_t>(step.width * plan_->buffers->seq_bytes / 4),
+                    poison_ ? std::numeric_limits<float>::quiet_NaN() : 0.0f);
   StepOutput out;
   out.width = step.width;
   for (const Op* op : plan_->ops()) {
@@ -149,8 +152,8 @@ void Interpreter::run_op(const Op& op, Step& step) {
       if (c.k.empty()) {  // allocated on first use: full caches of long contexts are large
         size_t bytes = static_cast<size_t>(max_sequences_ * c.decl->slots * c.decl->kv_heads * c.decl->head_dim *
                                            info(c.decl->dtype).block_bytes);
-        c.k.assign(bytes, 0);
-        c.v.assign(bytes, 0);
+        c.k.assign(bytes, poison_ ? 0xFF : 0);
+        c.v.assign(bytes, poison_ ? 0xFF : 0);
       }
       cpu::KvCacheView view = c.view();
       return cpu::kv_write(x, value(step, op.operands[1]), ids(op.operands[2]), ids(op.operands[3]), W, view);

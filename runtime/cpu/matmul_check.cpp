@@ -81,12 +81,21 @@ MatmulErrors measure_matmul_errors(const std::vector<float>& got, const MatmulRe
                                    int64_t got_row_len) {
   MatmulErrors e;
   const int64_t cols = static_cast<int64_t>(want.rows.size());
+  const size_t outputs = static_cast<size_t>(width) * cols;
+  int64_t last_row = 0;
+  for (int64_t r : want.rows) last_row = std::max(last_row, r);
+  if (cols == 0 || want.values.size() != outputs || want.magnitudes.size() != outputs ||
+      got.size() < static_cast<size_t>((width - 1) * got_row_len + last_row + 1)) {
+    e.size_mismatch = true;
+    e.max_abs = e.rms_err = INFINITY;
+    return e;
+  }
   double sum_err = 0, sum_ref = 0, sum_floor = 0, max_floor = 0;
   for (int n = 0; n < width; ++n)
     for (int64_t j = 0; j < cols; ++j) {
       const double g = got[n * got_row_len + want.rows[j]], w = want.values[n * cols + j];
       const double floor = want.magnitudes[n * cols + j];
-      if (std::isnan(g)) e.nan = true;
+      if (!std::isfinite(g) || !std::isfinite(w) || !std::isfinite(floor)) e.nonfinite = true;
       e.max_abs = std::max(e.max_abs, std::abs(g - w));
       e.max_ref = std::max(e.max_ref, std::abs(w));
       max_floor = std::max(max_floor, floor);
@@ -96,6 +105,7 @@ MatmulErrors measure_matmul_errors(const std::vector<float>& got, const MatmulRe
     }
   e.count = width * cols;
   e.rms_err = std::sqrt(sum_err / e.count);
+  if (e.nonfinite) e.max_abs = e.rms_err = INFINITY;  // every ratio built on them fails
   e.rms_ref = std::max(std::sqrt(sum_ref / e.count), std::sqrt(sum_floor / e.count));
   e.max_ref = std::max(e.max_ref, max_floor);
   return e;

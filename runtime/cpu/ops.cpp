@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "g4c/kernels/injected_bugs.h"
 #include "g4c/kernels/quant_host.h"
 #include "g4c/runtime/cpu_ops.h"
 
@@ -10,8 +11,12 @@ namespace g4c::cpu {
 
 void matmul(const HostTensor& w, const float* x, float* y, int64_t n) {
   std::vector<float> row(static_cast<size_t>(w.ne0));
+  const bool quantized = !info(w.type).is_float;
   for (int64_t j = 0; j < w.ne1; ++j) {
     dequantize_tensor_row(w, j, row.data());
+    if (quantized)
+      for (int64_t i = 0; i < w.ne0; ++i)
+        if (injected_drop(i)) row[i] = 0.0f;
     for (int64_t r = 0; r < n; ++r) {
       const float* xr = x + r * w.ne0;
       float sum = 0;
@@ -34,12 +39,16 @@ void rms_norm(const float* x, const float* weight, float* y, int64_t total, int6
     float ms = 0;
     for (int64_t i = 0; i < group; ++i) ms += x[start + i] * x[start + i];
     float inv = 1.0f / std::sqrt(ms / static_cast<float>(group) + eps);
+    if (!weight && injected(InjectedBug::skip_v_norm)) inv = 1.0f;
     for (int64_t i = 0; i < group; ++i) y[start + i] = x[start + i] * inv * (weight ? weight[i] : 1.0f);
   }
 }
 
-void rope(const float* x, const int32_t* pos, float* y, int64_t n, int64_t row_elems, int64_t head_dim,
-          int64_t rotated_pairs, double theta) {
+namespace {
+
+// rope(), with pairs 0 and 1 trading angles when `swap_pairs` (an injected bug).
+void rotate_pairs(const float* x, const int32_t* pos, float* y, int64_t n, int64_t row_elems, int64_t head_dim,
+                  int64_t rotated_pairs, double theta, bool swap_pairs) {
   int64_t half = head_dim / 2;
   for (int64_t r = 0; r < n; ++r)
     for (int64_t head = r * row_elems; head < (r + 1) * row_elems; head += head_dim)
@@ -51,11 +60,20 @@ void rope(const float* x, const int32_t* pos, float* y, int64_t n, int64_t row_e
           continue;
         }
         // The angle in double: pos · θ^(−2i/d) reaches 10^5 rad at long contexts, past float's precision.
-        double angle = static_cast<double>(pos[r]) * std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(head_dim));
+        const int64_t angle_pair = swap_pairs ? swapped_rope_pair(static_cast<int>(i)) : i;
+        double angle = static_cast<double>(pos[r]) *
+                       std::pow(theta, -2.0 * static_cast<double>(angle_pair) / static_cast<double>(head_dim));
         float c = static_cast<float>(std::cos(angle)), s = static_cast<float>(std::sin(angle));
         y[head + i] = a * c - b * s;
         y[head + i + half] = b * c + a * s;
       }
+}
+
+}  // namespace
+
+void rope(const float* x, const int32_t* pos, float* y, int64_t n, int64_t row_elems, int64_t head_dim,
+          int64_t rotated_pairs, double theta) {
+  rotate_pairs(x, pos, y, n, row_elems, head_dim, rotated_pairs, theta, injected(InjectedBug::swap_rope_pairs));
 }
 
 static float gelu_tanh(float x) {
@@ -89,7 +107,8 @@ void add_rms_norm(const float* residual, const float* x, const float* weight, fl
 void rms_norm_rope(const float* x, const float* weight, const int32_t* pos, float* y, int64_t n, int64_t row_elems,
                    float eps, int64_t head_dim, int64_t rotated_pairs, double theta) {
   rms_norm(x, weight, y, n * row_elems, head_dim, eps);
-  rope(y, pos, y, n, row_elems, head_dim, rotated_pairs, theta);  // rope reads each pair before writing it
+  const bool swap = injected(InjectedBug::swap_rope_pairs) || injected(InjectedBug::swap_rope_pairs_fused);
+  rotate_pairs(y, pos, y, n, row_elems, head_dim, rotated_pairs, theta, swap);  // each pair read before written
 }
 
 void ple_combine(const float* proj, const float* rows, const float* norm, float* out, int64_t n, int64_t out_rows,
@@ -146,7 +165,10 @@ void attention(const float* q, const int32_t* pos, const int32_t* seq, int64_t n
   for (int64_t r = 0; r < n; ++r) {
     if (seq[r] < 0) continue;
     int64_t p = pos[r];
-    int64_t first = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
+    int64_t keys = window;
+    if (window > 0 && cache.kind == plan::KvKind::ring && injected(InjectedBug::ring_size_as_window)) keys = cache.slots;
+    if (window > 0 && injected(InjectedBug::window_plus_one)) keys += 1;
+    int64_t first = keys > 0 ? std::max<int64_t>(0, p - keys + 1) : 0;
     for (int64_t h = 0; h < q_heads; ++h) {
       int64_t g = h / (q_heads / kvh);
       const float* qv = q + (r * q_heads + h) * d;

@@ -405,7 +405,8 @@ std::unique_ptr<Executor> Executor::create(const Plan& plan, const WeightSource&
       diag.error({}, "out of device memory allocating KV cache " + c.name);
       return nullptr;
     }
-    state.k.fill(0), state.v.fill(0);
+    const unsigned char fill = options.poison_memory ? 0xFF : 0;
+    state.k.fill(fill), state.v.fill(fill);
     state.ref = KvCacheRef{state.k.get(), state.v.get(), c.dtype, c.slots, c.kv_heads, c.head_dim};
   }
 
@@ -425,7 +426,7 @@ std::unique_ptr<Executor> Executor::create(const Plan& plan, const WeightSource&
       diag.error({}, "out of device memory allocating the width-" + std::to_string(width) + " arena");
       return nullptr;
     }
-    w->arena.fill(0);
+    w->arena.fill(options.poison_memory ? 0xFF : 0);
     w->staging = DeviceBuffer(static_cast<size_t>(3 * width * 4));
     if (!w->staging.ok()) {
       diag.error({}, "out of device memory allocating the width-" + std::to_string(width) + " inputs");
@@ -474,6 +475,7 @@ std::optional<StepOutput> Executor::step(const StepRows& rows, DiagnosticEngine&
     in[2 * w.width + r] = real ? rows.sequences[r] : -1;  // padding rows touch no cache
   }
   cudaError_t e = cudaMemcpyAsync(w.staging.get(), in, static_cast<size_t>(3 * w.width) * 4, cudaMemcpyHostToDevice, s);
+  if (e == cudaSuccess && impl_->options.poison_memory) e = cudaMemsetAsync(w.arena.get(), 0xFF, w.arena.bytes(), s);
   if (e == cudaSuccess) e = impl_->options.use_graphs ? cudaGraphLaunch(w.graph, s) : impl_->run_eagerly(w);
   const int64_t vocab = plan_->header.vocab;
   if (e == cudaSuccess)
@@ -493,10 +495,11 @@ std::optional<StepOutput> Executor::step(const StepRows& rows, DiagnosticEngine&
 }
 
 void Executor::reset_sequence(int slot) {
+  const int fill = impl_->options.poison_memory ? 0xFF : 0;
   for (auto& [name, c] : impl_->caches) {
     const int64_t per_sequence = c.seq_bytes();
-    cudaMemset(static_cast<char*>(c.k.get()) + slot * per_sequence, 0, static_cast<size_t>(per_sequence));
-    cudaMemset(static_cast<char*>(c.v.get()) + slot * per_sequence, 0, static_cast<size_t>(per_sequence));
+    cudaMemset(static_cast<char*>(c.k.get()) + slot * per_sequence, fill, static_cast<size_t>(per_sequence));
+    cudaMemset(static_cast<char*>(c.v.get()) + slot * per_sequence, fill, static_cast<size_t>(per_sequence));
   }
   cudaDeviceSynchronize();
 }

@@ -212,10 +212,10 @@ std::string ShapeBench::check(Route route, int64_t width, TuneCandidate& c) {
   y_.download(got.data(), got.size() * sizeof(float));
   const MatmulErrors errors = measure_matmul_errors(got, reference_, static_cast<int>(width), shape_.rows);
   const RouteErrorRatios ratios = route_error_ratios(route, shape_.type, errors);
-  c.error_ratio = errors.nan ? INFINITY : std::max(ratios.element, ratios.overall);
+  c.error_ratio = !errors.comparable() ? INFINITY : std::max(ratios.element, ratios.overall);
   if (!ratios.passes(errors))
     c.rejected =
-        errors.nan ? "outputs left unwritten" : format("output %.3g× its bound against the CPU op", c.error_ratio);
+        !errors.comparable() ? "non-finite or missing outputs (NaN: left unwritten)" : format("output %.3g× its bound against the CPU op", c.error_ratio);
   return "";
 }
 

@@ -85,9 +85,17 @@ struct ProgramJob {
   std::string cache_key;
 };
 
+// NVRTC's options but the architecture: the fixed ones, then the definitions.
+std::vector<std::string> compile_options(const JitOptions& options) {
+  std::vector<std::string> out = kOptions;
+  for (const std::string& d : options.defines) out.push_back("-D" + d);
+  return out;
+}
+
 std::string cache_key(const ProgramJob& job, const JitOptions& options) {
   std::string key = "g4c-kernel-cache v" + std::to_string(kKernelCacheVersion) + "\narch=" + options.arch +
-                    "\nnvrtc=" + nvrtc_version() + "\noptions=" + join(kOptions, " ") + "\nsource=" + job.source +
+                    "\nnvrtc=" + nvrtc_version() + "\noptions=" + join(compile_options(options), " ") +
+                    "\nsource=" + job.source +
                     "\nsources=" + sources_digest() + "\n";
   for (const std::string& e : job.expressions) key += e + "\n";
   return key;
@@ -184,7 +192,7 @@ std::optional<CompiledProgram> compile(const ProgramJob& job, const JitOptions& 
     return std::nullopt;
   }
   for (const std::string& e : job.expressions) nvrtcAddNameExpression(prog, e.c_str());
-  std::vector<std::string> opts = kOptions;
+  std::vector<std::string> opts = compile_options(options);
   opts.push_back("--gpu-architecture=" + options.arch);
   std::vector<const char*> argv;
   for (const std::string& o : opts) argv.push_back(o.c_str());

@@ -11,6 +11,8 @@
 
 #include "g4c/runtime/gpu/cuda.h"
 #include "g4c/runtime/jit.h"
+#include "injected_bug_env.h"
+#include "numeric_compare.h"
 
 namespace g4c::testing {
 
@@ -31,6 +33,7 @@ class GpuTest : public ::testing::Test {
     JitOptions options;
     options.arch = device_->arch();
     options.cache_dir = G4C_TEST_KERNEL_CACHE;
+    options.defines = injected_bug_defines();  // a mutation run's bug, if any
     JitStats stats;
     DiagnosticEngine diag;
     auto programs = jit_compile(requests, options, stats, diag);
@@ -80,23 +83,6 @@ inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1
   std::vector<float> v(n);
   for (float& x : v) x = dist(rng);
   return v;
-}
-
-// max |a − b| / max |b|, and whether any element of `a` is NaN (an unwritten output).
-struct Comparison {
-  double max_abs = 0, max_ref = 0;
-  bool nan = false;
-  double relative() const { return max_ref > 0 ? max_abs / max_ref : max_abs; }
-};
-
-inline Comparison compare(const std::vector<float>& got, const std::vector<float>& want) {
-  Comparison c;
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (std::isnan(got[i])) c.nan = true;
-    c.max_abs = std::max(c.max_abs, static_cast<double>(std::abs(got[i] - want[i])));
-    c.max_ref = std::max(c.max_ref, static_cast<double>(std::abs(want[i])));
-  }
-  return c;
 }
 
 }  // namespace g4c::testing

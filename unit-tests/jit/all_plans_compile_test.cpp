@@ -6,6 +6,7 @@
 
 #include "compile_helpers.h"
 #include "jit_test_support.h"
+#include "g4c/kernels/injected_bugs.h"
 #include "g4c/runtime/jit.h"
 
 namespace g4c {
@@ -30,6 +31,26 @@ TEST(AllPlans, EveryKernelInstanceCompilesForSm90) {
   }
   testing::expect_compiles_for_sm90(
       requests, "kernel instances from " + std::to_string(plans) + " plans compiled to sm_90 cubins");
+}
+
+// The bug-injection hooks of the kernels (kernels/include/g4c/kernels/injected_bugs.h) compile
+// under each bug the GPU mutation runs inject: every family with a hook, on every matmul route.
+TEST(AllPlans, KernelsCompileWithEveryInjectedBug) {
+  std::vector<JitRequest> requests;
+  std::set<std::string> seen;
+  for (const char* force : {"*=ws", "*=mmq", "*=gemm_n", "*=cublas"}) {
+    RouteOptions routes;
+    std::string error;
+    routes.overrides.push_back(*parse_route_override(force, error));
+    for (const char* model : {"synthetic/quant-q4_k.toml", "synthetic/pairing-12b-tiny.toml"}) {
+      if (std::string(model).find("pairing") != std::string::npos && std::string(force) != "*=ws") continue;
+      for (JitRequest& r : jit_requests(testing::compile_shipped(model, {1, 8}, routes)))
+        if (seen.insert(r.instance.key()).second) requests.push_back(std::move(r));
+    }
+  }
+  for (int bug = 1; bug < kInjectedBugCount; ++bug)
+    testing::expect_compiles_for_sm90(requests, "kernel instances with bug " + std::to_string(bug),
+                                      {"G4C_INJECTED_BUG=" + std::to_string(bug)});
 }
 
 }  // namespace

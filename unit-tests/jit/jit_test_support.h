@@ -32,10 +32,12 @@ inline std::vector<std::string> shipped_model_files() {
 // cache, T s)" and the count per family, and checks that every program has a cubin and every
 // instance a lowered name. Returns the stats, or nothing (with a test failure) when NVRTC fails.
 inline std::optional<JitStats> expect_compiles_for_sm90(const std::vector<JitRequest>& requests,
-                                                        const std::string& what) {
+                                                        const std::string& what,
+                                                        const std::vector<std::string>& defines = {}) {
   JitOptions options;
   options.arch = "sm_90";
   options.cache_dir = G4C_TEST_KERNEL_CACHE;
+  options.defines = defines;
   JitStats stats;
   DiagnosticEngine diag;
   auto programs = jit_compile(requests, options, stats, diag);

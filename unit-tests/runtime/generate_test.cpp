@@ -21,6 +21,7 @@ struct Fixture {
     const int slots = options.max_active > 0 ? options.max_active : static_cast<int>(plan.header.widths.back());
     auto interpreter = Interpreter::create(plan, weights, slots, diag);
     EXPECT_TRUE(interpreter);
+    interpreter->poison_memory();
     auto result = g4c::generate(*interpreter, prompts, options, diag);
     EXPECT_TRUE(result) << (diag.diagnostics().empty() ? "" : diag.diagnostics()[0].message);
     return result.value_or(GenerateResult{});
@@ -95,6 +96,7 @@ TEST(Generate, ChunkedPrefillEqualsTokenByToken) {
     const WeightSet weights = random_weights(plan_tensor_shapes(plan), 5, structural_tensors(plan));
     auto run = [&](int prompt_chunk) {
       auto interpreter = Interpreter::create(plan, weights, 3, diag);
+      interpreter->poison_memory();
       GenerateOptions options;
       options.steps = 6;
       options.keep_logits = true;

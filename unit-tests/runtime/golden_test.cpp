@@ -47,17 +47,21 @@ TEST_P(GoldenLogits, ReferenceAndInterpreterMatchTransformers) {
   auto ref = testing::run_reference(*spec, *weights, {golden.prompt})[0];
   auto got = testing::run_interpreter(plan, *weights, {golden.prompt})[0];
   ASSERT_EQ(ref.size(), golden.logits.size());
+  ASSERT_EQ(got.size(), golden.logits.size());
   double worst_ref = 0, worst_interp = 0;
   for (size_t p = 0; p < golden.logits.size(); ++p) {
-    for (size_t v = 0; v < golden.logits[p].size(); ++v) {
-      worst_ref = std::max(worst_ref, std::abs(ref[p][v] - golden.logits[p][v]));
-      worst_interp = std::max(worst_interp, std::abs(got[p][v] - golden.logits[p][v]));
-    }
+    const testing::Deviation d_ref = testing::deviation(ref[p], golden.logits[p]);
+    const testing::Deviation d_interp = testing::deviation(got[p], golden.logits[p]);
+    EXPECT_TRUE(d_ref.comparable()) << "reference, position " << p << ": " << d_ref.describe();
+    EXPECT_TRUE(d_interp.comparable()) << "interpreter, position " << p << ": " << d_interp.describe();
+    worst_ref = std::max(worst_ref, d_ref.absolute());
+    worst_interp = std::max(worst_interp, d_interp.absolute());
     EXPECT_EQ(testing::argmax(ref[p]), testing::argmax(golden.logits[p])) << "position " << p;
     EXPECT_EQ(testing::argmax(got[p]), testing::argmax(golden.logits[p])) << "position " << p;
   }
   std::cout << "  " << name << ": max |reference - transformers| " << worst_ref
             << ", max |interpreter - transformers| " << worst_interp << "\n";
+  testing::record_bound_ratio(worst_interp, kGoldenTolerance);
   EXPECT_LE(worst_ref, kGoldenTolerance);
   EXPECT_LE(worst_interp, kGoldenTolerance);
 }

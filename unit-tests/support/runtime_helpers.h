@@ -11,6 +11,7 @@
 #include "g4c/runtime/interpreter.h"
 #include "g4c/runtime/load_weights.h"
 #include "g4c/runtime/reference_model.h"
+#include "numeric_compare.h"
 
 namespace g4c::testing {
 
@@ -62,22 +63,17 @@ inline LogitTrace run_interpreter(const plan::Plan& plan, const WeightSet& weigh
   auto interp = Interpreter::create(plan, weights, static_cast<int>(tokens.size()), diag);
   EXPECT_TRUE(interp.has_value());
   if (!interp) return {};
+  interp->poison_memory();  // a value read before it is written shows as NaN
   return run_backend(*interp, tokens);
 }
 
-// max |a − b| / max |b| over one position's logits.
+// max |a − b| / max |b| over one position's logits; infinite on a NaN/inf or a size mismatch.
 inline double relative_error(const std::vector<double>& a, const std::vector<double>& b) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < b.size(); ++i) {
-    diff = std::max(diff, std::abs(a[i] - b[i]));
-    scale = std::max(scale, std::abs(b[i]));
-  }
-  return diff / scale;
+  return deviation(a, b).relative();
 }
 
-inline size_t argmax(const std::vector<double>& v) {
-  return static_cast<size_t>(std::max_element(v.begin(), v.end()) - v.begin());
-}
+// The first maximum; a non-finite element fails the running test.
+inline size_t argmax(const std::vector<double>& v) { return checked_argmax(v); }
 
 // Deterministic token sequences of the given lengths.
 inline std::vector<std::vector<int32_t>> token_sequences(std::vector<int> lengths, int64_t vocab, int salt = 0) {

@@ -35,6 +35,9 @@ class Interpreter final : public DecodeBackend {
 
   // Forgets a sequence's cache contents (its slot can serve a new sequence).
   void reset_sequence(int slot);
+  // From now on every step's arena, and every cache when allocated or reset, starts as NaN
+  // (0xFF bytes) instead of zeros, so a value read before it is written shows as NaN. For tests.
+  void poison_memory() { poison_ = true; }
   const plan::Plan& plan() const { return *plan_; }
 
  private:
@@ -57,6 +60,7 @@ class Interpreter final : public DecodeBackend {
   plan::StorageAnalysis storage_;
   std::map<std::string, int64_t> buffer_offsets_;  // storage root → per-sequence offset
   std::map<std::string, Cache> caches_;
+  bool poison_ = false;
 };
 
 }  // namespace g4c

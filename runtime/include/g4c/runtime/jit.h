@@ -21,6 +21,10 @@ inline constexpr int kKernelCacheVersion = 1;
 struct JitOptions {
   std::string arch = "sm_90";
   std::string cache_dir;  // empty: no disk cache
+  // Preprocessor definitions ("NAME" or "NAME=VALUE") handed to NVRTC as -D options, part of the
+  // cache key. A testing aid: the oracle tests inject known bugs into the kernels through it
+  // (kernels/include/g4c/kernels/injected_bugs.h); nothing in g4c or g4run sets it.
+  std::vector<std::string> defines;
 };
 
 // The default cache directory: $G4C_KERNEL_CACHE_DIR, else $XDG_CACHE_HOME/g4c/kernels, else

@@ -48,7 +48,11 @@ struct MatmulErrors {
   double max_abs = 0, max_ref = 0;  // max |δ|, max |reference| (floored)
   double rms_err = 0, rms_ref = 0;  // RMS(δ), RMS(reference) (floored)
   int64_t count = 0;
-  bool nan = false;                 // an output was NaN (never written: outputs start poisoned)
+  // An output or reference value was NaN or infinite (outputs start poisoned, so NaN also means
+  // never written); the maxima above skip nothing, but only this flag is sure to catch it.
+  bool nonfinite = false;
+  bool size_mismatch = false;  // got or the reference is not the size the width and rows say
+  bool comparable() const { return !nonfinite && !size_mismatch; }
 };
 
 // Over the first `width` rows of got (rows of got_row_len outputs) at the reference's rows.
@@ -59,12 +63,12 @@ MatmulErrors measure_matmul_errors(const std::vector<float>& got, const MatmulRe
 // bounded against the RMS instead.
 double route_element_tolerance(plan::Route route, QuantType type);
 
-// The route's bound as ratios of error to bound: the output passes when both are ≤ 1 and no
-// output is NaN. `overall` is 0 for routes bounded element-wise only.
+// The route's bound as ratios of error to bound: the output passes when both are ≤ 1 and every
+// output and reference value is finite. `overall` is 0 for routes bounded element-wise only.
 struct RouteErrorRatios {
   double element = 0, overall = 0;
   std::string element_bound, overall_bound;  // "max |δ| / 5e-3 max |ref|", for logs
-  bool passes(const MatmulErrors& e) const { return element <= 1 && overall <= 1 && !e.nan; }
+  bool passes(const MatmulErrors& e) const { return element <= 1 && overall <= 1 && e.comparable(); }
 };
 RouteErrorRatios route_error_ratios(plan::Route route, QuantType type, const MatmulErrors& e);
 

@@ -40,6 +40,9 @@ struct ExecutorOptions {
   JitOptions jit;            // arch is taken from the device
   bool use_graphs = true;    // capture each width's step into a CUDA graph
   bool keep_logits = true;   // copy every step's logits back (tokens are always copied)
+  // Fill every width's arena with NaN (0xFF bytes) before each step, and KV caches when created
+  // and reset, so a value read before it is written shows as NaN in the logits. For tests.
+  bool poison_memory = false;
   std::function<void(const std::string&)> progress;  // "uploading weights 3.1/6.9 GB", or null
 };
 
