@@ -16,7 +16,7 @@ class Lowering {
 
   Plan run() {
     lower_header();
-    for (const TensorSpec& t : spec_.tensors) plan_.weights.push_back({t.name, t.type, t.ne0, t.ne1, {}});
+    for (const TensorSpec& t : spec_.tensors) plan_.weights.push_back({t.name, t.type, t.ne0, t.ne1, WeightLayout::gguf, {}});
     std::string h = lower_prologue();
     for (const LayerSpec& l : spec_.layers) h = lower_layer(l, h);
     lower_epilogue(h);

@@ -1,8 +1,13 @@
-// routes: for every matmul and every width of the plan, one of ws, mmq, gemm_n, cublas. The
-// default rule table decides first; a tuning-file entry for the same (type, rows, cols, width)
-// replaces it; a route policy then forces its route; `--route` overrides come last, in order.
-// Each choice records what decided it.
+// routes: for every matmul and every width of the plan, one of ws, mmq, gemm_n, cublas, mma16.
+// The default rule table decides first; a tuning-file entry for the same (type, rows, cols,
+// width) replaces it; a route policy then forces its route; `--route` overrides come last, in
+// order; a weight on mma16 at some widths takes it at all (settle_layouts). Each choice records
+// what decided it.
+#include <algorithm>
+#include <set>
+
 #include "g4c/compiler/passes.h"
+#include "g4c/kernels/matmul_args.h"
 #include "g4c/plan/routes.h"
 #include "g4c/support/text.h"
 
@@ -43,6 +48,32 @@ void apply_overrides(const Plan& plan, Op& op, std::vector<RouteChoice>& routes,
   }
 }
 
+// The mma16 route reads its weight repacked, and the runtime keeps one copy of each weight: an op
+// whose rules or tuning entries give mma16 at some widths takes it at all of them, unless another
+// op gathers rows of the same weight (a tied embedding), which needs GGUF's layout: then every
+// such mma16 choice falls back to the default rules, as they do where the plan has widths past
+// the route's 32. Overrides are the user's and stay as given
+// (weight-layout reports a mix they make).
+void settle_layouts(Plan& plan, PassContext& ctx) {
+  std::set<std::string> gathered;
+  for (const Op* op : plan.ops())
+    if (!op->weight.empty() && op->kind != OpKind::matmul) gathered.insert(op->weight);
+  for (Op* op : plan.mutable_ops()) {
+    if (op->kind != OpKind::matmul) continue;
+    std::vector<RouteChoice> routes = *op->routes();
+    const bool any = std::any_of(routes.begin(), routes.end(), [](const RouteChoice& c) { return c.route == Route::mma16; });
+    if (!any) continue;
+    const WeightDecl* w = plan.find_weight(op->weight);
+    const bool keep = !gathered.count(op->weight) && plan.header.widths.back() <= matmul::kMaxWidth;
+    for (RouteChoice& c : routes) {
+      if (c.source.starts_with("override ") || (c.route == Route::mma16) == keep) continue;
+      c = keep ? RouteChoice{c.width, Route::mma16, "layout mma16"}
+               : default_route({w->type, w->ne1, w->ne0, c.width}, ctx.routes.policy != RoutePolicy::no_mmq);
+    }
+    op->set("routes", std::move(routes));
+  }
+}
+
 }  // namespace
 
 void run_routes(Plan& plan, PassContext& ctx) {
@@ -56,6 +87,7 @@ void run_routes(Plan& plan, PassContext& ctx) {
     apply_overrides(plan, *op, routes, ctx.routes, used, ctx.diag);
     op->set("routes", std::move(routes));
   }
+  settle_layouts(plan, ctx);
   for (size_t k = 0; k < used.size(); ++k)
     if (!used[k])
       ctx.diag.error({}, "--route " + ctx.routes.overrides[k].text + ": pattern " +

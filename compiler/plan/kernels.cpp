@@ -83,6 +83,11 @@ std::vector<KernelInstance> matmul_route_kernels(Route route, QuantType type, in
       return {kernel_instance("matmul.gemm_n", {{"type", type_name}, {"n", width}})};
     case Route::mmq:
       return {kernel_instance("quantize_q8_1"), kernel_instance("matmul.mmq", {{"type", type_name}, {"n", width}})};
+    case Route::mma16:
+      // The weight is repacked into the mma16 layout once at load; each step quantizes the
+      // activations, then multiplies.
+      return {kernel_instance("repack_mma16", {{"type", type_name}}), kernel_instance("quantize_mma16"),
+              kernel_instance("matmul.mma16", {{"type", type_name}, {"n", width}})};
     case Route::cublas: {
       // cuBLAS runs the GEMM. F32 weights multiply f32 activations as they are; F16/BF16 ones
       // need activations of their type; quantized ones are dequantized to fp16 once at load.

@@ -401,6 +401,14 @@ class PlanParser {
     if (weight_bytes_) weight_bytes_ = checked_add(*weight_bytes_, *bytes);
     w.ne0 = shape[0];
     w.ne1 = shape[1];
+    if (c.eat(",")) {  // printed only when not GGUF's
+      c.key("layout");
+      at = c.pos();
+      std::string layout = c.word();
+      auto l = parse_weight_layout(layout);
+      if (!l) c.fail_at(at, "unknown weight layout '" + layout + "' (expected gguf or mma16)");
+      w.layout = *l;
+    }
     f.close();
     c.expect_end();
     plan_.weights.push_back(std::move(w));

@@ -22,7 +22,7 @@ int64_t ValueType::seq_elements() const {
   return n;
 }
 
-static constexpr std::array<std::string_view, 4> kRouteNames = {"ws", "mmq", "gemm_n", "cublas"};
+static constexpr std::array<std::string_view, 5> kRouteNames = {"ws", "mmq", "gemm_n", "cublas", "mma16"};
 
 std::string_view name(Route r) { return kRouteNames[static_cast<size_t>(r)]; }
 
@@ -35,6 +35,18 @@ std::optional<Route> parse_route(std::string_view s) {
 std::vector<std::string> route_names() { return {kRouteNames.begin(), kRouteNames.end()}; }
 
 std::string_view name(KvKind k) { return k == KvKind::ring ? "ring" : "full"; }
+
+static constexpr std::array<std::string_view, 2> kLayoutNames = {"gguf", "mma16"};
+
+std::string_view name(WeightLayout l) { return kLayoutNames[static_cast<size_t>(l)]; }
+
+std::optional<WeightLayout> parse_weight_layout(std::string_view s) {
+  for (size_t i = 0; i < kLayoutNames.size(); ++i)
+    if (kLayoutNames[i] == s) return static_cast<WeightLayout>(i);
+  return std::nullopt;
+}
+
+WeightLayout route_layout(Route r) { return r == Route::mma16 ? WeightLayout::mma16 : WeightLayout::gguf; }
 
 // ---- op schemas ----
 

@@ -119,8 +119,11 @@ void print_header(const PlanHeader& h, std::ostream& os) {
 
 void print_weights(const Plan& plan, std::ostream& os) {
   os << "\nweights {count = " << plan.weights.size() << ", bytes = " << plan.weight_bytes() << "}\n";
-  for (const WeightDecl& w : plan.weights)
-    os << "  weight @" << w.name << " {type = " << name(w.type) << ", shape = [" << w.ne0 << ", " << w.ne1 << "]}\n";
+  for (const WeightDecl& w : plan.weights) {
+    os << "  weight @" << w.name << " {type = " << name(w.type) << ", shape = [" << w.ne0 << ", " << w.ne1 << "]";
+    if (w.layout != WeightLayout::gguf) os << ", layout = " << name(w.layout);
+    os << "}\n";
+  }
 }
 
 void print_caches(const std::vector<KvCache>& caches, std::ostream& os) {

@@ -1,5 +1,7 @@
 #include "g4c/plan/routes.h"
 
+#include "g4c/kernels/matmul_args.h"
+
 namespace g4c::plan {
 
 bool route_legal(Route route, QuantType type, int64_t rows, int64_t cols) {
@@ -26,6 +28,10 @@ std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int6
     case Route::gemm_n:
       if (cols % kGemmNKStep != 0) return "gemm_n steps over 32-weight tiles and needs cols % 32 == 0";
       return {};
+    case Route::mma16:
+      if (type != QuantType::Q4_K) return "mma16 reads Q4_K weights repacked for it (no other type yet)";
+      if (cols % kMmqKStep != 0) return "mma16 steps over 256-weight super-blocks and needs cols % 256 == 0";
+      return {};
   }
   return "unknown route";
 }
@@ -33,6 +39,7 @@ std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int6
 int64_t route_scratch_seq_bytes(Route route, QuantType type, int64_t cols) {
   switch (route) {
     case Route::mmq: return cols / 32 * 36;
+    case Route::mma16: return matmul::mma16_activation_row_bytes(cols);
     case Route::cublas: return type == QuantType::F32 ? 0 : cols * 2;
     case Route::ws:
     case Route::gemm_n: return 0;

@@ -292,9 +292,25 @@ class Verifier {
         if (!why.empty())
           return fail(*op, "route " + std::string(name(c.route)) + " at width " + std::to_string(c.width) +
                                " is not legal for " + std::string(name(w.type)) + " @" + w.name + ": " + why);
+        if (route_layout(c.route) != w.layout)
+          return fail(*op, "route " + std::string(name(c.route)) + " at width " + std::to_string(c.width) +
+                               " reads its weight in the " + std::string(name(route_layout(c.route))) +
+                               " layout, but @" + w.name + " is laid out " + std::string(name(w.layout)));
       }
       for (int64_t width : plan_.header.widths)
         if (!seen.count(width)) return fail(*op, "width " + std::to_string(width) + " has no route");
+    }
+    return check_layout_readers();
+  }
+
+  // A repacked weight is read only by the matmuls whose route reads its layout (checked above).
+  bool check_layout_readers() {
+    for (const Op* op : ops_) {
+      if (op->weight.empty() || op->kind == OpKind::matmul) continue;
+      const WeightDecl& w = *plan_.find_weight(op->weight);
+      if (w.layout != WeightLayout::gguf)
+        return fail(*op, std::string(schema(op->kind).name) + " reads @" + w.name + " in GGUF's layout, but it is laid out " +
+                             std::string(name(w.layout)));
     }
     return true;
   }

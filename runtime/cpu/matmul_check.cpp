@@ -120,6 +120,7 @@ double route_element_tolerance(Route route, QuantType type) {
     case Route::cublas:
       return type == QuantType::F32 ? 1e-4 : type == QuantType::BF16 ? 1e-2 : 5e-3;
     case Route::mmq:
+    case Route::mma16:
       return 0;  // bounded against the RMS, see route_error_ratios
   }
   return 0;
@@ -127,7 +128,7 @@ double route_element_tolerance(Route route, QuantType type) {
 
 RouteErrorRatios route_error_ratios(Route route, QuantType type, const MatmulErrors& e) {
   RouteErrorRatios r;
-  if (route == Route::mmq) {
+  if (route == Route::mmq || route == Route::mma16) {
     r.element = e.max_abs / (0.03 * e.rms_ref);
     r.overall = e.count >= 256 ? e.rms_err / (0.006 * e.rms_ref) : 0.0;
     r.element_bound = "max |δ| / 3% RMS", r.overall_bound = "RMS δ / 0.6% RMS";

@@ -1,8 +1,10 @@
 #include "g4c/runtime/gpu/device_weights.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "g4c/kernels/quant_host.h"
+#include "g4c/kernels/weight_layouts.h"
 #include "g4c/plan/kernels.h"
 #include "g4c/runtime/gpu/launch_matmul.h"
 #include "g4c/runtime/gpu/launch_ops.h"
@@ -49,7 +51,10 @@ class ProgressMeter {
 
 }  // namespace
 
-int64_t device_weight_bytes(const WeightDecl& w) { return (w.bytes() + 16 + 15) / 16 * 16; }
+int64_t device_weight_bytes(const WeightDecl& w) {
+  const int64_t bytes = w.layout == WeightLayout::mma16 ? std::max<int64_t>(w.bytes(), layout::mma16_bytes(w.ne1, w.ne0)) : w.bytes();
+  return (bytes + 16 + 15) / 16 * 16;
+}
 
 WeightCopies plan_weight_copies(const Plan& plan) {
   WeightCopies copies;
@@ -133,7 +138,28 @@ std::optional<DeviceWeights> DeviceWeights::generate(const Plan& plan, uint64_t 
   return out;
 }
 
+bool DeviceWeights::repack(const Plan& plan, const KernelLibrary& library, DiagnosticEngine& diag) {
+  for (const WeightDecl& w : plan.weights) {
+    if (w.layout == WeightLayout::gguf) continue;
+    DeviceTensor& t = tensors_.at(w.name);
+    DeviceBuffer repacked(static_cast<size_t>(device_weight_bytes(w)));
+    const KernelInstance k = kernel_instance("repack_mma16", {{"type", Ident{std::string(g4c::name(w.type))}}});
+    cudaError_t e = repacked.get() ? prepare_mma16_weight(library.find(k), t.data.get(), w.type, w.ne1, w.ne0,
+                                                          repacked.get(), nullptr)
+                                   : cudaErrorMemoryAllocation;
+    if (e == cudaSuccess) e = cudaDeviceSynchronize();
+    if (e != cudaSuccess) {
+      diag.error({}, "repacking " + w.name + " into the " + std::string(plan::name(w.layout)) +
+                         " layout failed: " + cudaGetErrorString(e));
+      return false;
+    }
+    t.data = std::move(repacked);
+  }
+  return true;
+}
+
 bool DeviceWeights::make_copies(const Plan& plan, const KernelLibrary& library, DiagnosticEngine& diag) {
+  if (!repack(plan, library, diag)) return false;
   const WeightCopies copies = plan_weight_copies(plan);
   for (const std::string& name : copies.f32) {
     DeviceTensor& t = tensors_.at(name);

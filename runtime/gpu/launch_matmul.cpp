@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "g4c/kernels/matmul_args.h"
+#include "g4c/kernels/weight_layouts.h"
 #include "g4c/runtime/gpu/cuda.h"
 
 namespace g4c::gpu {
@@ -76,6 +77,21 @@ cudaError_t launch_mmq(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulC
                        matmul_shared_bytes(plan::Route::mmq, c.type, c.width, row_warps), args, stream);
 }
 
+cudaError_t launch_mma16(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
+  if (c.type != QuantType::Q4_K || c.cols % matmul::kQ8SuperBlock != 0 || !c.scratch || !aligned16(c.scratch) ||
+      !aligned16(c.x))
+    return cudaErrorInvalidValue;
+  const QuantizeMma16Args quantize_args{c.x, c.scratch, c.cols, c.width};
+  const int64_t warps = c.width * (c.cols / matmul::kQ8SuperBlock);  // one per (row, super-block)
+  if (cudaError_t e = launch_kernel(quantize, grid_for(warps, matmul::kWarps), 0, quantize_args, stream);
+      e != cudaSuccess)
+    return e;
+  const int k_split = mma16_k_split(c.rows, current_device_attribute(cudaDevAttrMultiProcessorCount));
+  const Mma16Args args{c.weight, c.scratch, c.y, c.rows, c.cols, c.width, k_split};
+  return launch_kernel(kernel, grid_for(layout::mma16_tiles(c.rows), matmul::kWarps / k_split),
+                       matmul_shared_bytes(plan::Route::mma16, c.type, c.width, k_split), args, stream);
+}
+
 cudaError_t launch_gemm_n(cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
   if (c.cols % 32 != 0 || !aligned16(c.x)) return cudaErrorInvalidValue;
   const int row_warps = row_warps_for(plan::Route::gemm_n, c);
@@ -126,8 +142,16 @@ int matmul_shared_bytes(plan::Route route, QuantType type, int width, int row_wa
       return matmul::gemm_n_shared_bytes(b.elems, b.bytes, matmul::gemm_n_capacity(width), matmul::kWarps / row_warps);
     case plan::Route::cublas:
       return 0;
+    case plan::Route::mma16:  // `row_warps` is the K split here: its warps meet in shared memory
+      return row_warps > 1 ? matmul::tile_reduction_bytes(matmul::mma16_capacity(width)) : 0;
   }
   return 0;
+}
+
+int mma16_k_split(int64_t rows, int sm_count) {
+  const int64_t tiles = layout::mma16_tiles(rows);
+  if (tiles >= 8 * static_cast<int64_t>(sm_count)) return 1;
+  return tiles >= 4 * static_cast<int64_t>(sm_count) ? 2 : 4;
 }
 
 int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, int sm_count, int max_shared_bytes) {
@@ -154,8 +178,20 @@ cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kerne
       return kernels.size() == 1 ? launch_gemm_n(kernels[0], call, stream) : cudaErrorInvalidValue;
     case plan::Route::cublas:
       return launch_cublas(kernels, call, stream, cublas);
+    case plan::Route::mma16:  // kernels[0] repacked the weight at load
+      return kernels.size() == 3 ? launch_mma16(kernels[1], kernels[2], call, stream) : cudaErrorInvalidValue;
   }
   return cudaErrorInvalidValue;
+}
+
+cudaError_t prepare_mma16_weight(cudaKernel_t repack, const void* weight, QuantType type, int64_t rows, int64_t cols,
+                                 void* out, cudaStream_t stream) {
+  if (!repack || !weight || !out || type != QuantType::Q4_K || rows < 1 || cols % matmul::kQ8SuperBlock != 0 ||
+      !aligned16(out))
+    return cudaErrorInvalidValue;
+  const int64_t words = layout::mma16_bytes(rows, cols) / 4;
+  const RepackMma16Args args{weight, out, rows, cols, words};
+  return launch_kernel(repack, grid_for(words, matmul::kThreads), 0, args, stream);
 }
 
 cudaError_t prepare_cublas_weight(cudaKernel_t dequantize_f16, const void* weight, QuantType type, int64_t rows,

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "g4c/kernels/matmul_args.h"
+#include "g4c/kernels/weight_layouts.h"
 #include "g4c/plan/kernels.h"
 #include "g4c/plan/routes.h"
 #include "g4c/runtime/gpu/cuda.h"
@@ -107,6 +108,8 @@ class ShapeBench {
  private:
   std::vector<cudaKernel_t> kernels(Route route, int64_t width) const;
   std::string make_f16_copies();
+  std::string make_mma16_copies();
+  const WeightCopies& copies_for_route(Route route) const;
   MatmulCall call(Route route, int64_t width, int64_t copy) const;
   std::string check(Route route, int64_t width, TuneCandidate& c);
   std::string time(Route route, int64_t width, double& median_us);
@@ -118,7 +121,7 @@ class ShapeBench {
   cublasHandle_t cublas_;
   Timer& timer_;
   WeightSet host_;
-  WeightCopies weights_, weights_f16_;
+  WeightCopies weights_, weights_f16_, weights_mma16_;
   DeviceBuffer x_, y_, scratch_;
   MatmulReference reference_;
 };
@@ -177,14 +180,39 @@ std::string ShapeBench::make_f16_copies() {
   return check_cuda(cudaStreamSynchronize(timer_.stream), "dequantize_f16");
 }
 
-int64_t ShapeBench::bytes_read(Route route) const {
-  return route == Route::cublas && !info(shape_.type).is_float ? shape_.rows * shape_.cols * 2 : weights_.bytes;
+// The mma16 route multiplies the weight repacked into its layout, made once (as at load).
+std::string ShapeBench::make_mma16_copies() {
+  if (weights_mma16_.data.get()) return "";
+  weights_mma16_.bytes = layout::mma16_bytes(shape_.rows, shape_.cols);
+  weights_mma16_.count = copies_for(weights_mma16_.bytes, l2_bytes_);
+  weights_mma16_.stride = round_up(weights_mma16_.bytes + 16, kCopyAlignment);
+  weights_mma16_.data = DeviceBuffer(weights_mma16_.stride * weights_mma16_.count);
+  if (!weights_mma16_.data.get()) return "cudaMalloc of the mma16 copies failed";
+  const cudaKernel_t repack = kernels(Route::mma16, 1).front();
+  for (int64_t i = 0; i < weights_mma16_.count; ++i) {
+    void* out = static_cast<char*>(weights_mma16_.data.get()) + i * weights_mma16_.stride;
+    if (std::string e = check_cuda(prepare_mma16_weight(repack, weights_.copy(0), shape_.type, shape_.rows,
+                                                        shape_.cols, out, timer_.stream),
+                                   "repack_mma16");
+        !e.empty())
+      return e;
+  }
+  return check_cuda(cudaStreamSynchronize(timer_.stream), "repack_mma16");
 }
+
+// The copies a route reads: the weight's own, its fp16 copy (cublas on a quantized weight) or its
+// repacked copy (mma16).
+const WeightCopies& ShapeBench::copies_for_route(Route route) const {
+  if (route == Route::cublas && !info(shape_.type).is_float) return weights_f16_;
+  return route == Route::mma16 ? weights_mma16_ : weights_;
+}
+
+int64_t ShapeBench::bytes_read(Route route) const { return copies_for_route(route).bytes; }
 
 MatmulCall ShapeBench::call(Route route, int64_t width, int64_t copy) const {
   const bool f16 = route == Route::cublas && !info(shape_.type).is_float;
   const int64_t scratch = width * plan::route_scratch_seq_bytes(route, shape_.type, shape_.cols);
-  return MatmulCall{weights_.copy(f16 ? 0 : copy),
+  return MatmulCall{f16 ? weights_.copy(0) : copies_for_route(route).copy(copy),
                     f16 ? weights_f16_.copy(copy) : nullptr,
                     shape_.type,
                     shape_.rows,
@@ -221,7 +249,7 @@ std::string ShapeBench::check(Route route, int64_t width, TuneCandidate& c) {
 
 // One graph of back-to-back launches over the rotating copies, replayed: µs per launch.
 std::string ShapeBench::time(Route route, int64_t width, double& median_us) {
-  const WeightCopies& copies = route == Route::cublas && !info(shape_.type).is_float ? weights_f16_ : weights_;
+  const WeightCopies& copies = copies_for_route(route);
   const int64_t launches = replay_launches(copies.bytes);  // ≥ copies.count (copies_for)
   const std::vector<cudaKernel_t> k = kernels(route, width);
   cudaGraph_t graph = nullptr;
@@ -252,22 +280,40 @@ TuneCandidate ShapeBench::measure(Route route, int64_t width, std::string& cuda_
   TuneCandidate c;
   c.route = route;
   if (route == Route::cublas && (cuda_failure = make_f16_copies(), !cuda_failure.empty())) return c;
+  if (route == Route::mma16 && (cuda_failure = make_mma16_copies(), !cuda_failure.empty())) return c;
   if (cuda_failure = check(route, width, c); !cuda_failure.empty() || !c.rejected.empty()) return c;
   cuda_failure = time(route, width, c.median_us);
   c.admitted = cuda_failure.empty();
   return c;
 }
 
-// The fastest admitted candidate; ties (within options.tie) go to the earliest route.
-void choose(TuneResult& r, double tie) {
+// The fastest admitted candidate whose route reads `layout`; ties (within options.tie) go to the
+// earliest route. chosen_us stays 0 when there is none.
+void choose(TuneResult& r, double tie, WeightLayout layout) {
   double best = INFINITY;
   for (const TuneCandidate& c : r.candidates)
-    if (c.admitted) best = std::min(best, c.median_us);
+    if (c.admitted && plan::route_layout(c.route) == layout) best = std::min(best, c.median_us);
+  r.chosen_us = 0;
   for (const TuneCandidate& c : r.candidates)
-    if (c.admitted && c.median_us <= best * (1 + tie)) {
+    if (c.admitted && plan::route_layout(c.route) == layout && c.median_us <= best * (1 + tie)) {
       r.chosen = c.route, r.chosen_us = c.median_us;
       return;
     }
+}
+
+// A weight is laid out one way for all widths (compiler/passes/weight_layout.cpp): a shape takes
+// the mma16 route at every width when that is faster, summed over the widths, than the best GGUF
+// route at each; else no width takes it.
+void choose_for_shape(std::span<TuneResult> widths, double tie) {
+  double repacked = 0, plain = 0;
+  for (TuneResult& r : widths) {
+    choose(r, tie, WeightLayout::mma16);
+    repacked = r.chosen_us > 0 ? repacked + r.chosen_us : INFINITY;
+    choose(r, tie, WeightLayout::gguf);
+    plain = r.chosen_us > 0 ? plain + r.chosen_us : INFINITY;
+  }
+  if (repacked < plain)
+    for (TuneResult& r : widths) choose(r, tie, WeightLayout::mma16);
 }
 
 std::vector<Route> candidate_routes(const MatmulShape& s, const TuneOptions& options) {
@@ -350,6 +396,7 @@ std::optional<std::vector<TuneResult>> tune_matmuls(const std::vector<MatmulShap
       options.progress(format("tune: %s (%zu/%zu, %zu ops)", what.c_str(), i + 1, shapes.size(), s.ops.size()));
     ShapeBench bench(s, options, l2_bytes, *library, cublas, timer);
     if (failure = bench.prepare(options.seed + 2 * i); !failure.empty()) failure = what + ": " + failure;
+    const size_t shape_first = results.size();
     for (size_t wi = 0; wi < options.widths.size() && failure.empty(); ++wi) {
       TuneResult r{&s, options.widths[wi], {}, Route::ws, 0, 0};
       for (Route route : candidate_routes(s, options)) {
@@ -362,7 +409,12 @@ std::optional<std::vector<TuneResult>> tune_matmuls(const std::vector<MatmulShap
         }
       }
       if (!failure.empty()) break;
-      choose(r, options.tie);
+      results.push_back(std::move(r));
+    }
+    if (!failure.empty()) break;
+    choose_for_shape(std::span(results).subspan(shape_first), options.tie);
+    for (size_t k = shape_first; k < results.size(); ++k) {
+      TuneResult& r = results[k];
       if (r.chosen_us == 0) {
         diag.error({}, format("tune: %s at N = %lld: no route's output passed the CPU check (a kernel is wrong)",
                               what.c_str(), static_cast<long long>(r.width)));
@@ -370,7 +422,6 @@ std::optional<std::vector<TuneResult>> tune_matmuls(const std::vector<MatmulShap
         return std::nullopt;
       }
       r.bytes_read = bench.bytes_read(r.chosen);
-      results.push_back(std::move(r));
     }
   }
   cublasDestroy(cublas);

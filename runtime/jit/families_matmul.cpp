@@ -36,6 +36,16 @@ std::string matmul_mmq(const plan::KernelInstance& k) {
 
 std::string quantize_q8_1(const plan::KernelInstance&) { return "g4c::quantize_q8_1"; }
 
+std::string matmul_mma16(const plan::KernelInstance& k) {
+  return instance_of("matmul_mma16", weight_block(k), matmul::mma16_capacity(capacity_argument(k)));
+}
+
+std::string quantize_mma16(const plan::KernelInstance&) { return "g4c::quantize_mma16"; }
+
+// {type}: the repacking is one kernel whatever the type; the constant keeps it per weight type in
+// the plan's list, where later layouts will differ.
+std::string repack_mma16(const plan::KernelInstance&) { return "g4c::repack_mma16"; }
+
 std::string dequantize_f16(const plan::KernelInstance& k) { return "g4c::dequantize_f16<" + weight_block(k) + ">"; }
 
 // {to = F16 | BF16}: the element type cuBLAS multiplies.
@@ -48,6 +58,9 @@ const std::array kMatmulFamilies = {
     KernelFamily{"quantize_q8_1", "matmul_mmq.cuh", quantize_q8_1},
     KernelFamily{"matmul.mmq", "matmul_mmq.cuh", matmul_mmq},
     KernelFamily{"matmul.gemm_n", "matmul_gemm_n.cuh", matmul_gemm_n},
+    KernelFamily{"repack_mma16", "matmul_mma16.cuh", repack_mma16},
+    KernelFamily{"quantize_mma16", "matmul_mma16.cuh", quantize_mma16},
+    KernelFamily{"matmul.mma16", "matmul_mma16.cuh", matmul_mma16},
     KernelFamily{"dequantize_f16", "matmul_cublas.cuh", dequantize_f16},
     KernelFamily{"convert_activations", "matmul_cublas.cuh", convert_activations},
 };

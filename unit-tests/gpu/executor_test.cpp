@@ -91,6 +91,7 @@ double route_tolerance(Route r) {
     case Route::cublas:
       return 1e-2;
     case Route::mmq:
+    case Route::mma16:
       return 0.25;
   }
   return 0;

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "g4c/kernels/quant_host.h"
+#include "g4c/kernels/weight_layouts.h"
 #include "g4c/plan/routes.h"
 #include "g4c/runtime/cpu_ops.h"
 #include "g4c/runtime/gpu/launch_matmul.h"
@@ -71,7 +72,8 @@ struct Matrix {
   int64_t rows, cols;
   WeightSet host;  // one tensor "w"
   gpu::DeviceBuffer device;
-  gpu::DeviceBuffer device_f16;  // the cuBLAS route's copy of a quantized weight
+  gpu::DeviceBuffer device_f16;    // the cuBLAS route's copy of a quantized weight
+  gpu::DeviceBuffer device_mma16;  // the mma16 route's repacked copy
   const HostTensor& tensor() const { return host.at("w"); }
 };
 
@@ -102,7 +104,7 @@ class MatmulTest : public testing::GpuTest {
 
   Matrix make_matrix(QuantType type, int64_t rows, int64_t cols, uint64_t seed) {
     const TensorShape shape{"w", type, cols, rows};
-    Matrix m{type, rows, cols, random_weights(std::span(&shape, 1), seed), {}, {}};
+    Matrix m{type, rows, cols, random_weights(std::span(&shape, 1), seed), {}, {}, {}};
     const HostTensor& t = m.tensor();
     m.device = gpu::DeviceBuffer(t.bytes.size() + 16);  // the kernels may read into the last aligned chunk
     m.device.upload(t.bytes.data(), t.bytes.size());
@@ -132,11 +134,17 @@ class MatmulTest : public testing::GpuTest {
       EXPECT_EQ(gpu::prepare_cublas_weight(k[0], m.device.get(), m.type, m.rows, m.cols, m.device_f16.get(), nullptr),
                 cudaSuccess);
     }
+    if (route == Route::mma16 && !m.device_mma16.get()) {
+      m.device_mma16 = gpu::DeviceBuffer(layout::mma16_bytes(m.rows, m.cols) + 16);
+      EXPECT_EQ(gpu::prepare_mma16_weight(k[0], m.device.get(), m.type, m.rows, m.cols, m.device_mma16.get(), nullptr),
+                cudaSuccess);
+    }
     const int64_t scratch_bytes = width * plan::route_scratch_seq_bytes(route, m.type, m.cols);
     gpu::DeviceBuffer scratch = poisoned(std::max<int64_t>(scratch_bytes, 16));
     gpu::DeviceBuffer y = poisoned(width * m.rows * sizeof(float));
-    const gpu::MatmulCall call{m.device.get(), m.device_f16.get(), m.type, m.rows, m.cols, x.as<float>(),
-                               y.as<float>(),  width,             scratch_bytes ? scratch.get() : nullptr};
+    const void* weight = route == Route::mma16 ? m.device_mma16.get() : m.device.get();
+    const gpu::MatmulCall call{weight,         m.device_f16.get(), m.type, m.rows, m.cols, x.as<float>(),
+                               y.as<float>(),  width,              scratch_bytes ? scratch.get() : nullptr};
     EXPECT_EQ(gpu::launch_matmul(route, k, call, nullptr, cublas_), cudaSuccess)
         << name(route) << " " << name(m.type) << " " << m.rows << "x" << m.cols << " N=" << width;
     sync();
@@ -172,8 +180,9 @@ class MatmulTest : public testing::GpuTest {
 
     const std::vector<int64_t> columns = spread_rows(c.rows, c.sampled_rows > 0 ? c.sampled_rows : c.rows);
     const MatmulReference want = cpu_matmul_reference(m.tensor(), x, max_width, columns);
-    MatmulReference want_q8;  // mmq's own view of x, where mmq runs
-    if (std::find(c.routes.begin(), c.routes.end(), Route::mmq) != c.routes.end())
+    MatmulReference want_q8;  // the int8 routes' own view of x, where one runs
+    const auto runs = [&](Route r) { return std::find(c.routes.begin(), c.routes.end(), r) != c.routes.end(); };
+    if (runs(Route::mmq) || runs(Route::mma16))
       want_q8 = cpu_matmul_reference(m.tensor(), q8_1_activations(x), max_width, columns);
 
     for (Route route : c.routes)
@@ -181,10 +190,12 @@ class MatmulTest : public testing::GpuTest {
         const std::string what = std::string(name(route)) + " N=" + std::to_string(width);
         const std::vector<float> got = run(route, m, dx, width);
         const bool ok = check(route, c.type, what, measure_matmul_errors(got, want, width, c.rows));
-        if (route == Route::mmq) {
+        if (route == Route::mmq || route == Route::mma16) {
           const MatmulErrors e = measure_matmul_errors(got, want_q8, width, c.rows);
           const double ratio = e.max_abs / (1e-4 * e.rms_ref);
-          log_.add("mmq " + std::string(name(c.type)) + " vs q8_1 reference (max |δ| / 1e-4 RMS)", ratio);
+          log_.add(std::string(name(route)) + " " + std::string(name(c.type)) +
+                       " vs q8_1 reference (max |δ| / 1e-4 RMS)",
+                   ratio);
           EXPECT_LE(ratio, 1.0) << what << " against the q8_1-activation reference";
         }
         if (!ok) break;  // one failing width tells enough about a route; the rest would repeat it
@@ -240,7 +251,7 @@ TEST_F(MatmulTest, OneHotActivationsReadBackEveryWeight) {
     double max_weight = 0;
     for (float w : want) max_weight = std::max(max_weight, static_cast<double>(std::abs(w)));
     for (Route route : routes) {
-      const double tolerance = route == Route::ws ? 1e-5 : route == Route::mmq ? 2e-3 : 2e-3;
+      const double tolerance = route == Route::ws ? 1e-5 : 2e-3;  // fp16 routes; int8 routes (q8_1 of 1.0)
       int mismatches = 0;
       double worst = 0;
       for (int64_t k0 = 0; k0 < cols; k0 += kMaxWidth) {
@@ -334,8 +345,8 @@ TEST_F(MatmulTest, F16AndQ5KShapes) {
 // Every pair of routes agrees at every width on one Q4_K shape, within the looser route's
 // tolerance of the CPU reference (twice it: both sides may err).
 TEST_F(MatmulTest, RoutesAgreeWithEachOther) {
-  const Case c{QuantType::Q4_K, 4096, 3840, {Route::ws, Route::mmq, Route::gemm_n, Route::cublas}, kAllWidths,
-               kAllWidths};
+  const Case c{QuantType::Q4_K, 4096, 3840, {Route::ws, Route::mmq, Route::gemm_n, Route::cublas, Route::mma16},
+               kAllWidths, kAllWidths};
   Matrix m = make_matrix(c.type, c.rows, c.cols, 800);
   load_kernels(c);
   const std::vector<float> x = testing::random_floats(kMaxWidth * c.cols, 801);
@@ -351,7 +362,8 @@ TEST_F(MatmulTest, RoutesAgreeWithEachOther) {
         const MatmulErrors e = measure_matmul_errors(a->second, reference, width, c.rows);
         const std::string what = std::string(name(a->first)) + " vs " + std::string(name(b->first)) +
                                  " N=" + std::to_string(width);
-        if (a->first == Route::mmq || b->first == Route::mmq) {
+        const auto int8 = [](Route r) { return r == Route::mmq || r == Route::mma16; };
+        if (int8(a->first) || int8(b->first)) {
           const double ratio = e.max_abs / (2 * 0.03 * e.rms_ref);
           log_.add(what.substr(0, what.find(" N=")) + " (max |δ| / 6% RMS)", ratio);
           EXPECT_LE(ratio, 1.0) << what;

@@ -16,11 +16,12 @@ for step in $steps; do
   case $step in
     suite)
       timeout "${G4C_GPU_TEST_TIMEOUT:-540}" build/bin/g4c_gpu_tests --gtest_color=no \
-        --gtest_filter="${G4C_GPU_TEST_FILTER:-*}" > "$out/gpu-tests.log" 2>&1 ;;
+        --gtest_filter="${G4C_GPU_TEST_FILTER:-*}" --gtest_output=json:"$out/gpu-tests.json" > "$out/gpu-tests.log" 2>&1 ;;
     mutations)
       timeout "${G4C_MUTATION_TIMEOUT:-540}" python3 unit-tests/mutation/mutation_table.py --suite gpu \
         --binary build/bin/g4c_gpu_tests --work-dir /tmp/g4c-mutation-gpu --markdown "$out/mutation-gpu.md" \
-        ${G4C_MUTATION_BUGS:+--bugs $G4C_MUTATION_BUGS} > "$out/mutation-gpu.log" 2>&1 ;;
+        ${G4C_MUTATION_BUGS:+--bugs $G4C_MUTATION_BUGS} ${G4C_CLEAN_REPORT:+--clean-report $G4C_CLEAN_REPORT} \
+        > "$out/mutation-gpu.log" 2>&1 ;;
     memcheck)
       timeout "${G4C_MEMCHECK_TIMEOUT:-300}" compute-sanitizer --tool memcheck --error-exitcode 99 \
         build/bin/g4c_gpu_tests --gtest_color=no --gtest_filter="${G4C_MEMCHECK_FILTER:-AttentionTest.*:OpsTest.*}" \

@@ -55,6 +55,8 @@ void run_kv_layout(plan::Plan& plan, PassContext& ctx);
 void run_alias(plan::Plan& plan, PassContext& ctx);
 // routes: a route for every matmul at every width.
 void run_routes(plan::Plan& plan, PassContext& ctx);
+// weight-layout: each weight's device layout (mma16 when every reader is a matmul on mma16).
+void run_weight_layout(plan::Plan& plan, PassContext& ctx);
 // buffer-plan: liveness and offsets in one per-sequence arena layout, scaled by the width.
 void run_buffer_plan(plan::Plan& plan, PassContext& ctx);
 // kernel-instances: the kernel instances the plan launches, with how often.

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "g4c/kernels/weight_layouts.h"
 #include "g4c/spec/quant_type.h"
 #include "g4c/support/diagnostics.h"
 
@@ -51,11 +52,11 @@ struct ValueType {
 
 // ---- attributes ----
 
-enum class Route : uint8_t { ws, mmq, gemm_n, cublas };
+enum class Route : uint8_t { ws, mmq, gemm_n, cublas, mma16 };
 std::string_view name(Route r);
 std::optional<Route> parse_route(std::string_view s);
-inline constexpr Route kAllRoutes[] = {Route::ws, Route::mmq, Route::gemm_n, Route::cublas};
-// "ws", "mmq", "gemm_n", "cublas": for messages that list the routes.
+inline constexpr Route kAllRoutes[] = {Route::ws, Route::mmq, Route::gemm_n, Route::cublas, Route::mma16};
+// "ws", "mmq", "gemm_n", "cublas", "mma16": for messages that list the routes.
 std::vector<std::string> route_names();
 
 // The route of a matmul at one width, and what decided it ("rule ws-small", "tuning",
@@ -140,13 +141,21 @@ struct Op {
 
 // ---- sections ----
 
+// How a weight sits in device memory (g4c/kernels/weight_layouts.h): GGUF's rows of blocks, or
+// repacked at load for the route that reads it (compiler/passes/weight_layout.cpp decides).
+std::string_view name(WeightLayout l);
+std::optional<WeightLayout> parse_weight_layout(std::string_view s);
+// The layout a route reads its weight in.
+WeightLayout route_layout(Route r);
+
 struct WeightDecl {
   std::string name;
   QuantType type = QuantType::F32;
   int64_t ne0 = 0;  // row length (input features)
   int64_t ne1 = 1;  // rows (output features)
+  WeightLayout layout = WeightLayout::gguf;
   SourceLoc loc;
-  int64_t bytes() const { return row_bytes(type, ne0) * ne1; }
+  int64_t bytes() const { return row_bytes(type, ne0) * ne1; }  // in GGUF's layout, as files store it
 };
 
 enum class KvKind : uint8_t { ring, full };

@@ -10,7 +10,7 @@ namespace g4c::plan {
 
 // The K-step of each tiled route: mmq works on one 256-weight super-block (8 blocks of the 32-weight
 // types), gemm_n on 32-weight tiles.
-inline constexpr int64_t kMmqKStep = 256;
+inline constexpr int64_t kMmqKStep = 256;  // mma16's too
 inline constexpr int64_t kGemmNKStep = 32;
 
 // Whether `route` can multiply a weight of this type and shape. `ws` and `cublas` run every type
@@ -24,8 +24,9 @@ std::vector<Route> legal_routes(QuantType type, int64_t rows, int64_t cols);
 std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int64_t cols);
 
 // Per-sequence scratch the route needs beside its output: mmq quantizes the activation row to
-// int8 blocks (32 values + fp16 scale and sum: 36 bytes); cublas converts it to fp16 or bf16,
-// except for F32 weights, which multiply f32 activations as they are.
+// int8 blocks (32 values + fp16 scale and sum: 36 bytes), mma16 likewise in its own layout (40
+// bytes per 32 values, matmul_args.h); cublas converts it to fp16 or bf16, except for F32
+// weights, which multiply f32 activations as they are.
 int64_t route_scratch_seq_bytes(Route route, QuantType type, int64_t cols);
 
 }  // namespace g4c::plan

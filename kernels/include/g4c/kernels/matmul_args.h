@@ -42,6 +42,35 @@ struct MmqArgs {
   int row_warps;  // warps of a block along the rows (1, 2 or 4); the others split K
 };
 
+// matmul_mma16: y = x · Wᵀ with W in the mma16 layout (weight_layouts.h) and x quantized by
+// quantize_mma16 (for the same width).
+struct Mma16Args {
+  const void* weight;
+  const void* x_q;
+  float* y;
+  long long rows;
+  long long cols;
+  int width;
+  int k_split;  // warps per 16-row tile (1, 2 or 4), splitting its super-blocks; 4 / k_split tiles a block
+};
+
+// quantize_mma16: x f32 [width][cols] → the mma16 activations (layout below).
+struct QuantizeMma16Args {
+  const float* x;
+  void* x_q;
+  long long cols;
+  int width;
+};
+
+// repack_mma16: a GGUF-layout weight → the mma16 layout, `words` 4-byte words of output.
+struct RepackMma16Args {
+  const void* source;
+  void* out;
+  long long rows;
+  long long cols;
+  long long words;
+};
+
 // quantize_q8_1: x f32 [width][cols] → q8_1 blocks in the super-block-major layout below.
 struct QuantizeQ81Args {
   const float* x;
@@ -148,6 +177,20 @@ inline constexpr int kQ8SuperBlock = 256;
 inline constexpr int kQ8CodeBytes = 256;
 inline constexpr int kQ8ScaleBytes = 32;
 inline constexpr int kQ8RowBytes = kQ8CodeBytes + kQ8ScaleBytes;
+
+// mma16 activations as quantize_mma16 writes them and matmul_mma16 reads them, per 256-column
+// super-block kb: the width rows' 256 int8 codes, in the order the mma B fragments take them —
+// for each pair of 32-value blocks (2c, 2c + 1), lane t of a quad finds at bytes 64c + 16t the
+// columns 4t..4t+3 and 16+4t..16+4t+3 of block 2c, then the same of block 2c + 1 — then per row
+// the eight block scales d (d = fp16(max|x| / 127), as q8_1) and the eight sums s = d·Σq, as
+// floats: 320 bytes per row and super-block, the route's per-sequence scratch.
+inline constexpr int kMma16ScaleFloats = 16;  // per row: d[8], then s[8]
+inline constexpr int kMma16RowBytes = kQ8CodeBytes + kMma16ScaleFloats * 4;
+G4C_HD constexpr long long mma16_activation_row_bytes(long long cols) { return cols / kQ8SuperBlock * kMma16RowBytes; }
+G4C_HD constexpr int mma16_capacity(int n) { return padded_width(n); }
+// Resident blocks per SM the kernel is compiled for: 128 registers a thread up to 8 activation
+// rows, 168 beyond (the accumulators and a wider tile's fragments).
+G4C_HD constexpr int mma16_min_blocks_per_sm(int capacity) { return capacity <= 8 ? 4 : 3; }
 
 // mmq stage, per K-lane: each activation row's codes padded to 272 bytes (conflict-free
 // ldmatrix), then the rows' scale records as they are.

@@ -9,7 +9,7 @@
 //   gemm_n  fp16 weights and activations:     max |δ| ≤ 5e-3 · max |reference|
 //   cublas  F32 (SGEMM): 1e-4; fp16 copies (F16, quantized): 5e-3; BF16 activations: 1e-2 (8-bit
 //           significands) · max |reference|
-//   mmq     int8 activations (q8_1): uniform inputs rounded to 8 bits per 32 values err by ≈0.38%
+//   mmq, mma16  int8 activations (q8_1): uniform inputs rounded to 8 bits per 32 values err by ≈0.38%
 //           of the output RMS (d / √12 against σx = 1 / √3), so RMS(δ) ≤ 0.6% of the reference's
 //           RMS over 256 or more outputs, and |δ| ≤ 3% of it for every element (8σ: the 5σ of a
 //           million outputs and room).

@@ -22,7 +22,7 @@ namespace g4c::gpu {
 struct DeviceTensor {
   QuantType type = QuantType::F32;
   int64_t ne0 = 0, ne1 = 1;
-  DeviceBuffer data;  // ne1 rows of row_bytes(type, ne0), padded to whole 16-byte chunks
+  DeviceBuffer data;  // in the plan's layout: ne1 rows of row_bytes(type, ne0) (GGUF's), or repacked; padded
   DeviceBuffer f32;   // vectors read as floats, when `type` is not F32
   DeviceBuffer f16;   // the cublas route's copy of a quantized matrix
   const float* floats() const { return f32.get() ? f32.as<float>() : data.as<float>(); }
@@ -36,7 +36,8 @@ struct WeightCopies {
 };
 WeightCopies plan_weight_copies(const plan::Plan& plan);
 
-// Bytes the device copy of a weight takes (its data, padded for the kernels' aligned reads).
+// Bytes the device copy of a weight takes (its data in the plan's layout, padded for the kernels'
+// aligned reads).
 int64_t device_weight_bytes(const plan::WeightDecl& w);
 
 using Progress = std::function<void(const std::string&)>;
@@ -50,7 +51,8 @@ class DeviceWeights {
   static std::optional<DeviceWeights> generate(const plan::Plan& plan, uint64_t seed, const KernelLibrary& library,
                                                DiagnosticEngine& diag, const Progress& progress);
 
-  // Makes the F32 and fp16 copies the plan needs (fp16 through the plan's dequantize_f16 kernels).
+  // Repacks the weights the plan lays out for a route (repack), then makes the F32 and fp16 copies
+  // it needs (fp16 through the plan's dequantize_f16 kernels).
   bool make_copies(const plan::Plan& plan, const KernelLibrary& library, DiagnosticEngine& diag);
 
   const DeviceTensor& at(const std::string& name) const { return tensors_.at(name); }
@@ -58,6 +60,8 @@ class DeviceWeights {
 
  private:
   bool allocate(const plan::Plan& plan, DiagnosticEngine& diag);
+  // Weights in another layout than GGUF's, through the plan's repack kernels (the GGUF copy freed).
+  bool repack(const plan::Plan& plan, const KernelLibrary& library, DiagnosticEngine& diag);
   std::map<std::string, DeviceTensor> tensors_;
   int64_t bytes_ = 0;
 };

@@ -38,7 +38,8 @@ struct MatmulCall {
 
 // `kernels`: the op's instances at this width, in plan::kernels_for order, resolved by the caller
 // from a KernelLibrary (ws: matmul.ws; mmq: quantize_q8_1, matmul.mmq; gemm_n: matmul.gemm_n;
-// cublas: [dequantize_f16,] convert_activations for F16/BF16/quantized weights, none for F32).
+// cublas: [dequantize_f16,] convert_activations for F16/BF16/quantized weights, none for F32;
+// mma16: repack_mma16, quantize_mma16, matmul.mma16, the weight already repacked by the first).
 cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kernels, const MatmulCall& call,
                           cudaStream_t stream, cublasHandle_t cublas);
 
@@ -46,6 +47,15 @@ cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kerne
 // halves, 16-byte aligned), once, when weights are loaded.
 cudaError_t prepare_cublas_weight(cudaKernel_t dequantize_f16, const void* weight, QuantType type, int64_t rows,
                                   int64_t cols, void* out_f16, cudaStream_t stream);
+
+// mma16 route: repacks a GGUF-layout Q4_K weight into the mma16 layout (layout::mma16_bytes(rows,
+// cols) bytes at `out`, 16-byte aligned), once, when weights are loaded.
+cudaError_t prepare_mma16_weight(cudaKernel_t repack, const void* weight, QuantType type, int64_t rows, int64_t cols,
+                                 void* out, cudaStream_t stream);
+
+// How many warps of the mma16 route share a 16-row tile, splitting its super-blocks (1, 2 or 4),
+// so that a matmul of `rows` rows still gives every SM several warps.
+int mma16_k_split(int64_t rows, int sm_count);
 
 // How the mma routes (mmq, gemm_n) lay out a block for a matmul of `rows` rows: the number of its
 // four warps that take different rows (4, 2 or 1; the others split K). Fewer row warps mean more,

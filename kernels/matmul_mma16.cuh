@@ -1,0 +1,339 @@
+// Route `mma16`: int8 tensor-core matmul of Q4_K weights repacked at load into the mma16 layout
+// (g4c/kernels/weight_layouts.h), for N = 1..32 activation rows quantized as q8_1 rounds them.
+//
+// Decode must read every weight byte once, at the memory's pace. The mmq route stages weights
+// through shared memory (cp.async, a block barrier per super-block, ldmatrix), which costs
+// instructions and synchronization per byte. Here a warp owns a 16-row tile and streams its
+// records straight into registers: one 16-byte load per lane and 64 columns is already the A
+// fragment of two 32-column sub-blocks (the low and the high nibbles), a warp's load is 512
+// contiguous bytes, weights skip L1 and are marked first to leave L2, and the next record is in
+// flight while the current one is computed (register double buffering). No barrier runs until the
+// end. Activations (a few KB per row, shared by every warp) are read through L1.
+//
+// Per sub-block j (32 columns) and activation tile of 8 rows: one mma.m16n8k32 of the unsigned
+// codes (a high nibble stays in place, 16·q, so its scale is divided by 16) against the signed
+// activation codes, its int32 dot offset by 1.5·2^23 so that one FADD makes it a float (mmq's
+// trick), then acc += (d·sc_j · dx) · dot. The minimum terms −dmin·Σ_j m_j·s_j take one fp16 mma
+// per super-block and tile, as in mmq (m_j exact in fp16, s_j split into an fp16 pair).
+//
+// A block's four warps cover 4 / k_split tiles with k_split warps each, every warp taking a
+// contiguous run of super-blocks; the partial sums meet in shared memory in a fixed order, so the
+// result does not depend on timing.
+#pragma once
+
+#include "g4c/kernels/weight_layouts.h"
+#include "matmul_mmq_types.cuh"
+
+namespace g4c {
+
+// x f32 [width][cols] → the mma16 activations (matmul_args.h). One warp per (row, super-block),
+// eight values a lane: lane L holds columns 8L..8L+7 of block L / 4. Grid: ceil(width · cols /
+// 256 · 32 / matmul::kThreads) blocks of matmul::kThreads threads.
+__global__ void __launch_bounds__(matmul::kThreads) quantize_mma16(QuantizeMma16Args a) {
+  wait_for_prior_grids();
+  using namespace mm;
+  const long long super_blocks = a.cols / matmul::kQ8SuperBlock;
+  const long long item = (static_cast<long long>(blockIdx.x) * matmul::kThreads + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (item >= super_blocks * a.width) return;
+  const int n = static_cast<int>(item % a.width);
+  const long long kb = item / a.width;
+  const long long column = kb * matmul::kQ8SuperBlock + 8 * lane;
+  const float* x = a.x + n * a.cols + column;
+  const float4 first = __ldg(reinterpret_cast<const float4*>(x)), second = __ldg(reinterpret_cast<const float4*>(x + 4));
+  float v[8] = {first.x, first.y, first.z, first.w, second.x, second.y, second.z, second.w};
+  if (injected_drop(column))
+    for (float& e : v) e = 0.0f;  // a dropped weight block: its activations never meet the weights
+
+  // Four lanes make a 32-value block, rounded as quantize_q8_1 rounds it.
+  float amax = 0.0f;
+#pragma unroll
+  for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(v[i]));
+  amax = fmaxf(amax, __shfl_xor_sync(kFullMask, amax, 1));
+  amax = fmaxf(amax, __shfl_xor_sync(kFullMask, amax, 2));
+  const float d = half_to_float(float_to_half_bits(amax / 127.0f));
+  const float inverse = d > 0.0f ? 1.0f / d : 0.0f;
+  int sum = 0;
+  unsigned packed[2] = {0u, 0u};
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    const int q = max(-127, min(127, __float2int_rn(v[i] * inverse)));
+    sum += q;
+    packed[i / 4] |= (static_cast<unsigned>(q) & 0xffu) << (8 * (i % 4));
+  }
+  sum += __shfl_xor_sync(kFullMask, sum, 1);
+  sum += __shfl_xor_sync(kFullMask, sum, 2);
+
+  // Column p of block j sits at byte 64·(j / 2) + 16·((p % 16) / 4) + 8·(j % 2) + 4·(p / 16) + p % 4
+  // of the row's 256: this lane's columns p = 8m..8m+3 and 8m+4..8m+7 (m = L % 4) are two words.
+  unsigned char* record = static_cast<unsigned char*>(a.x_q) + kb * a.width * matmul::kMma16RowBytes;
+  const int block = lane / 4, m = lane % 4;
+  unsigned char* word = record + n * matmul::kQ8CodeBytes + 64 * (block / 2) + 32 * (m % 2) + 8 * (block % 2) + 4 * (m / 2);
+  *reinterpret_cast<unsigned*>(word) = packed[0];
+  *reinterpret_cast<unsigned*>(word + 16) = packed[1];
+  if (m == 0) {
+    float* scales = reinterpret_cast<float*>(record + a.width * matmul::kQ8CodeBytes) + n * matmul::kMma16ScaleFloats;
+    scales[block] = d;
+    scales[8 + block] = d * static_cast<float>(sum);  // exact: 11 + 12 bits
+  }
+}
+
+// A GGUF-layout weight → the mma16 layout, one 4-byte word a thread. Source words are 2-byte
+// aligned (blocks are), so each is read as two halves. Grid: ceil(words / matmul::kThreads)
+// blocks of matmul::kThreads threads.
+__global__ void __launch_bounds__(matmul::kThreads) repack_mma16(RepackMma16Args a) {
+  wait_for_prior_grids();
+  const long long word = static_cast<long long>(blockIdx.x) * matmul::kThreads + threadIdx.x;
+  if (word >= a.words) return;
+  const long long from = layout::mma16_source_offset(a.rows, a.cols, 4 * word);
+  unsigned value = 0;
+  if (from >= 0) {
+    const unsigned short* half = reinterpret_cast<const unsigned short*>(static_cast<const unsigned char*>(a.source) + from);
+    value = static_cast<unsigned>(half[0]) | static_cast<unsigned>(half[1]) << 16;
+  }
+  static_cast<unsigned*>(a.out)[word] = value;
+}
+
+namespace mm {
+
+// An L2 policy that evicts what it marks first: for weights, which are read once per step, so
+// that they leave L2 before the activations, caches and scales the step reads again.
+__device__ __forceinline__ unsigned long long evict_first_policy() {
+  unsigned long long policy;
+  asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+  return policy;
+}
+
+// 16 bytes of a streamed weight: read once, so they bypass L1 and go first from L2.
+__device__ __forceinline__ uint4 load_streamed(const void* p, unsigned long long policy) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, [%4], %5;"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p), "l"(policy));
+  return v;
+}
+
+// D = A·B + C with A unsigned int8 codes (16×32, fragments as mma_s8_k32) and B signed.
+__device__ __forceinline__ void mma_u8s8_k32(int (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1, int c) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%10, %10, %10, %10};"
+      : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(c));
+}
+
+// Activation loads stay where the code puts them (volatile, like the mma): each is used right
+// after, from L1, and hoisting all of a record's ahead would spill registers at 16 and 32 rows.
+__device__ __forceinline__ uint4 load_in_order_16(const void* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+
+__device__ __forceinline__ float2 load_in_order_8(const void* p) {
+  float2 v;
+  asm volatile("ld.global.nc.v2.f32 {%0, %1}, [%2];" : "=f"(v.x), "=f"(v.y) : "l"(p));
+  return v;
+}
+
+// What a lane holds of one record: the codes of the four 64-column chunks, and the headers of
+// its rows g and g + 8.
+struct Mma16Record {
+  uint4 codes[4];
+  uint4 upper, lower;
+};
+
+__device__ __forceinline__ void load_record(Mma16Record& r, const unsigned char* record, int lane,
+                                            unsigned long long policy) {
+#pragma unroll
+  for (int c = 0; c < 4; ++c) r.codes[c] = load_streamed(record + layout::kMma16ChunkBytes * c + 16 * lane, policy);
+  const unsigned char* headers = record + layout::kMma16CodeBytes;
+  r.upper = load_streamed(headers + layout::kQ4KHeaderBytes * (lane / 4), policy);
+  r.lower = load_streamed(headers + layout::kQ4KHeaderBytes * (lane / 4 + 8), policy);
+}
+
+// Where a lane reads the activations of one super-block, per 8-row tile j: the B fragments (row
+// 8j + g), the block scales of its C columns (rows 8j + 2t and 8j + 2t + 1) and the block sums of
+// row 8j + g. Rows past the width read the last row (their results are never written). The
+// offsets are the lane's own for the whole kernel. Activations are small and read by every warp,
+// so they come from L1 when used; only the weights are loaded ahead.
+template <int kTiles8>
+struct Mma16Activations {
+  const unsigned char* record;  // this super-block's
+  int codes[kTiles8];           // row 8j + g's codes + 16t
+  int scales[kTiles8][2];       // rows 8j + 2t, 8j + 2t + 1: their d[0..7]
+  int sums[kTiles8];            // row 8j + g: its s[2t], s[2t + 1]
+
+  __device__ Mma16Activations(int width, int g, int t) : record(nullptr) {
+    const auto row = [&](int n) { return n < width ? n : width - 1; };
+    const int scale_base = width * matmul::kQ8CodeBytes;
+#pragma unroll
+    for (int j = 0; j < kTiles8; ++j) {
+      codes[j] = row(8 * j + g) * matmul::kQ8CodeBytes + 16 * t;
+      scales[j][0] = scale_base + row(8 * j + 2 * t) * matmul::kMma16ScaleFloats * 4;
+      scales[j][1] = scale_base + row(8 * j + 2 * t + 1) * matmul::kMma16ScaleFloats * 4;
+      sums[j] = scale_base + row(8 * j + g) * matmul::kMma16ScaleFloats * 4 + 32 + 8 * t;
+    }
+  }
+  // Pair c of tile j: the B fragments of blocks 2c (x, y) and 2c + 1 (z, w).
+  __device__ uint4 pair(int j, int c) const { return load_in_order_16(record + codes[j] + 64 * c); }
+  // The scales of blocks 2c, 2c + 1 for C column `col` (0: row 8j + 2t, 1: the next).
+  __device__ float2 scales_of(int j, int col, int c) const { return load_in_order_8(record + scales[j][col] + 8 * c); }
+  __device__ float2 block_sums(int j) const { return load_in_order_8(record + sums[j]); }
+};
+
+// acc −= dmin · Σ_j m_j · s_j for the tile's rows × the lane's activation rows (mmq's fp16 mma).
+template <int kTiles8>
+__device__ __forceinline__ void subtract_minimums(const KQuantRowScales& upper, const KQuantRowScales& lower,
+                                                  const Mma16Activations<kTiles8>& x, int t, float (&acc)[kTiles8][4]) {
+  const unsigned upper_mins = k_quant_min_pair(upper, t), lower_mins = k_quant_min_pair(lower, t);
+  const unsigned min_a[4] = {upper_mins, lower_mins, upper_mins, lower_mins};
+#pragma unroll
+  for (int j = 0; j < kTiles8; ++j) {
+    const float2 sums = x.block_sums(j);
+    const unsigned high = pack_half2(sums.x, sums.y);
+    const unsigned low = pack_half2(sums.x - half_to_float(high), sums.y - half_to_float(high >> 16));
+    float mins[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    mma_f16_k16(mins, min_a, high, low);
+    acc[j][0] = fmaf(-upper.dmin, mins[0], acc[j][0]);
+    acc[j][1] = fmaf(-upper.dmin, mins[1], acc[j][1]);
+    acc[j][2] = fmaf(-lower.dmin, mins[2], acc[j][2]);
+    acc[j][3] = fmaf(-lower.dmin, mins[3], acc[j][3]);
+  }
+}
+
+// part += (sc · dx) · dot for one C fragment: rows g, g + 8 (sub-block scales upper, lower as
+// integers-valued floats) × the lane's activation rows (block scales dx0, dx1).
+__device__ __forceinline__ void accumulate_dot(float (&part)[4], const int (&biased)[4], float upper, float lower,
+                                               float dx0, float dx1) {
+  part[0] = fmaf(upper * dx0, unbias(biased[0]), part[0]);
+  part[1] = fmaf(upper * dx1, unbias(biased[1]), part[1]);
+  part[2] = fmaf(lower * dx0, unbias(biased[2]), part[2]);
+  part[3] = fmaf(lower * dx1, unbias(biased[3]), part[3]);
+}
+
+// The 6-bit scale sc_j of sub-block j (a constant) as a float, without d.
+__device__ __forceinline__ float k_quant_sub_scale(const KQuantRowScales& r, int j) {
+  return byte_as_float(j < 4 ? r.scales[0] : r.scales[1], j % 4);
+}
+
+// One record (super-block kb of the warp's tile) into the accumulators: the sub-blocks' dots
+// scaled by sc_j · dx, summed, then by d once. Tile by tile, so that only one tile's activations
+// are live at a time (the codes are unpacked again per tile: 8 logic ops per chunk).
+template <int kTiles8>
+__device__ __forceinline__ void multiply_record(const Mma16Record& r, const Mma16Activations<kTiles8>& x, int t,
+                                                float (&acc)[kTiles8][4]) {
+  const KQuantRowScales upper = k_quant_row_scales(r.upper), lower = k_quant_row_scales(r.lower);
+  subtract_minimums<kTiles8>(upper, lower, x, t, acc);
+#pragma unroll
+  for (int j = 0; j < kTiles8; ++j) {
+    float part[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      const uint4 b = x.pair(j, c);
+      const float2 dx0 = x.scales_of(j, 0, c), dx1 = x.scales_of(j, 1, c);
+      const unsigned raw[4] = {r.codes[c].x, r.codes[c].y, r.codes[c].z, r.codes[c].w};
+      unsigned low[4], high[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) low[i] = raw[i] & 0x0f0f0f0fu, high[i] = raw[i] & 0xf0f0f0f0u;
+      // The high nibbles enter as 16·q: their scale takes the 1/16 (exact).
+      int dot[4];
+      mma_u8s8_k32(dot, low, b.x, b.y, kMmqBias);
+      accumulate_dot(part, dot, k_quant_sub_scale(upper, 2 * c), k_quant_sub_scale(lower, 2 * c), dx0.x, dx1.x);
+      mma_u8s8_k32(dot, high, b.z, b.w, kMmqBias);
+      accumulate_dot(part, dot, 0.0625f * k_quant_sub_scale(upper, 2 * c + 1),
+                     0.0625f * k_quant_sub_scale(lower, 2 * c + 1), dx0.y, dx1.y);
+    }
+    acc[j][0] = fmaf(upper.d, part[0], acc[j][0]);
+    acc[j][1] = fmaf(upper.d, part[1], acc[j][1]);
+    acc[j][2] = fmaf(lower.d, part[2], acc[j][2]);
+    acc[j][3] = fmaf(lower.d, part[3], acc[j][3]);
+  }
+}
+
+}  // namespace mm
+
+// y[n][j] = Σ_k x[n][k] · W[j][k] for n < args.width ≤ kCapacity (a multiple of 8), W in the mma16
+// layout, x from quantize_mma16 for that width. Grid: ceil(tiles / (4 / k_split)) blocks of
+// matmul::kThreads threads, matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory
+// when k_split > 1.
+template <class Block, int kCapacity>
+__global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16(Mma16Args a) {
+  wait_for_prior_grids();
+  static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
+  static_assert(sizeof(Block) == sizeof(block_q4_K), "the mma16 layout is defined for Q4_K");
+  using namespace mm;
+  constexpr int kTiles8 = kCapacity / 8;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int tiles_per_block = matmul::kWarps / a.k_split;
+  const long long tile = static_cast<long long>(blockIdx.x) * tiles_per_block + warp % tiles_per_block;
+  const int k_lane = warp / tiles_per_block;
+  const long long super_blocks = a.cols / matmul::kQ8SuperBlock;
+  const long long first = super_blocks * k_lane / a.k_split, last = super_blocks * (k_lane + 1) / a.k_split;
+  const bool active = tile < layout::mma16_tiles(a.rows);
+
+  float acc[kTiles8][4];
+  zero_fragments(acc);
+  if (active && first < last) {
+    const unsigned char* records =
+        static_cast<const unsigned char*>(a.weight) + tile * super_blocks * layout::kMma16RecordBytes;
+    const long long activation_stride = static_cast<long long>(a.width) * matmul::kMma16RowBytes;
+    const unsigned long long policy = evict_first_policy();
+    Mma16Activations<kTiles8> x(a.width, lane / 4, lane % 4);
+    if constexpr (kTiles8 == 1) {
+      // Two record buffers, used in turn (no record is copied between registers): one record's
+      // loads are in flight while the other is computed.
+      Mma16Record r0, r1;
+      load_record(r0, records + first * layout::kMma16RecordBytes, lane, policy);
+      for (long long kb = first; kb < last; kb += 2) {
+        if (kb + 1 < last) load_record(r1, records + (kb + 1) * layout::kMma16RecordBytes, lane, policy);
+        x.record = static_cast<const unsigned char*>(a.x_q) + kb * activation_stride;
+        multiply_record<kTiles8>(r0, x, lane % 4, acc);
+        if (kb + 1 >= last) break;
+        if (kb + 2 < last) load_record(r0, records + (kb + 2) * layout::kMma16RecordBytes, lane, policy);
+        x.record += activation_stride;
+        multiply_record<kTiles8>(r1, x, lane % 4, acc);
+      }
+    } else {
+      // Wider tiles compute a record 2-4 times as long and need the registers: one buffer, the
+      // other warps of the SM covering its loads.
+      for (long long kb = first; kb < last; ++kb) {
+        Mma16Record r;
+        load_record(r, records + kb * layout::kMma16RecordBytes, lane, policy);
+        x.record = static_cast<const unsigned char*>(a.x_q) + kb * activation_stride;
+        multiply_record<kTiles8>(r, x, lane % 4, acc);
+      }
+    }
+  }
+
+  // The k_split warps of a tile sum through shared memory, lowest K-lane first.
+  if (a.k_split > 1) {
+    constexpr int kPerLane = 4 * kTiles8;
+    float* partial = reinterpret_cast<float*>(dynamic_shared_memory());  // [warp][lane][value]
+#pragma unroll
+    for (int j = 0; j < kTiles8; ++j)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) partial[(warp * 32 + lane) * kPerLane + 4 * j + i] = acc[j][i];
+    __syncthreads();
+    if (k_lane != 0) return;
+    for (int other = 1; other < a.k_split; ++other) {
+      const float* source = partial + ((other * tiles_per_block + warp) * 32 + lane) * kPerLane;
+#pragma unroll
+      for (int j = 0; j < kTiles8; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc[j][i] += source[4 * j + i];
+    }
+  }
+  if (!active) return;
+  const int g = lane / 4, t = lane % 4;
+#pragma unroll
+  for (int j = 0; j < kTiles8; ++j)
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const long long row = tile * layout::kMma16TileRows + g + 8 * (i / 2);
+      const int n = 8 * j + 2 * t + i % 2;
+      if (row < a.rows && n < a.width) a.y[n * a.rows + row] = acc[j][i];
+    }
+}
+
+}  // namespace g4c

@@ -1,0 +1,71 @@
+// The mma16 device layout (g4c/kernels/weight_layouts.h) against GGUF's Q4_K blocks, on the CPU:
+// repacking moves every 4-byte word of the GGUF rows exactly once, and every weight read back
+// through the position the mma16 kernel's fragments use decodes to the bits GGUF's layout gives —
+// with a last tile the rows do not fill (zeros), several super-blocks, and every row phase.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <set>
+
+#include "g4c/kernels/quant_host.h"
+#include "g4c/kernels/weight_layouts_host.h"
+
+namespace g4c {
+namespace {
+
+std::vector<uint8_t> random_q4_k(int64_t rows, int64_t cols, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> values(static_cast<size_t>(rows * cols));
+  for (float& v : values) v = dist(rng);
+  std::vector<uint8_t> bytes(static_cast<size_t>(row_bytes(QuantType::Q4_K, cols) * rows));
+  quantize_row(QuantType::Q4_K, values.data(), bytes.data(), rows * cols);
+  return bytes;
+}
+
+TEST(Mma16Layout, RepackingMovesEveryGgufWordExactlyOnce) {
+  for (int64_t rows : {16, 37, 64}) {
+    const int64_t cols = 768;
+    std::set<int64_t> sources;
+    int64_t zeros = 0;
+    const int64_t bytes = layout::mma16_bytes(rows, cols);
+    for (int64_t word = 0; word < bytes; word += 4) {
+      const int64_t from = layout::mma16_source_offset(rows, cols, word);
+      if (from < 0) {
+        ++zeros;
+        continue;
+      }
+      EXPECT_EQ(from % 4, 0) << "word " << word;
+      EXPECT_TRUE(sources.insert(from).second) << "source byte " << from << " moved twice";
+    }
+    const int64_t gguf_bytes = row_bytes(QuantType::Q4_K, cols) * rows;
+    EXPECT_EQ(static_cast<int64_t>(sources.size()) * 4, gguf_bytes) << rows << " rows";
+    EXPECT_EQ(*sources.rbegin(), gguf_bytes - 4);
+    EXPECT_EQ(zeros * 4, bytes - gguf_bytes) << "padding rows";
+  }
+}
+
+TEST(Mma16Layout, EveryWeightReadsBackBitForBit) {
+  for (int64_t rows : {16, 37}) {
+    const int64_t cols = 512;
+    const std::vector<uint8_t> gguf = random_q4_k(rows, cols, static_cast<uint32_t>(rows));
+    const std::vector<uint8_t> repacked = repack_mma16(rows, cols, gguf.data());
+    ASSERT_EQ(static_cast<int64_t>(repacked.size()), layout::mma16_bytes(rows, cols));
+    const int64_t row_length = row_bytes(QuantType::Q4_K, cols);
+    int mismatches = 0;
+    for (int64_t row = 0; row < rows; ++row)
+      for (int64_t col = 0; col < cols; ++col) {
+        const float want = dequantize_element(QuantType::Q4_K, gguf.data() + row * row_length, col);
+        const float got = mma16_weight(repacked.data(), cols, row, col);
+        if (std::memcmp(&want, &got, 4) != 0 && ++mismatches <= 5)
+          ADD_FAILURE() << rows << " rows: W[" << row << "][" << col << "] reads " << got << ", is " << want;
+      }
+    EXPECT_EQ(mismatches, 0);
+    for (int64_t row = rows; row < layout::mma16_tiles(rows) * layout::kMma16TileRows; ++row)
+      EXPECT_EQ(mma16_weight(repacked.data(), cols, row, cols - 1), 0.0f) << "padding row " << row;
+  }
+}
+
+}  // namespace
+}  // namespace g4c
