@@ -152,10 +152,10 @@ class VocabularyReader {
   }
 
   // A merge operand or result: its token, or a new symbol past the vocabulary.
-  static int32_t intern(Tokenizer::Vocabulary& v, std::string text) {
+  static int32_t intern(Tokenizer::Vocabulary& v, std::string_view text) {
     if (int32_t id = v.symbol_id(text); id >= 0) return id;
     const auto id = static_cast<int32_t>(v.tokens.size() + v.extra_symbols.size());
-    v.extra_symbols.push_back(std::move(text));
+    v.extra_symbols.emplace_back(text);
     v.symbol_ids.emplace(v.extra_symbols.back(), id);
     return id;
   }
@@ -171,13 +171,15 @@ class VocabularyReader {
       return fail(key, "expected an array of strings", value->summary());
     v.merges.reserve(value->items.size());
     int32_t rank = 0;
+    std::string joined;
     for (const gguf::Value& item : value->items) {
-      const std::string& merge = item.text;
-      const size_t space = merge.size() > 1 ? merge.find(' ', 1) : std::string::npos;
-      if (space != std::string::npos) {
+      const std::string_view merge = item.text;
+      const size_t space = merge.size() > 1 ? merge.find(' ', 1) : std::string_view::npos;
+      if (space != std::string_view::npos) {
         const int32_t left = intern(v, merge.substr(0, space));
         const int32_t right = intern(v, merge.substr(space + 1));
-        const int32_t result = intern(v, merge.substr(0, space) + merge.substr(space + 1));
+        joined.assign(merge.substr(0, space)).append(merge.substr(space + 1));
+        const int32_t result = intern(v, joined);
         v.merges.emplace(Tokenizer::Vocabulary::merge_key(left, right), Tokenizer::Vocabulary::Merge{rank, result});
       }
       ++rank;

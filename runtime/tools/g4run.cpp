@@ -4,7 +4,7 @@
 //               [--vocab F.gguf] [--chat] [--stop S] [--jsonl] [--dump-logits F] [--backend gpu|cpu]
 //   g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P | --context C] [--steps S] [--json]
 //   g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R]
-//   g4run export-gguf PLAN --weights SRC -o FILE
+//   g4run export-gguf PLAN --weights SRC -o FILE [--vocab F.gguf]
 //   g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]
 //   g4run tune PLAN... [-o FILE] [--batch 1,8,32] [--routes ws,mmq,...] [--repeats R] [--check-rows N]
 //
@@ -102,6 +102,7 @@ const std::vector<g4c::OptionSpec> kProfileOptions = {
 const std::vector<g4c::OptionSpec> kExportOptions = {
     kWeightsOption,
     {"o", true, false, "file", "the GGUF file to write"},
+    {"vocab", true, false, "file", "write this GGUF file's tokenizer (tokenizer.* keys) beside the weights"},
     kHelpOption,
 };
 
@@ -127,7 +128,7 @@ void print_usage(std::ostream& os) {
   os << "usage: g4run [run] PLAN --weights SRC (--prompt-ids IDS | --prompt TEXT | --prompt-file F)... [options]\n"
         "       g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P | --context C] [--steps S] [--json]\n"
         "       g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R]\n"
-        "       g4run export-gguf PLAN --weights SRC -o FILE\n"
+        "       g4run export-gguf PLAN --weights SRC -o FILE [--vocab F.gguf]\n"
         "       g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]\n"
         "       g4run tune PLAN... [-o FILE] [--batch 1,8,32] [--routes ws,mmq,...] [--repeats R] [--check-rows N]\n"
         "\n"
@@ -482,9 +483,11 @@ int export_gguf(int argc, char** argv) {
   if (!out) return usage_error("export-gguf: -o: missing (the GGUF file to write)");
   g4c::DiagnosticEngine diag;
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
+  std::optional<std::vector<std::pair<std::string, g4c::gguf::Value>>> tokenizer;
+  if (plan) tokenizer = g4run::tokenizer_metadata(*args, *plan, diag);
   std::optional<g4c::WeightSet> weights;
-  if (plan) weights = g4c::load_weights(*plan, *source, diag);
-  if (weights) g4c::export_gguf(*plan, *weights, *out, diag);
+  if (tokenizer) weights = g4c::load_weights(*plan, *source, diag);
+  if (weights) g4c::export_gguf(*plan, *weights, *out, diag, *tokenizer);
   diag.print(std::cerr, kTool);
   return diag.has_errors() ? kInputError : 0;
 }

@@ -82,10 +82,15 @@ std::string json_string(std::string_view text) {
   return out + "\"";
 }
 
+// The options that put a tokenizer in play, the ones that need it most first.
+constexpr const char* kTextOptionNames[] = {"prompt", "prompt-file", "chat",       "stop", "jsonl",
+                                            "system", "think",       "ignore-eos", "vocab"};
+
+// The first text option given, for messages; nullptr when none is.
 const char* first_text_option(const g4c::ParsedArgs& args) {
-  for (const char* name : {"prompt", "prompt-file", "chat", "stop", "jsonl", "system", "think", "ignore-eos"})
+  for (const char* name : kTextOptionNames)
     if (args.has(name)) return name;
-  return "vocab";
+  return nullptr;
 }
 
 }  // namespace
@@ -125,11 +130,7 @@ std::optional<std::vector<PromptInput>> read_prompts(const g4c::ParsedArgs& args
   return prompts;
 }
 
-bool uses_text(const g4c::ParsedArgs& args) {
-  for (const char* name : {"prompt", "prompt-file", "vocab", "chat", "stop", "jsonl", "system", "think", "ignore-eos"})
-    if (args.has(name)) return true;
-  return false;
-}
+bool uses_text(const g4c::ParsedArgs& args) { return first_text_option(args) != nullptr; }
 
 std::string check_text_options(const g4c::ParsedArgs& args, const std::string& weights) {
   for (const char* name : {"system", "think"})
@@ -140,12 +141,13 @@ std::string check_text_options(const g4c::ParsedArgs& args, const std::string& w
   return {};
 }
 
-std::optional<tok::Tokenizer> load_tokenizer(const g4c::ParsedArgs& args, const std::string& weights,
-                                             const g4c::plan::Plan& plan, g4c::DiagnosticEngine& diag) {
-  const std::string path = args.value("vocab").value_or(weights);
-  auto file = g4c::gguf::File::open(path, diag);
-  if (!file) return std::nullopt;
-  auto tokenizer = tok::Tokenizer::load(*file, diag);
+namespace {
+
+// The tokenizer of `file`, checked against the plan (and, with --chat, for Gemma 4's turns).
+std::optional<tok::Tokenizer> load_checked_tokenizer(const g4c::gguf::File& file, const g4c::ParsedArgs& args,
+                                                     const g4c::plan::Plan& plan, g4c::DiagnosticEngine& diag) {
+  const std::string& path = file.path();
+  auto tokenizer = tok::Tokenizer::load(file, diag);
   if (!tokenizer) {
     if (!args.has("vocab")) diag.note({}, "--vocab FILE.gguf takes the tokenizer from another GGUF file");
     return std::nullopt;
@@ -162,6 +164,27 @@ std::optional<tok::Tokenizer> load_tokenizer(const g4c::ParsedArgs& args, const 
     return std::nullopt;
   }
   return tokenizer;
+}
+
+}  // namespace
+
+std::optional<tok::Tokenizer> load_tokenizer(const g4c::ParsedArgs& args, const std::string& weights,
+                                             const g4c::plan::Plan& plan, g4c::DiagnosticEngine& diag) {
+  auto file = g4c::gguf::File::open(args.value("vocab").value_or(weights), diag);
+  if (!file) return std::nullopt;
+  return load_checked_tokenizer(*file, args, plan, diag);
+}
+
+std::optional<std::vector<std::pair<std::string, g4c::gguf::Value>>> tokenizer_metadata(
+    const g4c::ParsedArgs& args, const g4c::plan::Plan& plan, g4c::DiagnosticEngine& diag) {
+  std::vector<std::pair<std::string, g4c::gguf::Value>> keys;
+  auto path = args.value("vocab");
+  if (!path) return keys;
+  auto file = g4c::gguf::File::open(*path, diag);
+  if (!file || !load_checked_tokenizer(*file, args, plan, diag)) return std::nullopt;
+  for (const auto& [key, value] : file->metadata())
+    if (key.starts_with("tokenizer.")) keys.emplace_back(key, value);
+  return keys;
 }
 
 std::optional<std::vector<std::vector<int32_t>>> encode_prompts(const std::vector<PromptInput>& prompts,

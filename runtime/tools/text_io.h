@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "g4c/gguf/value.h"
 #include "g4c/plan/plan.h"
 #include "g4c/runtime/tokenizer/text_stream.h"
 #include "g4c/runtime/tokenizer/tokenizer.h"
@@ -47,6 +48,11 @@ std::string check_text_options(const g4c::ParsedArgs& args, const std::string& w
 // model must have an embedding row for every token.
 std::optional<g4c::tokenizer::Tokenizer> load_tokenizer(const g4c::ParsedArgs& args, const std::string& weights,
                                                         const g4c::plan::Plan& plan, g4c::DiagnosticEngine& diag);
+
+// The tokenizer keys (tokenizer.*) of --vocab's file, checked as load_tokenizer checks them, for
+// export-gguf to write beside the weights; nothing (and no error) without --vocab.
+std::optional<std::vector<std::pair<std::string, g4c::gguf::Value>>> tokenizer_metadata(
+    const g4c::ParsedArgs& args, const g4c::plan::Plan& plan, g4c::DiagnosticEngine& diag);
 
 // Every prompt as token ids: text encoded (BOS per the tokenizer; with --chat in Gemma 4's turns),
 // ids as given. A prompt longer than the plan's context is an error.
