@@ -20,6 +20,12 @@ config.environment["PATH"] = os.pathsep.join(
 config.substitutions.append(("%models", os.path.join(config.g4c_source_root, "models")))
 # Tests that need generated binary inputs (GGUF files) build them with small Python scripts.
 config.substitutions.append(("%python", sys.executable))
+# llama.cpp's vocab files (Gemma 4's tokenizer), fetched into a cache by .ci/fetch-test-data. The
+# tests that read them fail when they are missing: CI fetches them, so skipping would hide that.
+config.substitutions.append(("%vocabs", config.g4c_vocab_dir))
+if not os.path.exists(os.path.join(config.g4c_vocab_dir, "ggml-vocab-gemma-4.gguf")):
+    lit_config.warning("no ggml-vocab-gemma-4.gguf in " + config.g4c_vocab_dir +
+                       ": the tokenizer tests will fail; run .ci/fetch-test-data to fetch it")
 
 # As in MLIR: scoped FileCheck variables and no unused check prefixes.
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"

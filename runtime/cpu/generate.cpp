@@ -160,7 +160,9 @@ class Scheduler {
         generated.push_back(options_.sampling.greedy()
                                 ? out.next[last]
                                 : sample_token(row_logits(last), options_.sampling, sequence_id(a.sequence), a.position));
-      if (static_cast<int>(generated.size()) >= options_.steps)
+      const bool ended = a.position >= prompt_size(a) && options_.on_token &&
+                         !options_.on_token(a.sequence, generated.back());
+      if (ended || static_cast<int>(generated.size()) >= options_.steps)
         free_slots_.push_back(a.slot);
       else
         still.push_back(a);

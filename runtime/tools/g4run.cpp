@@ -1,15 +1,16 @@
 // g4run: runs decode plans.
 //
-//   g4run [run] PLAN --weights SRC --prompt-ids IDS [--prompt-ids IDS]... [--steps N] [--dump-logits F]
-//               [--backend gpu|cpu]
+//   g4run [run] PLAN --weights SRC (--prompt-ids IDS | --prompt TEXT | --prompt-file F)... [--steps N]
+//               [--vocab F.gguf] [--chat] [--stop S] [--jsonl] [--dump-logits F] [--backend gpu|cpu]
 //   g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P | --context C] [--steps S] [--json]
 //   g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R]
-//   g4run export-gguf PLAN --weights SRC -o FILE
+//   g4run export-gguf PLAN --weights SRC -o FILE [--vocab F.gguf]
 //   g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]
 //   g4run tune PLAN... [-o FILE] [--batch 1,8,32] [--routes ws,mmq,...] [--repeats R] [--check-rows N]
 //
-// SRC is `random:seed=N` or a GGUF file. Each --prompt-ids is one sequence; all sequences decode
-// together, one batched step per token. Plans run on the GPU executor when a CUDA device is present,
+// SRC is `random:seed=N` or a GGUF file. Each prompt is one sequence; all sequences decode
+// together, one batched step per token. Text prompts are encoded by the tokenizer of the weights
+// GGUF (or --vocab's), and the generated text is streamed back. Plans run on the GPU executor when a CUDA device is present,
 // else on the CPU backend (the plan interpreter); g4run says which.
 //
 // Exit status: 0 on success, 1 when an input has errors, 2 on a command-line mistake.
@@ -36,8 +37,11 @@
 #include "g4c/runtime/npy.h"
 #include "g4c/support/cli.h"
 #include "g4c/support/text.h"
+#include "text_io.h"
 
 namespace {
+
+using g4run::parse_ids;
 
 constexpr std::string_view kTool = "g4run";
 constexpr int kInputError = 1;
@@ -53,7 +57,7 @@ const g4c::OptionSpec kNoOverlapOption = {"no-launch-overlap", false, false, "",
                                           "launch each kernel only after the previous one ends (for A/B timing; "
                                           "default: overlapped on sm_90+)"};
 
-const std::vector<g4c::OptionSpec> kRunOptions = {
+const std::vector<g4c::OptionSpec> kRunOptions = g4run::with_text_options({
     kWeightsOption,
     {"prompt-ids", true, true, "ids", "one sequence's prompt token ids, e.g. 2,651,1024 (repeat for more sequences)"},
     {"steps", true, false, "n", "tokens to generate per sequence (default 16)"},
@@ -69,7 +73,7 @@ const std::vector<g4c::OptionSpec> kRunOptions = {
     kCacheDirOption,
     kNoCacheOption,
     kHelpOption,
-};
+});
 
 const std::vector<g4c::OptionSpec> kBenchOptions = {
     kWeightsOption,
@@ -98,6 +102,7 @@ const std::vector<g4c::OptionSpec> kProfileOptions = {
 const std::vector<g4c::OptionSpec> kExportOptions = {
     kWeightsOption,
     {"o", true, false, "file", "the GGUF file to write"},
+    {"vocab", true, false, "file", "write this GGUF file's tokenizer (tokenizer.* keys) beside the weights"},
     kHelpOption,
 };
 
@@ -120,10 +125,10 @@ const std::vector<g4c::OptionSpec> kTuneOptions = {
 };
 
 void print_usage(std::ostream& os) {
-  os << "usage: g4run [run] PLAN --weights SRC --prompt-ids IDS [options]\n"
+  os << "usage: g4run [run] PLAN --weights SRC (--prompt-ids IDS | --prompt TEXT | --prompt-file F)... [options]\n"
         "       g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P | --context C] [--steps S] [--json]\n"
         "       g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R]\n"
-        "       g4run export-gguf PLAN --weights SRC -o FILE\n"
+        "       g4run export-gguf PLAN --weights SRC -o FILE [--vocab F.gguf]\n"
         "       g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]\n"
         "       g4run tune PLAN... [-o FILE] [--batch 1,8,32] [--routes ws,mmq,...] [--repeats R] [--check-rows N]\n"
         "\n"
@@ -143,23 +148,6 @@ int usage_error(const std::string& message) {
   std::cerr << kTool << ": error: " << message << "\n"
             << "run 'g4run --help' for usage\n";
   return kUsageError;
-}
-
-std::optional<std::vector<int32_t>> parse_ids(const std::string& text, std::string& error) {
-  std::vector<int32_t> ids;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    auto v = g4c::parse_int(item);
-    if (!v || *v < std::numeric_limits<int32_t>::min() || *v > std::numeric_limits<int32_t>::max()) {
-      error = "--prompt-ids: " + g4c::quote(item) + " is not a token id";
-      return std::nullopt;
-    }
-    ids.push_back(static_cast<int32_t>(*v));
-  }
-  if (ids.empty()) error = "--prompt-ids: expected token ids such as 2,651,1024";
-  if (ids.empty()) return std::nullopt;
-  return ids;
 }
 
 bool dump_logits(const std::string& path, const g4c::GenerateResult& result, int64_t vocab, g4c::DiagnosticEngine& diag) {
@@ -257,14 +245,14 @@ int run(int argc, char** argv, int first) {
   if (args->positional.size() != 1) return usage_error("run: expected one plan file");
   auto weights_source = args->value("weights");
   if (!weights_source) return usage_error("run: --weights: missing (random:seed=N or a GGUF file)");
-  std::vector<std::vector<int32_t>> prompts;
-  if (auto it = args->values.find("prompt-ids"); it != args->values.end())
-    for (const std::string& text : it->second) {
-      auto ids = parse_ids(text, error);
-      if (!ids) return usage_error(error);
-      prompts.push_back(*ids);
-    }
-  if (prompts.empty()) return usage_error("run: --prompt-ids: missing (one per sequence)");
+  if (std::string why = g4run::check_text_options(*args, *weights_source); !why.empty()) return usage_error(why);
+  g4c::DiagnosticEngine diag;
+  auto finish = [&](int code) {
+    diag.print(std::cerr, kTool);
+    return code;
+  };
+  auto inputs = g4run::read_prompts(*args, error, diag);
+  if (!inputs) return diag.has_errors() ? finish(kInputError) : usage_error(error);
   g4c::GenerateOptions options;
   if (auto steps = args->value("steps")) {
     auto n = g4c::parse_int(*steps);
@@ -290,13 +278,14 @@ int run(int argc, char** argv, int first) {
   if (args->has("no-kernel-cache") && args->has("kernel-cache-dir"))
     return usage_error("--kernel-cache-dir and --no-kernel-cache contradict each other");
 
-  g4c::DiagnosticEngine diag;
-  auto finish = [&](int code) {
-    diag.print(std::cerr, kTool);
-    return code;
-  };
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
   if (!plan) return finish(kInputError);
+  std::optional<g4c::tokenizer::Tokenizer> tokenizer;
+  if (g4run::uses_text(*args) && !(tokenizer = g4run::load_tokenizer(*args, *weights_source, *plan, diag)))
+    return finish(kInputError);
+  auto encoded = g4run::encode_prompts(*inputs, tokenizer ? &*tokenizer : nullptr, *args, *plan, diag);
+  if (!encoded) return finish(kInputError);
+  const std::vector<std::vector<int32_t>>& prompts = *encoded;
   if (std::string why = check_run_against_plan(*plan, prompts, options); !why.empty()) return usage_error(why);
   // Cache slots for the sequences decoding at once; the others wait for a free slot.
   if (options.max_active == 0)
@@ -320,9 +309,15 @@ int run(int argc, char** argv, int first) {
     std::cerr << "g4run: running " << plan->header.name << " on the CPU backend (plan interpreter)\n";
     backend = &*interpreter;
   }
+  std::optional<g4run::TextPrinter> printer;
+  if (tokenizer) {
+    printer.emplace(*tokenizer, *args, prompts, options.steps, std::cout, std::cerr);
+    options.on_token = [&](int64_t sequence, int32_t token) { return printer->on_token(sequence, token); };
+  }
   auto result = g4c::generate(*backend, prompts, options, diag);
   if (!result) return finish(kInputError);
-  for (size_t s = 0; s < result->generated.size(); ++s) {
+  if (printer) printer->finish();
+  for (size_t s = 0; !printer && s < result->generated.size(); ++s) {
     std::cout << "sequence " << s << ":";
     for (int32_t t : result->generated[s]) std::cout << " " << t;
     std::cout << "\n";
@@ -488,9 +483,11 @@ int export_gguf(int argc, char** argv) {
   if (!out) return usage_error("export-gguf: -o: missing (the GGUF file to write)");
   g4c::DiagnosticEngine diag;
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
+  std::optional<std::vector<std::pair<std::string, g4c::gguf::Value>>> tokenizer;
+  if (plan) tokenizer = g4run::tokenizer_metadata(*args, *plan, diag);
   std::optional<g4c::WeightSet> weights;
-  if (plan) weights = g4c::load_weights(*plan, *source, diag);
-  if (weights) g4c::export_gguf(*plan, *weights, *out, diag);
+  if (tokenizer) weights = g4c::load_weights(*plan, *source, diag);
+  if (weights) g4c::export_gguf(*plan, *weights, *out, diag, *tokenizer);
   diag.print(std::cerr, kTool);
   return diag.has_errors() ? kInputError : 0;
 }

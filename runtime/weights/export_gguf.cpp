@@ -91,9 +91,11 @@ void set_metadata(const Plan& plan, gguf::Writer& w) {
 
 }  // namespace
 
-bool export_gguf(const Plan& plan, const WeightSet& weights, const std::string& path, DiagnosticEngine& diag) {
+bool export_gguf(const Plan& plan, const WeightSet& weights, const std::string& path, DiagnosticEngine& diag,
+                 std::span<const std::pair<std::string, gguf::Value>> extra_metadata) {
   gguf::Writer w;
   set_metadata(plan, w);
+  for (const auto& [key, value] : extra_metadata) w.set(key, value);
   for (const WeightDecl& d : plan.weights) {
     const HostTensor& t = weights.at(d.name);
     std::vector<int64_t> dims = t.ne1 == 1 ? std::vector<int64_t>{t.ne0} : std::vector<int64_t>{t.ne0, t.ne1};

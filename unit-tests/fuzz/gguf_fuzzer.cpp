@@ -1,16 +1,21 @@
 // libFuzzer target: bytes through the GGUF reader and, when they parse, `g4c import` (metadata to
-// a declaration, tensor types to a quant recipe). Files come from the internet; any bytes must
-// end in a model or a diagnostic, with every size checked before it is used.
+// a declaration, tensor types to a quant recipe) and the tokenizer (its keys, then an encoding
+// and decoding of mixed text). Files come from the internet; any bytes must end in a model or a
+// diagnostic, with every size checked before it is used.
 #include <cstdint>
 #include <vector>
 
 #include "g4c/gguf/file.h"
 #include "g4c/gguf/import.h"
+#include "g4c/runtime/tokenizer/tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   g4c::DiagnosticEngine diag;
   auto file = g4c::gguf::File::from_bytes(std::vector<uint8_t>(data, data + size), "fuzz.gguf", diag);
   if (!file) return 0;
   g4c::gguf::import_model(*file, diag);
+  if (g4c::tokenizer::Tokenizer::present(*file))
+    if (auto tokenizer = g4c::tokenizer::Tokenizer::load(*file, diag))
+      tokenizer->decode(tokenizer->encode("<bos>Hello,  w\xC3\xB6rld!\n\n\t\xF0\x9F\x9A\x80 \xFF<|turn>"));
   return 0;
 }

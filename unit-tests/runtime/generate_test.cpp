@@ -72,6 +72,34 @@ TEST(Generate, SamplingRepeatsAndIgnoresBatchMates) {
   EXPECT_NE(f.generate(kPrompts, options).generated, batched.generated);
 }
 
+// A sequence that on_token ends stops there, leaves its slot to a waiting prompt, and changes
+// nothing for the others; on_token sees every generated token in order.
+TEST(Generate, OnTokenEndsASequenceEarly) {
+  Fixture f;
+  GenerateOptions options;
+  options.steps = 6;
+  options.max_active = 2;
+  const GenerateResult full = f.generate(kPrompts, options);
+  std::vector<std::vector<int32_t>> seen(kPrompts.size());
+  options.on_token = [&](int64_t sequence, int32_t token) {
+    seen[sequence].push_back(token);
+    return !(sequence == 1 && seen[sequence].size() == 2);  // sequence 1 ends after two tokens
+  };
+  const GenerateResult cut = f.generate(kPrompts, options);
+  for (size_t s = 0; s < kPrompts.size(); ++s) {
+    EXPECT_EQ(seen[s], cut.generated[s]) << "sequence " << s;
+    if (s == 1)
+      EXPECT_EQ(cut.generated[s], std::vector<int32_t>(full.generated[s].begin(), full.generated[s].begin() + 2));
+    else
+      EXPECT_EQ(cut.generated[s], full.generated[s]) << "sequence " << s;
+  }
+  int64_t rows = 0;
+  for (int64_t r : cut.rows_per_step) rows += r;
+  int64_t expected = 0;
+  for (size_t s = 0; s < kPrompts.size(); ++s) expected += static_cast<int64_t>(kPrompts[s].size()) + (s == 1 ? 2 : 6) - 1;
+  EXPECT_EQ(rows, expected);
+}
+
 TEST(Generate, RefusesMoreActiveSequencesThanThePlanServes) {
   Fixture f;
   DiagnosticEngine diag;

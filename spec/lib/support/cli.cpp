@@ -76,6 +76,7 @@ std::optional<ParsedArgs> parse_args(int argc, const char* const* argv, int firs
       error = "option '" + spelled(*spec) + "' given more than once";
       return std::nullopt;
     }
+    out.in_order.emplace_back(spec->name, value);
     slot.push_back(std::move(value));
   }
   return out;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct GenerateOptions {
   // Each prompt's id in the sampling stream (default: its index), so a sequence run on its own
   // can draw what it drew beside others.
   std::vector<uint64_t> sequence_ids;
+  // Called with each generated token as soon as it is drawn (prompt index, token); returning
+  // false ends that sequence there, freeing its slot for a waiting prompt.
+  std::function<bool(int64_t sequence, int32_t token)> on_token;
 };
 
 struct GenerateResult {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace g4c {
@@ -22,6 +23,7 @@ struct ParsedArgs {
   std::vector<std::string> positional;
   std::map<std::string, std::vector<std::string>> values;  // option name → every value given
   std::map<std::string, int> flags;                        // valueless option → times given
+  std::vector<std::pair<std::string, std::string>> in_order;  // (option, value) as given
 
   bool has(std::string_view name) const;
   std::optional<std::string> value(std::string_view name) const;  // last value given
