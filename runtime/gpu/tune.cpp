@@ -460,10 +460,11 @@ TuningTable tuning_table(const std::vector<TuneResult>& results, const std::stri
   return table;
 }
 
-std::string format_tune_report(const std::vector<TuneResult>& results) {
-  std::string out = format("%-6s %7s %7s %4s", "type", "rows", "cols", "N");
+std::string format_tune_report(const std::vector<TuneResult>& results, double copy_gbps) {
+  std::string out = format("copy bandwidth %.0f GB/s (bytes read + written per second)\n", copy_gbps);
+  out += format("%-6s %7s %7s %4s", "type", "rows", "cols", "N");
   for (Route r : plan::kAllRoutes) out += format(" %10s", (std::string(plan::name(r)) + " us").c_str());
-  out += format("  %-7s %8s  %s\n", "chosen", "GB/s", "ops");
+  out += format("  %-7s %8s %6s  %s\n", "chosen", "GB/s", "copy%", "ops");
   for (const TuneResult& r : results) {
     out += format("%-6s %7lld %7lld %4lld", std::string(name(r.shape->type)).c_str(),
                   static_cast<long long>(r.shape->rows), static_cast<long long>(r.shape->cols),
@@ -475,8 +476,9 @@ std::string format_tune_report(const std::vector<TuneResult>& results) {
              : c->admitted           ? format(" %10.2f", c->median_us)
                                      : format(" %10s", "rejected");
     }
-    out += format("  %-7s %8.0f  %s\n", std::string(plan::name(r.chosen)).c_str(), r.bytes_read / (r.chosen_us * 1e3),
-                  ops_text(r.shape->ops).c_str());
+    const double gbps = r.bytes_read / (r.chosen_us * 1e3);
+    out += format("  %-7s %8.0f %5.1f%%  %s\n", std::string(plan::name(r.chosen)).c_str(), gbps,
+                  copy_gbps > 0 ? 100 * gbps / copy_gbps : 0.0, ops_text(r.shape->ops).c_str());
   }
   return out;
 }

@@ -74,8 +74,9 @@ std::optional<std::vector<TuneResult>> tune_matmuls(const std::vector<MatmulShap
 TuningTable tuning_table(const std::vector<TuneResult>& results, const std::string& target,
                          const std::string& device, const std::string& comment);
 
-// A table for people: per shape and width, each route's µs (or why it was rejected), the choice
-// and the GB/s it reaches.
-std::string format_tune_report(const std::vector<TuneResult>& results);
+// A table for people: per shape and width, each route's µs (or why it was rejected), the choice,
+// the GB/s of weight bytes it reaches and that as a share of `copy_gbps` (the device-to-device
+// copy bandwidth measured in the same run, bench.h).
+std::string format_tune_report(const std::vector<TuneResult>& results, double copy_gbps);
 
 }  // namespace g4c::gpu
