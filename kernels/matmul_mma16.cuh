@@ -64,15 +64,13 @@ __global__ void __launch_bounds__(matmul::kThreads) quantize_mma16(QuantizeMma16
   sum += __shfl_xor_sync(kFullMask, sum, 1);
   sum += __shfl_xor_sync(kFullMask, sum, 2);
 
-  // Column p of block j sits at byte 64·(j / 2) + 16·((p % 16) / 4) + 8·(j % 2) + 4·(p / 16) + p % 4
-  // of the row's 256: this lane's columns p = 8m..8m+3 and 8m+4..8m+7 (m = L % 4) are two words.
+  // This lane's columns p = 8m..8m+3 and 8m+4..8m+7 of its block (m = L % 4) are two words.
   unsigned char* record = static_cast<unsigned char*>(a.x_q) + kb * a.width * matmul::kMma16RowBytes;
   const int block = lane / 4, m = lane % 4;
-  unsigned char* word = record + n * matmul::kQ8CodeBytes + 64 * (block / 2) + 32 * (m % 2) + 8 * (block % 2) + 4 * (m / 2);
-  *reinterpret_cast<unsigned*>(word) = packed[0];
-  *reinterpret_cast<unsigned*>(word + 16) = packed[1];
+  *reinterpret_cast<unsigned*>(record + matmul::mma16_code_byte(n, block, 8 * m)) = packed[0];
+  *reinterpret_cast<unsigned*>(record + matmul::mma16_code_byte(n, block, 8 * m + 4)) = packed[1];
   if (m == 0) {
-    float* scales = reinterpret_cast<float*>(record + a.width * matmul::kQ8CodeBytes) + n * matmul::kMma16ScaleFloats;
+    float* scales = reinterpret_cast<float*>(record + matmul::mma16_scales_byte(a.width, n));
     scales[block] = d;
     scales[8 + block] = d * static_cast<float>(sum);  // exact: 11 + 12 bits
   }
@@ -166,13 +164,12 @@ struct Mma16Activations {
 
   __device__ Mma16Activations(int width, int g, int t) : record(nullptr) {
     const auto row = [&](int n) { return n < width ? n : width - 1; };
-    const int scale_base = width * matmul::kQ8CodeBytes;
 #pragma unroll
     for (int j = 0; j < kTiles8; ++j) {
-      codes[j] = row(8 * j + g) * matmul::kQ8CodeBytes + 16 * t;
-      scales[j][0] = scale_base + row(8 * j + 2 * t) * matmul::kMma16ScaleFloats * 4;
-      scales[j][1] = scale_base + row(8 * j + 2 * t + 1) * matmul::kMma16ScaleFloats * 4;
-      sums[j] = scale_base + row(8 * j + g) * matmul::kMma16ScaleFloats * 4 + 32 + 8 * t;
+      codes[j] = matmul::mma16_code_byte(row(8 * j + g), 0, 4 * t);  // + 64c: blocks 2c, 2c + 1
+      scales[j][0] = matmul::mma16_scales_byte(width, row(8 * j + 2 * t));
+      scales[j][1] = matmul::mma16_scales_byte(width, row(8 * j + 2 * t + 1));
+      sums[j] = matmul::mma16_scales_byte(width, row(8 * j + g)) + 32 + 8 * t;
     }
   }
   // Pair c of tile j: the B fragments of blocks 2c (x, y) and 2c + 1 (z, w).

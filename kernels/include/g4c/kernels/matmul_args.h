@@ -187,6 +187,12 @@ inline constexpr int kQ8RowBytes = kQ8CodeBytes + kQ8ScaleBytes;
 inline constexpr int kMma16ScaleFloats = 16;  // per row: d[8], then s[8]
 inline constexpr int kMma16RowBytes = kQ8CodeBytes + kMma16ScaleFloats * 4;
 G4C_HD constexpr long long mma16_activation_row_bytes(long long cols) { return cols / kQ8SuperBlock * kMma16RowBytes; }
+// Within one super-block's activations (width rows): where column p (0..31) of 32-value block j
+// of row n sits, and where row n's block scales d[8] (then sums s[8]) start.
+G4C_HD constexpr int mma16_code_byte(int n, int block, int p) {
+  return n * kQ8CodeBytes + 64 * (block / 2) + 16 * ((p % 16) / 4) + 8 * (block % 2) + 4 * (p / 16) + p % 4;
+}
+G4C_HD constexpr int mma16_scales_byte(int width, int n) { return width * kQ8CodeBytes + n * kMma16ScaleFloats * 4; }
 G4C_HD constexpr int mma16_capacity(int n) { return padded_width(n); }
 // Resident blocks per SM the kernel is compiled for: 128 registers a thread up to 8 activation
 // rows, 168 beyond (the accumulators and a wider tile's fragments).

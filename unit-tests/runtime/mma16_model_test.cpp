@@ -1,0 +1,251 @@
+// A CPU model of the mma16 route's arithmetic (kernels/matmul_mma16.cuh), run without a GPU: the
+// activation quantizer writing its scratch through matmul::mma16_code_byte / mma16_scales_byte,
+// the kernel's per-lane loads of a record (layout::kMma16* offsets) and of the activations, the
+// int8 and fp16 mma as the PTX ISA lays out their fragments, the epilogue in the kernel's order of
+// float operations, and the K split's fixed-order reduction. Held, like the kernel in the GPU
+// tests, to 1e-4 of the RMS against cpu::matmul fed the same q8_1-rounded activations, on shapes
+// with a partial last tile, several super-blocks, K splits of 1, 2 and 4 and N = 1, 5, 8, 13, 32.
+// A wrong index anywhere in the layout contract shows here, before any device run.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <algorithm>
+#include <array>
+#include <random>
+
+#include "g4c/kernels/matmul_args.h"
+#include "g4c/kernels/quant_host.h"
+#include "g4c/kernels/weight_layouts_host.h"
+#include "g4c/runtime/load_weights.h"
+#include "g4c/runtime/matmul_check.h"
+
+namespace g4c {
+namespace {
+
+constexpr float kBias = 12582912.0f;  // 1.5·2^23, the kernel's kMmqBias as a float
+
+// quantize_mma16: per row and super-block, 32-value blocks rounded as q8_1 rounds them.
+std::vector<uint8_t> quantize(const std::vector<float>& x, int width, int64_t cols) {
+  const int64_t super_blocks = cols / 256;
+  std::vector<uint8_t> out(static_cast<size_t>(super_blocks * width * matmul::kMma16RowBytes));
+  for (int64_t kb = 0; kb < super_blocks; ++kb) {
+    uint8_t* record = out.data() + kb * width * matmul::kMma16RowBytes;
+    for (int n = 0; n < width; ++n)
+      for (int j = 0; j < 8; ++j) {
+        const float* v = x.data() + n * cols + kb * 256 + 32 * j;
+        float amax = 0;
+        for (int p = 0; p < 32; ++p) amax = std::max(amax, std::abs(v[p]));
+        const float d = fp16_to_float(float_to_fp16(amax / 127.0f));
+        const float inverse = d > 0 ? 1.0f / d : 0.0f;
+        int sum = 0;
+        for (int p = 0; p < 32; ++p) {
+          const int q = std::clamp(static_cast<int>(std::nearbyint(v[p] * inverse)), -127, 127);
+          sum += q;
+          record[matmul::mma16_code_byte(n, j, p)] = static_cast<uint8_t>(static_cast<int8_t>(q));
+        }
+        float* scales = reinterpret_cast<float*>(record + matmul::mma16_scales_byte(width, n));
+        scales[j] = d;
+        scales[8 + j] = d * static_cast<float>(sum);
+      }
+  }
+  return out;
+}
+
+struct Lane {
+  int g, t;
+};
+Lane lane_of(int lane) { return {lane / 4, lane % 4}; }
+
+// The mma.m16n8k32 (u8 × s8 → s32) of one warp: A[16][32] from each lane's a[4] (row g / g + 8,
+// columns 4t.. / 16 + 4t..), B[32][8] from each lane's b0, b1 (column g, rows 4t.. / 16 + 4t..);
+// lane gets D[g][2t], D[g][2t + 1], D[g + 8][2t], D[g + 8][2t + 1], each + c.
+void mma_u8s8(const uint32_t (&a)[32][4], const uint32_t (&b)[32][2], int c, int (&d)[32][4]) {
+  int A[16][32], B[32][8];
+  for (int l = 0; l < 32; ++l) {
+    const Lane ln = lane_of(l);
+    for (int i = 0; i < 4; ++i) {
+      A[ln.g][4 * ln.t + i] = (a[l][0] >> (8 * i)) & 0xff;
+      A[ln.g + 8][4 * ln.t + i] = (a[l][1] >> (8 * i)) & 0xff;
+      A[ln.g][16 + 4 * ln.t + i] = (a[l][2] >> (8 * i)) & 0xff;
+      A[ln.g + 8][16 + 4 * ln.t + i] = (a[l][3] >> (8 * i)) & 0xff;
+      B[4 * ln.t + i][ln.g] = static_cast<int8_t>((b[l][0] >> (8 * i)) & 0xff);
+      B[16 + 4 * ln.t + i][ln.g] = static_cast<int8_t>((b[l][1] >> (8 * i)) & 0xff);
+    }
+  }
+  for (int l = 0; l < 32; ++l) {
+    const Lane ln = lane_of(l);
+    for (int i = 0; i < 4; ++i) {
+      const int row = ln.g + 8 * (i / 2), col = 2 * ln.t + i % 2;
+      int sum = c;
+      for (int k = 0; k < 32; ++k) sum += A[row][k] * B[k][col];
+      d[l][i] = sum;
+    }
+  }
+}
+
+float unbias(int biased) {
+  float f;
+  std::memcpy(&f, &biased, 4);
+  return f - kBias;
+}
+
+// The kernel on one 16-row tile and one K-lane's super-blocks [first, last): each lane's four
+// accumulators per 8-row activation tile.
+void tile_partial(const std::vector<uint8_t>& weights, const std::vector<uint8_t>& xq, int width, int64_t cols,
+                  int64_t tile, int64_t first, int64_t last, std::vector<std::array<float, 4>>& acc /* [tiles8][lane] */) {
+  const int tiles8 = (width + 7) / 8;
+  const int64_t super_blocks = cols / 256;
+  const auto row = [&](int n) { return std::min(n, width - 1); };
+  for (int64_t kb = first; kb < last; ++kb) {
+    const uint8_t* record = weights.data() + (tile * super_blocks + kb) * layout::kMma16RecordBytes;
+    const uint8_t* x = xq.data() + kb * width * matmul::kMma16RowBytes;
+    const auto word = [](const uint8_t* p) {
+      uint32_t w;
+      std::memcpy(&w, p, 4);
+      return w;
+    };
+    const auto scale_at = [&](int n, int index) {
+      float f;
+      std::memcpy(&f, x + matmul::mma16_scales_byte(width, row(n)) + 4 * index, 4);
+      return f;
+    };
+    // Row scales of a lane's rows g (upper) and g + 8 (lower), from the record's headers.
+    struct Scales {
+      float d, dmin;
+      int sc[8], m[8];
+    };
+    const auto scales_of = [&](int r) {
+      block_q4_K h{};
+      std::memcpy(&h, record + layout::kMma16CodeBytes + layout::kQ4KHeaderBytes * r, layout::kQ4KHeaderBytes);
+      Scales s{fp16_to_float(h.d), fp16_to_float(h.dmin), {}, {}};
+      for (int j = 0; j < 8; ++j) {
+        const KScaleMin sm = get_scale_min_k4(j, h.scales);
+        s.sc[j] = sm.scale, s.m[j] = sm.min;
+      }
+      return s;
+    };
+    Scales rows[16];
+    for (int r = 0; r < 16; ++r) rows[r] = scales_of(r);
+    for (int j8 = 0; j8 < tiles8; ++j8) {
+      // Minimum terms: Σ_j m_j · s_j by an fp16 mma (exact products, f32 sums) with s split into
+      // an fp16 pair; then acc −= dmin · that.
+      float mins[32][4];
+      for (int l = 0; l < 32; ++l) {
+        const Lane ln = lane_of(l);
+        for (int i = 0; i < 4; ++i) {
+          const int r = ln.g + 8 * (i / 2), n = 8 * j8 + 2 * ln.t + i % 2;
+          double sum = 0;
+          for (int j = 0; j < 8; ++j) {
+            const float s = scale_at(n, 8 + j);
+            const float high = fp16_to_float(float_to_fp16(s));
+            const float low = fp16_to_float(float_to_fp16(s - high));
+            sum += static_cast<double>(rows[r].m[j]) * high + static_cast<double>(rows[r].m[j]) * low;
+          }
+          mins[l][i] = static_cast<float>(sum);
+        }
+      }
+      for (int l = 0; l < 32; ++l) {
+        const Lane ln = lane_of(l);
+        for (int i = 0; i < 4; ++i)
+          acc[j8 * 32 + l][i] = std::fmaf(-rows[ln.g + 8 * (i / 2)].dmin, mins[l][i], acc[j8 * 32 + l][i]);
+      }
+      float part[32][4] = {};
+      for (int c = 0; c < 4; ++c) {
+        uint32_t low[32][4], high[32][4], b_low[32][2], b_high[32][2];
+        for (int l = 0; l < 32; ++l) {
+          const Lane ln = lane_of(l);
+          for (int i = 0; i < 4; ++i) {
+            const uint32_t raw = word(record + layout::kMma16ChunkBytes * c + 16 * l + 4 * i);
+            low[l][i] = raw & 0x0f0f0f0fu, high[l][i] = raw & 0xf0f0f0f0u;
+          }
+          const uint8_t* pair = x + matmul::mma16_code_byte(row(8 * j8 + ln.g), 0, 4 * ln.t) + 64 * c;
+          b_low[l][0] = word(pair), b_low[l][1] = word(pair + 4);
+          b_high[l][0] = word(pair + 8), b_high[l][1] = word(pair + 12);
+        }
+        int dot[32][4];
+        for (int half = 0; half < 2; ++half) {
+          mma_u8s8(half ? high : low, half ? b_high : b_low, 0x4B400000, dot);
+          const int j = 2 * c + half;
+          for (int l = 0; l < 32; ++l) {
+            const Lane ln = lane_of(l);
+            const float scale = half ? 0.0625f : 1.0f;
+            const float upper = scale * static_cast<float>(rows[ln.g].sc[j]);
+            const float lower = scale * static_cast<float>(rows[ln.g + 8].sc[j]);
+            const float dx0 = scale_at(8 * j8 + 2 * ln.t, j), dx1 = scale_at(8 * j8 + 2 * ln.t + 1, j);
+            part[l][0] = std::fmaf(upper * dx0, unbias(dot[l][0]), part[l][0]);
+            part[l][1] = std::fmaf(upper * dx1, unbias(dot[l][1]), part[l][1]);
+            part[l][2] = std::fmaf(lower * dx0, unbias(dot[l][2]), part[l][2]);
+            part[l][3] = std::fmaf(lower * dx1, unbias(dot[l][3]), part[l][3]);
+          }
+        }
+      }
+      for (int l = 0; l < 32; ++l) {
+        const Lane ln = lane_of(l);
+        for (int i = 0; i < 4; ++i)
+          acc[j8 * 32 + l][i] = std::fmaf(rows[ln.g + 8 * (i / 2)].d, part[l][i], acc[j8 * 32 + l][i]);
+      }
+    }
+  }
+}
+
+// The whole matmul as the kernel computes it with a K split of k_split warps per tile.
+std::vector<float> model_matmul(const std::vector<uint8_t>& weights, const std::vector<float>& x, int width,
+                                int64_t rows, int64_t cols, int k_split) {
+  const std::vector<uint8_t> xq = quantize(x, width, cols);
+  const int tiles8 = (width + 7) / 8;
+  const int64_t super_blocks = cols / 256;
+  std::vector<float> y(static_cast<size_t>(width * rows), std::nanf(""));
+  for (int64_t tile = 0; tile < layout::mma16_tiles(rows); ++tile) {
+    std::vector<std::array<float, 4>> total(static_cast<size_t>(tiles8 * 32), {0, 0, 0, 0});
+    for (int k_lane = 0; k_lane < k_split; ++k_lane) {
+      std::vector<std::array<float, 4>> acc(static_cast<size_t>(tiles8 * 32), {0, 0, 0, 0});
+      tile_partial(weights, xq, width, cols, tile, super_blocks * k_lane / k_split,
+                   super_blocks * (k_lane + 1) / k_split, acc);
+      for (size_t i = 0; i < acc.size(); ++i)
+        for (int e = 0; e < 4; ++e) total[i][e] = k_lane == 0 ? acc[i][e] : total[i][e] + acc[i][e];
+    }
+    for (int j8 = 0; j8 < tiles8; ++j8)
+      for (int l = 0; l < 32; ++l) {
+        const Lane ln = lane_of(l);
+        for (int i = 0; i < 4; ++i) {
+          const int64_t r = tile * 16 + ln.g + 8 * (i / 2);
+          const int n = 8 * j8 + 2 * ln.t + i % 2;
+          if (r < rows && n < width) y[n * rows + r] = total[j8 * 32 + l][i];
+        }
+      }
+  }
+  return y;
+}
+
+TEST(Mma16Model, MatchesTheCpuOpOnTheSameQ81Activations) {
+  struct Shape {
+    int64_t rows, cols;
+    int width, k_split;
+  };
+  for (const Shape s : {Shape{37, 512, 1, 1}, Shape{64, 768, 5, 2}, Shape{16, 1024, 8, 4}, Shape{33, 512, 13, 1},
+                        Shape{20, 256, 32, 1}}) {
+    SCOPED_TRACE(std::to_string(s.rows) + "x" + std::to_string(s.cols) + " N=" + std::to_string(s.width) +
+                 " split " + std::to_string(s.k_split));
+    const TensorShape shape{"w", QuantType::Q4_K, s.cols, s.rows};
+    const WeightSet w = random_weights(std::span(&shape, 1), static_cast<uint64_t>(s.rows * 7 + s.width));
+    const HostTensor& t = w.at("w");
+    const std::vector<uint8_t> repacked = repack_mma16(s.rows, s.cols, t.bytes.data());
+    std::mt19937 rng(static_cast<uint32_t>(s.cols + s.width));
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(s.width * s.cols));
+    for (float& v : x) v = dist(rng);
+    const std::vector<float> got = model_matmul(repacked, x, s.width, s.rows, s.cols, s.k_split);
+    const std::vector<int64_t> all = spread_rows(s.rows, s.rows);
+    const MatmulReference q8 = cpu_matmul_reference(t, q8_1_activations(x), s.width, all);
+    const MatmulErrors e = measure_matmul_errors(got, q8, s.width, s.rows);
+    EXPECT_TRUE(e.comparable()) << "NaN: an output the model never wrote";
+    EXPECT_LE(e.max_abs, 1e-4 * e.rms_ref) << "max |δ| " << e.max_abs << ", RMS " << e.rms_ref;
+    const MatmulReference exact = cpu_matmul_reference(t, x, s.width, all);
+    const MatmulErrors statistical = measure_matmul_errors(got, exact, s.width, s.rows);
+    EXPECT_TRUE(route_error_ratios(plan::Route::mma16, QuantType::Q4_K, statistical).passes(statistical));
+  }
+}
+
+}  // namespace
+}  // namespace g4c
