@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # One device call for the oracle runs of record: the whole GPU suite and the GPU mutation table
-# (unit-tests/gpu/oracles_on_device.sh's steps), side by side when the card has the memory for
-# both full-size models at once (an H200), one after the other otherwise. Everything lands in
-# $OUT/oracles.tgz; the tails are printed.
+# (unit-tests/gpu/oracles_on_device.sh's steps), side by side — correctness runs, so sharing the
+# card changes no result — then, with the time left, `g4run tune` of the 12B's shapes on ws, mmq
+# and mma16 at N = 1 and 8 alone on the card. Everything lands in $OUT/oracles.tgz; tails printed.
+#
+#   G4C_DEADLINE=seconds (default 560) bounds the whole script.
 set -uo pipefail
-r=/tmp/g4c-oracles; rm -rf $r; mkdir -p $r
-memory_mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -1)
-if [ "${memory_mib:-0}" -gt 100000 ]; then
-  OUT=$r/suite G4C_GPU_TEST_TIMEOUT=${G4C_GPU_TEST_TIMEOUT:-570} unit-tests/gpu/oracles_on_device.sh suite > $r/suite-run.log 2>&1 &
-  suite=$!
-  OUT=$r/mutations G4C_MUTATION_TIMEOUT=${G4C_MUTATION_TIMEOUT:-570} unit-tests/gpu/oracles_on_device.sh mutations > $r/mutations-run.log 2>&1
-  wait $suite
-else
-  OUT=$r/suite G4C_GPU_TEST_TIMEOUT=${G4C_GPU_TEST_TIMEOUT:-300} unit-tests/gpu/oracles_on_device.sh suite > $r/suite-run.log 2>&1
-  OUT=$r/mutations G4C_MUTATION_TIMEOUT=${G4C_MUTATION_TIMEOUT:-270} unit-tests/gpu/oracles_on_device.sh mutations > $r/mutations-run.log 2>&1
-fi
+r=/tmp/g4c-oracles; rm -rf $r; mkdir -p $r build/plans
+start=$(date +%s); deadline=${G4C_DEADLINE:-560}
+left() { echo $(( deadline - ($(date +%s) - start) )); }
+export G4C_SOURCE_DIR=$PWD G4C_TEST_KERNEL_CACHE=/tmp/g4c-kc G4C_KERNEL_CACHE_DIR=/tmp/g4c-kc
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > $r/device.txt 2>&1
+OUT=$r/suite G4C_GPU_TEST_TIMEOUT=$(( $(left) - 150 )) unit-tests/gpu/oracles_on_device.sh suite > $r/suite-run.log 2>&1 &
+suite=$!
+OUT=$r/mutations G4C_MUTATION_TIMEOUT=$(( $(left) - 150 )) unit-tests/gpu/oracles_on_device.sh mutations > $r/mutations-run.log 2>&1
+wait $suite
+if [ $(left) -gt 80 ]; then
+  build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 4096 -o build/plans/12b.plan
+  timeout $(( $(left) - 15 )) build/bin/g4run tune build/plans/12b.plan --batch 1,8 --routes ws,mmq,mma16 \
+    -o $r/tune-12b.toml > $r/tune-12b.log 2>&1
+  echo "tune: exit $? with $(left) s left" >> $r/steps.log
+fi
 tar -czf ${OUT:-/tmp}/oracles.tgz -C $r .
-grep -E "^\[  (PASSED|FAILED) |^\[  FAILED|tests ran" $r/suite/gpu-tests.log | head -40
-cat $r/suite/steps.log $r/mutations/steps.log 2>/dev/null
-tail -n 30 $r/mutations/mutation-gpu.log
+grep -E "^\[  FAILED|tests ran|PASSED" $r/suite/gpu-tests.log | head -30
+cat $r/suite/steps.log $r/mutations/steps.log $r/steps.log 2>/dev/null
+tail -n 22 $r/mutations/mutation-gpu.log
+tail -n 32 $r/tune-12b.log 2>/dev/null
