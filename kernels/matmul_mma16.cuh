@@ -1,5 +1,6 @@
-// Route `mma16`: int8 tensor-core matmul of Q4_K weights repacked at load into the mma16 layout
-// (g4c/kernels/weight_layouts.h), for N = 1..32 activation rows quantized as q8_1 rounds them.
+// Route `mma16`: int8 tensor-core matmul of Q4_K and Q8_0 weights repacked at load into the mma16
+// layout (g4c/kernels/weight_layouts.h), for N = 1..32 activation rows quantized as q8_1 rounds
+// them.
 //
 // Decode must read every weight byte once, at the memory's pace. The mmq route stages weights
 // through shared memory (cp.async, a block barrier per super-block, ldmatrix), which costs
@@ -10,11 +11,10 @@
 // flight while the current one is computed (register double buffering). No barrier runs until the
 // end. Activations (a few KB per row, shared by every warp) are read through L1.
 //
-// Per sub-block j (32 columns) and activation tile of 8 rows: one mma.m16n8k32 of the unsigned
-// codes (a high nibble stays in place, 16·q, so its scale is divided by 16) against the signed
-// activation codes, its int32 dot offset by 1.5·2^23 so that one FADD makes it a float (mmq's
-// trick), then acc += (d·sc_j · dx) · dot. The minimum terms −dmin·Σ_j m_j·s_j take one fp16 mma
-// per super-block and tile, as in mmq (m_j exact in fp16, s_j split into an fp16 pair).
+// Per 32-column block and activation tile of 8 rows: one mma.m16n8k32 of the weight codes against
+// the signed activation codes, its int32 dot offset by 1.5·2^23 so that one FADD makes it a float
+// (mmq's trick), then scaled by the row's and the activation block's scales (Mma16Type below says
+// how each type scales and where its codes come from).
 //
 // A block's four warps cover 4 / k_split tiles with k_split warps each, every warp taking a
 // contiguous run of super-blocks; the partial sums meet in shared memory in a fixed order, so the
@@ -76,20 +76,16 @@ __global__ void __launch_bounds__(matmul::kThreads) quantize_mma16(QuantizeMma16
   }
 }
 
-// A GGUF-layout weight → the mma16 layout, one 4-byte word a thread. Source words are 2-byte
-// aligned (blocks are), so each is read as two halves. Grid: ceil(words / matmul::kThreads)
-// blocks of matmul::kThreads threads.
+// A GGUF-layout weight → the mma16 layout, one 2-byte unit a thread (GGUF blocks are 2-byte
+// aligned). Grid: ceil(units / matmul::kThreads) blocks of matmul::kThreads threads.
+template <class Block>
 __global__ void __launch_bounds__(matmul::kThreads) repack_mma16(RepackMma16Args a) {
   wait_for_prior_grids();
-  const long long word = static_cast<long long>(blockIdx.x) * matmul::kThreads + threadIdx.x;
-  if (word >= a.words) return;
-  const long long from = layout::mma16_source_offset(a.rows, a.cols, 4 * word);
-  unsigned value = 0;
-  if (from >= 0) {
-    const unsigned short* half = reinterpret_cast<const unsigned short*>(static_cast<const unsigned char*>(a.source) + from);
-    value = static_cast<unsigned>(half[0]) | static_cast<unsigned>(half[1]) << 16;
-  }
-  static_cast<unsigned*>(a.out)[word] = value;
+  const long long unit = static_cast<long long>(blockIdx.x) * matmul::kThreads + threadIdx.x;
+  if (unit >= a.units) return;
+  const long long from = layout::mma16_source_offset<Block>(a.rows, a.cols, 2 * unit);
+  const unsigned short* source = reinterpret_cast<const unsigned short*>(static_cast<const unsigned char*>(a.source) + from);
+  static_cast<unsigned short*>(a.out)[unit] = from >= 0 ? *source : static_cast<unsigned short>(0);
 }
 
 namespace mm {
@@ -134,22 +130,6 @@ __device__ __forceinline__ float2 load_in_order_8(const void* p) {
   return v;
 }
 
-// What a lane holds of one record: the codes of the four 64-column chunks, and the headers of
-// its rows g and g + 8.
-struct Mma16Record {
-  uint4 codes[4];
-  uint4 upper, lower;
-};
-
-__device__ __forceinline__ void load_record(Mma16Record& r, const unsigned char* record, int lane,
-                                            unsigned long long policy) {
-#pragma unroll
-  for (int c = 0; c < 4; ++c) r.codes[c] = load_streamed(record + layout::kMma16ChunkBytes * c + 16 * lane, policy);
-  const unsigned char* headers = record + layout::kMma16CodeBytes;
-  r.upper = load_streamed(headers + layout::kQ4KHeaderBytes * (lane / 4), policy);
-  r.lower = load_streamed(headers + layout::kQ4KHeaderBytes * (lane / 4 + 8), policy);
-}
-
 // Where a lane reads the activations of one super-block, per 8-row tile j: the B fragments (row
 // 8j + g), the block scales of its C columns (rows 8j + 2t and 8j + 2t + 1) and the block sums of
 // row 8j + g. Rows past the width read the last row (their results are never written). The
@@ -179,28 +159,8 @@ struct Mma16Activations {
   __device__ float2 block_sums(int j) const { return load_in_order_8(record + sums[j]); }
 };
 
-// acc −= dmin · Σ_j m_j · s_j for the tile's rows × the lane's activation rows (mmq's fp16 mma).
-template <int kTiles8>
-__device__ __forceinline__ void subtract_minimums(const KQuantRowScales& upper, const KQuantRowScales& lower,
-                                                  const Mma16Activations<kTiles8>& x, int t, float (&acc)[kTiles8][4]) {
-  const unsigned upper_mins = k_quant_min_pair(upper, t), lower_mins = k_quant_min_pair(lower, t);
-  const unsigned min_a[4] = {upper_mins, lower_mins, upper_mins, lower_mins};
-#pragma unroll
-  for (int j = 0; j < kTiles8; ++j) {
-    const float2 sums = x.block_sums(j);
-    const unsigned high = pack_half2(sums.x, sums.y);
-    const unsigned low = pack_half2(sums.x - half_to_float(high), sums.y - half_to_float(high >> 16));
-    float mins[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    mma_f16_k16(mins, min_a, high, low);
-    acc[j][0] = fmaf(-upper.dmin, mins[0], acc[j][0]);
-    acc[j][1] = fmaf(-upper.dmin, mins[1], acc[j][1]);
-    acc[j][2] = fmaf(-lower.dmin, mins[2], acc[j][2]);
-    acc[j][3] = fmaf(-lower.dmin, mins[3], acc[j][3]);
-  }
-}
-
-// part += (sc · dx) · dot for one C fragment: rows g, g + 8 (sub-block scales upper, lower as
-// integers-valued floats) × the lane's activation rows (block scales dx0, dx1).
+// part += (scale_row · dx) · dot for one C fragment: rows g, g + 8 (row scales upper, lower) ×
+// the lane's activation rows (block scales dx0, dx1).
 __device__ __forceinline__ void accumulate_dot(float (&part)[4], const int (&biased)[4], float upper, float lower,
                                                float dx0, float dx1) {
   part[0] = fmaf(upper * dx0, unbias(biased[0]), part[0]);
@@ -209,44 +169,135 @@ __device__ __forceinline__ void accumulate_dot(float (&part)[4], const int (&bia
   part[3] = fmaf(lower * dx1, unbias(biased[3]), part[3]);
 }
 
-// The 6-bit scale sc_j of sub-block j (a constant) as a float, without d.
-__device__ __forceinline__ float k_quant_sub_scale(const KQuantRowScales& r, int j) {
-  return byte_as_float(j < 4 ? r.scales[0] : r.scales[1], j % 4);
-}
+// What each weight type does with one record (16 rows × 256 columns): the lane's loads, and its
+// product with the activations into the accumulators.
+template <class Block>
+struct Mma16Type;
 
-// One record (super-block kb of the warp's tile) into the accumulators: the sub-blocks' dots
-// scaled by sc_j · dx, summed, then by d once. Tile by tile, so that only one tile's activations
-// are live at a time (the codes are unpacked again per tile: 8 logic ops per chunk).
-template <int kTiles8>
-__device__ __forceinline__ void multiply_record(const Mma16Record& r, const Mma16Activations<kTiles8>& x, int t,
-                                                float (&acc)[kTiles8][4]) {
-  const KQuantRowScales upper = k_quant_row_scales(r.upper), lower = k_quant_row_scales(r.lower);
-  subtract_minimums<kTiles8>(upper, lower, x, t, acc);
+//===----------------------------------------------------------------------===//
+// Q4_K: x = d·sc_j·q − dmin·m_j. Unsigned codes (a high nibble kept in place as 16·q, its scale
+// divided by 16); the sub-blocks' dots scaled by sc_j · dx and summed, then by d once; the minimum
+// terms −dmin·Σ_j m_j·s_j by one fp16 mma per tile (mmq's: m_j exact in fp16, s_j an fp16 pair).
+//===----------------------------------------------------------------------===//
+
+template <>
+struct Mma16Type<block_q4_K> {
+  using Layout = layout::Mma16Layout<block_q4_K>;
+  struct Record {
+    uint4 codes[4];     // chunk c: sub-blocks 2c (low nibbles) and 2c + 1 (high)
+    uint4 upper, lower;  // the headers of rows g and g + 8
+  };
+
+  __device__ static void load(Record& r, const unsigned char* record, int lane, unsigned long long policy) {
 #pragma unroll
-  for (int j = 0; j < kTiles8; ++j) {
-    float part[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-#pragma unroll
-    for (int c = 0; c < 4; ++c) {
-      const uint4 b = x.pair(j, c);
-      const float2 dx0 = x.scales_of(j, 0, c), dx1 = x.scales_of(j, 1, c);
-      const unsigned raw[4] = {r.codes[c].x, r.codes[c].y, r.codes[c].z, r.codes[c].w};
-      unsigned low[4], high[4];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) low[i] = raw[i] & 0x0f0f0f0fu, high[i] = raw[i] & 0xf0f0f0f0u;
-      // The high nibbles enter as 16·q: their scale takes the 1/16 (exact).
-      int dot[4];
-      mma_u8s8_k32(dot, low, b.x, b.y, kMmqBias);
-      accumulate_dot(part, dot, k_quant_sub_scale(upper, 2 * c), k_quant_sub_scale(lower, 2 * c), dx0.x, dx1.x);
-      mma_u8s8_k32(dot, high, b.z, b.w, kMmqBias);
-      accumulate_dot(part, dot, 0.0625f * k_quant_sub_scale(upper, 2 * c + 1),
-                     0.0625f * k_quant_sub_scale(lower, 2 * c + 1), dx0.y, dx1.y);
-    }
-    acc[j][0] = fmaf(upper.d, part[0], acc[j][0]);
-    acc[j][1] = fmaf(upper.d, part[1], acc[j][1]);
-    acc[j][2] = fmaf(lower.d, part[2], acc[j][2]);
-    acc[j][3] = fmaf(lower.d, part[3], acc[j][3]);
+    for (int c = 0; c < 4; ++c) r.codes[c] = load_streamed(record + layout::kMma16ChunkBytes * c + 16 * lane, policy);
+    const unsigned char* headers = record + Layout::kCodeBytes;
+    r.upper = load_streamed(headers + Layout::kHeaderBytes * (lane / 4), policy);
+    r.lower = load_streamed(headers + Layout::kHeaderBytes * (lane / 4 + 8), policy);
   }
-}
+
+  template <int kTiles8>
+  __device__ static void subtract_minimums(const KQuantRowScales& upper, const KQuantRowScales& lower,
+                                           const Mma16Activations<kTiles8>& x, int t, float (&acc)[kTiles8][4]) {
+    const unsigned upper_mins = k_quant_min_pair(upper, t), lower_mins = k_quant_min_pair(lower, t);
+    const unsigned min_a[4] = {upper_mins, lower_mins, upper_mins, lower_mins};
+#pragma unroll
+    for (int j = 0; j < kTiles8; ++j) {
+      const float2 sums = x.block_sums(j);
+      const unsigned high = pack_half2(sums.x, sums.y);
+      const unsigned low = pack_half2(sums.x - half_to_float(high), sums.y - half_to_float(high >> 16));
+      float mins[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      mma_f16_k16(mins, min_a, high, low);
+      acc[j][0] = fmaf(-upper.dmin, mins[0], acc[j][0]);
+      acc[j][1] = fmaf(-upper.dmin, mins[1], acc[j][1]);
+      acc[j][2] = fmaf(-lower.dmin, mins[2], acc[j][2]);
+      acc[j][3] = fmaf(-lower.dmin, mins[3], acc[j][3]);
+    }
+  }
+
+  // The 6-bit scale sc_j of sub-block j (a constant) as a float, without d.
+  __device__ static float sub_scale(const KQuantRowScales& r, int j) {
+    return byte_as_float(j < 4 ? r.scales[0] : r.scales[1], j % 4);
+  }
+
+  // Tile by tile, so that one tile's activations are live at a time (the codes are unpacked again
+  // per tile: 8 logic ops per chunk).
+  template <int kTiles8>
+  __device__ static void multiply(const Record& r, const Mma16Activations<kTiles8>& x, int t, float (&acc)[kTiles8][4]) {
+    const KQuantRowScales upper = k_quant_row_scales(r.upper), lower = k_quant_row_scales(r.lower);
+    subtract_minimums<kTiles8>(upper, lower, x, t, acc);
+#pragma unroll
+    for (int j = 0; j < kTiles8; ++j) {
+      float part[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const uint4 b = x.pair(j, c);
+        const float2 dx0 = x.scales_of(j, 0, c), dx1 = x.scales_of(j, 1, c);
+        const unsigned raw[4] = {r.codes[c].x, r.codes[c].y, r.codes[c].z, r.codes[c].w};
+        unsigned low[4], high[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) low[i] = raw[i] & 0x0f0f0f0fu, high[i] = raw[i] & 0xf0f0f0f0u;
+        int dot[4];
+        mma_u8s8_k32(dot, low, b.x, b.y, kMmqBias);
+        accumulate_dot(part, dot, sub_scale(upper, 2 * c), sub_scale(lower, 2 * c), dx0.x, dx1.x);
+        mma_u8s8_k32(dot, high, b.z, b.w, kMmqBias);
+        accumulate_dot(part, dot, 0.0625f * sub_scale(upper, 2 * c + 1), 0.0625f * sub_scale(lower, 2 * c + 1),
+                       dx0.y, dx1.y);
+      }
+      acc[j][0] = fmaf(upper.d, part[0], acc[j][0]);
+      acc[j][1] = fmaf(upper.d, part[1], acc[j][1]);
+      acc[j][2] = fmaf(lower.d, part[2], acc[j][2]);
+      acc[j][3] = fmaf(lower.d, part[3], acc[j][3]);
+    }
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Q8_0: x = d·q per 32-column block, the codes signed bytes as they are; each block's dot scaled
+// by d · dx straight into the accumulators.
+//===----------------------------------------------------------------------===//
+
+template <>
+struct Mma16Type<block_q8_0> {
+  using Layout = layout::Mma16Layout<block_q8_0>;
+  struct Record {
+    uint4 codes[8];      // block b's A fragment
+    uint4 upper, lower;  // the eight block scales (fp16) of rows g and g + 8
+  };
+
+  __device__ static void load(Record& r, const unsigned char* record, int lane, unsigned long long policy) {
+#pragma unroll
+    for (int b = 0; b < 8; ++b) r.codes[b] = load_streamed(record + layout::kMma16ChunkBytes * b + 16 * lane, policy);
+    const unsigned char* scales = record + Layout::kCodeBytes;
+    r.upper = load_streamed(scales + 16 * (lane / 4), policy);
+    r.lower = load_streamed(scales + 16 * (lane / 4 + 8), policy);
+  }
+
+  // The fp16 scale of block b (a constant) from a row's eight.
+  __device__ static float block_scale(const uint4& scales, int b) {
+    const unsigned word = b < 2 ? scales.x : b < 4 ? scales.y : b < 6 ? scales.z : scales.w;
+    return half_to_float(word >> (16 * (b % 2)));
+  }
+
+  template <int kTiles8>
+  __device__ static void multiply(const Record& r, const Mma16Activations<kTiles8>& x, int, float (&acc)[kTiles8][4]) {
+#pragma unroll
+    for (int j = 0; j < kTiles8; ++j) {
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const uint4 b = x.pair(j, c);
+        const float2 dx0 = x.scales_of(j, 0, c), dx1 = x.scales_of(j, 1, c);
+        const unsigned even[4] = {r.codes[2 * c].x, r.codes[2 * c].y, r.codes[2 * c].z, r.codes[2 * c].w};
+        const unsigned odd[4] = {r.codes[2 * c + 1].x, r.codes[2 * c + 1].y, r.codes[2 * c + 1].z, r.codes[2 * c + 1].w};
+        int dot[4];
+        mma_s8_k32(dot, even, b.x, b.y, kMmqBias);
+        accumulate_dot(acc[j], dot, block_scale(r.upper, 2 * c), block_scale(r.lower, 2 * c), dx0.x, dx1.x);
+        mma_s8_k32(dot, odd, b.z, b.w, kMmqBias);
+        accumulate_dot(acc[j], dot, block_scale(r.upper, 2 * c + 1), block_scale(r.lower, 2 * c + 1), dx0.y, dx1.y);
+      }
+    }
+  }
+};
 
 }  // namespace mm
 
@@ -258,9 +309,10 @@ template <class Block, int kCapacity>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16(Mma16Args a) {
   wait_for_prior_grids();
   static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
-  static_assert(sizeof(Block) == sizeof(block_q4_K), "the mma16 layout is defined for Q4_K");
   using namespace mm;
+  using Type = Mma16Type<Block>;
   constexpr int kTiles8 = kCapacity / 8;
+  constexpr long long kRecordBytes = Type::Layout::kRecordBytes;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int tiles_per_block = matmul::kWarps / a.k_split;
   const long long tile = static_cast<long long>(blockIdx.x) * tiles_per_block + warp % tiles_per_block;
@@ -272,33 +324,32 @@ __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per
   float acc[kTiles8][4];
   zero_fragments(acc);
   if (active && first < last) {
-    const unsigned char* records =
-        static_cast<const unsigned char*>(a.weight) + tile * super_blocks * layout::kMma16RecordBytes;
+    const unsigned char* records = static_cast<const unsigned char*>(a.weight) + tile * super_blocks * kRecordBytes;
     const long long activation_stride = static_cast<long long>(a.width) * matmul::kMma16RowBytes;
     const unsigned long long policy = evict_first_policy();
     Mma16Activations<kTiles8> x(a.width, lane / 4, lane % 4);
     if constexpr (kTiles8 == 1) {
       // Two record buffers, used in turn (no record is copied between registers): one record's
       // loads are in flight while the other is computed.
-      Mma16Record r0, r1;
-      load_record(r0, records + first * layout::kMma16RecordBytes, lane, policy);
+      typename Type::Record r0, r1;
+      Type::load(r0, records + first * kRecordBytes, lane, policy);
       for (long long kb = first; kb < last; kb += 2) {
-        if (kb + 1 < last) load_record(r1, records + (kb + 1) * layout::kMma16RecordBytes, lane, policy);
+        if (kb + 1 < last) Type::load(r1, records + (kb + 1) * kRecordBytes, lane, policy);
         x.record = static_cast<const unsigned char*>(a.x_q) + kb * activation_stride;
-        multiply_record<kTiles8>(r0, x, lane % 4, acc);
+        Type::template multiply<kTiles8>(r0, x, lane % 4, acc);
         if (kb + 1 >= last) break;
-        if (kb + 2 < last) load_record(r0, records + (kb + 2) * layout::kMma16RecordBytes, lane, policy);
+        if (kb + 2 < last) Type::load(r0, records + (kb + 2) * kRecordBytes, lane, policy);
         x.record += activation_stride;
-        multiply_record<kTiles8>(r1, x, lane % 4, acc);
+        Type::template multiply<kTiles8>(r1, x, lane % 4, acc);
       }
     } else {
       // Wider tiles compute a record 2-4 times as long and need the registers: one buffer, the
       // other warps of the SM covering its loads.
       for (long long kb = first; kb < last; ++kb) {
-        Mma16Record r;
-        load_record(r, records + kb * layout::kMma16RecordBytes, lane, policy);
+        typename Type::Record r;
+        Type::load(r, records + kb * kRecordBytes, lane, policy);
         x.record = static_cast<const unsigned char*>(a.x_q) + kb * activation_stride;
-        multiply_record<kTiles8>(r, x, lane % 4, acc);
+        Type::template multiply<kTiles8>(r, x, lane % 4, acc);
       }
     }
   }

@@ -1,24 +1,50 @@
 #include <cstring>
 
+#include "g4c/kernels/quant_host.h"
 #include "g4c/kernels/weight_layouts_host.h"
 
 namespace g4c {
 
-std::vector<uint8_t> repack_mma16(int64_t rows, int64_t cols, const uint8_t* gguf) {
-  std::vector<uint8_t> out(static_cast<size_t>(layout::mma16_bytes(rows, cols)), 0);
-  for (int64_t word = 0; word < static_cast<int64_t>(out.size()); word += 4)
-    if (const int64_t from = layout::mma16_source_offset(rows, cols, word); from >= 0)
-      std::memcpy(out.data() + word, gguf + from, 4);
-  return out;
+namespace {
+
+// Calls visitor(BlockTypeTag<B>{}) for the types the mma16 layout is defined for.
+template <class Visitor>
+auto visit_mma16_type(QuantType type, Visitor&& visitor) {
+  return type == QuantType::Q4_K ? visitor(BlockTypeTag<block_q4_K>{}) : visitor(BlockTypeTag<block_q8_0>{});
 }
 
-float mma16_weight(const uint8_t* repacked, int64_t cols, int64_t row, int64_t col) {
-  const layout::Mma16Position at = layout::mma16_position(cols, row, col);
+}  // namespace
+
+bool mma16_supports(QuantType type) { return type == QuantType::Q4_K || type == QuantType::Q8_0; }
+
+int64_t mma16_bytes(QuantType type, int64_t rows, int64_t cols) {
+  return visit_mma16_type(type, [&](auto tag) { return layout::mma16_bytes<typename decltype(tag)::type>(rows, cols); });
+}
+
+std::vector<uint8_t> repack_mma16(QuantType type, int64_t rows, int64_t cols, const uint8_t* gguf) {
+  return visit_mma16_type(type, [&](auto tag) {
+    using Block = typename decltype(tag)::type;
+    std::vector<uint8_t> out(static_cast<size_t>(layout::mma16_bytes<Block>(rows, cols)), 0);
+    for (int64_t unit = 0; unit < static_cast<int64_t>(out.size()); unit += 2)
+      if (const int64_t from = layout::mma16_source_offset<Block>(rows, cols, unit); from >= 0)
+        std::memcpy(out.data() + unit, gguf + from, 2);
+    return out;
+  });
+}
+
+float mma16_weight(QuantType type, const uint8_t* repacked, int64_t cols, int64_t row, int64_t col) {
+  const int block = static_cast<int>(col % layout::kMma16SuperBlock) / 32;
+  if (type == QuantType::Q8_0) {
+    const layout::Mma16Position at = layout::mma16_position<block_q8_0>(cols, row, col);
+    uint16_t d;
+    std::memcpy(&d, repacked + at.scales_byte + 2 * block, 2);
+    return fp16_to_float(d) * static_cast<float>(static_cast<int8_t>(repacked[at.code_byte]));
+  }
+  const layout::Mma16Position at = layout::mma16_position<block_q4_K>(cols, row, col);
   block_q4_K header{};
-  std::memcpy(&header, repacked + at.header_byte, layout::kQ4KHeaderBytes);
-  const int sub_block = static_cast<int>(col % layout::kMma16SuperBlock) / 32;
+  std::memcpy(&header, repacked + at.scales_byte, layout::Mma16Layout<block_q4_K>::kHeaderBytes);
   const int q = (repacked[at.code_byte] >> at.shift) & 0x0f;
-  return dequantize_k4_code(header.d, header.dmin, header.scales, sub_block, q);
+  return dequantize_k4_code(header.d, header.dmin, header.scales, block, q);
 }
 
 }  // namespace g4c

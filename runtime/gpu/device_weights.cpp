@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "g4c/kernels/quant_host.h"
-#include "g4c/kernels/weight_layouts.h"
+#include "g4c/kernels/weight_layouts_host.h"
 #include "g4c/plan/kernels.h"
 #include "g4c/runtime/gpu/launch_matmul.h"
 #include "g4c/runtime/gpu/launch_ops.h"
@@ -52,7 +52,8 @@ class ProgressMeter {
 }  // namespace
 
 int64_t device_weight_bytes(const WeightDecl& w) {
-  const int64_t bytes = w.layout == WeightLayout::mma16 ? std::max<int64_t>(w.bytes(), layout::mma16_bytes(w.ne1, w.ne0)) : w.bytes();
+  const int64_t bytes =
+      w.layout == WeightLayout::mma16 ? std::max<int64_t>(w.bytes(), mma16_bytes(w.type, w.ne1, w.ne0)) : w.bytes();
   return (bytes + 16 + 15) / 16 * 16;
 }
 

@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "g4c/kernels/matmul_args.h"
-#include "g4c/kernels/weight_layouts.h"
+#include "g4c/kernels/weight_layouts_host.h"
 #include "g4c/runtime/gpu/cuda.h"
 
 namespace g4c::gpu {
@@ -78,7 +78,7 @@ cudaError_t launch_mmq(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulC
 }
 
 cudaError_t launch_mma16(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
-  if (c.type != QuantType::Q4_K || c.cols % matmul::kQ8SuperBlock != 0 || !c.scratch || !aligned16(c.scratch) ||
+  if (!mma16_supports(c.type) || c.cols % matmul::kQ8SuperBlock != 0 || !c.scratch || !aligned16(c.scratch) ||
       !aligned16(c.x))
     return cudaErrorInvalidValue;
   const QuantizeMma16Args quantize_args{c.x, c.scratch, c.cols, c.width};
@@ -186,12 +186,12 @@ cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kerne
 
 cudaError_t prepare_mma16_weight(cudaKernel_t repack, const void* weight, QuantType type, int64_t rows, int64_t cols,
                                  void* out, cudaStream_t stream) {
-  if (!repack || !weight || !out || type != QuantType::Q4_K || rows < 1 || cols % matmul::kQ8SuperBlock != 0 ||
+  if (!repack || !weight || !out || !mma16_supports(type) || rows < 1 || cols % matmul::kQ8SuperBlock != 0 ||
       !aligned16(out))
     return cudaErrorInvalidValue;
-  const int64_t words = layout::mma16_bytes(rows, cols) / 4;
-  const RepackMma16Args args{weight, out, rows, cols, words};
-  return launch_kernel(repack, grid_for(words, matmul::kThreads), 0, args, stream);
+  const int64_t units = mma16_bytes(type, rows, cols) / 2;
+  const RepackMma16Args args{weight, out, rows, cols, units};
+  return launch_kernel(repack, grid_for(units, matmul::kThreads), 0, args, stream);
 }
 
 cudaError_t prepare_cublas_weight(cudaKernel_t dequantize_f16, const void* weight, QuantType type, int64_t rows,

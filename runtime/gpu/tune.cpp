@@ -10,7 +10,7 @@
 #include <tuple>
 
 #include "g4c/kernels/matmul_args.h"
-#include "g4c/kernels/weight_layouts.h"
+#include "g4c/kernels/weight_layouts_host.h"
 #include "g4c/plan/kernels.h"
 #include "g4c/plan/routes.h"
 #include "g4c/runtime/gpu/cuda.h"
@@ -183,7 +183,7 @@ std::string ShapeBench::make_f16_copies() {
 // The mma16 route multiplies the weight repacked into its layout, made once (as at load).
 std::string ShapeBench::make_mma16_copies() {
   if (weights_mma16_.data.get()) return "";
-  weights_mma16_.bytes = layout::mma16_bytes(shape_.rows, shape_.cols);
+  weights_mma16_.bytes = mma16_bytes(shape_.type, shape_.rows, shape_.cols);
   weights_mma16_.count = copies_for(weights_mma16_.bytes, l2_bytes_);
   weights_mma16_.stride = round_up(weights_mma16_.bytes + 16, kCopyAlignment);
   weights_mma16_.data = DeviceBuffer(weights_mma16_.stride * weights_mma16_.count);

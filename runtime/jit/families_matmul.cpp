@@ -42,9 +42,7 @@ std::string matmul_mma16(const plan::KernelInstance& k) {
 
 std::string quantize_mma16(const plan::KernelInstance&) { return "g4c::quantize_mma16"; }
 
-// {type}: the repacking is one kernel whatever the type; the constant keeps it per weight type in
-// the plan's list, where later layouts will differ.
-std::string repack_mma16(const plan::KernelInstance&) { return "g4c::repack_mma16"; }
+std::string repack_mma16(const plan::KernelInstance& k) { return "g4c::repack_mma16<" + weight_block(k) + ">"; }
 
 std::string dequantize_f16(const plan::KernelInstance& k) { return "g4c::dequantize_f16<" + weight_block(k) + ">"; }
 

@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "g4c/kernels/quant_host.h"
-#include "g4c/kernels/weight_layouts.h"
+#include "g4c/kernels/weight_layouts_host.h"
 #include "g4c/plan/routes.h"
 #include "g4c/runtime/cpu_ops.h"
 #include "g4c/runtime/gpu/launch_matmul.h"
@@ -135,7 +135,7 @@ class MatmulTest : public testing::GpuTest {
                 cudaSuccess);
     }
     if (route == Route::mma16 && !m.device_mma16.get()) {
-      m.device_mma16 = gpu::DeviceBuffer(layout::mma16_bytes(m.rows, m.cols) + 16);
+      m.device_mma16 = gpu::DeviceBuffer(mma16_bytes(m.type, m.rows, m.cols) + 16);
       EXPECT_EQ(gpu::prepare_mma16_weight(k[0], m.device.get(), m.type, m.rows, m.cols, m.device_mma16.get(), nullptr),
                 cudaSuccess);
     }

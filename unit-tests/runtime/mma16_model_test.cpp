@@ -57,18 +57,22 @@ struct Lane {
 };
 Lane lane_of(int lane) { return {lane / 4, lane % 4}; }
 
-// The mma.m16n8k32 (u8 × s8 → s32) of one warp: A[16][32] from each lane's a[4] (row g / g + 8,
-// columns 4t.. / 16 + 4t..), B[32][8] from each lane's b0, b1 (column g, rows 4t.. / 16 + 4t..);
-// lane gets D[g][2t], D[g][2t + 1], D[g + 8][2t], D[g + 8][2t + 1], each + c.
-void mma_u8s8(const uint32_t (&a)[32][4], const uint32_t (&b)[32][2], int c, int (&d)[32][4]) {
+// The mma.m16n8k32 (u8 or s8 × s8 → s32) of one warp: A[16][32] from each lane's a[4] (row g /
+// g + 8, columns 4t.. / 16 + 4t..), B[32][8] from each lane's b0, b1 (column g, rows 4t.. /
+// 16 + 4t..); lane gets D[g][2t], D[g][2t + 1], D[g + 8][2t], D[g + 8][2t + 1], each + c.
+void mma_int8(const uint32_t (&a)[32][4], const uint32_t (&b)[32][2], int c, bool signed_a, int (&d)[32][4]) {
   int A[16][32], B[32][8];
   for (int l = 0; l < 32; ++l) {
     const Lane ln = lane_of(l);
+    const auto element = [&](uint32_t word, int i) {
+      const int byte = (word >> (8 * i)) & 0xff;
+      return signed_a ? static_cast<int>(static_cast<int8_t>(byte)) : byte;
+    };
     for (int i = 0; i < 4; ++i) {
-      A[ln.g][4 * ln.t + i] = (a[l][0] >> (8 * i)) & 0xff;
-      A[ln.g + 8][4 * ln.t + i] = (a[l][1] >> (8 * i)) & 0xff;
-      A[ln.g][16 + 4 * ln.t + i] = (a[l][2] >> (8 * i)) & 0xff;
-      A[ln.g + 8][16 + 4 * ln.t + i] = (a[l][3] >> (8 * i)) & 0xff;
+      A[ln.g][4 * ln.t + i] = element(a[l][0], i);
+      A[ln.g + 8][4 * ln.t + i] = element(a[l][1], i);
+      A[ln.g][16 + 4 * ln.t + i] = element(a[l][2], i);
+      A[ln.g + 8][16 + 4 * ln.t + i] = element(a[l][3], i);
       B[4 * ln.t + i][ln.g] = static_cast<int8_t>((b[l][0] >> (8 * i)) & 0xff);
       B[16 + 4 * ln.t + i][ln.g] = static_cast<int8_t>((b[l][1] >> (8 * i)) & 0xff);
     }
@@ -90,15 +94,54 @@ float unbias(int biased) {
   return f - kBias;
 }
 
+// One Q8_0 record: per 32-column block b, the signed codes (chunk b) against the activations,
+// each dot scaled by d_b of its row · dx straight into the accumulators.
+template <class Row, class Word, class ScaleAt>
+void q8_0_record(const uint8_t* record, const uint8_t* x, int width, int64_t, Row row, Word word, ScaleAt scale_at,
+                 std::vector<std::array<float, 4>>& acc) {
+  using L = layout::Mma16Layout<block_q8_0>;
+  const int tiles8 = (width + 7) / 8;
+  const auto d = [&](int r, int b) {
+    uint16_t h;
+    std::memcpy(&h, record + L::kCodeBytes + 16 * r + 2 * b, 2);
+    return fp16_to_float(h);
+  };
+  for (int j8 = 0; j8 < tiles8; ++j8)
+    for (int b = 0; b < 8; ++b) {
+      uint32_t a[32][4], bb[32][2];
+      for (int l = 0; l < 32; ++l) {
+        const Lane ln = lane_of(l);
+        for (int i = 0; i < 4; ++i) a[l][i] = word(record + layout::kMma16ChunkBytes * b + 16 * l + 4 * i);
+        const uint8_t* pair = x + matmul::mma16_code_byte(row(8 * j8 + ln.g), 0, 4 * ln.t) + 64 * (b / 2) + 8 * (b % 2);
+        bb[l][0] = word(pair), bb[l][1] = word(pair + 4);
+      }
+      int dot[32][4];
+      mma_int8(a, bb, 0x4B400000, true, dot);
+      for (int l = 0; l < 32; ++l) {
+        const Lane ln = lane_of(l);
+        const float upper = d(ln.g, b), lower = d(ln.g + 8, b);
+        const float dx0 = scale_at(8 * j8 + 2 * ln.t, b), dx1 = scale_at(8 * j8 + 2 * ln.t + 1, b);
+        auto& part = acc[j8 * 32 + l];
+        part[0] = std::fmaf(upper * dx0, unbias(dot[l][0]), part[0]);
+        part[1] = std::fmaf(upper * dx1, unbias(dot[l][1]), part[1]);
+        part[2] = std::fmaf(lower * dx0, unbias(dot[l][2]), part[2]);
+        part[3] = std::fmaf(lower * dx1, unbias(dot[l][3]), part[3]);
+      }
+    }
+}
+
 // The kernel on one 16-row tile and one K-lane's super-blocks [first, last): each lane's four
 // accumulators per 8-row activation tile.
-void tile_partial(const std::vector<uint8_t>& weights, const std::vector<uint8_t>& xq, int width, int64_t cols,
-                  int64_t tile, int64_t first, int64_t last, std::vector<std::array<float, 4>>& acc /* [tiles8][lane] */) {
+void tile_partial(QuantType type, const std::vector<uint8_t>& weights, const std::vector<uint8_t>& xq, int width,
+                  int64_t cols, int64_t tile, int64_t first, int64_t last,
+                  std::vector<std::array<float, 4>>& acc /* [tiles8][lane] */) {
+  const int64_t record_bytes = type == QuantType::Q4_K ? layout::Mma16Layout<block_q4_K>::kRecordBytes
+                                                       : layout::Mma16Layout<block_q8_0>::kRecordBytes;
   const int tiles8 = (width + 7) / 8;
   const int64_t super_blocks = cols / 256;
   const auto row = [&](int n) { return std::min(n, width - 1); };
   for (int64_t kb = first; kb < last; ++kb) {
-    const uint8_t* record = weights.data() + (tile * super_blocks + kb) * layout::kMma16RecordBytes;
+    const uint8_t* record = weights.data() + (tile * super_blocks + kb) * record_bytes;
     const uint8_t* x = xq.data() + kb * width * matmul::kMma16RowBytes;
     const auto word = [](const uint8_t* p) {
       uint32_t w;
@@ -115,9 +158,14 @@ void tile_partial(const std::vector<uint8_t>& weights, const std::vector<uint8_t
       float d, dmin;
       int sc[8], m[8];
     };
+    if (type == QuantType::Q8_0) {
+      q8_0_record(record, x, width, kb, row, word, scale_at, acc);
+      continue;
+    }
     const auto scales_of = [&](int r) {
+      using L = layout::Mma16Layout<block_q4_K>;
       block_q4_K h{};
-      std::memcpy(&h, record + layout::kMma16CodeBytes + layout::kQ4KHeaderBytes * r, layout::kQ4KHeaderBytes);
+      std::memcpy(&h, record + L::kCodeBytes + L::kHeaderBytes * r, L::kHeaderBytes);
       Scales s{fp16_to_float(h.d), fp16_to_float(h.dmin), {}, {}};
       for (int j = 0; j < 8; ++j) {
         const KScaleMin sm = get_scale_min_k4(j, h.scales);
@@ -165,7 +213,7 @@ void tile_partial(const std::vector<uint8_t>& weights, const std::vector<uint8_t
         }
         int dot[32][4];
         for (int half = 0; half < 2; ++half) {
-          mma_u8s8(half ? high : low, half ? b_high : b_low, 0x4B400000, dot);
+          mma_int8(half ? high : low, half ? b_high : b_low, 0x4B400000, false, dot);
           const int j = 2 * c + half;
           for (int l = 0; l < 32; ++l) {
             const Lane ln = lane_of(l);
@@ -190,8 +238,8 @@ void tile_partial(const std::vector<uint8_t>& weights, const std::vector<uint8_t
 }
 
 // The whole matmul as the kernel computes it with a K split of k_split warps per tile.
-std::vector<float> model_matmul(const std::vector<uint8_t>& weights, const std::vector<float>& x, int width,
-                                int64_t rows, int64_t cols, int k_split) {
+std::vector<float> model_matmul(QuantType type, const std::vector<uint8_t>& weights, const std::vector<float>& x,
+                                int width, int64_t rows, int64_t cols, int k_split) {
   const std::vector<uint8_t> xq = quantize(x, width, cols);
   const int tiles8 = (width + 7) / 8;
   const int64_t super_blocks = cols / 256;
@@ -200,7 +248,7 @@ std::vector<float> model_matmul(const std::vector<uint8_t>& weights, const std::
     std::vector<std::array<float, 4>> total(static_cast<size_t>(tiles8 * 32), {0, 0, 0, 0});
     for (int k_lane = 0; k_lane < k_split; ++k_lane) {
       std::vector<std::array<float, 4>> acc(static_cast<size_t>(tiles8 * 32), {0, 0, 0, 0});
-      tile_partial(weights, xq, width, cols, tile, super_blocks * k_lane / k_split,
+      tile_partial(type, weights, xq, width, cols, tile, super_blocks * k_lane / k_split,
                    super_blocks * (k_lane + 1) / k_split, acc);
       for (size_t i = 0; i < acc.size(); ++i)
         for (int e = 0; e < 4; ++e) total[i][e] = k_lane == 0 ? acc[i][e] : total[i][e] + acc[i][e];
@@ -220,22 +268,25 @@ std::vector<float> model_matmul(const std::vector<uint8_t>& weights, const std::
 
 TEST(Mma16Model, MatchesTheCpuOpOnTheSameQ81Activations) {
   struct Shape {
+    QuantType type;
     int64_t rows, cols;
     int width, k_split;
   };
-  for (const Shape s : {Shape{37, 512, 1, 1}, Shape{64, 768, 5, 2}, Shape{16, 1024, 8, 4}, Shape{33, 512, 13, 1},
-                        Shape{20, 256, 32, 1}}) {
-    SCOPED_TRACE(std::to_string(s.rows) + "x" + std::to_string(s.cols) + " N=" + std::to_string(s.width) +
-                 " split " + std::to_string(s.k_split));
-    const TensorShape shape{"w", QuantType::Q4_K, s.cols, s.rows};
+  for (const Shape s : {Shape{QuantType::Q4_K, 37, 512, 1, 1}, Shape{QuantType::Q4_K, 64, 768, 5, 2},
+                        Shape{QuantType::Q4_K, 16, 1024, 8, 4}, Shape{QuantType::Q4_K, 33, 512, 13, 1},
+                        Shape{QuantType::Q4_K, 20, 256, 32, 1}, Shape{QuantType::Q8_0, 37, 512, 1, 1},
+                        Shape{QuantType::Q8_0, 48, 768, 9, 2}, Shape{QuantType::Q8_0, 16, 512, 32, 4}}) {
+    SCOPED_TRACE(std::string(name(s.type)) + " " + std::to_string(s.rows) + "x" + std::to_string(s.cols) +
+                 " N=" + std::to_string(s.width) + " split " + std::to_string(s.k_split));
+    const TensorShape shape{"w", s.type, s.cols, s.rows};
     const WeightSet w = random_weights(std::span(&shape, 1), static_cast<uint64_t>(s.rows * 7 + s.width));
     const HostTensor& t = w.at("w");
-    const std::vector<uint8_t> repacked = repack_mma16(s.rows, s.cols, t.bytes.data());
+    const std::vector<uint8_t> repacked = repack_mma16(s.type, s.rows, s.cols, t.bytes.data());
     std::mt19937 rng(static_cast<uint32_t>(s.cols + s.width));
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     std::vector<float> x(static_cast<size_t>(s.width * s.cols));
     for (float& v : x) v = dist(rng);
-    const std::vector<float> got = model_matmul(repacked, x, s.width, s.rows, s.cols, s.k_split);
+    const std::vector<float> got = model_matmul(s.type, repacked, x, s.width, s.rows, s.cols, s.k_split);
     const std::vector<int64_t> all = spread_rows(s.rows, s.rows);
     const MatmulReference q8 = cpu_matmul_reference(t, q8_1_activations(x), s.width, all);
     const MatmulErrors e = measure_matmul_errors(got, q8, s.width, s.rows);
@@ -243,7 +294,7 @@ TEST(Mma16Model, MatchesTheCpuOpOnTheSameQ81Activations) {
     EXPECT_LE(e.max_abs, 1e-4 * e.rms_ref) << "max |δ| " << e.max_abs << ", RMS " << e.rms_ref;
     const MatmulReference exact = cpu_matmul_reference(t, x, s.width, all);
     const MatmulErrors statistical = measure_matmul_errors(got, exact, s.width, s.rows);
-    EXPECT_TRUE(route_error_ratios(plan::Route::mma16, QuantType::Q4_K, statistical).passes(statistical));
+    EXPECT_TRUE(route_error_ratios(plan::Route::mma16, s.type, statistical).passes(statistical));
   }
 }
 

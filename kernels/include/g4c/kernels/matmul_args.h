@@ -62,13 +62,13 @@ struct QuantizeMma16Args {
   int width;
 };
 
-// repack_mma16: a GGUF-layout weight → the mma16 layout, `words` 4-byte words of output.
+// repack_mma16: a GGUF-layout weight → the mma16 layout, `units` 2-byte units of output.
 struct RepackMma16Args {
   const void* source;
   void* out;
   long long rows;
   long long cols;
-  long long words;
+  long long units;
 };
 
 // quantize_q8_1: x f32 [width][cols] → q8_1 blocks in the super-block-major layout below.
