@@ -2,7 +2,7 @@
 # One device call for the oracle runs of record: the whole GPU suite and the GPU mutation table
 # (unit-tests/gpu/oracles_on_device.sh's steps), side by side — correctness runs, so sharing the
 # card changes no result — then, with the time left, `g4run tune` of the 12B's shapes on ws, mmq
-# and mma16 at N = 1 and 8 alone on the card. Everything lands in $OUT/oracles.tgz; tails printed.
+# and mma16 at N = 1 and 8 alone on the card (then the E4B's). Everything lands in $OUT/oracles.tgz; tails printed.
 #
 #   G4C_DEADLINE=seconds (default 560) bounds the whole script.
 set -uo pipefail
@@ -15,14 +15,15 @@ OUT=$r/suite G4C_GPU_TEST_TIMEOUT=$(( $(left) - 150 )) unit-tests/gpu/oracles_on
 suite=$!
 OUT=$r/mutations G4C_MUTATION_TIMEOUT=$(( $(left) - 150 )) unit-tests/gpu/oracles_on_device.sh mutations > $r/mutations-run.log 2>&1
 wait $suite
-if [ $(left) -gt 80 ]; then
-  build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 4096 -o build/plans/12b.plan
-  timeout $(( $(left) - 15 )) build/bin/g4run tune build/plans/12b.plan --batch 1,8 --routes ws,mmq,mma16 \
-    -o $r/tune-12b.toml > $r/tune-12b.log 2>&1
-  echo "tune: exit $? with $(left) s left" >> $r/steps.log
-fi
+for model in 12b e4b; do
+  [ $(left) -gt 70 ] || break
+  build/bin/g4c compile models/gemma4-$model.toml --batch 1,8 --context 4096 -o build/plans/$model.plan
+  timeout $(( $(left) - 15 )) build/bin/g4run tune build/plans/$model.plan --batch 1,8 --routes ws,mmq,mma16 \
+    -o $r/tune-$model.toml > $r/tune-$model.log 2>&1
+  echo "tune $model: exit $? with $(left) s left" >> $r/steps.log
+done
 tar -czf ${OUT:-/tmp}/oracles.tgz -C $r .
 grep -E "^\[  FAILED|tests ran|PASSED" $r/suite/gpu-tests.log | head -30
 cat $r/suite/steps.log $r/mutations/steps.log $r/steps.log 2>/dev/null
 tail -n 22 $r/mutations/mutation-gpu.log
-tail -n 32 $r/tune-12b.log 2>/dev/null
+tail -n 30 $r/tune-12b.log 2>/dev/null; tail -n 16 $r/tune-e4b.log 2>/dev/null
