@@ -45,34 +45,17 @@ __global__ void __launch_bounds__(matmul::kThreads) quantize_mma16(QuantizeMma16
   if (injected_drop(column))
     for (float& e : v) e = 0.0f;  // a dropped weight block: its activations never meet the weights
 
-  // Four lanes make a 32-value block, rounded as quantize_q8_1 rounds it.
-  float amax = 0.0f;
-#pragma unroll
-  for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(v[i]));
-  amax = fmaxf(amax, __shfl_xor_sync(kFullMask, amax, 1));
-  amax = fmaxf(amax, __shfl_xor_sync(kFullMask, amax, 2));
-  const float d = half_to_float(float_to_half_bits(amax / 127.0f));
-  const float inverse = d > 0.0f ? 1.0f / d : 0.0f;
-  int sum = 0;
-  unsigned packed[2] = {0u, 0u};
-#pragma unroll
-  for (int i = 0; i < 8; ++i) {
-    const int q = max(-127, min(127, __float2int_rn(v[i] * inverse)));
-    sum += q;
-    packed[i / 4] |= (static_cast<unsigned>(q) & 0xffu) << (8 * (i % 4));
-  }
-  sum += __shfl_xor_sync(kFullMask, sum, 1);
-  sum += __shfl_xor_sync(kFullMask, sum, 2);
+  const Q81Lane q = quantize_q8_1_lane(v);  // four lanes make a 32-value block, as quantize_q8_1 rounds it
 
   // This lane's columns p = 8m..8m+3 and 8m+4..8m+7 of its block (m = L % 4) are two words.
   unsigned char* record = static_cast<unsigned char*>(a.x_q) + kb * a.width * matmul::kMma16RowBytes;
   const int block = lane / 4, m = lane % 4;
-  *reinterpret_cast<unsigned*>(record + matmul::mma16_code_byte(n, block, 8 * m)) = packed[0];
-  *reinterpret_cast<unsigned*>(record + matmul::mma16_code_byte(n, block, 8 * m + 4)) = packed[1];
+  *reinterpret_cast<unsigned*>(record + matmul::mma16_code_byte(n, block, 8 * m)) = q.packed[0];
+  *reinterpret_cast<unsigned*>(record + matmul::mma16_code_byte(n, block, 8 * m + 4)) = q.packed[1];
   if (m == 0) {
     float* scales = reinterpret_cast<float*>(record + matmul::mma16_scales_byte(a.width, n));
-    scales[block] = d;
-    scales[8 + block] = d * static_cast<float>(sum);  // exact: 11 + 12 bits
+    scales[block] = q.d;
+    scales[8 + block] = q.d * static_cast<float>(q.sum);  // exact: 11 + 12 bits
   }
 }
 
@@ -105,15 +88,6 @@ __device__ __forceinline__ uint4 load_streamed(const void* p, unsigned long long
                : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
                : "l"(p), "l"(policy));
   return v;
-}
-
-// D = A·B + C with A unsigned int8 codes (16×32, fragments as mma_s8_k32) and B signed.
-__device__ __forceinline__ void mma_u8s8_k32(int (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1, int c) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%10, %10, %10, %10};"
-      : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(c));
 }
 
 // Activation loads stay where the code puts them (volatile, like the mma): each is used right
@@ -355,33 +329,8 @@ __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per
   }
 
   // The k_split warps of a tile sum through shared memory, lowest K-lane first.
-  if (a.k_split > 1) {
-    constexpr int kPerLane = 4 * kTiles8;
-    float* partial = reinterpret_cast<float*>(dynamic_shared_memory());  // [warp][lane][value]
-#pragma unroll
-    for (int j = 0; j < kTiles8; ++j)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) partial[(warp * 32 + lane) * kPerLane + 4 * j + i] = acc[j][i];
-    __syncthreads();
-    if (k_lane != 0) return;
-    for (int other = 1; other < a.k_split; ++other) {
-      const float* source = partial + ((other * tiles_per_block + warp) * 32 + lane) * kPerLane;
-#pragma unroll
-      for (int j = 0; j < kTiles8; ++j)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) acc[j][i] += source[4 * j + i];
-    }
-  }
-  if (!active) return;
-  const int g = lane / 4, t = lane % 4;
-#pragma unroll
-  for (int j = 0; j < kTiles8; ++j)
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const long long row = tile * layout::kMma16TileRows + g + 8 * (i / 2);
-      const int n = 8 * j + 2 * t + i % 2;
-      if (row < a.rows && n < a.width) a.y[n * a.rows + row] = acc[j][i];
-    }
+  finish_block_tile(acc, dynamic_shared_memory(), tiles_per_block, a.width,
+                    static_cast<long long>(blockIdx.x) * tiles_per_block * layout::kMma16TileRows, a.rows, a.y);
 }
 
 }  // namespace g4c

@@ -33,33 +33,15 @@ __global__ void __launch_bounds__(matmul::kThreads) quantize_q8_1(QuantizeQ81Arg
   if (injected_drop(kb * matmul::kQ8SuperBlock + 8 * lane, true))
     for (float& e : v) e = 0.0f;  // a dropped weight block: its activations never meet the weights
 
-  // Four lanes make a 32-value block.
-  float amax = 0.0f;
-#pragma unroll
-  for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(v[i]));
-  amax = fmaxf(amax, __shfl_xor_sync(kFullMask, amax, 1));
-  amax = fmaxf(amax, __shfl_xor_sync(kFullMask, amax, 2));
-  const unsigned d_bits = float_to_half_bits(amax / 127.0f);
-  const float d = half_to_float(d_bits);
-  const float inverse = d > 0.0f ? 1.0f / d : 0.0f;
-  int sum = 0;
-  unsigned packed[2] = {0u, 0u};
-#pragma unroll
-  for (int i = 0; i < 8; ++i) {
-    const int q = max(-127, min(127, __float2int_rn(v[i] * inverse)));
-    sum += q;
-    packed[i / 4] |= (static_cast<unsigned>(q) & 0xffu) << (8 * (i % 4));
-  }
-  sum += __shfl_xor_sync(kFullMask, sum, 1);
-  sum += __shfl_xor_sync(kFullMask, sum, 2);
+  const Q81Lane q = quantize_q8_1_lane(v);  // four lanes make a 32-value block
 
   unsigned char* super_block = static_cast<unsigned char*>(args.x_q8) + kb * args.width * matmul::kQ8RowBytes;
-  *reinterpret_cast<uint2*>(super_block + n * matmul::kQ8CodeBytes + 8 * lane) = make_uint2(packed[0], packed[1]);
+  *reinterpret_cast<uint2*>(super_block + n * matmul::kQ8CodeBytes + 8 * lane) = make_uint2(q.packed[0], q.packed[1]);
   if (lane % 4 == 0) {
     unsigned short* record = reinterpret_cast<unsigned short*>(super_block + args.width * matmul::kQ8CodeBytes +
                                                                n * matmul::kQ8ScaleBytes);
-    record[lane / 4] = static_cast<unsigned short>(d_bits);
-    record[8 + lane / 4] = static_cast<unsigned short>(sum);  // |Σq| ≤ 32 · 127: an int16
+    record[lane / 4] = static_cast<unsigned short>(q.d_bits);
+    record[8 + lane / 4] = static_cast<unsigned short>(q.sum);  // |Σq| ≤ 32 · 127: an int16
   }
 }
 

@@ -107,6 +107,8 @@ class ShapeBench {
 
  private:
   std::vector<cudaKernel_t> kernels(Route route, int64_t width) const;
+  template <class Prepare>
+  std::string make_derived_copies(WeightCopies& copies, int64_t bytes, const char* what, Prepare prepare);
   std::string make_f16_copies();
   std::string make_mma16_copies();
   const WeightCopies& copies_for_route(Route route) const;
@@ -160,44 +162,40 @@ std::vector<cudaKernel_t> ShapeBench::kernels(Route route, int64_t width) const 
   return out;
 }
 
-// The cublas route multiplies an fp16 copy of a quantized weight, made once (as at load).
-std::string ShapeBench::make_f16_copies() {
-  if (weights_f16_.data.get() || info(shape_.type).is_float) return "";
-  weights_f16_.bytes = shape_.rows * shape_.cols * 2;
-  weights_f16_.count = copies_for(weights_f16_.bytes, l2_bytes_);
-  weights_f16_.stride = round_up(weights_f16_.bytes, kCopyAlignment);
-  weights_f16_.data = DeviceBuffer(weights_f16_.stride * weights_f16_.count);
-  if (!weights_f16_.data.get()) return "cudaMalloc of the fp16 copies failed";
-  const cudaKernel_t dequantize = kernels(Route::cublas, 1).front();
-  for (int64_t i = 0; i < weights_f16_.count; ++i) {
-    void* out = static_cast<char*>(weights_f16_.data.get()) + i * weights_f16_.stride;
-    if (std::string e = check_cuda(prepare_cublas_weight(dequantize, weights_.copy(0), shape_.type, shape_.rows,
-                                                         shape_.cols, out, timer_.stream),
-                                   "dequantize_f16");
-        !e.empty())
+// Copies of a form of the weight that a route reads instead of the weight itself, each made from
+// the weight by `prepare` (a load-time kernel launch) once, as at load.
+template <class Prepare>
+std::string ShapeBench::make_derived_copies(WeightCopies& copies, int64_t bytes, const char* what, Prepare prepare) {
+  if (copies.data.get()) return "";
+  copies.bytes = bytes;
+  copies.count = copies_for(bytes, l2_bytes_);
+  copies.stride = round_up(bytes + 16, kCopyAlignment);
+  copies.data = DeviceBuffer(copies.stride * copies.count);
+  if (!copies.data.get()) return std::string("cudaMalloc of the copies for ") + what + " failed";
+  for (int64_t i = 0; i < copies.count; ++i)
+    if (std::string e = check_cuda(prepare(static_cast<char*>(copies.data.get()) + i * copies.stride), what); !e.empty())
       return e;
-  }
-  return check_cuda(cudaStreamSynchronize(timer_.stream), "dequantize_f16");
+  return check_cuda(cudaStreamSynchronize(timer_.stream), what);
 }
 
-// The mma16 route multiplies the weight repacked into its layout, made once (as at load).
+// The cublas route multiplies an fp16 copy of a quantized weight.
+std::string ShapeBench::make_f16_copies() {
+  if (info(shape_.type).is_float) return "";
+  const cudaKernel_t dequantize = kernels(Route::cublas, 1).front();
+  return make_derived_copies(weights_f16_, shape_.rows * shape_.cols * 2, "dequantize_f16", [&](void* out) {
+    return prepare_cublas_weight(dequantize, weights_.copy(0), shape_.type, shape_.rows, shape_.cols, out,
+                                 timer_.stream);
+  });
+}
+
+// The mma16 route multiplies the weight repacked into its layout.
 std::string ShapeBench::make_mma16_copies() {
-  if (weights_mma16_.data.get()) return "";
-  weights_mma16_.bytes = mma16_bytes(shape_.type, shape_.rows, shape_.cols);
-  weights_mma16_.count = copies_for(weights_mma16_.bytes, l2_bytes_);
-  weights_mma16_.stride = round_up(weights_mma16_.bytes + 16, kCopyAlignment);
-  weights_mma16_.data = DeviceBuffer(weights_mma16_.stride * weights_mma16_.count);
-  if (!weights_mma16_.data.get()) return "cudaMalloc of the mma16 copies failed";
   const cudaKernel_t repack = kernels(Route::mma16, 1).front();
-  for (int64_t i = 0; i < weights_mma16_.count; ++i) {
-    void* out = static_cast<char*>(weights_mma16_.data.get()) + i * weights_mma16_.stride;
-    if (std::string e = check_cuda(prepare_mma16_weight(repack, weights_.copy(0), shape_.type, shape_.rows,
-                                                        shape_.cols, out, timer_.stream),
-                                   "repack_mma16");
-        !e.empty())
-      return e;
-  }
-  return check_cuda(cudaStreamSynchronize(timer_.stream), "repack_mma16");
+  return make_derived_copies(weights_mma16_, mma16_bytes(shape_.type, shape_.rows, shape_.cols), "repack_mma16",
+                             [&](void* out) {
+                               return prepare_mma16_weight(repack, weights_.copy(0), shape_.type, shape_.rows,
+                                                           shape_.cols, out, timer_.stream);
+                             });
 }
 
 // The copies a route reads: the weight's own, its fp16 copy (cublas on a quantized weight) or its
