@@ -38,7 +38,7 @@ TEST(AllPlans, EveryKernelInstanceCompilesForSm90) {
 TEST(AllPlans, KernelsCompileWithEveryInjectedBug) {
   std::vector<JitRequest> requests;
   std::set<std::string> seen;
-  for (const char* force : {"*=ws", "*=mmq", "*=gemm_n", "*=cublas"}) {
+  for (const char* force : {"*=ws", "*=mmq", "*=gemm_n", "*=cublas", "attn_q=mma16"}) {
     RouteOptions routes;
     std::string error;
     routes.overrides.push_back(*parse_route_override(force, error));

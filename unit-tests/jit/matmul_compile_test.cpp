@@ -30,6 +30,7 @@ std::string name_expression(const KernelInstance& k) {
 }
 
 constexpr std::string_view kQuantized[] = {"Q4_0", "Q4_K", "Q5_K", "Q6_K", "Q8_0"};
+constexpr std::string_view kMma16Types[] = {"Q4_K", "Q8_0"};
 constexpr std::string_view kAllTypes[] = {"Q4_0", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "F16", "BF16", "F32"};
 
 std::vector<KernelInstance> every_matmul_instance() {
@@ -40,8 +41,11 @@ std::vector<KernelInstance> every_matmul_instance() {
       out.push_back(matmul("gemm_n", type, n));
     }
     for (std::string_view type : kQuantized) out.push_back(matmul("mmq", type, n));
+    for (std::string_view type : kMma16Types) out.push_back(matmul("mma16", type, n));
   }
   out.push_back(kernel_instance("quantize_q8_1"));
+  out.push_back(kernel_instance("quantize_mma16"));
+  for (std::string_view type : kMma16Types) out.push_back(kernel_instance("repack_mma16", {{"type", Ident{std::string(type)}}}));
   for (std::string_view type : kQuantized) out.push_back(kernel_instance("dequantize_f16", {{"type", Ident{std::string(type)}}}));
   for (const char* to : {"F16", "BF16"}) out.push_back(kernel_instance("convert_activations", {{"to", Ident{to}}}));
   return out;
@@ -57,6 +61,10 @@ TEST(MatmulKernels, WidthsOfOneCapacityNameOneTemplate) {
   EXPECT_EQ(name_expression(matmul("gemm_n", "Q5_K", 32)), "g4c::matmul_gemm_n<g4c::block_q5_K, 32>");
   EXPECT_EQ(name_expression(matmul("gemm_n", "F16", 20)), "g4c::matmul_gemm_n<g4c::block_f16, 32>");
   EXPECT_EQ(name_expression(kernel_instance("quantize_q8_1")), "g4c::quantize_q8_1");
+  EXPECT_EQ(name_expression(matmul("mma16", "Q4_K", 1)), "g4c::matmul_mma16<g4c::block_q4_K, 8>");
+  EXPECT_EQ(name_expression(matmul("mma16", "Q8_0", 20)), "g4c::matmul_mma16<g4c::block_q8_0, 24>");
+  EXPECT_EQ(name_expression(kernel_instance("repack_mma16", {{"type", Ident{"Q8_0"}}})),
+            "g4c::repack_mma16<g4c::block_q8_0>");
   EXPECT_EQ(name_expression(kernel_instance("dequantize_f16", {{"type", Ident{"Q6_K"}}})), "g4c::dequantize_f16<g4c::block_q6_K>");
   EXPECT_EQ(name_expression(kernel_instance("convert_activations", {{"to", Ident{"BF16"}}})),
             "g4c::convert_activations<g4c::block_bf16>");
