@@ -227,6 +227,81 @@ struct Mma16Type<block_q4_K> {
 };
 
 //===----------------------------------------------------------------------===//
+// Q6_K: x = d·sc·(q − 32) with a signed scale per 16 columns. Per 32-column sub-block (half h,
+// quarter q) two k16 mmas, one per scale, their dots combined in int32 with the scales (exact:
+// |Σ| < 2^24), then one FMA by d·dx (mmq's arithmetic).
+//===----------------------------------------------------------------------===//
+
+template <>
+struct Mma16Type<block_q6_K> {
+  using Layout = layout::Mma16Layout<block_q6_K>;
+  struct Record {
+    uint4 ql[4];                 // chunk 2h + o: quarters o (low nibbles) and o + 2 (high) of half h
+    uint4 qh[2];                 // half h: bits 2q, 2q + 1 for quarter q
+    uint4 upper, lower;          // the 16 signed scales of rows g and g + 8
+    unsigned short d_upper, d_lower;
+  };
+
+  __device__ static void load(Record& r, const unsigned char* record, int lane, unsigned long long policy) {
+#pragma unroll
+    for (int c = 0; c < 4; ++c) r.ql[c] = load_streamed(record + layout::kMma16ChunkBytes * c + 16 * lane, policy);
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+      r.qh[h] = load_streamed(record + Layout::kQlBytes + layout::kMma16ChunkBytes * h + 16 * lane, policy);
+    r.upper = load_streamed(record + Layout::kScalesOffset + 16 * (lane / 4), policy);
+    r.lower = load_streamed(record + Layout::kScalesOffset + 16 * (lane / 4 + 8), policy);
+    const unsigned short* d = reinterpret_cast<const unsigned short*>(record + Layout::kDOffset);
+    r.d_upper = __ldg(d + lane / 4), r.d_lower = __ldg(d + lane / 4 + 8);
+  }
+
+  // The four A-fragment words of quarter q of half h as signed bytes code − 32.
+  __device__ static void codes(const Record& r, int h, int q, unsigned (&a)[4]) {
+    const uint4 ql = r.ql[2 * h + q % 2], qh = r.qh[h];
+    const unsigned low[4] = {ql.x, ql.y, ql.z, ql.w}, high[4] = {qh.x, qh.y, qh.z, qh.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const unsigned code = ((low[i] >> (4 * (q / 2))) & 0x0f0f0f0fu) | (((high[i] >> (2 * q)) & 0x03030303u) << 4);
+      a[i] = subtract_bytes(code, 0x20202020u);
+    }
+  }
+
+  // Signed scale `index` (a constant) of a row's 16.
+  __device__ static int scale(const uint4& scales, int index) {
+    const unsigned word = index < 4 ? scales.x : index < 8 ? scales.y : index < 12 ? scales.z : scales.w;
+    return signed_byte(word, index % 4);
+  }
+
+  template <int kTiles8>
+  __device__ static void multiply(const Record& r, const Mma16Activations<kTiles8>& x, int, float (&acc)[kTiles8][4]) {
+    const float d_upper = half_to_float(r.d_upper), d_lower = half_to_float(r.d_lower);
+#pragma unroll
+    for (int j = 0; j < kTiles8; ++j) {
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {  // sub-blocks 2c, 2c + 1: half c / 2, quarters 2(c % 2) and + 1
+        const uint4 b = x.pair(j, c);
+        const float2 dx0 = x.scales_of(j, 0, c), dx1 = x.scales_of(j, 1, c);
+#pragma unroll
+        for (int dq = 0; dq < 2; ++dq) {
+          const int h = c / 2, q = 2 * (c % 2) + dq, first_scale = 8 * h + 2 * q;
+          unsigned a[4];
+          codes(r, h, q, a);
+          int first[4], second[4];
+          mma_s8_k16(first, a[0], a[1], dq ? b.z : b.x, 0);
+          mma_s8_k16(second, a[2], a[3], dq ? b.w : b.y, 0);
+          const int su0 = scale(r.upper, first_scale), su1 = scale(r.upper, first_scale + 1);
+          const int sl0 = scale(r.lower, first_scale), sl1 = scale(r.lower, first_scale + 1);
+          const float x0 = dq ? dx0.y : dx0.x, x1 = dq ? dx1.y : dx1.x;
+          acc[j][0] = fmaf(d_upper * x0, static_cast<float>(first[0] * su0 + second[0] * su1), acc[j][0]);
+          acc[j][1] = fmaf(d_upper * x1, static_cast<float>(first[1] * su0 + second[1] * su1), acc[j][1]);
+          acc[j][2] = fmaf(d_lower * x0, static_cast<float>(first[2] * sl0 + second[2] * sl1), acc[j][2]);
+          acc[j][3] = fmaf(d_lower * x1, static_cast<float>(first[3] * sl0 + second[3] * sl1), acc[j][3]);
+        }
+      }
+    }
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // Q8_0: x = d·q per 32-column block, the codes signed bytes as they are; each block's dot scaled
 // by d · dx straight into the accumulators.
 //===----------------------------------------------------------------------===//

@@ -10,12 +10,15 @@ namespace {
 // Calls visitor(BlockTypeTag<B>{}) for the types the mma16 layout is defined for.
 template <class Visitor>
 auto visit_mma16_type(QuantType type, Visitor&& visitor) {
-  return type == QuantType::Q4_K ? visitor(BlockTypeTag<block_q4_K>{}) : visitor(BlockTypeTag<block_q8_0>{});
+  if (type == QuantType::Q4_K) return visitor(BlockTypeTag<block_q4_K>{});
+  return type == QuantType::Q6_K ? visitor(BlockTypeTag<block_q6_K>{}) : visitor(BlockTypeTag<block_q8_0>{});
 }
 
 }  // namespace
 
-bool mma16_supports(QuantType type) { return type == QuantType::Q4_K || type == QuantType::Q8_0; }
+bool mma16_supports(QuantType type) {
+  return type == QuantType::Q4_K || type == QuantType::Q6_K || type == QuantType::Q8_0;
+}
 
 int64_t mma16_bytes(QuantType type, int64_t rows, int64_t cols) {
   return visit_mma16_type(type, [&](auto tag) { return layout::mma16_bytes<typename decltype(tag)::type>(rows, cols); });
@@ -34,6 +37,16 @@ std::vector<uint8_t> repack_mma16(QuantType type, int64_t rows, int64_t cols, co
 
 float mma16_weight(QuantType type, const uint8_t* repacked, int64_t cols, int64_t row, int64_t col) {
   const int block = static_cast<int>(col % layout::kMma16SuperBlock) / 32;
+  if (type == QuantType::Q6_K) {
+    const layout::Mma16Q6KPosition at = layout::mma16_q6_k_position(cols, row, col);
+    const int low = (repacked[at.low_byte] >> at.low_shift) & 0xf, high = (repacked[at.high_byte] >> at.high_shift) & 3;
+    const int within = static_cast<int>(col % layout::kMma16SuperBlock);
+    const int scale = static_cast<int8_t>(repacked[at.scales_byte + 8 * (within / 128) + 2 * (within % 128 / 32) +
+                                                   within % 32 / 16]);
+    uint16_t d;
+    std::memcpy(&d, repacked + at.d_byte, 2);
+    return fp16_to_float(d) * scale * ((low | (high << 4)) - 32);
+  }
   if (type == QuantType::Q8_0) {
     const layout::Mma16Position at = layout::mma16_position<block_q8_0>(cols, row, col);
     uint16_t d;

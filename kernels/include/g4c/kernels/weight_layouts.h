@@ -75,6 +75,29 @@ struct Mma16Layout<block_q8_0> {
   }
 };
 
+// Q6_K: ql in four chunks (2h + o for half h, o = 0, 1; lane 4g + t's 16 bytes hold
+// ql[64h + 32o + 4t ..+3] of rows g, g + 8, then ql[64h + 32o + 16 + 4t ..+3] of rows g, g + 8: the
+// low nibbles of quarter o, the high nibbles of quarter o + 2 of half h); then qh in two chunks
+// (half h: qh[32h + 4t ..+3] of rows g, g + 8, then qh[32h + 16 + 4t ..+3], bits 2q, 2q + 1 for
+// quarter q); then the 16 rows' 16 signed scales, row by row; then their d (fp16), row by row.
+template <>
+struct Mma16Layout<block_q6_K> {
+  static constexpr int kRecordBytes = kMma16TileRows * static_cast<int>(sizeof(block_q6_K));  // 3360
+  static constexpr int kQlBytes = 4 * kMma16ChunkBytes;                                       // 2048
+  static constexpr int kQhBytes = 2 * kMma16ChunkBytes;                                       // 1024
+  static constexpr int kScalesOffset = kQlBytes + kQhBytes;                                   // 3072
+  static constexpr int kDOffset = kScalesOffset + kMma16TileRows * 16;                        // 3328
+  G4C_HD static constexpr RowByte source(int within) {
+    if (within >= kDOffset) return {(within - kDOffset) / 2, 208 + within % 2};
+    if (within >= kScalesOffset) return {(within - kScalesOffset) / 16, 192 + (within - kScalesOffset) % 16};
+    const int plane = within >= kQlBytes ? within - kQlBytes : within;
+    const int chunk = plane / kMma16ChunkBytes, lane = plane % kMma16ChunkBytes / 16, slot = plane % 16 / 4;
+    const int row = lane / 4 + 8 * (slot % 2), column = 16 * (slot / 2) + 4 * (lane % 4) + within % 4;
+    if (within < kQlBytes) return {row, 64 * (chunk / 2) + 32 * (chunk % 2) + column};
+    return {row, 128 + 32 * chunk + column};
+  }
+};
+
 // GGUF bytes of one row's 256-column super-block.
 template <class Block>
 G4C_HD constexpr long long super_block_bytes() {
@@ -125,6 +148,28 @@ G4C_HD constexpr Mma16Position mma16_position(long long cols, long long row, lon
   const int chunk = nibbles ? j / 2 : j;
   return {base + kMma16ChunkBytes * chunk + 16 * lane + 4 * slot + p % 4, nibbles ? 4 * (j % 2) : 0,
           base + L::kCodeBytes + 16 * r};  // a 16-byte header, or eight fp16 scales
+}
+
+// Q6_K's: the low four bits (ql, shift 0 or 4), the top two (qh, shift 2q) and the row's 16
+// scales and d.
+struct Mma16Q6KPosition {
+  long long low_byte;
+  int low_shift;
+  long long high_byte;
+  int high_shift;
+  long long scales_byte, d_byte;
+};
+
+G4C_HD constexpr Mma16Q6KPosition mma16_q6_k_position(long long cols, long long row, long long col) {
+  using L = Mma16Layout<block_q6_K>;
+  const long long record = (row / kMma16TileRows) * (cols / kMma16SuperBlock) + col / kMma16SuperBlock;
+  const int r = static_cast<int>(row % kMma16TileRows), within = static_cast<int>(col % kMma16SuperBlock);
+  const int h = within / 128, q = within % 128 / 32, p = within % 32;
+  const int lane = 4 * (r % 8) + (p % 16) / 4, slot = (r >= 8 ? 1 : 0) + 2 * (p >= 16 ? 1 : 0);
+  const long long base = record * L::kRecordBytes, in_chunk = 16 * lane + 4 * slot + p % 4;
+  return {base + kMma16ChunkBytes * (2 * h + q % 2) + in_chunk, 4 * (q / 2),
+          base + L::kQlBytes + kMma16ChunkBytes * h + in_chunk, 2 * q,
+          base + L::kScalesOffset + 16 * r, base + L::kDOffset + 2 * r};
 }
 
 }  // namespace layout
