@@ -88,6 +88,29 @@ void mma_int8(const uint32_t (&a)[32][4], const uint32_t (&b)[32][2], int c, boo
   }
 }
 
+// The mma.m16n8k16 (s8 × s8 → s32) of one warp: A[16][16] from a0 (row g, columns 4t..) and a1
+// (row g + 8), B[16][8] from b0 (column g, rows 4t..).
+void mma_s8_k16(const uint32_t (&a0)[32], const uint32_t (&a1)[32], const uint32_t (&b0)[32], int (&d)[32][4]) {
+  int A[16][16], B[16][8];
+  for (int l = 0; l < 32; ++l) {
+    const Lane ln = lane_of(l);
+    for (int i = 0; i < 4; ++i) {
+      A[ln.g][4 * ln.t + i] = static_cast<int8_t>((a0[l] >> (8 * i)) & 0xff);
+      A[ln.g + 8][4 * ln.t + i] = static_cast<int8_t>((a1[l] >> (8 * i)) & 0xff);
+      B[4 * ln.t + i][ln.g] = static_cast<int8_t>((b0[l] >> (8 * i)) & 0xff);
+    }
+  }
+  for (int l = 0; l < 32; ++l) {
+    const Lane ln = lane_of(l);
+    for (int i = 0; i < 4; ++i) {
+      const int row = ln.g + 8 * (i / 2), col = 2 * ln.t + i % 2;
+      int sum = 0;
+      for (int k = 0; k < 16; ++k) sum += A[row][k] * B[k][col];
+      d[l][i] = sum;
+    }
+  }
+}
+
 float unbias(int biased) {
   float f;
   std::memcpy(&f, &biased, 4);
@@ -130,13 +153,61 @@ void q8_0_record(const uint8_t* record, const uint8_t* x, int width, int64_t, Ro
     }
 }
 
+// One Q6_K record: per sub-block (half h, quarter q) the signed codes code − 32 rebuilt from the
+// ql and qh chunks, two k16 mmas (one per 16-column scale) combined in int32 with the signed
+// scales, then one FMA by d · dx.
+template <class Row, class Word, class ScaleAt>
+void q6_k_record(const uint8_t* record, const uint8_t* x, int width, Row row, Word word, ScaleAt scale_at,
+                 std::vector<std::array<float, 4>>& acc) {
+  using L = layout::Mma16Layout<block_q6_K>;
+  const int tiles8 = (width + 7) / 8;
+  const auto scale = [&](int r, int index) { return static_cast<int>(static_cast<int8_t>(record[L::kScalesOffset + 16 * r + index])); };
+  const auto d = [&](int r) {
+    uint16_t h;
+    std::memcpy(&h, record + L::kDOffset + 2 * r, 2);
+    return fp16_to_float(h);
+  };
+  for (int j8 = 0; j8 < tiles8; ++j8)
+    for (int j = 0; j < 8; ++j) {
+      const int h = j / 4, q = j % 4;
+      uint32_t a[4][32], b[2][32];
+      for (int l = 0; l < 32; ++l) {
+        const Lane ln = lane_of(l);
+        for (int i = 0; i < 4; ++i) {
+          const uint32_t low = word(record + layout::kMma16ChunkBytes * (2 * h + q % 2) + 16 * l + 4 * i);
+          const uint32_t high = word(record + L::kQlBytes + layout::kMma16ChunkBytes * h + 16 * l + 4 * i);
+          uint32_t codes = 0;
+          for (int byte = 0; byte < 4; ++byte) {
+            const int code = ((low >> (8 * byte + 4 * (q / 2))) & 0xf) | (((high >> (8 * byte + 2 * q)) & 3) << 4);
+            codes |= static_cast<uint32_t>(static_cast<uint8_t>(static_cast<int8_t>(code - 32))) << (8 * byte);
+          }
+          a[i][l] = codes;
+        }
+        const uint8_t* block = x + matmul::mma16_code_byte(row(8 * j8 + ln.g), j, 4 * ln.t);
+        b[0][l] = word(block), b[1][l] = word(block + 4);
+      }
+      int first[32][4], second[32][4];
+      mma_s8_k16(a[0], a[1], b[0], first);
+      mma_s8_k16(a[2], a[3], b[1], second);
+      for (int l = 0; l < 32; ++l) {
+        const Lane ln = lane_of(l);
+        for (int i = 0; i < 4; ++i) {
+          const int r = ln.g + 8 * (i / 2), n = 8 * j8 + 2 * ln.t + i % 2;
+          const int combined = first[l][i] * scale(r, 8 * h + 2 * q) + second[l][i] * scale(r, 8 * h + 2 * q + 1);
+          acc[j8 * 32 + l][i] = std::fmaf(d(r) * scale_at(n, j), static_cast<float>(combined), acc[j8 * 32 + l][i]);
+        }
+      }
+    }
+}
+
 // The kernel on one 16-row tile and one K-lane's super-blocks [first, last): each lane's four
 // accumulators per 8-row activation tile.
 void tile_partial(QuantType type, const std::vector<uint8_t>& weights, const std::vector<uint8_t>& xq, int width,
                   int64_t cols, int64_t tile, int64_t first, int64_t last,
                   std::vector<std::array<float, 4>>& acc /* [tiles8][lane] */) {
-  const int64_t record_bytes = type == QuantType::Q4_K ? layout::Mma16Layout<block_q4_K>::kRecordBytes
-                                                       : layout::Mma16Layout<block_q8_0>::kRecordBytes;
+  const int64_t record_bytes = type == QuantType::Q4_K   ? layout::Mma16Layout<block_q4_K>::kRecordBytes
+                               : type == QuantType::Q6_K ? layout::Mma16Layout<block_q6_K>::kRecordBytes
+                                                         : layout::Mma16Layout<block_q8_0>::kRecordBytes;
   const int tiles8 = (width + 7) / 8;
   const int64_t super_blocks = cols / 256;
   const auto row = [&](int n) { return std::min(n, width - 1); };
@@ -160,6 +231,10 @@ void tile_partial(QuantType type, const std::vector<uint8_t>& weights, const std
     };
     if (type == QuantType::Q8_0) {
       q8_0_record(record, x, width, kb, row, word, scale_at, acc);
+      continue;
+    }
+    if (type == QuantType::Q6_K) {
+      q6_k_record(record, x, width, row, word, scale_at, acc);
       continue;
     }
     const auto scales_of = [&](int r) {
@@ -275,7 +350,9 @@ TEST(Mma16Model, MatchesTheCpuOpOnTheSameQ81Activations) {
   for (const Shape s : {Shape{QuantType::Q4_K, 37, 512, 1, 1}, Shape{QuantType::Q4_K, 64, 768, 5, 2},
                         Shape{QuantType::Q4_K, 16, 1024, 8, 4}, Shape{QuantType::Q4_K, 33, 512, 13, 1},
                         Shape{QuantType::Q4_K, 20, 256, 32, 1}, Shape{QuantType::Q8_0, 37, 512, 1, 1},
-                        Shape{QuantType::Q8_0, 48, 768, 9, 2}, Shape{QuantType::Q8_0, 16, 512, 32, 4}}) {
+                        Shape{QuantType::Q8_0, 48, 768, 9, 2}, Shape{QuantType::Q8_0, 16, 512, 32, 4},
+                        Shape{QuantType::Q6_K, 37, 512, 1, 1}, Shape{QuantType::Q6_K, 48, 768, 8, 2},
+                        Shape{QuantType::Q6_K, 16, 512, 17, 4}}) {
     SCOPED_TRACE(std::string(name(s.type)) + " " + std::to_string(s.rows) + "x" + std::to_string(s.cols) +
                  " N=" + std::to_string(s.width) + " split " + std::to_string(s.k_split));
     const TensorShape shape{"w", s.type, s.cols, s.rows};
