@@ -78,7 +78,7 @@ TEST(MatmulKernels, EveryInstanceCompilesForSm90) {
   const auto stats = testing::expect_compiles_for_sm90(
       requests, "matmul kernel instances (" + std::to_string(templates.size()) + " distinct templates)");
   if (stats) {
-    EXPECT_EQ(stats->programs, 4);  // matmul_ws, matmul_mmq, matmul_gemm_n, matmul_cublas
+    EXPECT_EQ(stats->programs, 5);  // matmul_ws, matmul_mmq, matmul_gemm_n, matmul_cublas, matmul_mma16
   }
 }
 
