@@ -9,10 +9,11 @@ namespace g4c {
 
 // Fusions come first: every later pass (in-place decisions, liveness, offsets, kernel instances)
 // then sees the fused ops, never the pairs they replaced.
-static constexpr std::array<PassInfo, 8> kPipeline = {{
+static constexpr std::array<PassInfo, 9> kPipeline = {{
     {"residual-norm", "residual add of an rms_norm as one add_rms_norm op", run_fuse_residual_norm, true},
     {"norm-rope", "per-head rms_norm and its rope as one rms_norm_rope op", run_fuse_norm_rope, true},
     {"kv-layout", "KV cache per owning layer: ring of window slots or full context", run_kv_layout},
+    {"kv-storage", "k_eq_v caches keep V alone; attention rebuilds K from it", run_kv_storage},
     {"alias", "in-place results that never overwrite a live alias", run_alias},
     {"routes", "a matmul route for every width", run_routes},
     {"weight-layout", "each weight's device layout, as its routes read it", run_weight_layout},

@@ -25,9 +25,18 @@ std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op) {
                          {"head_dim", int64_t{c->head_dim}},
                          {"kv_heads", int64_t{c->kv_heads}},
                          {"dtype", Ident{std::string(name(c->dtype))}}};
-  if (op.kind == OpKind::kv_write) return {kernel_instance("kv_write", std::move(k))};
+  // A v_only cache: kv_write stores V alone; attention rebuilds K, rotating its first pairs.
+  const Attr v_only{"storage", Ident{std::string(name(KvStorage::v_only))}};
+  if (op.kind == OpKind::kv_write) {
+    if (c->v_only()) k.push_back(v_only);
+    return {kernel_instance("kv_write", std::move(k))};
+  }
   k.insert(k.begin() + 2, Attr{"q_heads", op.get_int("q_heads")});
   k.push_back({"window", op.get_int("window")});
+  if (c->v_only()) {
+    k.push_back(v_only);
+    k.push_back({"rotated_pairs", c->k_from_v.rotated_pairs});
+  }
   return {kernel_instance("attention.partial", std::move(k)),
           kernel_instance("attention.combine", {{"head_dim", int64_t{c->head_dim}}, {"q_heads", op.get_int("q_heads")}})};
 }

@@ -175,6 +175,20 @@ class Cursor {
     while (end > start && line_[end - 1] == ' ') --end;
     return std::string(line_.substr(start, end - start));
   }
+  // The key of the next field (after its comma when `after_comma`), without moving past it; empty
+  // when none follows.
+  std::string_view peek_key(bool after_comma) {
+    skip_spaces();
+    size_t at = pos_;
+    if (after_comma) {
+      if (at >= line_.size() || line_[at] != ',') return {};
+      ++at;
+      while (at < line_.size() && line_[at] == ' ') ++at;
+    }
+    size_t end = at;
+    while (end < line_.size() && is_word_char(line_[end])) ++end;
+    return line_.substr(at, end - at);
+  }
   // `key = ` with the key the fixed order requires next.
   void key(std::string_view expected) {
     skip_spaces();
@@ -198,6 +212,8 @@ class Fields {
     c_.key(k);
     return c_;
   }
+  // Whether the next field is `k`: for fields printed only when they say something.
+  bool next_is(std::string_view k) { return c_.peek_key(count_ > 0) == k; }
   void close() { c_.expect("}"); }
 
  private:

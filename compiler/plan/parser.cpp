@@ -157,9 +157,13 @@ Op parse_op(Cursor& c, const std::vector<int64_t>& widths) {
     values.pop_back();
   }
   if (c.eat("->")) op.cache = c.name('%', "a KV cache");
-  if (static_cast<int>(values.size()) != s.operands)
+  const int count = static_cast<int>(values.size());
+  if (s.first_operand_optional && count != s.operands && count != s.operands - 1)
+    c.fail_at(at, "'" + kind_text + "' takes " + std::to_string(s.operands - 1) + " or " + std::to_string(s.operands) +
+                      " value operands (got " + std::to_string(count) + ")");
+  if (!s.first_operand_optional && count != s.operands)
     c.fail_at(at, "'" + kind_text + "' takes " + std::to_string(s.operands) + " value operand" +
-                      (s.operands == 1 ? "" : "s") + " (got " + std::to_string(values.size()) + ")");
+                      (s.operands == 1 ? "" : "s") + " (got " + std::to_string(count) + ")");
   op.operands = std::move(values);
   if (s.weight == Presence::required && op.weight.empty()) c.fail_at(at, "'" + kind_text + "' needs a weight operand");
   if (s.weight == Presence::none && !op.weight.empty()) c.fail_at(at, "'" + kind_text + "' takes no weight");
@@ -313,8 +317,8 @@ class PlanParser {
     c.expect_end();
   }
 
-  // `, fusions = [...]` and `, prefill_chunk = N`, each printed only when it says something, in
-  // that order.
+  // `, fusions = [...]`, `, kv_storage = separate` and `, prefill_chunk = N`, each printed only
+  // when it says something, in that order.
   void parse_optional_header_keys(Cursor& c, PlanHeader& h) {
     if (!c.eat(",")) return;
     if (c.next_word() == "fusions") {
@@ -323,6 +327,15 @@ class PlanParser {
       do h.fusions.push_back(c.word());
       while (c.eat(","));
       c.expect("]");
+      if (!c.eat(",")) return;
+    }
+    if (c.next_word() == "kv_storage") {
+      c.key("kv_storage");
+      size_t at = c.pos();
+      std::string storage = c.word();
+      if (storage != "separate")
+        c.fail_at(at, "kv_storage is printed only when separate (v_only, the default, is left out; got '" + storage + "')");
+      h.kv_storage = KvStorage::separate;
       if (!c.eat(",")) return;
     }
     c.key("prefill_chunk");
@@ -434,14 +447,33 @@ class PlanParser {
     auto t = parse_quant_type(dtype);
     if (!t || !info(*t).is_float) c.fail_at(at, "KV cache dtype must be F16, BF16 or F32 (got '" + dtype + "')");
     k.dtype = *t;
+    if (f.next_is("storage")) parse_storage(f, c, k);
     at = f.key("seq_bytes").pos();
     if (c.integer() != k.seq_bytes())
-      c.fail_at(at, "seq_bytes disagrees with slots x 2 x kv_heads x head_dim x dtype size (" + std::to_string(k.seq_bytes()) + ")");
+      c.fail_at(at, "seq_bytes disagrees with slots x " + std::to_string(k.planes()) +
+                        " x kv_heads x head_dim x dtype size (" + std::to_string(k.seq_bytes()) + ")");
     k.readers = f.key("readers").int_list();
     f.close();
     c.expect_end();
     if (kv_bytes_) kv_bytes_ = checked_add(*kv_bytes_, k.seq_bytes());
     plan_.caches->push_back(std::move(k));
+  }
+
+  // `, storage = v_only, k_from_v = {norm = @w, head_dim = D, rotated_pairs = R, theta = T}`: a
+  // cache that stores V alone and how attention rebuilds K from it (separate caches print neither).
+  void parse_storage(Fields& f, Cursor& c, KvCache& k) {
+    size_t at = f.key("storage").pos();
+    std::string storage = c.word();
+    if (storage != "v_only")
+      c.fail_at(at, "KV cache storage is printed only when v_only (a separate cache leaves it out; got '" + storage + "')");
+    k.storage = KvStorage::v_only;
+    Fields rebuild(f.key("k_from_v"));
+    KFromV& r = k.k_from_v;
+    r.norm = rebuild.key("norm").name('@', "the K-norm weight '@name'");
+    r.head_dim = rebuild.key("head_dim").integer_in(2, kMaxHeadDim, "head_dim");
+    r.rotated_pairs = rebuild.key("rotated_pairs").integer_in(0, kMaxHeadDim / 2, "rotated_pairs");
+    r.theta = rebuild.key("theta").number();
+    rebuild.close();
   }
 
   void parse_buffer_line(Cursor& c) {

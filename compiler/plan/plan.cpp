@@ -36,6 +36,14 @@ std::vector<std::string> route_names() { return {kRouteNames.begin(), kRouteName
 
 std::string_view name(KvKind k) { return k == KvKind::ring ? "ring" : "full"; }
 
+std::string_view name(KvStorage s) { return s == KvStorage::v_only ? "v_only" : "separate"; }
+
+std::optional<KvStorage> parse_kv_storage(std::string_view s) {
+  if (s == "separate") return KvStorage::separate;
+  if (s == "v_only") return KvStorage::v_only;
+  return std::nullopt;
+}
+
 static constexpr std::array<std::string_view, 2> kLayoutNames = {"gguf", "mma16"};
 
 std::string_view name(WeightLayout l) { return kLayoutNames[static_cast<size_t>(l)]; }
@@ -99,7 +107,7 @@ const std::array<OpSchema, kOpKindCount> kSchemas = {{
     {"matmul", 1, P::required, false, true, false, kMatmulAttrs},
     {"rms_norm", 1, P::optional, false, true, true, kNormAttrs},
     {"rope", 2, P::none, false, true, true, kRopeAttrs},
-    {"kv_write", 4, P::none, true, false, false, {}},
+    {"kv_write", 4, P::none, true, false, false, {}, true},
     {"attention", 3, P::none, true, true, false, kAttentionAttrs},
     {"geglu", 2, P::none, false, true, true, kInPlaceOnly},
     {"add", 2, P::none, false, true, true, kInPlaceOnly},
@@ -121,6 +129,13 @@ std::optional<OpKind> parse_op_kind(std::string_view s) {
   for (size_t i = 0; i < kSchemas.size(); ++i)
     if (kSchemas[i].name == s) return static_cast<OpKind>(i);
   return std::nullopt;
+}
+
+KvWriteOperands kv_write_operands(const Op& op) {
+  const std::vector<std::string>& o = op.operands;
+  if (o.size() == 3) return {"", o[0], o[1], o[2]};
+  if (o.size() == 4) return {o[0], o[1], o[2], o[3]};
+  return {};
 }
 
 // ---- op attribute access ----
@@ -200,6 +215,17 @@ const KvCache* Plan::find_cache(std::string_view n) const {
   for (const KvCache& c : *caches)
     if (c.name == n) return &c;
   return nullptr;
+}
+
+KvFootprint kv_footprint(const Plan& plan) {
+  KvFootprint kv;
+  kv.bytes_per_token.assign(static_cast<size_t>(plan.header.layers), 0);
+  for (const KvCache& c : plan.caches ? *plan.caches : std::vector<KvCache>{}) {
+    if (c.layer >= 0 && c.layer < plan.header.layers) kv.bytes_per_token[c.layer] = c.position_bytes();
+    kv.bytes_per_token_total += c.position_bytes();
+    kv.bytes_per_sequence += c.seq_bytes();
+  }
+  return kv;
 }
 
 std::vector<const Op*> Plan::ops() const {

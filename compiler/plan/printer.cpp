@@ -113,6 +113,7 @@ void print_header(const PlanHeader& h, std::ostream& os) {
      << ", route_policy = " << h.route_policy << ", tuning = " << (h.tuning.empty() ? "none" : quote(h.tuning))
      << ", route_overrides = [" << join(overrides) << "]";
   if (!h.fusions.empty()) os << ", fusions = [" << join(h.fusions) << "]";
+  if (h.kv_storage != KvStorage::v_only) os << ", kv_storage = " << name(h.kv_storage);
   if (h.prefill_chunk != 1) os << ", prefill_chunk = " << h.prefill_chunk;
   os << "}\n";
 }
@@ -126,6 +127,15 @@ void print_weights(const Plan& plan, std::ostream& os) {
   }
 }
 
+// `, storage = v_only, k_from_v = {...}` on a cache that stores V alone; nothing on a separate one.
+std::string format_storage(const KvCache& c) {
+  if (!c.v_only()) return {};
+  const KFromV& k = c.k_from_v;
+  return ", storage = " + std::string(name(c.storage)) + ", k_from_v = {norm = @" + k.norm +
+         ", head_dim = " + std::to_string(k.head_dim) + ", rotated_pairs = " + std::to_string(k.rotated_pairs) +
+         ", theta = " + format_double(k.theta) + "}";
+}
+
 void print_caches(const std::vector<KvCache>& caches, std::ostream& os) {
   int64_t bytes = 0;
   for (const KvCache& c : caches) bytes += c.seq_bytes();
@@ -133,7 +143,8 @@ void print_caches(const std::vector<KvCache>& caches, std::ostream& os) {
   for (const KvCache& c : caches)
     os << "  kv %" << c.name << " {layer = " << c.layer << ", kind = " << name(c.kind) << ", slots = " << c.slots
        << ", kv_heads = " << c.kv_heads << ", head_dim = " << c.head_dim << ", dtype = " << name(c.dtype)
-       << ", seq_bytes = " << c.seq_bytes() << ", readers = " << format_attr_value(c.readers, {}) << "}\n";
+       << format_storage(c) << ", seq_bytes = " << c.seq_bytes() << ", readers = " << format_attr_value(c.readers, {})
+       << "}\n";
 }
 
 void print_buffers(const BufferPlan& b, std::span<const int64_t> widths, std::ostream& os) {

@@ -8,6 +8,7 @@
 #include "g4c/plan/printer.h"
 #include "g4c/plan/routes.h"
 #include "g4c/plan/storage.h"
+#include "g4c/support/text.h"
 
 namespace g4c::plan {
 
@@ -31,8 +32,8 @@ class Verifier {
 
   bool run() {
     return check_header() && check_complete() && check_weights() && check_values() && check_caches() &&
-           check_cache_order() && check_routes() && check_aliasing() && check_buffers() && check_kernels() &&
-           check_outputs();
+           check_cache_storage() && check_cache_order() && check_routes() && check_aliasing() && check_buffers() &&
+           check_kernels() && check_outputs();
   }
 
  private:
@@ -82,6 +83,7 @@ class Verifier {
       if (std::string why = type_error(*op); !why.empty()) return fail(*op, why);
       if (op->result.empty()) continue;
       if (!types_.emplace(op->result, op->type).second) return fail(*op, "value defined twice");
+      producers_[op->result] = op;
     }
     return true;
   }
@@ -152,8 +154,12 @@ class Verifier {
                  std::to_string(op.get_int("head_dim")) + " (the fused kernel normalizes and rotates one head at a time)";
         return expect_result(op, x);
       }
-      case OpKind::kv_write:
-        return cache_io_error(op, {op.operands[0], op.operands[1]}) + operands_are_ids(op, 2);
+      case OpKind::kv_write: {
+        const KvWriteOperands io = kv_write_operands(op);
+        std::vector<std::string> rows = {io.v};
+        if (!io.k.empty()) rows.insert(rows.begin(), io.k);
+        return cache_io_error(op, rows) + operands_are_ids(op, rows.size());
+      }
       case OpKind::attention: {
         int64_t width = op.get_int("q_heads") * op.get_int("head_dim");
         if (auto e = expect_operand(op, 0, batch(DType::f32, {width})); !e.empty()) return e;
@@ -231,6 +237,9 @@ class Verifier {
         if (!c) return fail(op, "unknown KV cache %" + op.cache);
         if (op.kind == OpKind::kv_write && c->layer != b.layer)
           return fail(op, "layer " + std::to_string(b.layer) + " writes the cache of layer " + std::to_string(c->layer));
+        if (op.kind == OpKind::kv_write && kv_write_operands(op).k.empty() != c->v_only())
+          return fail(op, c->v_only() ? "%" + c->name + " stores V alone (v_only): expected kv_write %v, %pos, %seq"
+                                      : "%" + c->name + " stores K and V: expected kv_write %k, %v, %pos, %seq");
         if (op.kind == OpKind::attention && !attention_matches_cache(op, *c, b.layer)) return false;
       }
     for (const KvCache& c : *plan_.caches) {
@@ -240,6 +249,72 @@ class Verifier {
                                std::to_string(plan_.header.context) + " slots)");
     }
     return true;
+  }
+
+  // A v_only cache keeps V alone, and attention rebuilds K = rope(V ⊙ w) from it. That is K only
+  // where V is the unweighted norm of the raw K projection (a k_eq_v alias) and the rebuild uses the
+  // writing layer's own RoPE (its queries' rope: Q and K of a layer rotate alike) and a K-norm
+  // weight of one head.
+  bool check_cache_storage() {
+    for (const KvCache& c : *plan_.caches)
+      if (c.v_only() && !k_norm_fits(c)) return false;
+    for (const Block& b : plan_.blocks)
+      for (const Op& op : b.ops) {
+        const KvCache* c = op.cache.empty() ? nullptr : plan_.find_cache(op.cache);  // check_caches found each
+        if (!c || !c->v_only()) continue;
+        if (op.kind == OpKind::kv_write && !writes_k_eq_v(op, *c)) return false;
+        if (op.kind == OpKind::attention && c->layer == b.layer && !rebuilds_with_own_rope(op, *c)) return false;
+      }
+    return true;
+  }
+
+  bool writes_k_eq_v(const Op& write, const KvCache& c) {
+    const std::string& v = kv_write_operands(write).v;
+    const Op* norm = producer(v);
+    const Op* alias = norm && norm->kind == OpKind::rms_norm ? producer(norm->operands[0]) : nullptr;
+    const bool k_eq_v = norm && norm->weight.empty() && norm->get_int("group") == c.head_dim && alias &&
+                        alias->kind == OpKind::alias && alias->get_ident("reason") == "k_eq_v";
+    if (k_eq_v) return true;
+    return fail(write, "%" + c.name + " stores V alone, but %" + v +
+                           " is not the unweighted per-head rms_norm of a k_eq_v alias (K cannot be rebuilt from it)");
+  }
+
+  bool rebuilds_with_own_rope(const Op& attention, const KvCache& c) {
+    const Op* rope = producer(attention.operands[0]);
+    const bool ropes = rope && (rope->kind == OpKind::rope || rope->kind == OpKind::rms_norm_rope);
+    const KFromV& k = c.k_from_v;
+    if (ropes && rope->get_int("head_dim") == k.head_dim && rope->get_int("rotated_pairs") == k.rotated_pairs &&
+        rope->get_number("theta") == k.theta)
+      return true;
+    const std::string rebuild = "{head_dim = " + std::to_string(k.head_dim) + ", rotated_pairs = " +
+                                std::to_string(k.rotated_pairs) + ", theta = " + format_double(k.theta) + "}";
+    if (!ropes)
+      return fail(attention, "reads the v_only %" + c.name + ", whose K is rebuilt with RoPE " + rebuild +
+                                 ", but its queries come from no rope to compare with");
+    return fail(attention, "%" + c.name + " rebuilds K with RoPE " + rebuild + ", but layer " + std::to_string(c.layer) +
+                               " rotates its queries with {head_dim = " + std::to_string(rope->get_int("head_dim")) +
+                               ", rotated_pairs = " + std::to_string(rope->get_int("rotated_pairs")) +
+                               ", theta = " + format_double(rope->get_number("theta")) + "}");
+  }
+
+  bool k_norm_fits(const KvCache& c) {
+    const KFromV& k = c.k_from_v;
+    const WeightDecl* w = plan_.find_weight(k.norm);
+    if (!w) return fail(c.loc, "KV cache %" + c.name + " rebuilds K with unknown weight @" + k.norm);
+    if (k.head_dim != c.head_dim)
+      return fail(c.loc, "KV cache %" + c.name + " rebuilds K in heads of " + std::to_string(k.head_dim) +
+                             ", but it holds heads of " + std::to_string(c.head_dim));
+    if (2 * k.rotated_pairs > k.head_dim)
+      return fail(c.loc, "KV cache %" + c.name + ": rotated_pairs must be within 0..head_dim/2");
+    if (w->ne0 * w->ne1 != c.head_dim || w->layout != WeightLayout::gguf)
+      return fail(c.loc, "KV cache %" + c.name + " rebuilds K with @" + k.norm + ", which must be " +
+                             std::to_string(c.head_dim) + " values in GGUF's layout (one K-norm weight per element of a head)");
+    return true;
+  }
+
+  const Op* producer(const std::string& value) const {
+    auto it = producers_.find(value);
+    return it == producers_.end() ? nullptr : it->second;
   }
 
   bool attention_matches_cache(const Op& op, const KvCache& c, int layer) {
@@ -436,6 +511,7 @@ class Verifier {
   DiagnosticEngine& diag_;
   std::vector<const Op*> ops_;
   std::map<std::string, ValueType> types_;
+  std::map<std::string, const Op*> producers_;
   StorageAnalysis storage_;
 };
 

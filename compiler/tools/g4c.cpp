@@ -46,6 +46,7 @@ const std::vector<g4c::OptionSpec> kCompileOptions = {
     {"route", true, true, "rule", "override routes: PATTERN=ROUTE[@N<op>K], e.g. ffn_down=mmq@N>=5 (repeatable)"},
     {"tuning", true, false, "file", "measured routes (written by g4run tune) that replace the default rules"},
     {"fuse", true, false, "fusions", "fusion passes to run: all (default), none, or a comma list, e.g. residual-norm"},
+    {"kv-storage", true, false, "storage", "v_only (default: k_eq_v caches keep V alone) or separate (K and V everywhere)"},
     {"print-after", true, true, "pass", "print the plan after this pass to stderr (repeatable)"},
     {"print-after-all", false, false, "", "print the plan after every pass to stderr"},
     {"o", true, false, "file", "write the output to <file> instead of standard output"},
@@ -152,6 +153,7 @@ struct CompileSettings {
   g4c::LowerOptions lower;
   g4c::RouteOptions routes;
   g4c::FusionOptions fusions = g4c::FusionOptions::all();
+  g4c::plan::KvStorage kv_storage = g4c::plan::KvStorage::v_only;
   std::vector<std::string> print_after;
 };
 
@@ -212,6 +214,14 @@ std::optional<CompileSettings> read_settings(const g4c::ParsedArgs& args, std::s
     auto fusions = parse_fusions(*fuse, error);
     if (!fusions) return std::nullopt;
     s.fusions = *fusions;
+  }
+  if (auto storage = args.value("kv-storage")) {
+    auto k = g4c::plan::parse_kv_storage(*storage);
+    if (!k) {
+      error = "--kv-storage: unknown storage " + g4c::quote(*storage) + " (expected v_only or separate)";
+      return std::nullopt;
+    }
+    s.kv_storage = *k;
   }
   std::vector<std::string> passes = pass_names();
   if (auto it = args.values.find("print-after"); it != args.values.end())
@@ -284,15 +294,9 @@ int run_compile(int argc, char** argv) {
     diag.print(std::cerr, kTool);
     return kInputError;
   }
-  std::ostringstream text;
-  if (settings->stage == "spec") {
-    g4c::describe_model(*spec, text);
-    diag.print(std::cerr, kTool);
-    return write_output(text.str(), args->value("o")) ? 0 : kInputError;
-  }
   g4c::plan::Plan plan = g4c::lower_model(*spec, settings->lower);
   if (settings->stage != "graph") {
-    g4c::PassContext ctx{*spec, settings->routes, diag, settings->fusions};
+    g4c::PassContext ctx{*spec, settings->routes, diag, settings->fusions, settings->kv_storage};
     bool ok = g4c::run_pipeline(plan, ctx, settings->print_after, args->has("print-after-all"), std::cerr);
     if (ok && !g4c::plan::verify_plan(plan, diag))
       diag.error({}, "internal error: the compiled plan fails verification (please report this)");
@@ -302,6 +306,11 @@ int run_compile(int argc, char** argv) {
     }
   }
   diag.print(std::cerr, kTool);
+  if (settings->stage == "spec") {  // its KV bytes are the compiled caches'
+    std::ostringstream text;
+    g4c::describe_model(*spec, g4c::plan::kv_footprint(plan), text);
+    return write_output(text.str(), args->value("o")) ? 0 : kInputError;
+  }
   return write_output(render(plan, settings->stage), args->value("o")) ? 0 : kInputError;
 }
 

@@ -34,7 +34,11 @@ void store_i32(float* p, int32_t v) { std::memcpy(p, &v, sizeof v); }
 Interpreter::Interpreter(const Plan& plan, const WeightSet& weights, int max_sequences)
     : plan_(&plan), weights_(&weights), max_sequences_(max_sequences), storage_(analyze_storage(plan)) {
   for (const Buffer& b : plan.buffers->buffers) buffer_offsets_[b.value] = b.seq_offset;
-  for (const KvCache& c : *plan.caches) caches_[c.name].decl = &c;
+  for (const KvCache& c : *plan.caches) {
+    Cache& cache = caches_[c.name];
+    cache.decl = &c;
+    if (c.v_only()) cache.k_norm = dequantize_tensor(weights.at(c.k_from_v.norm));
+  }
 }
 
 std::optional<Interpreter> Interpreter::create(const Plan& plan, const WeightSet& weights, int max_sequences,
@@ -48,15 +52,22 @@ std::optional<Interpreter> Interpreter::create(const Plan& plan, const WeightSet
 }
 
 cpu::KvCacheView Interpreter::Cache::view() {
-  return {k.data(), v.data(), decl->dtype, decl->kind, decl->slots, decl->kv_heads, decl->head_dim};
+  cpu::KvCacheView view{decl->v_only() ? nullptr : k.data(), v.data(), decl->dtype,   decl->kind,
+                        decl->slots,                          decl->kv_heads, decl->head_dim};
+  if (decl->v_only()) {
+    view.k_norm = k_norm.data();
+    view.rotated_pairs = decl->k_from_v.rotated_pairs;
+    view.theta = decl->k_from_v.theta;
+  }
+  return view;
 }
 
 void Interpreter::reset_sequence(int slot) {
   for (auto& [name, c] : caches_) {
-    if (c.k.empty()) continue;
-    size_t per_sequence = c.k.size() / static_cast<size_t>(max_sequences_);
+    if (c.v.empty()) continue;
+    size_t per_sequence = static_cast<size_t>(c.decl->plane_seq_bytes());
     const uint8_t fill = poison_ ? 0xFF : 0;
-    std::fill_n(c.k.begin() + slot * per_sequence, per_sequence, fill);
+    if (!c.k.empty()) std::fill_n(c.k.begin() + slot * per_sequence, per_sequence, fill);
     std::fill_n(c.v.begin() + slot * per_sequence, per_sequence, fill);
   }
 }
@@ -149,14 +160,15 @@ void Interpreter::run_op(const Op& op, Step& step) {
     }
     case OpKind::kv_write: {
       Cache& c = cache(op.cache);
-      if (c.k.empty()) {  // allocated on first use: full caches of long contexts are large
-        size_t bytes = static_cast<size_t>(max_sequences_ * c.decl->slots * c.decl->kv_heads * c.decl->head_dim *
-                                           info(c.decl->dtype).block_bytes);
-        c.k.assign(bytes, poison_ ? 0xFF : 0);
+      if (c.v.empty()) {  // allocated on first use: full caches of long contexts are large
+        size_t bytes = static_cast<size_t>(max_sequences_ * c.decl->plane_seq_bytes());
+        if (!c.decl->v_only()) c.k.assign(bytes, poison_ ? 0xFF : 0);
         c.v.assign(bytes, poison_ ? 0xFF : 0);
       }
+      const KvWriteOperands io = kv_write_operands(op);
       cpu::KvCacheView view = c.view();
-      return cpu::kv_write(x, value(step, op.operands[1]), ids(op.operands[2]), ids(op.operands[3]), W, view);
+      return cpu::kv_write(io.k.empty() ? nullptr : value(step, io.k), value(step, io.v), ids(io.pos), ids(io.seq), W,
+                           view);
     }
     case OpKind::attention:
       return cpu::attention(x, ids(op.operands[1]), ids(op.operands[2]), W, cache(op.cache).view(),

@@ -44,7 +44,27 @@ void rms_norm(const float* x, const float* weight, float* y, int64_t total, int6
   }
 }
 
+CosSin rope_cos_sin(double theta, int64_t head_dim, int64_t position, int64_t pair) {
+  // The angle in double: pos · θ^(−2i/d) reaches 10^5 rad at long contexts, past float's precision.
+  const double angle = static_cast<double>(position) *
+                       std::pow(theta, -2.0 * static_cast<double>(pair) / static_cast<double>(head_dim));
+  return {static_cast<float>(std::cos(angle)), static_cast<float>(std::sin(angle))};
+}
+
+std::vector<CosSin> rope_table(double theta, int64_t head_dim, int64_t rotated_pairs, int64_t positions) {
+  std::vector<CosSin> table(static_cast<size_t>(positions * rotated_pairs));
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t i = 0; i < rotated_pairs; ++i) table[p * rotated_pairs + i] = rope_cos_sin(theta, head_dim, p, i);
+  return table;
+}
+
 namespace {
+
+// Rotates the pair (a, b) by the angle of `cs`: each product rounded, then the sum.
+void rotate(CosSin cs, float& a, float& b) {
+  const float first = a * cs.cos - b * cs.sin, second = b * cs.cos + a * cs.sin;
+  a = first, b = second;
+}
 
 // rope(), with pairs 0 and 1 trading angles when `swap_pairs` (an injected bug).
 void rotate_pairs(const float* x, const int32_t* pos, float* y, int64_t n, int64_t row_elems, int64_t head_dim,
@@ -59,13 +79,10 @@ void rotate_pairs(const float* x, const int32_t* pos, float* y, int64_t n, int64
           y[head + i + half] = b;
           continue;
         }
-        // The angle in double: pos · θ^(−2i/d) reaches 10^5 rad at long contexts, past float's precision.
         const int64_t angle_pair = swap_pairs ? swapped_rope_pair(static_cast<int>(i)) : i;
-        double angle = static_cast<double>(pos[r]) *
-                       std::pow(theta, -2.0 * static_cast<double>(angle_pair) / static_cast<double>(head_dim));
-        float c = static_cast<float>(std::cos(angle)), s = static_cast<float>(std::sin(angle));
-        y[head + i] = a * c - b * s;
-        y[head + i + half] = b * c + a * s;
+        rotate(rope_cos_sin(theta, head_dim, pos[r], angle_pair), a, b);
+        y[head + i] = a;
+        y[head + i + half] = b;
       }
 }
 
@@ -145,13 +162,27 @@ void KvCacheView::store(void* base, int64_t index, float value) const {
   }
 }
 
+void KvCacheView::load_key(int64_t seq, int64_t pos, int64_t head, float* key) const {
+  const int64_t base = element_index(seq, pos) + head * head_dim;
+  if (!v_only()) {
+    for (int64_t i = 0; i < head_dim; ++i) key[i] = load(k, base + i);
+    return;
+  }
+  for (int64_t i = 0; i < head_dim; ++i) key[i] = load(v, base + i) * k_norm[i];
+  const bool swap_pairs = injected(InjectedBug::swap_rope_pairs);
+  for (int64_t i = 0; i < rotated_pairs; ++i) {
+    const int64_t angle_pair = swap_pairs ? swapped_rope_pair(static_cast<int>(i)) : i;
+    rotate(rope_cos_sin(theta, head_dim, pos, angle_pair), key[i], key[i + head_dim / 2]);
+  }
+}
+
 void kv_write(const float* k, const float* v, const int32_t* pos, const int32_t* seq, int64_t n, KvCacheView& cache) {
   int64_t E = cache.row_elems();
   for (int64_t r = 0; r < n; ++r) {
     if (seq[r] < 0) continue;
     int64_t base = cache.element_index(seq[r], pos[r]);
     for (int64_t i = 0; i < E; ++i) {
-      cache.store(cache.k, base + i, k[r * E + i]);
+      if (!cache.v_only()) cache.store(cache.k, base + i, k[r * E + i]);
       cache.store(cache.v, base + i, v[r * E + i]);
     }
   }
@@ -161,7 +192,7 @@ void attention(const float* q, const int32_t* pos, const int32_t* seq, int64_t n
                int64_t q_heads, int64_t window, float scale, float* out) {
   int64_t d = cache.head_dim, kvh = cache.kv_heads;
   std::fill(out, out + n * q_heads * d, 0.0f);
-  std::vector<float> scores;
+  std::vector<float> scores, keys_of_head;
   for (int64_t r = 0; r < n; ++r) {
     if (seq[r] < 0) continue;
     int64_t p = pos[r];
@@ -171,12 +202,16 @@ void attention(const float* q, const int32_t* pos, const int32_t* seq, int64_t n
     int64_t first = keys > 0 ? std::max<int64_t>(0, p - keys + 1) : 0;
     for (int64_t h = 0; h < q_heads; ++h) {
       int64_t g = h / (q_heads / kvh);
+      if (h % (q_heads / kvh) == 0) {  // the keys of KV head g, loaded (or rebuilt) once for its query heads
+        keys_of_head.resize(static_cast<size_t>((p - first + 1) * d));
+        for (int64_t j = first; j <= p; ++j) cache.load_key(seq[r], j, g, keys_of_head.data() + (j - first) * d);
+      }
       const float* qv = q + (r * q_heads + h) * d;
       scores.assign(static_cast<size_t>(p - first + 1), 0.0f);
       for (int64_t j = first; j <= p; ++j) {
-        int64_t base = cache.element_index(seq[r], j) + g * d;
+        const float* key = keys_of_head.data() + (j - first) * d;
         float dot = 0;
-        for (int64_t i = 0; i < d; ++i) dot += qv[i] * cache.load(cache.k, base + i);
+        for (int64_t i = 0; i < d; ++i) dot += qv[i] * key[i];
         scores[j - first] = dot * scale;
       }
       float mx = *std::max_element(scores.begin(), scores.end());

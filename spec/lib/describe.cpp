@@ -6,11 +6,6 @@
 
 namespace g4c {
 
-int64_t kv_bytes_per_token(const ModelSpec& spec, const LayerSpec& layer) {
-  if (!layer.owns_kv) return 0;
-  return 2 * int64_t{layer.kv_heads} * layer.head_dim * info(spec.kv_dtype).block_bytes;
-}
-
 static bool is_embedding_table(TensorClass c) {
   return c == TensorClass::token_embd || c == TensorClass::per_layer_token_embd;
 }
@@ -35,11 +30,6 @@ ModelTotals compute_totals(const ModelSpec& spec) {
     totals.parameters += t.elements();
     totals.weight_bytes += t.bytes();
     add_streamed(spec, t, totals.streamed);
-  }
-  for (const LayerSpec& l : spec.layers) {
-    int64_t per_token = kv_bytes_per_token(spec, l);
-    totals.kv_bytes_per_token += per_token;
-    totals.kv_bytes_per_sequence += per_token * (l.window > 0 ? l.window : spec.context);
   }
   return totals;
 }
@@ -88,7 +78,7 @@ void describe_header(const ModelSpec& spec, std::ostream& os) {
   os << "}\n";
 }
 
-void describe_layer(const ModelSpec& spec, const LayerSpec& l, std::ostream& os) {
+void describe_layer(const ModelSpec& spec, const LayerSpec& l, int64_t kv_bytes_per_token, std::ostream& os) {
   const char* v = !l.owns_kv ? "shared" : l.has_v_proj ? "proj" : "k_eq_v";
   os << "layer " << l.index << " {kind = " << name(l.kind) << ", head_dim = " << l.head_dim
      << ", q_heads = " << l.q_heads << ", kv_heads = " << l.kv_heads
@@ -96,7 +86,7 @@ void describe_layer(const ModelSpec& spec, const LayerSpec& l, std::ostream& os)
      << ", rope = " << (l.proportional_rope() ? "proportional" : "default")
      << ", rope_theta = " << format_double(l.rope_theta) << ", rotated_pairs = " << l.rotated_pairs
      << ", v = " << v << ", kv_source = " << l.kv_source << ", ffn = " << l.ffn_width
-     << ", kv_bytes_per_token = " << kv_bytes_per_token(spec, l) << "}\n";
+     << ", kv_bytes_per_token = " << kv_bytes_per_token << "}\n";
   os << "  weights {";
   bool first = true;
   for (const TensorSpec& t : spec.tensors) {
@@ -107,12 +97,12 @@ void describe_layer(const ModelSpec& spec, const LayerSpec& l, std::ostream& os)
   os << "}\n";
 }
 
-void describe_totals(const ModelSpec& spec, std::ostream& os) {
+void describe_totals(const ModelSpec& spec, const KvFootprint& kv, std::ostream& os) {
   ModelTotals totals = compute_totals(spec);
   os << "totals {tensors = " << spec.tensors.size() << ", parameters = " << totals.parameters << ", weight_bytes = " << totals.weight_bytes
      << ", streamed_bytes_per_token = " << totals.streamed.total()
-     << ", kv_bytes_per_token = " << totals.kv_bytes_per_token
-     << ", kv_bytes_per_sequence = " << totals.kv_bytes_per_sequence << "}\n";
+     << ", kv_bytes_per_token = " << kv.bytes_per_token_total
+     << ", kv_bytes_per_sequence = " << kv.bytes_per_sequence << "}\n";
   for (const auto& [cls, c] : totals.classes)
     os << "  class " << name(cls) << " {tensors = " << c.tensors << ", parameters = " << c.parameters
        << ", bytes = " << c.bytes << ", types = " << types_list(c.types) << "}\n";
@@ -123,10 +113,11 @@ void describe_totals(const ModelSpec& spec, std::ostream& os) {
 
 }  // namespace
 
-void describe_model(const ModelSpec& spec, std::ostream& os) {
+void describe_model(const ModelSpec& spec, const KvFootprint& kv, std::ostream& os) {
   describe_header(spec, os);
-  for (const LayerSpec& l : spec.layers) describe_layer(spec, l, os);
-  describe_totals(spec, os);
+  for (const LayerSpec& l : spec.layers)
+    describe_layer(spec, l, static_cast<size_t>(l.index) < kv.bytes_per_token.size() ? kv.bytes_per_token[l.index] : 0, os);
+  describe_totals(spec, kv, os);
 }
 
 }  // namespace g4c

@@ -88,12 +88,15 @@ std::optional<int64_t> total_weight_bytes(const ModelSpec& spec) {
   return total;
 }
 
-// As `g4c compile --emit=spec` counts kv_bytes_per_sequence: a window of slots on sliding layers,
-// the whole context on global ones.
+// The most one sequence's KV caches can take: K and V of every layer that owns a cache (a k_eq_v
+// cache the compiler stores as V alone takes half), a window of slots on sliding layers, the whole
+// context on global ones.
 std::optional<int64_t> total_kv_bytes_per_sequence(const ModelSpec& spec) {
   std::optional<int64_t> total = 0;
   for (const LayerSpec& l : spec.layers) {
-    auto bytes = checked_mul(kv_bytes_per_token(spec, l), l.window > 0 ? l.window : spec.context);
+    if (!l.owns_kv) continue;
+    const int64_t per_token = 2 * row_bytes(spec.kv_dtype, int64_t{l.kv_heads} * l.head_dim);
+    auto bytes = checked_mul(per_token, l.window > 0 ? l.window : spec.context);
     if (!bytes || !(total = checked_add(*total, *bytes))) return std::nullopt;
   }
   return total;

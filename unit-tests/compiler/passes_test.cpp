@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include "compile_helpers.h"
+#include "kv_limit_declaration.h"
 #include "g4c/plan/routes.h"
 #include "g4c/plan/storage.h"
+#include "g4c/spec/limits.h"
 
 namespace g4c {
 namespace {
@@ -14,10 +16,12 @@ using namespace plan;
 using testing::compile_shipped;
 using testing::find_op;
 
-// Unfused, K's rms_norm reads the raw K projection; fused (the default), K's rms_norm_rope does.
+// With K and V stored apart: unfused, K's rms_norm reads the raw K projection; fused (the
+// default), K's rms_norm_rope does.
 TEST(AliasPass, KeqvLayersKeepTheRawKProjectionUntilVIsNormed) {
   for (bool fused : {false, true}) {
-    Plan plan = compile_shipped("gemma4-12b.toml", {1, 8}, {}, 0, 1, fused ? FusionOptions::all() : FusionOptions::none());
+    Plan plan = compile_shipped("gemma4-12b.toml", {1, 8}, {}, 0, 1, fused ? FusionOptions::all() : FusionOptions::none(),
+                                KvStorage::separate);
     const std::string k_norm = fused ? "k" : "k_normed";
     for (int layer : {5, 11, 47}) {
       std::string p = "l" + std::to_string(layer) + ".";
@@ -35,6 +39,69 @@ TEST(AliasPass, KeqvLayersKeepTheRawKProjectionUntilVIsNormed) {
     // A real-V layer may norm K in place.
     EXPECT_TRUE(find_op(plan, "l0." + k_norm)->in_place());
   }
+}
+
+// The default storage: a k_eq_v layer's cache keeps V alone and names what rebuilds K; the ops
+// that computed K go (fused or not), and V's norm, the raw projection's last reader, runs in place.
+TEST(KvStorage, KeqvCachesKeepVAloneAndTheKOpsGo) {
+  for (bool fused : {false, true}) {
+    Plan plan = compile_shipped("gemma4-12b.toml", {1, 8}, {}, 0, 1, fused ? FusionOptions::all() : FusionOptions::none());
+    EXPECT_EQ(plan.header.kv_storage, KvStorage::v_only);
+    for (const KvCache& c : *plan.caches) {
+      const std::string p = "l" + std::to_string(c.layer) + ".";
+      const Op* write = nullptr;
+      for (const Op* op : plan.ops())
+        if (op->kind == OpKind::kv_write && op->cache == c.name) write = op;
+      ASSERT_NE(write, nullptr) << c.name;
+      if (c.layer % 6 != 5) {  // sliding, real V
+        EXPECT_FALSE(c.v_only()) << c.name;
+        EXPECT_EQ(write->operands.size(), 4u) << c.name;
+        continue;
+      }
+      ASSERT_TRUE(c.v_only()) << c.name;
+      EXPECT_EQ(c.k_from_v, (KFromV{"blk." + std::to_string(c.layer) + ".attn_k_norm.weight", 512, 64, 1e6})) << c.name;
+      EXPECT_EQ(write->operands, (std::vector<std::string>{p + "v", "pos", "seq"})) << c.name;
+      EXPECT_EQ(find_op(plan, p + "k"), nullptr) << c.name;
+      EXPECT_EQ(find_op(plan, p + "k_normed"), nullptr) << c.name;
+      EXPECT_TRUE(find_op(plan, p + "v")->in_place()) << c.name;
+    }
+  }
+}
+
+// Real-V layers keep K and V whatever the storage asked; --kv-storage=separate keeps every cache so.
+TEST(KvStorage, OnlyKeqvCachesKeepVAloneAndSeparateKeepsNone) {
+  Plan mixed = compile_shipped("synthetic/mixed-v-keqv.toml", {1});
+  std::vector<bool> v_only;
+  for (const KvCache& c : *mixed.caches) v_only.push_back(c.v_only());
+  EXPECT_EQ(v_only, (std::vector<bool>{true, false, true}));
+  Plan separate = testing::compile_separate("synthetic/mixed-v-keqv.toml", {1});
+  EXPECT_EQ(separate.header.kv_storage, KvStorage::separate);
+  for (const KvCache& c : *separate.caches) EXPECT_FALSE(c.v_only()) << c.name;
+  for (const Op* op : separate.ops())
+    if (op->kind == OpKind::kv_write) EXPECT_EQ(op->operands.size(), 4u);
+}
+
+// What --emit=spec prints: the 12B's eight global caches store 512 F16 values per position instead
+// of 1024, so at its 262,144 positions each sequence's KV shrinks by their K: 8 x 262144 x 1024 B.
+TEST(KvStorage, CacheBytesFollowTheStorage) {
+  const KvFootprint v_only = kv_footprint(compile_shipped("gemma4-12b.toml", {1}));
+  const KvFootprint separate = kv_footprint(testing::compile_separate("gemma4-12b.toml", {1}));
+  EXPECT_EQ(separate.bytes_per_token_total, 40 * 8192 + 8 * 2048);
+  EXPECT_EQ(v_only.bytes_per_token_total, 40 * 8192 + 8 * 1024);
+  EXPECT_EQ(separate.bytes_per_token[5], 2048);
+  EXPECT_EQ(v_only.bytes_per_token[5], 1024);
+  EXPECT_EQ(v_only.bytes_per_token[4], 8192);
+  EXPECT_EQ(separate.bytes_per_sequence, int64_t{40} * 8192 * 1024 + int64_t{8} * 2048 * 262144);
+  EXPECT_EQ(separate.bytes_per_sequence - v_only.bytes_per_sequence, int64_t{8} * 1024 * 262144);
+}
+
+// The declaration check's bound on one sequence's KV (spec/lib/validate_declaration.cpp: K and V
+// of every cache) is what the plan of a model without k_eq_v layers takes: a model at the limit.
+TEST(KvStorage, AModelAtTheKvLimitTakesExactlyIt) {
+  DiagnosticEngine diag;
+  auto spec = load_model_spec_from_string(testing::kKvAtTheLimit, "kv-limit.toml", diag);
+  ASSERT_TRUE(spec);
+  EXPECT_EQ(kv_footprint(testing::compile_spec(*spec, {1})).bytes_per_sequence, kMaxKvBytesPerSequence);
 }
 
 TEST(BufferPlan, ValuesLiveTogetherNeverShareBytes) {

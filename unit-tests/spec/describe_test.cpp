@@ -15,7 +15,7 @@ std::string describe(const std::string& model) {
   EXPECT_TRUE(spec);
   if (!spec) return {};
   std::ostringstream os;
-  describe_model(*spec, os);
+  describe_model(*spec, KvFootprint{}, os);  // the caches' bytes come from a compiled plan (compiler tests)
   return os.str();
 }
 
@@ -47,10 +47,6 @@ TEST(Describe, ClassTotalsSumToModelTotals) {
   }
   EXPECT_EQ(params, totals.parameters);
   EXPECT_EQ(bytes, totals.weight_bytes);
-  // Shared-KV layers store nothing; every owner stores K and V of its own shape.
-  int64_t kv = 0;
-  for (const LayerSpec& l : spec->layers) kv += l.owns_kv ? 2 * l.kv_heads * l.head_dim * 2 : 0;
-  EXPECT_EQ(totals.kv_bytes_per_token, kv);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "g4c/spec/describe.h"
 #include "g4c/spec/limits.h"
 #include "g4c/spec/load.h"
+#include "kv_limit_declaration.h"
 
 namespace g4c {
 namespace {
@@ -195,36 +196,10 @@ TEST(Load, ReportsEveryIndependentMistakeOfAStage) {
   EXPECT_NE(errors[2].find("quant.unknown_one: unknown key"), std::string::npos);
 }
 
-// One global layer whose cache takes 2^40 bytes per sequence at its context (F16: 2^24 slots x
-// K and V x 4 heads x 4096): exactly the limit, which is allowed; F32 doubles it past.
-constexpr const char* kKvAtTheLimit = R"(
-[model]
-name = "kv-limit"
-vocab = 256
-hidden = 256
-layers = 1
-context = 16777216
+// kKvAtTheLimit: exactly the limit, which is allowed; F32 doubles it past.
+using testing::kKvAtTheLimit;
 
-[attention]
-query_heads = 4
-layer_pattern = { period = 1, global = [0] }
-
-[attention.global]
-head_dim = 4096
-kv_heads = 4
-rope_theta = 1000000.0
-
-[ffn]
-width = 512
-
-[quant]
-default = "F16"
-)";
-
-TEST(Load, AcceptsAKvCacheOfExactlyTheLimitAndCountsItAsDescribeDoes) {
-  ModelSpec spec = load_ok(kKvAtTheLimit);
-  EXPECT_EQ(compute_totals(spec).kv_bytes_per_sequence, kMaxKvBytesPerSequence);
-}
+TEST(Load, AcceptsAKvCacheOfExactlyTheLimit) { load_ok(kKvAtTheLimit); }
 
 TEST(Load, RefusesAKvCacheOverTheLimitWithTheBytesItNeeds) {
   std::string text = std::string(kKvAtTheLimit);

@@ -22,22 +22,29 @@ inline ModelSpec load_shipped(const std::string& model) {
 
 inline plan::Plan compile_spec(const ModelSpec& spec, std::vector<int64_t> widths = {1, 2, 4, 5, 8, 16, 32},
                                const RouteOptions& routes = {}, int64_t context = 0, int64_t prefill_chunk = 1,
-                               const FusionOptions& fusions = FusionOptions::all()) {
+                               const FusionOptions& fusions = FusionOptions::all(),
+                               plan::KvStorage kv_storage = plan::KvStorage::v_only) {
   LowerOptions lower;
   lower.widths = std::move(widths);
   lower.context = context;
   lower.prefill_chunk = prefill_chunk;
   plan::Plan plan = lower_model(spec, lower);
   DiagnosticEngine diag;
-  PassContext ctx{spec, routes, diag, fusions};
+  PassContext ctx{spec, routes, diag, fusions, kv_storage};
   EXPECT_TRUE(run_pipeline(plan, ctx, {}, false, std::cerr)) << spec.name;
   return plan;
 }
 
 inline plan::Plan compile_shipped(const std::string& model, std::vector<int64_t> widths = {1, 2, 4, 5, 8, 16, 32},
                                   const RouteOptions& routes = {}, int64_t context = 0, int64_t prefill_chunk = 1,
-                                  const FusionOptions& fusions = FusionOptions::all()) {
-  return compile_spec(load_shipped(model), std::move(widths), routes, context, prefill_chunk, fusions);
+                                  const FusionOptions& fusions = FusionOptions::all(),
+                                  plan::KvStorage kv_storage = plan::KvStorage::v_only) {
+  return compile_spec(load_shipped(model), std::move(widths), routes, context, prefill_chunk, fusions, kv_storage);
+}
+
+// The plan of a shipped model with every cache keeping K and V (`--kv-storage=separate`).
+inline plan::Plan compile_separate(const std::string& model, std::vector<int64_t> widths, int64_t prefill_chunk = 1) {
+  return compile_shipped(model, std::move(widths), {}, 0, prefill_chunk, FusionOptions::all(), plan::KvStorage::separate);
 }
 
 inline std::string print(const plan::Plan& plan) {

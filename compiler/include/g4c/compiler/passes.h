@@ -38,6 +38,7 @@ struct PassContext {
   const RouteOptions& routes;
   DiagnosticEngine& diag;
   FusionOptions fusions = FusionOptions::all();
+  plan::KvStorage kv_storage = plan::KvStorage::v_only;  // `g4c compile --kv-storage`
 };
 
 // residual-norm: `%h = add %r, %n` where `%n = rms_norm %x, @w` is read by nothing else becomes
@@ -50,6 +51,10 @@ void run_fuse_norm_rope(plan::Plan& plan, PassContext& ctx);
 // kv-layout: one cache per layer that owns KV (a ring of `window` slots, plus prefill_chunk - 1, on
 // sliding layers; `context` slots on global ones), with the layers that read it.
 void run_kv_layout(plan::Plan& plan, PassContext& ctx);
+// kv-storage: k_eq_v caches keep V alone (`storage = v_only`, with the K-norm weight and RoPE that
+// rebuild K from it), unless `--kv-storage=separate`; their kv_write loses its K operand and the
+// ops computing K go.
+void run_kv_storage(plan::Plan& plan, PassContext& ctx);
 // alias: decides which results overwrite an operand in place, never one whose storage an alias
 // (k_eq_v's V, a PLE slice) still has to be read from.
 void run_alias(plan::Plan& plan, PassContext& ctx);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "g4c/kernels/weight_layouts.h"
+#include "g4c/spec/describe.h"
 #include "g4c/spec/quant_type.h"
 #include "g4c/support/diagnostics.h"
 
@@ -106,12 +107,13 @@ enum class Presence : uint8_t { none, optional, required };
 // What an op kind takes and prints, in its fixed order.
 struct OpSchema {
   std::string_view name;
-  int operands;             // exact count of value operands
+  int operands;             // count of value operands
   Presence weight;          // one weight tensor operand (@name)
   bool cache;               // a KV cache operand (-> %kv.lN on kv_write, last operand on attention)
   bool result;
   bool may_run_in_place;    // elementwise per row: may write its result over operand 0
   std::span<const AttrSchema> attrs;
+  bool first_operand_optional = false;  // kv_write: no %k into a v_only cache
 };
 
 const OpSchema& schema(OpKind k);
@@ -139,6 +141,13 @@ struct Op {
   bool in_place() const { return get_bool("in_place"); }
 };
 
+// kv_write's operands: `%k, %v, %pos, %seq` into a separate cache, `%v, %pos, %seq` into a v_only
+// one, which stores no K (k is then empty).
+struct KvWriteOperands {
+  std::string k, v, pos, seq;
+};
+KvWriteOperands kv_write_operands(const Op& op);
+
 // ---- sections ----
 
 // How a weight sits in device memory (g4c/kernels/weight_layouts.h): GGUF's rows of blocks, or
@@ -161,6 +170,25 @@ struct WeightDecl {
 enum class KvKind : uint8_t { ring, full };
 std::string_view name(KvKind k);
 
+// What a KV cache stores per position (compiler/passes/kv_storage.cpp decides): K and V, or on a
+// k_eq_v layer V alone — there K before RoPE is V ⊙ the K-norm weight (gemma4.md §2.2), and
+// attention rebuilds each key from its stored V at the key's own position.
+enum class KvStorage : uint8_t { separate, v_only };
+std::string_view name(KvStorage s);
+std::optional<KvStorage> parse_kv_storage(std::string_view s);
+
+// How attention rebuilds K from a v_only cache: K = rope(V ⊙ @norm) at the key's position, with
+// the writing layer's K-norm weight (head_dim values) and its rope's attributes.
+struct KFromV {
+  std::string norm;  // weight name without '@'
+  int64_t head_dim = 0;
+  int64_t rotated_pairs = 0;
+  double theta = 0;
+  bool operator==(const KFromV&) const = default;
+};
+
+// The one place a cache's bytes are computed: the plan's kv_caches section, `g4c compile
+// --emit=spec`, `g4run bench` and the GPU executor's memory check all read these.
 struct KvCache {
   std::string name;  // "kv.l0"
   int layer = 0;     // the layer that writes it
@@ -169,9 +197,17 @@ struct KvCache {
   int kv_heads = 0;
   int head_dim = 0;
   QuantType dtype = QuantType::F16;
+  KvStorage storage = KvStorage::separate;
+  KFromV k_from_v;               // set when storage is v_only
   std::vector<int64_t> readers;  // layers whose attention reads it
   SourceLoc loc;
-  int64_t seq_bytes() const { return slots * 2 * kv_heads * head_dim * info(dtype).block_bytes; }
+  bool v_only() const { return storage == KvStorage::v_only; }
+  int planes() const { return v_only() ? 1 : 2; }  // tensors stored: K and V, or V
+  // One plane (K or V) of one position, every plane of one position, and of every slot: per sequence.
+  int64_t row_bytes() const { return g4c::row_bytes(dtype, int64_t{kv_heads} * head_dim); }
+  int64_t position_bytes() const { return planes() * row_bytes(); }
+  int64_t plane_seq_bytes() const { return slots * row_bytes(); }
+  int64_t seq_bytes() const { return slots * position_bytes(); }
 };
 
 struct Buffer {
@@ -226,6 +262,10 @@ struct PlanHeader {
   // The fusion passes that ran (`g4c compile --fuse`), in pipeline order. Printed only when some
   // did, so an unfused plan reads as plans did before fusions existed.
   std::vector<std::string> fusions;
+  // `g4c compile --kv-storage`: v_only (k_eq_v caches keep V alone, the default) or separate
+  // (every cache keeps K and V). Printed only when separate; the caches say what each stores, so
+  // the runtime does not read it.
+  KvStorage kv_storage = KvStorage::v_only;
   SourceLoc loc;
 };
 
@@ -250,5 +290,8 @@ struct Plan {
   std::vector<const Op*> ops() const;
   std::vector<Op*> mutable_ops();
 };
+
+// The caches' bytes by layer, as `g4c compile --emit=spec` prints them (from KvCache).
+KvFootprint kv_footprint(const Plan& plan);
 
 }  // namespace g4c::plan

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "g4c/plan/plan.h"
 #include "g4c/runtime/weights.h"
@@ -23,6 +24,17 @@ void rms_norm(const float* x, const float* weight, float* y, int64_t total, int6
 // rotate by pos · theta^(−2i/head_dim), computed in double.
 void rope(const float* x, const int32_t* pos, float* y, int64_t n, int64_t row_elems, int64_t head_dim,
           int64_t rotated_pairs, double theta);
+
+// cos and sin of RoPE pair `pair` at `position`: the angle pos · theta^(−2·pair/head_dim) in double
+// (positions reach 262143, past float's precision), each rounded to float. Every RoPE of the CPU
+// ops rotates by these, and the GPU's rope kernels compute the same expression.
+struct CosSin {
+  float cos, sin;
+};
+CosSin rope_cos_sin(double theta, int64_t head_dim, int64_t position, int64_t pair);
+// rope_cos_sin of pairs 0 .. rotated_pairs−1 at positions 0 .. positions−1, [position][pair]: the
+// table the GPU's attention rotates a v_only cache's keys with.
+std::vector<CosSin> rope_table(double theta, int64_t head_dim, int64_t rotated_pairs, int64_t positions);
 
 void geglu(const float* gate, const float* up, float* y, int64_t count);  // gelu_tanh(gate) ⊙ up
 void add(const float* a, const float* b, float* y, int64_t count);
@@ -47,25 +59,34 @@ int32_t argmax(const float* row, int64_t count);  // the first maximum
 
 // A KV cache in the layout the GPU uses: for each sequence, `slots` rows of kv_heads × head_dim
 // elements of `dtype` (F32, F16 or BF16), K and V in separate arrays. Ring caches keep position p
-// in slot p mod slots.
+// in slot p mod slots. A v_only cache (plan::KvStorage) has no K array: the key at position p is
+// rope(V ⊙ k_norm) at p, with the cache's k_from_v.
 struct KvCacheView {
-  void* k = nullptr;
+  void* k = nullptr;  // null on a v_only cache
   void* v = nullptr;
   QuantType dtype = QuantType::F32;
   plan::KvKind kind = plan::KvKind::full;
   int64_t slots = 0;
   int64_t kv_heads = 0;
   int64_t head_dim = 0;
+  const float* k_norm = nullptr;  // head_dim floats; set on a v_only cache
+  int64_t rotated_pairs = 0;
+  double theta = 0;
 
+  bool v_only() const { return k_norm != nullptr; }
   int64_t row_elems() const { return kv_heads * head_dim; }
   int64_t slot_of(int64_t pos) const { return kind == plan::KvKind::ring ? pos % slots : pos; }
   int64_t element_index(int64_t seq, int64_t pos) const { return (seq * slots + slot_of(pos)) * row_elems(); }
   float load(const void* base, int64_t index) const;
   void store(void* base, int64_t index, float value) const;  // rounds to dtype
+  // The key of KV head `head` at position `pos` of sequence `seq` (head_dim floats): K as stored,
+  // or on a v_only cache rebuilt from V — each element times k_norm, then pairs i < rotated_pairs
+  // rotated at `pos` exactly as rope rotates them.
+  void load_key(int64_t seq, int64_t pos, int64_t head, float* key) const;
 };
 
 // Stores each row's K and V (already normed and roped) at its position; rows with seq < 0 are
-// padding and store nothing.
+// padding and store nothing. A v_only cache stores V alone (k is not read and may be null).
 void kv_write(const float* k, const float* v, const int32_t* pos, const int32_t* seq, int64_t n, KvCacheView& cache);
 
 // Decode attention of each row's query over its sequence's cache: query head h reads KV head

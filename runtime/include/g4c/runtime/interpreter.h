@@ -44,7 +44,8 @@ class Interpreter final : public DecodeBackend {
   Interpreter(const plan::Plan& plan, const WeightSet& weights, int max_sequences);
   struct Cache {
     const plan::KvCache* decl = nullptr;
-    std::vector<uint8_t> k, v;  // [sequence][slot][kv_heads × head_dim] elements of decl->dtype
+    std::vector<uint8_t> k, v;  // [sequence][slot][kv_heads × head_dim] elements of decl->dtype; no K when v_only
+    std::vector<float> k_norm;  // v_only: the K-norm weight that rebuilds K
     cpu::KvCacheView view();
   };
   struct Step;  // the state of one step: width, arena, rows

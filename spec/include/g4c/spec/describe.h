@@ -1,11 +1,12 @@
 // The normalized description of a model (`g4c compile --emit=spec`): model-wide settings, a line
 // per layer, and totals (parameters, weight bytes per class, bytes streamed per decode token,
-// KV bytes per token). Byte-identical for the same declaration on every machine.
+// KV bytes per token). Byte-identical for the same declaration and flags on every machine.
 #pragma once
 
 #include <cstdint>
 #include <iosfwd>
 #include <map>
+#include <vector>
 
 #include "g4c/spec/model_spec.h"
 
@@ -33,12 +34,18 @@ struct ModelTotals {
   int64_t weight_bytes = 0;
   std::map<TensorClass, ClassTotals> classes;
   StreamedBytes streamed;
-  int64_t kv_bytes_per_token = 0;        // summed over the layers that own a cache
-  int64_t kv_bytes_per_sequence = 0;     // every cache at full size (ring = window, full = context)
 };
 
-int64_t kv_bytes_per_token(const ModelSpec& spec, const LayerSpec& layer);
+// What the KV caches take. What a cache stores is the compiler's decision (K and V, or V alone on
+// k_eq_v layers), so the compiled plan's caches give these (plan::kv_footprint); the model alone
+// does not.
+struct KvFootprint {
+  std::vector<int64_t> bytes_per_token;  // by layer index: what its cache grows by per position, 0 without one
+  int64_t bytes_per_token_total = 0;
+  int64_t bytes_per_sequence = 0;  // every cache at its slots
+};
+
 ModelTotals compute_totals(const ModelSpec& spec);
-void describe_model(const ModelSpec& spec, std::ostream& os);
+void describe_model(const ModelSpec& spec, const KvFootprint& kv, std::ostream& os);
 
 }  // namespace g4c
