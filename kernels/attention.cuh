@@ -1,11 +1,12 @@
 // Decode attention (gemma4.md §2, §8 step 3.4) in two kernels, flash-decoding style:
 //
-// attention.partial {kind, head_dim, q_heads, kv_heads, dtype, window}: a block per (row, KV head,
-//   split of the row's keys, slice of the GQA group's query heads). Keys [max(0, p−W+1), p]
-//   (W = 0: [0, p]) are cut into up to kAttentionSplits splits of at least
-//   kAttentionMinKeysPerSplit keys; each block runs an online softmax over its split, tile by tile,
-//   and leaves the unnormalized accumulators and (max, sum) of each of its query heads in the
-//   scratch (layout: op_args.h). Splits past the row's count store an empty marker (−inf, 0).
+// attention.partial {kind, head_dim, q_heads, kv_heads, dtype, window[, storage = v_only,
+//   rotated_pairs]}: a block per (row, KV head, split of the row's keys, slice of the GQA group's
+//   query heads). Keys [max(0, p−W+1), p] (W = 0: [0, p]) are cut into up to kAttentionSplits
+//   splits of at least kAttentionMinKeysPerSplit keys; each block runs an online softmax over its
+//   split, tile by tile, and leaves the unnormalized accumulators and (max, sum) of each of its
+//   query heads in the scratch (layout: op_args.h). Splits past the row's count store an empty
+//   marker (−inf, 0).
 // attention.combine {head_dim, q_heads}: a block per (query head, row) merges the splits.
 //
 // Inside a partial block every K and V row is read from the cache once, with 16-byte (V: 4-element)
@@ -19,7 +20,15 @@
 //   PV: a thread owns 4-float slices of the output for every head of the block; where a head has
 //       fewer slices than the block has threads, kKeyGroups thread groups take alternate keys and
 //       add their sums once, at the end.
+//
+// A v_only cache (partial's `storage = v_only, rotated_pairs = R`) keeps V alone: the QK threads
+// load the V row in K's layout and rebuild the key as g4c::cpu::KvCacheView::load_key does — each
+// element times the K-norm weight (kept in shared memory), then pairs i < R rotated at the key's
+// own position by the (cos, sin) of the host-made table (the CPU's rope_cos_sin, so both backends
+// rotate by the same floats). A thread's chunks c and c + kChunksPerThread/2 sit HEAD_DIM/2
+// elements apart, so it holds both halves of each of its RoPE pairs.
 #include "ops_common.cuh"
+#include "rope.cuh"
 
 namespace g4c {
 
@@ -103,9 +112,16 @@ struct TileStage {
 
 // The rows of keys [tile_begin, tile_begin + kTileKeys) ∩ [·, end) of one sequence and KV head.
 struct TileRows {
-  const char* k;  // sequence_rows of the K and V caches
+  const char* k;  // sequence_rows of the K and V caches (of V alone for both on a v_only cache)
   const char* v;
   int slots;
+};
+
+// What rebuilds a v_only cache's keys: the K-norm weight (HEAD_DIM floats, in shared memory) and
+// the (cos, sin) of the rotated pairs, [position][ROTATED_PAIRS].
+struct KeyRebuild {
+  const float* k_norm;
+  const float2* rope_table;
 };
 
 template <class Tiling, bool RING, int HEAD_DIM, int KV_HEADS, class Elem>
@@ -132,21 +148,65 @@ __device__ inline void load_tile(TileStage<Tiling, Elem>& stage, const TileRows&
   }
 }
 
+__device__ inline float dot4(float4 q, float4 k, float sum) {
+  return fmaf(q.x, k.x, fmaf(q.y, k.y, fmaf(q.z, k.z, fmaf(q.w, k.w, sum))));
+}
+
+// Quad `part` of the thread's chunk c of a v_only key (first half of the head) and of chunk
+// c + kChunksPerThread/2 (the second half: element i's pair is i + HEAD_DIM/2), rebuilt from the V
+// elements there: each times the K-norm weight, then each pair below ROTATED_PAIRS rotated at the
+// key's position, in g4c::cpu::KvCacheView::load_key's order of operations.
+template <class Tiling, int HEAD_DIM, int ROTATED_PAIRS, class Elem>
+__device__ inline void rebuilt_key_quads(const TileStage<Tiling, Elem>& stage, int c, int part, int chunk, int position,
+                                         bool valid, const KeyRebuild& r, float4& first, float4& second) {
+  const int e = chunk * Tiling::kChunkElems + part * 4;  // the element of first.x
+  const float4 v1 = chunk_quad<Elem>(stage.k[c], part);
+  const float4 v2 = chunk_quad<Elem>(stage.k[c + Tiling::kChunksPerThread / 2], part);
+  const float4 w1 = *reinterpret_cast<const float4*>(r.k_norm + e);  // e and HEAD_DIM / 2: multiples of 4
+  const float4 w2 = *reinterpret_cast<const float4*>(r.k_norm + e + HEAD_DIM / 2);
+  float a[4] = {__fmul_rn(v1.x, w1.x), __fmul_rn(v1.y, w1.y), __fmul_rn(v1.z, w1.z), __fmul_rn(v1.w, w1.w)};
+  float b[4] = {__fmul_rn(v2.x, w2.x), __fmul_rn(v2.y, w2.y), __fmul_rn(v2.z, w2.z), __fmul_rn(v2.w, w2.w)};
+  if (valid && e < ROTATED_PAIRS) {  // keys past the split hold zeros and need no angle
+    const float2* angles = r.rope_table + static_cast<long long>(position) * ROTATED_PAIRS;
+    for (int j = 0; j < 4; ++j) {
+      const int pair = e + j;
+      if (pair >= ROTATED_PAIRS) break;
+      const int swapped = injected(InjectedBug::swap_rope_pairs) ? swapped_rope_pair(pair) : pair;
+      rope_rotate(__ldg(angles + (swapped < ROTATED_PAIRS ? swapped : pair)), a[j], b[j]);
+    }
+  }
+  first = make_float4(a[0], a[1], a[2], a[3]);
+  second = make_float4(b[0], b[1], b[2], b[3]);
+}
+
 // Scores of the tile's keys × the block's heads, scaled; −inf for keys past the split.
-template <class Tiling, class Elem>
+template <class Tiling, class Elem, int HEAD_DIM, bool V_ONLY, int ROTATED_PAIRS>
 __device__ inline void tile_scores(const TileStage<Tiling, Elem>& stage, const float4* queries, float* scores,
-                                   int tile_begin, int end, float scale) {
+                                   int tile_begin, int end, float scale, const KeyRebuild& rebuild) {
   const int tid = threadIdx.x;
   if (tid >= Tiling::kQkThreads) return;  // whole warps
   const int key = tid / Tiling::kThreadsPerKey, sub = tid % Tiling::kThreadsPerKey;
   float dot[Tiling::kHeads] = {};
-  for (int c = 0; c < Tiling::kChunksPerThread; ++c) {
-    const int chunk = sub + c * Tiling::kThreadsPerKey;
-    for (int part = 0; part < Tiling::kChunkQuads; ++part) {
-      const float4 k = chunk_quad<Elem>(stage.k[c], part);
-      for (int h = 0; h < Tiling::kHeads; ++h) {
-        const float4 q = queries[(h * Tiling::kChunkQuads + part) * Tiling::kChunks + chunk];
-        dot[h] = fmaf(q.x, k.x, fmaf(q.y, k.y, fmaf(q.z, k.z, fmaf(q.w, k.w, dot[h]))));
+  auto query = [&](int h, int part, int chunk) {
+    return queries[(h * Tiling::kChunkQuads + part) * Tiling::kChunks + chunk];
+  };
+  if constexpr (V_ONLY) {
+    for (int c = 0; c < Tiling::kChunksPerThread / 2; ++c) {
+      const int chunk = sub + c * Tiling::kThreadsPerKey, partner = chunk + Tiling::kChunks / 2;
+      for (int part = 0; part < Tiling::kChunkQuads; ++part) {
+        float4 k1, k2;
+        rebuilt_key_quads<Tiling, HEAD_DIM, ROTATED_PAIRS>(stage, c, part, chunk, tile_begin + key,
+                                                           tile_begin + key < end, rebuild, k1, k2);
+        for (int h = 0; h < Tiling::kHeads; ++h)
+          dot[h] = dot4(query(h, part, partner), k2, dot4(query(h, part, chunk), k1, dot[h]));
+      }
+    }
+  } else {
+    for (int c = 0; c < Tiling::kChunksPerThread; ++c) {
+      const int chunk = sub + c * Tiling::kThreadsPerKey;
+      for (int part = 0; part < Tiling::kChunkQuads; ++part) {
+        const float4 k = chunk_quad<Elem>(stage.k[c], part);
+        for (int h = 0; h < Tiling::kHeads; ++h) dot[h] = dot4(query(h, part, chunk), k, dot[h]);
       }
     }
   }
@@ -200,13 +260,16 @@ __device__ inline void tile_values(const TileStage<Tiling, Elem>& stage, const f
   }
 }
 
-template <bool RING, int HEAD_DIM, int Q_HEADS, int KV_HEADS, class Elem, int WINDOW>
+template <bool RING, int HEAD_DIM, int Q_HEADS, int KV_HEADS, class Elem, int WINDOW, bool V_ONLY, int ROTATED_PAIRS>
 __global__ void __launch_bounds__(kAttentionThreads) attention_partial(AttentionPartialArgs a) {
   wait_for_prior_grids();
   static_assert(Q_HEADS % KV_HEADS == 0, "query heads form whole GQA groups");
   using Tiling = AttentionTiling<HEAD_DIM, Q_HEADS / KV_HEADS, Elem>;
+  static_assert(!V_ONLY || (Tiling::kChunksPerThread % 2 == 0 && 2 * ROTATED_PAIRS <= HEAD_DIM),
+                "a thread holds both halves of its RoPE pairs");
   constexpr int kHeads = Tiling::kHeads;
   __shared__ float4 queries[kHeads * HEAD_DIM / 4];  // [head][chunk quad][chunk]
+  __shared__ __align__(16) float k_norm[V_ONLY ? HEAD_DIM : 4];
   __shared__ float scores[2][Tiling::kTileKeys * Tiling::kScoreStride];
   __shared__ float alpha[2][kHeads];
   __shared__ float4 key_group_sums[Tiling::kKeyGroups > 1 ? Tiling::kKeyGroups * kHeads * Tiling::kQuads : 1];
@@ -230,16 +293,19 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_partial(Attention
     const int chunk = d / Tiling::kChunkElems, part = d % Tiling::kChunkElems / 4;
     queries[(h * Tiling::kChunkQuads + part) * Tiling::kChunks + chunk] = load_float4(q + h * HEAD_DIM + d);
   }
+  if constexpr (V_ONLY)
+    for (int i = tid; i < HEAD_DIM; i += Tiling::kThreads) k_norm[i] = a.k_norm[i];
+  const KeyRebuild rebuild{k_norm, reinterpret_cast<const float2*>(a.rope_table)};
 
-  const TileRows rows{sequence_rows<HEAD_DIM, KV_HEADS, Elem>(a.k_cache, a.slots, seq, kv_head),
-                      sequence_rows<HEAD_DIM, KV_HEADS, Elem>(a.v_cache, a.slots, seq, kv_head),
-                      static_cast<int>(a.slots)};
+  const char* v_rows = sequence_rows<HEAD_DIM, KV_HEADS, Elem>(a.v_cache, a.slots, seq, kv_head);
+  const TileRows rows{V_ONLY ? v_rows : sequence_rows<HEAD_DIM, KV_HEADS, Elem>(a.k_cache, a.slots, seq, kv_head),
+                      v_rows, static_cast<int>(a.slots)};
   TileStage<Tiling, Elem> current, next;
   load_tile<Tiling, RING, HEAD_DIM, KV_HEADS>(current, rows, range.begin, range.end);
   float running_max[Tiling::kHeadsPerWarp], running_sum[Tiling::kHeadsPerWarp];
   for (int i = 0; i < Tiling::kHeadsPerWarp; ++i) running_max[i] = negative_infinity(), running_sum[i] = 0;
   float4 acc[kHeads][Tiling::kQuadsPerThread] = {};
-  __syncthreads();  // queries
+  __syncthreads();  // queries and the K-norm weight
 
   // Two score/alpha buffers: tile i + 1's scores may be written while a slow thread still reads
   // tile i's in tile_values, so two barriers per tile suffice.
@@ -247,7 +313,8 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_partial(Attention
   for (int tile = range.begin; tile < range.end; tile += Tiling::kTileKeys, buffer ^= 1) {
     const bool more = tile + Tiling::kTileKeys < range.end;
     if (more) load_tile<Tiling, RING, HEAD_DIM, KV_HEADS>(next, rows, tile + Tiling::kTileKeys, range.end);
-    tile_scores<Tiling, Elem>(current, queries, scores[buffer], tile, range.end, a.scale);
+    tile_scores<Tiling, Elem, HEAD_DIM, V_ONLY, ROTATED_PAIRS>(current, queries, scores[buffer], tile, range.end,
+                                                              a.scale, rebuild);
     __syncthreads();
     tile_softmax<Tiling>(scores[buffer], alpha[buffer], running_max, running_sum);
     __syncthreads();

@@ -40,7 +40,7 @@ int64_t kv_bytes_per_step(const Plan& plan, const std::vector<int32_t>& position
     const int64_t window = op->get_int("window");
     for (int32_t pos : positions) {
       const int64_t keys = window > 0 ? std::min<int64_t>(pos + 1, window) : pos + 1;
-      bytes += keys * 2 * c.kv_heads * c.head_dim * info(c.dtype).block_bytes;
+      bytes += keys * c.position_bytes();
     }
   }
   return bytes;

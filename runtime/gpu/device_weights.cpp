@@ -59,12 +59,17 @@ int64_t device_weight_bytes(const WeightDecl& w) {
 
 WeightCopies plan_weight_copies(const Plan& plan) {
   WeightCopies copies;
+  auto as_floats = [&](const WeightDecl& w) {
+    if (w.type != QuantType::F32 && copies.f32.insert(w.name).second) copies.bytes += w.ne0 * w.ne1 * 4;
+  };
+  // Attention rebuilds a v_only cache's keys with its K-norm weight, read as floats.
+  for (const KvCache& c : plan.caches ? *plan.caches : std::vector<KvCache>{})
+    if (const WeightDecl* w = c.v_only() ? plan.find_weight(c.k_from_v.norm) : nullptr) as_floats(*w);
   for (const Op* op : plan.ops()) {
     if (op->weight.empty()) continue;
     const WeightDecl* w = plan.find_weight(op->weight);
     if (!w) continue;
-    if (reads_weight_as_floats(op->kind) && w->type != QuantType::F32 && copies.f32.insert(w->name).second)
-      copies.bytes += w->ne0 * w->ne1 * 4;
+    if (reads_weight_as_floats(op->kind)) as_floats(*w);
     if (op->kind != OpKind::matmul || !is_quantized(w->type) || copies.f16.count(w->name)) continue;
     for (const RouteChoice& c : *op->routes())
       if (c.route == Route::cublas) {

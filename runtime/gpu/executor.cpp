@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
+#include <tuple>
 
 #include "g4c/plan/kernels.h"
 #include "g4c/plan/storage.h"
+#include "g4c/runtime/cpu_ops.h"
 #include "g4c/runtime/gpu/device_weights.h"
 #include "g4c/runtime/gpu/launch_matmul.h"
 #include "g4c/runtime/gpu/launch_ops.h"
@@ -17,8 +20,6 @@ using namespace plan;
 namespace {
 
 constexpr int64_t kCublasWorkspaceBytes = int64_t{32} << 20;
-// Left free beside the plan's needs: the CUDA context's own allocations, cuBLAS, graphs.
-constexpr int64_t kDeviceHeadroomBytes = int64_t{512} << 20;
 
 std::string gib(int64_t bytes) {
   char text[32];
@@ -61,10 +62,29 @@ struct Launch {
 
 struct CacheState {
   const KvCache* decl = nullptr;
-  DeviceBuffer k, v;
+  DeviceBuffer k, v;  // no K on a v_only cache
   KvCacheRef ref;
-  int64_t seq_bytes() const { return decl->slots * decl->kv_heads * decl->head_dim * info(decl->dtype).block_bytes; }
 };
+
+namespace {
+
+// A v_only cache's keys rotate by the (cos, sin) of its rotated pairs at every position of the
+// plan's context: one table per distinct RoPE, [position][pair] (cpu::rope_table).
+using RopeTableKey = std::tuple<int64_t, int64_t, double>;  // head_dim, rotated_pairs, theta
+
+std::set<RopeTableKey> rope_tables_of(const Plan& plan) {
+  std::set<RopeTableKey> keys;
+  for (const KvCache& c : *plan.caches)
+    if (c.v_only() && c.k_from_v.rotated_pairs > 0)
+      keys.insert({c.k_from_v.head_dim, c.k_from_v.rotated_pairs, c.k_from_v.theta});
+  return keys;
+}
+
+int64_t rope_table_bytes(const Plan& plan, const RopeTableKey& key) {
+  return plan.header.context * std::get<1>(key) * static_cast<int64_t>(sizeof(cpu::CosSin));
+}
+
+}  // namespace
 
 struct WidthState {
   int64_t width = 0;
@@ -91,6 +111,7 @@ struct Executor::Impl {
   std::optional<KernelLibrary> library;
   std::optional<DeviceWeights> weights;
   std::map<std::string, CacheState> caches;
+  std::map<RopeTableKey, DeviceBuffer> rope_tables;
   std::vector<std::unique_ptr<WidthState>> widths;
   cublasHandle_t cublas = nullptr;
   DeviceBuffer cublas_workspace;
@@ -115,6 +136,7 @@ struct Executor::Impl {
     return w.width * storage.values.at(value).seq_bytes / 4;
   }
 
+  bool allocate_caches(DiagnosticEngine& diag);
   bool build_launches(WidthState& w, DiagnosticEngine& diag);
   std::optional<Launch> launch_for(const Op& op, WidthState& w, DiagnosticEngine& diag);
   bool capture(WidthState& w, DiagnosticEngine& diag);
@@ -210,7 +232,8 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
       return l;
     }
     case OpKind::kv_write: {
-      const KvWriteCall c{x, f(op.operands[1]), ids(op.operands[2]), ids(op.operands[3]), caches.at(op.cache).ref, W};
+      const KvWriteOperands io = kv_write_operands(op);
+      const KvWriteCall c{io.k.empty() ? nullptr : f(io.k), f(io.v), ids(io.pos), ids(io.seq), caches.at(op.cache).ref, W};
       l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_kv_write(kernel, c, s); };
       return l;
     }
@@ -319,17 +342,19 @@ bool Executor::Impl::capture(WidthState& w, DiagnosticEngine& diag) {
 // Creation
 //===----------------------------------------------------------------------===//
 
-namespace {
-
 MemoryPlan plan_memory(const Plan& plan, int max_sequences) {
   MemoryPlan m;
   for (const WeightDecl& w : plan.weights) m.weights += device_weight_bytes(w);
   m.weight_copies = plan_weight_copies(plan).bytes;
-  for (const KvCache& c : *plan.caches) m.caches += c.seq_bytes() * max_sequences;
+  for (const KvCache& c : *plan.caches) m.kv_per_sequence += c.seq_bytes();
+  m.caches = m.kv_per_sequence * max_sequences;
   for (int64_t w : plan.header.widths) m.arenas += w * plan.buffers->seq_bytes;
   m.workspace = kCublasWorkspaceBytes;
+  for (const RopeTableKey& key : rope_tables_of(plan)) m.rope_tables += rope_table_bytes(plan, key);
   return m;
 }
+
+namespace {
 
 // The plan's kernel instances, plus the random-weight generators of its types when the weights
 // are generated on the device.
@@ -345,6 +370,55 @@ std::vector<JitRequest> executor_kernels(const Plan& plan, bool random_weights) 
 }
 
 }  // namespace
+
+int64_t MemoryPlan::sequences_that_fit(int64_t free_bytes, int64_t headroom) const {
+  const int64_t room = free_bytes - headroom - (total() - caches);
+  return kv_per_sequence > 0 && room > 0 ? room / kv_per_sequence : 0;
+}
+
+std::string MemoryPlan::describe(int64_t free_bytes, int64_t headroom, const std::string& device) const {
+  char per_sequence[32];
+  std::snprintf(per_sequence, sizeof per_sequence, "%.1f MiB", static_cast<double>(kv_per_sequence) / (1 << 20));
+  return "weights " + gib(weights) + ", weight copies " + gib(weight_copies) + ", arenas " + gib(arenas) +
+         ", rope tables " + gib(rope_tables) + ", KV caches " + per_sequence + " per sequence; " +
+         std::to_string(sequences_that_fit(free_bytes, headroom)) + " sequences fit in the " + gib(free_bytes) +
+         " free on " + device;
+}
+
+// Caches for max_sequences sequences (V alone on v_only ones, with the K-norm weight and rope
+// table that rebuild their keys), zeroed or poisoned.
+bool Executor::Impl::allocate_caches(DiagnosticEngine& diag) {
+  for (const RopeTableKey& key : rope_tables_of(*plan)) {
+    const auto& [head_dim, pairs, theta] = key;
+    const std::vector<cpu::CosSin> table = cpu::rope_table(theta, head_dim, pairs, plan->header.context);
+    DeviceBuffer& buffer = rope_tables[key] = DeviceBuffer(table.size() * sizeof(cpu::CosSin));
+    if (!buffer.ok()) {
+      diag.error({}, "out of device memory allocating a rope table of " + std::to_string(plan->header.context) +
+                         " positions");
+      return false;
+    }
+    buffer.upload(table.data(), table.size() * sizeof(cpu::CosSin));
+  }
+  const unsigned char fill = options.poison_memory ? 0xFF : 0;
+  for (const KvCache& c : *plan->caches) {
+    CacheState& state = caches[c.name];
+    state.decl = &c;
+    const size_t bytes = static_cast<size_t>(c.plane_seq_bytes() * options.max_sequences);
+    if (!c.v_only()) state.k = DeviceBuffer(bytes);
+    state.v = DeviceBuffer(bytes);
+    if (!state.k.ok() || !state.v.ok()) {
+      diag.error({}, "out of device memory allocating KV cache " + c.name);
+      return false;
+    }
+    state.k.fill(fill), state.v.fill(fill);
+    state.ref = KvCacheRef{state.k.get(), state.v.get(), c.dtype, c.slots, c.kv_heads, c.head_dim};
+    if (!c.v_only()) continue;
+    const KFromV& r = c.k_from_v;
+    state.ref.k_norm = weights->at(r.norm).floats();
+    if (r.rotated_pairs > 0) state.ref.rope_table = rope_tables.at({r.head_dim, r.rotated_pairs, r.theta}).as<float>();
+  }
+  return true;
+}
 
 Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)), plan_(impl_->plan) {}
 Executor::~Executor() = default;
@@ -367,14 +441,18 @@ std::unique_ptr<Executor> Executor::create(const Plan& plan, const WeightSource&
     return nullptr;
   }
   const MemoryPlan memory = plan_memory(plan, options.max_sequences);
-  if (memory.total() + kDeviceHeadroomBytes > static_cast<int64_t>(device->free_bytes)) {
+  const int64_t free_bytes = static_cast<int64_t>(device->free_bytes);
+  if (memory.total() + kDeviceHeadroomBytes > free_bytes) {
     diag.error({}, plan.header.name + " needs " + gib(memory.total()) + " on the device (weights " + gib(memory.weights) +
                        ", weight copies " + gib(memory.weight_copies) + ", KV caches for " +
                        std::to_string(options.max_sequences) + " sequences " + gib(memory.caches) + ", arenas " +
-                       gib(memory.arenas) + ") but " + device->name + " has " + gib(device->free_bytes) +
-                       " free; compile with a shorter --context or run fewer sequences");
+                       gib(memory.arenas) + ", rope tables " + gib(memory.rope_tables) + ") but " + device->name +
+                       " has " + gib(free_bytes) + " free, room for " +
+                       std::to_string(memory.sequences_that_fit(free_bytes, kDeviceHeadroomBytes)) +
+                       " sequences; compile with a shorter --context or run fewer sequences");
     return nullptr;
   }
+  if (options.progress) options.progress("memory: " + memory.describe(free_bytes, kDeviceHeadroomBytes, device->name));
 
   auto impl = std::make_unique<Impl>();
   impl->plan = &plan;
@@ -395,20 +473,7 @@ std::unique_ptr<Executor> Executor::create(const Plan& plan, const WeightSource&
                       : DeviceWeights::upload(plan, *source.host, diag, options.progress);
   if (!impl->weights || !impl->weights->make_copies(plan, *impl->library, diag)) return nullptr;
 
-  for (const KvCache& c : *plan.caches) {
-    CacheState& state = impl->caches[c.name];
-    state.decl = &c;
-    const size_t bytes = static_cast<size_t>(state.seq_bytes() * options.max_sequences);
-    state.k = DeviceBuffer(bytes);
-    state.v = DeviceBuffer(bytes);
-    if (!state.k.ok() || !state.v.ok()) {
-      diag.error({}, "out of device memory allocating KV cache " + c.name);
-      return nullptr;
-    }
-    const unsigned char fill = options.poison_memory ? 0xFF : 0;
-    state.k.fill(fill), state.v.fill(fill);
-    state.ref = KvCacheRef{state.k.get(), state.v.get(), c.dtype, c.slots, c.kv_heads, c.head_dim};
-  }
+  if (!impl->allocate_caches(diag)) return nullptr;
 
   if (cublasCreate(&impl->cublas) != CUBLAS_STATUS_SUCCESS) {
     diag.error({}, "cuBLAS failed to initialize");
@@ -497,9 +562,10 @@ std::optional<StepOutput> Executor::step(const StepRows& rows, DiagnosticEngine&
 void Executor::reset_sequence(int slot) {
   const int fill = impl_->options.poison_memory ? 0xFF : 0;
   for (auto& [name, c] : impl_->caches) {
-    const int64_t per_sequence = c.seq_bytes();
-    cudaMemset(static_cast<char*>(c.k.get()) + slot * per_sequence, fill, static_cast<size_t>(per_sequence));
-    cudaMemset(static_cast<char*>(c.v.get()) + slot * per_sequence, fill, static_cast<size_t>(per_sequence));
+    const int64_t per_sequence = c.decl->plane_seq_bytes();
+    for (DeviceBuffer* plane : {&c.k, &c.v})
+      if (plane->get())
+        cudaMemset(static_cast<char*>(plane->get()) + slot * per_sequence, fill, static_cast<size_t>(per_sequence));
   }
   cudaDeviceSynchronize();
 }

@@ -117,7 +117,8 @@ cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, cudaStrea
   const KvCacheRef& cache = c.cache;
   const int64_t row_elems = cache.kv_heads * cache.head_dim;
   if (!is_cache_dtype(cache.dtype) || row_elems <= 0 || cache.slots <= 0 || c.rows < 0 || c.rows > kMaxGridY ||
-      !all_aligned(c.k, c.v, cache.k, cache.v) || (row_elems * element_bytes(cache.dtype)) % 16 != 0)
+      !all_aligned(c.k, c.v, cache.k, cache.v) || (row_elems * element_bytes(cache.dtype)) % 16 != 0 || !c.v ||
+      !cache.v || (c.k == nullptr) != cache.v_only())
     return cudaErrorInvalidValue;
   if (c.rows == 0) return cudaSuccess;
   KvWriteArgs args{c.k, c.v, c.pos, c.seq, cache.k, cache.v, cache.slots, static_cast<int>(c.rows)};
@@ -133,10 +134,11 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
   if (!is_cache_dtype(cache.dtype) || !is_power_of_two(cache.head_dim) || cache.head_dim < 32 ||
       cache.head_dim > 1024 || cache.kv_heads <= 0 || c.q_heads <= 0 || c.q_heads % cache.kv_heads != 0 ||
       cache.slots <= 0 || cache.slots > INT32_MAX || c.rows < 0 || c.rows > kMaxGridY ||
-      !all_aligned(c.q, c.out, c.scratch, cache.k, cache.v))
+      !all_aligned(c.q, c.out, c.scratch, cache.k, cache.v) || !cache.v || cache.v_only() != (cache.k_norm != nullptr))
     return cudaErrorInvalidValue;
   if (c.rows == 0) return cudaSuccess;
-  AttentionPartialArgs partial_args{c.q, c.pos, c.seq, cache.k, cache.v, c.scratch, cache.slots, c.scale};
+  AttentionPartialArgs partial_args{c.q,         c.pos,        c.seq,           cache.k,     cache.v,
+                                    c.scratch,   cache.k_norm, cache.rope_table, cache.slots, c.scale};
   const int group = static_cast<int>(c.q_heads / cache.kv_heads);
   const unsigned head_blocks = static_cast<unsigned>(group / attention_heads_per_block(group));
   LaunchDims partial_dims{dim3(kAttentionSplits * head_blocks, static_cast<unsigned>(cache.kv_heads),

@@ -21,6 +21,8 @@ std::string instance_of(std::string_view kernel, std::initializer_list<std::stri
 }
 
 bool is_ring(const plan::KernelInstance& k) { return instance_ident(k, "kind") == "ring"; }
+// `storage = v_only` (kv_write, attention.partial): a cache that keeps V alone.
+bool is_v_only(const plan::KernelInstance& k) { return instance_ident(k, "storage") == "v_only"; }
 
 std::string embed_gather(const plan::KernelInstance& k) {
   return instance_of("embed_gather", {block_type_name(instance_ident(k, "type"))});
@@ -49,14 +51,15 @@ std::string rope(const plan::KernelInstance& k) {
 
 std::string kv_write(const plan::KernelInstance& k) {
   return instance_of("kv_write", {arg(is_ring(k)), arg(instance_int(k, "head_dim")), arg(instance_int(k, "kv_heads")),
-                                  block_type_name(instance_ident(k, "dtype"))});
+                                  block_type_name(instance_ident(k, "dtype")), arg(is_v_only(k))});
 }
 
 std::string attention_partial(const plan::KernelInstance& k) {
   return instance_of("attention_partial",
                      {arg(is_ring(k)), arg(instance_int(k, "head_dim")), arg(instance_int(k, "q_heads")),
                       arg(instance_int(k, "kv_heads")), block_type_name(instance_ident(k, "dtype")),
-                      arg(instance_int(k, "window"))});
+                      arg(instance_int(k, "window")), arg(is_v_only(k)),
+                      arg(is_v_only(k) ? instance_int(k, "rotated_pairs") : int64_t{0})});
 }
 
 std::string attention_combine(const plan::KernelInstance& k) {

@@ -8,10 +8,16 @@
 // 0xFF poison (NaN in F16, BF16 and F32), so a read outside a row's window shows as NaN. The
 // scratch starts poisoned too (empty splits must never be read).
 //
+// V-only caches (a k_eq_v layer's, plan kv-storage): no K array exists at all (a read of K would
+// fault), and the kernel rebuilds each key from V with the K-norm weight and the rope table; the
+// CPU op rebuilds the same floats (KvCacheView::load_key), and the double reference takes its keys
+// from there. Swapping rope pairs in the kernel (an injected bug) therefore shows here.
+//
 // Tolerance: 1e-4 of the largest |reference| against the same math in double. The float CPU op
 // sums scores and outputs sequentially, and over 40000 keys that alone drifts by up to ~1e-4 of
 // the output (measured), so the GPU is held to the double reference and to the CPU op within
 // 1e-4 plus the CPU op's own drift; all three distances are printed.
+#include "g4c/plan/kernels.h"
 #include "g4c/runtime/cpu_ops.h"
 #include "g4c/runtime/gpu/launch_ops.h"
 #include "gpu_support.h"
@@ -25,41 +31,49 @@ using plan::KvKind;
 
 constexpr double kAttentionTolerance = 1e-4;
 
+constexpr double kRebuildTheta = 1e6;  // the rope base of a V-only shape's keys
+
 struct Shape {
   KvKind kind;
   int64_t head_dim, q_heads, kv_heads, window, slots;
   QuantType dtype;
+  int64_t rotated_pairs = -1;  // a V-only cache's keys rotate this many pairs; -1: K and V stored
 
+  bool v_only() const { return rotated_pairs >= 0; }
   int64_t element_bytes() const { return dtype == QuantType::F32 ? 4 : 2; }
   int64_t row_elems() const { return kv_heads * head_dim; }
   int64_t first_key(int64_t pos) const { return window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0; }
+  Shape storing_v_only(int64_t pairs) const {
+    Shape s = *this;
+    s.rotated_pairs = pairs;
+    return s;
+  }
 
   KernelInstance partial() const {
-    return {"attention.partial",
-            {{"kind", Ident{std::string(plan::name(kind))}},
-             {"head_dim", head_dim},
-             {"q_heads", q_heads},
-             {"kv_heads", kv_heads},
-             {"dtype", Ident{std::string(name(dtype))}},
-             {"window", window}},
-            0,
-            {}};
+    std::vector<plan::Attr> k = {{"kind", Ident{std::string(plan::name(kind))}},
+                                 {"head_dim", head_dim},
+                                 {"q_heads", q_heads},
+                                 {"kv_heads", kv_heads},
+                                 {"dtype", Ident{std::string(name(dtype))}},
+                                 {"window", window}};
+    if (v_only()) k.insert(k.end(), {{"storage", Ident{"v_only"}}, {"rotated_pairs", rotated_pairs}});
+    return plan::kernel_instance("attention.partial", std::move(k));
   }
   KernelInstance combine() const {
     return {"attention.combine", {{"head_dim", head_dim}, {"q_heads", q_heads}}, 0, {}};
   }
   KernelInstance writer() const {
-    return {"kv_write",
-            {{"kind", Ident{std::string(plan::name(kind))}},
-             {"head_dim", head_dim},
-             {"kv_heads", kv_heads},
-             {"dtype", Ident{std::string(name(dtype))}}},
-            0,
-            {}};
+    std::vector<plan::Attr> k = {{"kind", Ident{std::string(plan::name(kind))}},
+                                 {"head_dim", head_dim},
+                                 {"kv_heads", kv_heads},
+                                 {"dtype", Ident{std::string(name(dtype))}}};
+    if (v_only()) k.push_back({"storage", Ident{"v_only"}});
+    return plan::kernel_instance("kv_write", std::move(k));
   }
   std::string describe() const {
     return std::string(plan::name(kind)) + " hd " + std::to_string(head_dim) + " " + std::to_string(q_heads) + ":" +
-           std::to_string(kv_heads) + " window " + std::to_string(window) + " " + std::string(name(dtype));
+           std::to_string(kv_heads) + " window " + std::to_string(window) + " " + std::string(name(dtype)) +
+           (v_only() ? " V-only rotating " + std::to_string(rotated_pairs) + " pairs" : "");
   }
 };
 
@@ -67,27 +81,41 @@ struct Row {
   int32_t pos, seq;  // seq −1: padding
 };
 
-// Host K and V caches with poisoned bytes and a view the CPU op reads.
+// Host K and V caches with poisoned bytes and a view the CPU op reads; a V-only cache has no K,
+// and a K-norm weight of values around 1 that rebuilds it.
 struct HostCache {
   std::vector<uint8_t> k, v;
+  std::vector<float> k_norm;
   cpu::KvCacheView view;
 
   HostCache(const Shape& s, int64_t sequences)
-      : k(size_t(sequences * s.slots * s.row_elems() * s.element_bytes()), 0xFF), v(k.size(), 0xFF) {
-    view = {k.data(), v.data(), s.dtype, s.kind, s.slots, s.kv_heads, s.head_dim};
+      : k(s.v_only() ? 0 : size_t(sequences * s.slots * s.row_elems() * s.element_bytes()), 0xFF),
+        v(size_t(sequences * s.slots * s.row_elems() * s.element_bytes()), 0xFF) {
+    view = {s.v_only() ? nullptr : k.data(), v.data(), s.dtype, s.kind, s.slots, s.kv_heads, s.head_dim};
+    if (!s.v_only()) return;
+    k_norm = testing::random_floats(s.head_dim, uint32_t(s.head_dim + 5), 0.5f);
+    for (float& w : k_norm) w += 1.0f;
+    view.k_norm = k_norm.data();
+    view.rotated_pairs = s.rotated_pairs;
+    view.theta = kRebuildTheta;
   }
 
-  // Random K and V at the positions the row reads.
+  // Random K and V (V alone when V-only) at the positions the row reads.
   void fill_window(const Shape& s, const Row& r, std::mt19937& rng) {
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     for (int64_t p = s.first_key(r.pos); p <= r.pos; ++p) {
       const int64_t base = view.element_index(r.seq, p);
       for (int64_t i = 0; i < s.row_elems(); ++i) {
-        view.store(k.data(), base + i, dist(rng));
+        if (!s.v_only()) view.store(k.data(), base + i, dist(rng));
         view.store(v.data(), base + i, dist(rng));
       }
     }
   }
+};
+
+// What rebuilds a V-only cache's keys on the device, for positions below `positions`.
+struct DeviceRebuild {
+  gpu::DeviceBuffer k_norm, rope_table;
 };
 
 // g4c::cpu::attention's definition evaluated in double, from the same stored K and V.
@@ -96,6 +124,7 @@ std::vector<float> attention_in_double(const std::vector<float>& q, const std::v
   const int64_t d = view.head_dim, group = q_heads / view.kv_heads;
   std::vector<float> out(rows.size() * q_heads * d, 0.0f);
   std::vector<double> weights, o(d);
+  std::vector<float> key(d);
   for (size_t r = 0; r < rows.size(); ++r) {
     if (rows[r].seq < 0) continue;
     const int64_t first = window > 0 ? std::max<int64_t>(0, rows[r].pos - window + 1) : 0;
@@ -103,8 +132,10 @@ std::vector<float> attention_in_double(const std::vector<float>& q, const std::v
       const float* qh = q.data() + (r * q_heads + h) * d;
       auto row = [&](int64_t p) { return view.element_index(rows[r].seq, p) + h / group * d; };
       weights.assign(rows[r].pos - first + 1, 0.0);
-      for (int64_t p = first; p <= rows[r].pos; ++p)
-        for (int64_t i = 0; i < d; ++i) weights[p - first] += double(qh[i]) * view.load(view.k, row(p) + i);
+      for (int64_t p = first; p <= rows[r].pos; ++p) {
+        view.load_key(rows[r].seq, p, h / group, key.data());  // as stored, or rebuilt from V
+        for (int64_t i = 0; i < d; ++i) weights[p - first] += double(qh[i]) * key[i];
+      }
       const double max = *std::max_element(weights.begin(), weights.end());
       double total = 0;
       for (double& w : weights) total += (w = std::exp(w - max));
@@ -133,13 +164,34 @@ class AttentionTest : public testing::GpuTest {
     for (const Row& r : rows)
       if (r.seq >= 0) cache.fill_window(s, r, rng);
     gpu::DeviceBuffer dk = upload(cache.k), dv = upload(cache.v);
-    const std::vector<float> got = run(lib, s, rows, dk.get(), dv.get());
+    int32_t last = 0;
+    for (const Row& r : rows) last = std::max(last, r.pos);
+    const DeviceRebuild rebuild = device_rebuild(s, cache, last + 1);
+    const std::vector<float> got = run(lib, s, rows, cache_ref(s, dk, dv, rebuild));
     check(s, rows, cache.view, got);
   }
 
+  // The device's view of a cache (K null when V-only).
+  gpu::KvCacheRef cache_ref(const Shape& s, const gpu::DeviceBuffer& k, const gpu::DeviceBuffer& v,
+                            const DeviceRebuild& rebuild) {
+    gpu::KvCacheRef ref{s.v_only() ? nullptr : k.get(), v.get(), s.dtype, s.slots, s.kv_heads, s.head_dim};
+    ref.k_norm = rebuild.k_norm.as<float>();
+    ref.rope_table = rebuild.rope_table.as<float>();
+    return ref;
+  }
+
+  // The K-norm weight and the (cos, sin) table of positions 0 .. positions − 1, as the executor
+  // makes them; nothing for a cache that stores K.
+  DeviceRebuild device_rebuild(const Shape& s, const HostCache& cache, int64_t positions) {
+    if (!s.v_only()) return {};
+    DeviceRebuild r{upload(cache.k_norm), {}};
+    if (s.rotated_pairs > 0) r.rope_table = upload(cpu::rope_table(kRebuildTheta, s.head_dim, s.rotated_pairs, positions));
+    return r;
+  }
+
   // The GPU attention of `rows` over device caches.
-  std::vector<float> run(const gpu::KernelLibrary& lib, const Shape& s, const std::vector<Row>& rows, void* k_cache,
-                         void* v_cache) {
+  std::vector<float> run(const gpu::KernelLibrary& lib, const Shape& s, const std::vector<Row>& rows,
+                         const gpu::KvCacheRef& cache) {
     const int64_t n = static_cast<int64_t>(rows.size()), out_elems = n * s.q_heads * s.head_dim;
     query_ = testing::random_floats(out_elems, uint32_t(n * 7 + s.head_dim), 0.5f);
     std::vector<int32_t> pos, seq;
@@ -150,7 +202,7 @@ class AttentionTest : public testing::GpuTest {
     gpu::AttentionCall call{dq.as<float>(),
                             dpos.as<int32_t>(),
                             dseq.as<int32_t>(),
-                            {k_cache, v_cache, s.dtype, s.slots, s.kv_heads, s.head_dim},
+                            cache,
                             s.q_heads,
                             out.as<float>(),
                             scratch.as<float>(),
@@ -232,19 +284,47 @@ TEST_F(AttentionTest, TinyFixtureShapes) {
   expect_matches_cpu({KvKind::full, 64, 4, 1, 0, 128, QuantType::F16}, {{0, 0}, {65, 1}, {0, -1}, {100, 2}});
 }
 
+// The 12B's global layers keep V alone: the kernel rebuilds K with the K-norm weight and RoPE of
+// 64 pairs at each key's position, over contexts that engage all 32 splits.
+TEST_F(AttentionTest, Gemma12bGlobalVOnlyRebuildsKeys) {
+  expect_matches_cpu(k12bGlobal.storing_v_only(64),
+                     {{39999, 0}, {12345, 1}, {63, 2}, {64, 3}, {0, -1}, {2047, 4}, {0, 5}, {2048, 6}});
+}
+
+// V-only caches in every dtype; a ring that wrapped (keys rotate at their positions, not slots)
+// with every pair rotating; pair counts that end inside a 16-byte chunk, and none at all.
+TEST_F(AttentionTest, VOnlyCachesOfEveryDtypeRingAndPairCount) {
+  for (QuantType dtype : {QuantType::BF16, QuantType::F32}) {
+    Shape s = k12bGlobal.storing_v_only(64);
+    s.dtype = dtype;
+    s.slots = 5000;
+    expect_matches_cpu(s, {{4999, 0}, {100, 1}, {0, -1}, {777, 2}});
+  }
+  expect_matches_cpu(Shape{KvKind::ring, 32, 4, 2, 4, 6, QuantType::F32}.storing_v_only(16),
+                     {{3, 0}, {4, 1}, {5, 2}, {6, 3}, {13, 4}, {0, -1}});
+  expect_matches_cpu(Shape{KvKind::ring, 256, 16, 8, 1024, 1031, QuantType::F16}.storing_v_only(128),
+                     {{1023, 0}, {1031, 1}, {2061, 2}, {5, 3}});
+  expect_matches_cpu(Shape{KvKind::full, 64, 4, 1, 0, 128, QuantType::F16}.storing_v_only(3), {{127, 0}, {9, 1}, {0, -1}});
+  expect_matches_cpu(Shape{KvKind::full, 512, 16, 1, 0, 300, QuantType::F16}.storing_v_only(0), {{299, 0}, {64, 1}});
+}
+
 // Decode steps as the executor runs them: kv_write of the step's K and V, then attention. The
 // sequences join at different steps (padding rows until then), so one launch serves rows at
-// different positions; the caches must equal the CPU's byte for byte after every step.
+// different positions; the caches must equal the CPU's byte for byte after every step. A V-only
+// cache's kv_write gets no K and stores V alone.
 TEST_F(AttentionTest, CachesFilledByKvWriteAcrossSteps) {
   for (const Shape& s : {Shape{KvKind::ring, 32, 4, 2, 4, 4, QuantType::F32},
                          Shape{KvKind::ring, 32, 4, 2, 4, 7, QuantType::F32},  // a chunked plan's ring
                          Shape{KvKind::ring, 256, 16, 8, 16, 16, QuantType::F16},
-                         Shape{KvKind::full, 512, 16, 1, 0, 200, QuantType::BF16}}) {
+                         Shape{KvKind::full, 512, 16, 1, 0, 200, QuantType::BF16},
+                         k12bGlobal.storing_v_only(64), Shape{KvKind::full, 64, 4, 2, 0, 60, QuantType::F32}.storing_v_only(8)}) {
     gpu::KernelLibrary lib = load({s.partial(), s.combine(), s.writer()});
     const std::vector<int32_t> joins = {0, 5, 13};  // sequence i decodes position 0 at step joins[i]
     const int64_t rows = static_cast<int64_t>(joins.size()) + 1, steps = 40, row_elems = s.row_elems();
     HostCache cache(s, rows - 1);
     gpu::DeviceBuffer dk = upload(cache.k), dv = upload(cache.v);
+    const DeviceRebuild rebuild = device_rebuild(s, cache, steps);
+    const gpu::KvCacheRef ref = cache_ref(s, dk, dv, rebuild);
     for (int32_t step = 0; step < steps; ++step) {
       std::vector<Row> batch;
       for (size_t i = 0; i < joins.size(); ++i)
@@ -253,15 +333,16 @@ TEST_F(AttentionTest, CachesFilledByKvWriteAcrossSteps) {
       std::vector<int32_t> pos, seq;
       for (const Row& r : batch) pos.push_back(r.pos), seq.push_back(r.seq);
       auto k = testing::random_floats(rows * row_elems, 2 * step + 1), v = testing::random_floats(rows * row_elems, 2 * step + 2);
-      cpu::kv_write(k.data(), v.data(), pos.data(), seq.data(), rows, cache.view);
+      cpu::kv_write(s.v_only() ? nullptr : k.data(), v.data(), pos.data(), seq.data(), rows, cache.view);
       gpu::DeviceBuffer dkr = upload(k), dvr = upload(v), dpos = upload(pos), dseq = upload(seq);
-      gpu::KvWriteCall write{dkr.as<float>(), dvr.as<float>(), dpos.as<int32_t>(), dseq.as<int32_t>(),
-                             {dk.get(), dv.get(), s.dtype, s.slots, s.kv_heads, s.head_dim}, rows};
+      gpu::KvWriteCall write{s.v_only() ? nullptr : dkr.as<float>(), dvr.as<float>(), dpos.as<int32_t>(),
+                             dseq.as<int32_t>(), ref, rows};
       ASSERT_EQ(gpu::launch_kv_write(lib.find(s.writer()), write, nullptr), cudaSuccess);
       sync();
-      ASSERT_TRUE(download<uint8_t>(dk, cache.k.size()) == cache.k) << s.describe() << " K cache at step " << step;
+      if (!s.v_only())
+        ASSERT_TRUE(download<uint8_t>(dk, cache.k.size()) == cache.k) << s.describe() << " K cache at step " << step;
       ASSERT_TRUE(download<uint8_t>(dv, cache.v.size()) == cache.v) << s.describe() << " V cache at step " << step;
-      if (step % 13 == 0 || step == steps - 1) check(s, batch, cache.view, run(lib, s, batch, dk.get(), dv.get()));
+      if (step % 13 == 0 || step == steps - 1) check(s, batch, cache.view, run(lib, s, batch, ref));
     }
   }
 }

@@ -278,6 +278,39 @@ TEST_F(ExecutorTest, SyntheticVsInterpreterWithLargerRings) {
     }
 }
 
+// The k_eq_v models' caches keep V alone in every plan above (the default storage); here with K and
+// V stored (--kv-storage=separate), and V-only with chunked prefill (a chunk's rows rebuild keys at
+// their own positions).
+TEST_F(ExecutorTest, KeqvModelsVsInterpreterWithKAndVStoredAndInChunks) {
+  for (const char* model : {"synthetic/all-global-keqv.toml", "synthetic/mixed-v-keqv.toml",
+                            "synthetic/pairing-12b-tiny.toml"}) {
+    const plan::Plan separate = testing::compile_separate(model, {1, 2, 4, 5, 8});
+    expect_executor_matches_interpreter(*this, separate, std::string(model) + " (K and V stored)");
+    const plan::Plan chunked = testing::compile_shipped(model, {1, 2, 4, 5, 8}, {}, 0, 3);
+    expect_executor_matches_interpreter(*this, chunked, std::string(model) + " (V alone, chunks of 3)");
+  }
+}
+
+// The A/B on the device: V-only and K-and-V caches of the 12B pairing (F32 caches, ws routes) give
+// the same logits within the ws bound; on the CPU they are bit-identical
+// (Interpreter.VOnlyCachesGiveTheLogitsOfKAndVCaches), here the GPU's fused K norm + RoPE and its
+// rebuild from V round alike but sum in other orders.
+TEST_F(ExecutorTest, VOnlyCachesAgreeWithKAndVCaches) {
+  RouteOptions ws;
+  ws.policy = RoutePolicy::ws_only;
+  const plan::Plan v_only = testing::compile_shipped("synthetic/pairing-12b-tiny.toml", {1, 2, 4, 5, 8}, ws);
+  const plan::Plan separate = testing::compile_shipped("synthetic/pairing-12b-tiny.toml", {1, 2, 4, 5, 8}, ws, 0, 1,
+                                                       FusionOptions::all(), plan::KvStorage::separate);
+  auto want_executor = executor(separate, 7, 6);
+  auto got_executor = executor(v_only, 7, 6);
+  ASSERT_TRUE(want_executor && got_executor);
+  EXPECT_LT(got_executor->memory().kv_per_sequence, want_executor->memory().kv_per_sequence);
+  const auto tokens = testing::token_sequences({60, 14, 9, 42, 5, 17}, v_only.header.vocab, 3);
+  const Trace want = run_staggered(*want_executor, tokens, 0, 0, 60);
+  const Trace got = run_staggered(*got_executor, tokens, 0, 0, 60);
+  expect_traces_agree(got, want, route_tolerance(Route::ws), false, "pairing-12b-tiny V-only vs K and V caches");
+}
+
 //===----------------------------------------------------------------------===//
 // Fused against unfused plans
 //===----------------------------------------------------------------------===//
@@ -481,6 +514,39 @@ TEST_F(ExecutorTest, Gemma12bPastTheRingAgreesAcrossRingLayouts) {
 }
 
 //===----------------------------------------------------------------------===//
+// Memory
+//===----------------------------------------------------------------------===//
+
+// The executor sizes its caches from the plan's (plan::KvCache::seq_bytes): the 12B at 32,640
+// positions keeps 40 rings of 1024 x 8 x 256 F16 K and V and 8 global caches of V alone, plus one
+// (cos, sin) table of 64 pairs over the context to rebuild their keys. No device needed: this runs
+// everywhere and prints how many sequences would fit in an H200's free memory (139 GiB assumed; the
+// executor prints the device's own figure: unit-tests/gpu/kv_storage_on_device.sh).
+TEST(MemoryPlan, KeqvCachesKeepVAloneAndTheRopeTableIsCounted) {
+  constexpr int64_t kContext = 32640;
+  const plan::Plan v_only = testing::compile_shipped("gemma4-12b.toml", {1, 8}, {}, kContext);
+  const plan::Plan separate =
+      testing::compile_shipped("gemma4-12b.toml", {1, 8}, {}, kContext, 1, FusionOptions::all(), plan::KvStorage::separate);
+  const gpu::MemoryPlan a = gpu::plan_memory(v_only, 8), b = gpu::plan_memory(separate, 8);
+  const int64_t rings = int64_t{40} * 1024 * 8 * 256 * 2 * 2;
+  EXPECT_EQ(b.kv_per_sequence, rings + int64_t{8} * kContext * 512 * 2 * 2);
+  EXPECT_EQ(a.kv_per_sequence, rings + int64_t{8} * kContext * 512 * 2);
+  EXPECT_EQ(a.caches, 8 * a.kv_per_sequence);
+  EXPECT_EQ(a.rope_tables, kContext * 64 * 8);
+  EXPECT_EQ(b.rope_tables, 0);
+  EXPECT_EQ(a.weights, b.weights);
+  const int64_t h200_free = int64_t{139} << 30;
+  for (const gpu::MemoryPlan* m : {&b, &a}) {
+    const int64_t fit = m->sequences_that_fit(h200_free, gpu::kDeviceHeadroomBytes);
+    EXPECT_EQ(fit, (h200_free - gpu::kDeviceHeadroomBytes - (m->total() - m->caches)) / m->kv_per_sequence);
+    std::cout << "  gemma4-12b at " << kContext << " positions, " << (m == &a ? "V-only" : "K and V") << ": "
+              << m->describe(h200_free, gpu::kDeviceHeadroomBytes, "an H200 (139 GiB free assumed)") << "\n";
+  }
+  EXPECT_GT(a.sequences_that_fit(h200_free, gpu::kDeviceHeadroomBytes),
+            b.sequences_that_fit(h200_free, gpu::kDeviceHeadroomBytes));
+}
+
+//===----------------------------------------------------------------------===//
 // Refusals
 //===----------------------------------------------------------------------===//
 
@@ -510,7 +576,7 @@ TEST_F(ExecutorTest, RefusesAPlanLargerThanTheDevice) {
   EXPECT_FALSE(gpu::Executor::create(plan, gpu::WeightSource{nullptr, 1}, options, diag));
   ASSERT_FALSE(diag.diagnostics().empty());
   EXPECT_NE(diag.diagnostics()[0].message.find("needs"), std::string::npos) << diag.diagnostics()[0].message;
-  EXPECT_NE(diag.diagnostics()[0].message.find("free"), std::string::npos) << diag.diagnostics()[0].message;
+  EXPECT_NE(diag.diagnostics()[0].message.find("free, room for "), std::string::npos) << diag.diagnostics()[0].message;
 }
 
 }  // namespace

@@ -250,22 +250,28 @@ TEST_F(OpsTest, EmbedGatherDequantizesRowsBitForBit) {
   }
 }
 
+// A V-only cache (v_only = true) has no K array: kv_write gets no K and stores V alone.
 TEST_F(OpsTest, KvWriteStoresTheCpuCacheBytes) {
   struct Cache {
     plan::KvKind kind;
     int64_t head_dim, kv_heads, slots;
     QuantType dtype;
+    bool v_only = false;
   };
   const Cache caches[] = {{plan::KvKind::ring, 256, 8, 1024, QuantType::F16},
                           {plan::KvKind::full, 512, 1, 4096, QuantType::F16},
                           {plan::KvKind::full, 512, 2, 600, QuantType::BF16},
                           {plan::KvKind::ring, 32, 2, 4, QuantType::F32},
-                          {plan::KvKind::full, 64, 2, 128, QuantType::BF16}};
+                          {plan::KvKind::full, 64, 2, 128, QuantType::BF16},
+                          {plan::KvKind::full, 512, 1, 4096, QuantType::F16, true},
+                          {plan::KvKind::ring, 32, 2, 4, QuantType::F32, true}};
   for (const Cache& c : caches) {
-    KernelInstance k = kernel_instance("kv_write", {{"kind", Ident{std::string(plan::name(c.kind))}},
-                                             {"head_dim", c.head_dim},
-                                             {"kv_heads", c.kv_heads},
-                                             {"dtype", Ident{std::string(name(c.dtype))}}});
+    std::vector<plan::Attr> constants = {{"kind", Ident{std::string(plan::name(c.kind))}},
+                                         {"head_dim", c.head_dim},
+                                         {"kv_heads", c.kv_heads},
+                                         {"dtype", Ident{std::string(name(c.dtype))}}};
+    if (c.v_only) constants.push_back({"storage", Ident{"v_only"}});
+    KernelInstance k = kernel_instance("kv_write", std::move(constants));
     gpu::KernelLibrary lib = load({k});
     const int64_t sequences = 4, row_elems = c.kv_heads * c.head_dim;
     const size_t cache_bytes = size_t(sequences * c.slots * row_elems * (c.dtype == QuantType::F32 ? 4 : 2));
@@ -278,14 +284,16 @@ TEST_F(OpsTest, KvWriteStoresTheCpuCacheBytes) {
     auto kv = testing::random_floats(rows * row_elems, 1, 3.0f), vv = testing::random_floats(rows * row_elems, 2, 3.0f);
     gpu::DeviceBuffer dk = upload(kv), dv = upload(vv), dpos = upload(pos), dseq = upload(seq);
     gpu::DeviceBuffer dkc = upload(k_cache), dvc = upload(v_cache);
-    cpu::KvCacheView view{k_cache.data(), v_cache.data(), c.dtype, c.kind, c.slots, c.kv_heads, c.head_dim};
-    cpu::kv_write(kv.data(), vv.data(), pos.data(), seq.data(), rows, view);
-    gpu::KvWriteCall call{dk.as<float>(), dv.as<float>(), dpos.as<int32_t>(), dseq.as<int32_t>(),
-                          {dkc.get(), dvc.get(), c.dtype, c.slots, c.kv_heads, c.head_dim}, rows};
+    const std::vector<float> unit_norm(size_t(c.head_dim), 1.0f);  // marks the view V-only; kv_write ignores it
+    cpu::KvCacheView view{c.v_only ? nullptr : k_cache.data(), v_cache.data(), c.dtype, c.kind, c.slots, c.kv_heads,
+                          c.head_dim, c.v_only ? unit_norm.data() : nullptr};
+    cpu::kv_write(c.v_only ? nullptr : kv.data(), vv.data(), pos.data(), seq.data(), rows, view);
+    gpu::KvWriteCall call{c.v_only ? nullptr : dk.as<float>(), dv.as<float>(), dpos.as<int32_t>(), dseq.as<int32_t>(),
+                          {c.v_only ? nullptr : dkc.get(), dvc.get(), c.dtype, c.slots, c.kv_heads, c.head_dim}, rows};
     ASSERT_EQ(gpu::launch_kv_write(lib.find(k), call, nullptr), cudaSuccess);
     sync();
     std::string what = k.key();
-    EXPECT_TRUE(download<uint8_t>(dkc, cache_bytes) == k_cache) << what << ": K cache bytes differ";
+    if (!c.v_only) EXPECT_TRUE(download<uint8_t>(dkc, cache_bytes) == k_cache) << what << ": K cache bytes differ";
     EXPECT_TRUE(download<uint8_t>(dvc, cache_bytes) == v_cache) << what << ": V cache bytes differ";
     std::cout << "  " << what << ": cache bytes compared\n";
   }

@@ -46,28 +46,44 @@ TEST(OpKernels, FamilyNamesAreThePlansAndNameExpressionsTheTemplates) {
                                              {"head_dim", int64_t{256}},
                                              {"kv_heads", int64_t{8}},
                                              {"dtype", Ident{"F16"}}})),
-            "g4c::kv_write<true, 256, 8, g4c::block_f16>");
+            "g4c::kv_write<true, 256, 8, g4c::block_f16, false>");
+  EXPECT_EQ(expression(kernel_instance("kv_write", {{"kind", Ident{"full"}},
+                                             {"head_dim", int64_t{512}},
+                                             {"kv_heads", int64_t{1}},
+                                             {"dtype", Ident{"F16"}},
+                                             {"storage", Ident{"v_only"}}})),
+            "g4c::kv_write<false, 512, 1, g4c::block_f16, true>");
   EXPECT_EQ(expression(kernel_instance("attention.partial", {{"kind", Ident{"full"}},
                                                       {"head_dim", int64_t{512}},
                                                       {"q_heads", int64_t{16}},
                                                       {"kv_heads", int64_t{1}},
                                                       {"dtype", Ident{"BF16"}},
                                                       {"window", int64_t{0}}})),
-            "g4c::attention_partial<false, 512, 16, 1, g4c::block_bf16, 0>");
+            "g4c::attention_partial<false, 512, 16, 1, g4c::block_bf16, 0, false, 0>");
+  EXPECT_EQ(expression(kernel_instance("attention.partial", {{"kind", Ident{"full"}},
+                                                      {"head_dim", int64_t{512}},
+                                                      {"q_heads", int64_t{16}},
+                                                      {"kv_heads", int64_t{1}},
+                                                      {"dtype", Ident{"F16"}},
+                                                      {"window", int64_t{0}},
+                                                      {"storage", Ident{"v_only"}},
+                                                      {"rotated_pairs", int64_t{64}}})),
+            "g4c::attention_partial<false, 512, 16, 1, g4c::block_f16, 0, true, 64>");
   EXPECT_EQ(expression(kernel_instance("geglu")), "g4c::geglu");
 }
 
 TEST(OpKernels, EveryInstanceOfTheShippedPlansCompiles) {
   std::vector<JitRequest> requests;
   std::set<std::string> seen;
-  for (const std::string& model : testing::shipped_model_files()) {
-    plan::Plan plan = testing::compile_shipped(model, {1, 2, 4, 5, 8, 16, 32});
-    for (JitRequest& r : jit_requests(plan))
-      if (is_op_family(r.instance.family) && seen.insert(r.instance.key()).second) {
-        r.used_by = model + " " + r.used_by;
-        requests.push_back(std::move(r));
-      }
-  }
+  for (const std::string& model : testing::shipped_model_files())
+    for (plan::KvStorage storage : {plan::KvStorage::v_only, plan::KvStorage::separate}) {  // --kv-storage
+      plan::Plan plan = testing::compile_shipped(model, {1, 2, 4, 5, 8, 16, 32}, {}, 0, 1, FusionOptions::all(), storage);
+      for (JitRequest& r : jit_requests(plan))
+        if (is_op_family(r.instance.family) && seen.insert(r.instance.key()).second) {
+          r.used_by = model + " " + r.used_by;
+          requests.push_back(std::move(r));
+        }
+    }
   EXPECT_GE(requests.size(), 30u);
   testing::expect_compiles_for_sm90(requests, "kernel instances");
 }
@@ -131,6 +147,33 @@ std::vector<KernelInstance> cache_grid() {
         if (combines.insert({head_dim, h.q}).second)
           out.push_back(kernel_instance("attention.combine", {{"head_dim", head_dim}, {"q_heads", h.q}}));
       }
+  // v_only caches: V alone written; keys rebuilt with a proportional RoPE's pairs (head_dim / 8) at
+  // MQA 16:1 in every dtype, all pairs on a GQA ring, and none or an odd count.
+  const Ident v_only{"v_only"};
+  for (int64_t head_dim : {32, 64, 128, 256, 512, 1024})
+    for (const char* dtype : {"F16", "BF16", "F32"}) {
+      auto partial = [&](Heads h, int64_t pairs) {
+        const bool ring = h.kv > 1;
+        return kernel_instance("attention.partial", {{"kind", Ident{ring ? "ring" : "full"}},
+                                                     {"head_dim", head_dim},
+                                                     {"q_heads", h.q},
+                                                     {"kv_heads", h.kv},
+                                                     {"dtype", Ident{dtype}},
+                                                     {"window", int64_t{ring ? 1024 : 0}},
+                                                     {"storage", v_only},
+                                                     {"rotated_pairs", pairs}});
+      };
+      out.push_back(partial({16, 1}, head_dim / 8));
+      out.push_back(kernel_instance("kv_write", {{"kind", Ident{"full"}},
+                                                 {"head_dim", head_dim},
+                                                 {"kv_heads", int64_t{1}},
+                                                 {"dtype", Ident{dtype}},
+                                                 {"storage", v_only}}));
+      if (std::string(dtype) != "F16") continue;
+      out.push_back(partial({4, 2}, head_dim / 2));
+      if (head_dim == 64) out.push_back(partial({4, 1}, 3));
+      if (head_dim == 512) out.push_back(partial({16, 1}, 0));
+    }
   return out;
 }
 

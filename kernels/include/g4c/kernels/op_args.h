@@ -127,7 +127,8 @@ struct RopeArgs {
 };
 
 // K and V rows (rows × KV_HEADS·HEAD_DIM floats) into the caches of g4c::cpu::KvCacheView's
-// layout: per sequence, `slots` rows of KV_HEADS·HEAD_DIM elements.
+// layout: per sequence, `slots` rows of KV_HEADS·HEAD_DIM elements. A v_only instance stores V
+// alone (k and k_cache are null).
 struct KvWriteArgs {
   const float* k;
   const float* v;
@@ -142,6 +143,9 @@ struct KvWriteArgs {
 // The split partials of one row occupy q_heads × kAttentionSplits × (head_dim + 2) floats of the
 // scratch: first the accumulators, [head][split][head_dim] (unnormalized Σ exp(s − m)·v), then
 // [head][split] pairs (m, l) of running max and sum. An empty split stores (−inf, 0).
+// A v_only instance reads no K cache (k_cache is null): it rebuilds each key from its V row as
+// rope(V ⊙ k_norm) at the key's position, with (cos, sin) of its first ROTATED_PAIRS pairs from
+// rope_table, [position][ROTATED_PAIRS] float pairs as g4c::cpu::rope_table makes them.
 struct AttentionPartialArgs {
   const float* q;  // rows × Q_HEADS·HEAD_DIM, normed and roped
   const int* pos;
@@ -149,6 +153,8 @@ struct AttentionPartialArgs {
   const void* k_cache;
   const void* v_cache;
   float* scratch;
+  const float* k_norm;      // v_only: HEAD_DIM floats
+  const float* rope_table;  // v_only with ROTATED_PAIRS > 0
   long long slots;
   float scale;
 };
@@ -190,7 +196,7 @@ struct RandomWeightsArgs {
 // compiler checks the sizes when it reads this header.
 static_assert(sizeof(EmbedGatherArgs) == 40 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 40 &&
                   sizeof(AddRmsNormArgs) == 48 && sizeof(RmsNormRopeArgs) == 64 &&
-                  sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 64 &&
+                  sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 80 &&
                   sizeof(AttentionCombineArgs) == 24 && sizeof(ElementwiseArgs) == 48 && sizeof(SampleArgs) == 32 &&
                   sizeof(RandomWeightsArgs) == 40,
               "kernel argument layouts");

@@ -55,11 +55,24 @@ struct OpTiming {
   int64_t weight_bytes = 0;  // bytes of weights the op reads (matmuls, embedding rows)
 };
 
-// Device memory the executor needs, by purpose.
+// Device memory the executor needs, by purpose. `caches` is kv_per_sequence (plan::KvCache's
+// seq_bytes summed) times the sequences; rope_tables are the (cos, sin) tables that rebuild the
+// keys of v_only caches.
 struct MemoryPlan {
-  int64_t weights = 0, weight_copies = 0, caches = 0, arenas = 0, workspace = 0;
-  int64_t total() const { return weights + weight_copies + caches + arenas + workspace; }
+  int64_t weights = 0, weight_copies = 0, caches = 0, arenas = 0, workspace = 0, rope_tables = 0;
+  int64_t kv_per_sequence = 0;
+  int64_t total() const { return weights + weight_copies + caches + arenas + workspace + rope_tables; }
+  // How many sequences' caches fit in `free_bytes` beside everything else, keeping `headroom`.
+  int64_t sequences_that_fit(int64_t free_bytes, int64_t headroom) const;
+  // "weights 6.9 GiB, …, KV caches 0.60 GiB per sequence; 120 sequences fit in the 139.4 GiB free on NAME".
+  std::string describe(int64_t free_bytes, int64_t headroom, const std::string& device) const;
 };
+
+// Device memory left free beside a plan's needs: the CUDA context's own allocations, cuBLAS, graphs.
+inline constexpr int64_t kDeviceHeadroomBytes = int64_t{512} << 20;
+
+// What the executor allocates for a plan and `max_sequences` sequences (computed on the host).
+MemoryPlan plan_memory(const plan::Plan& plan, int max_sequences);
 
 class Executor final : public DecodeBackend {
  public:

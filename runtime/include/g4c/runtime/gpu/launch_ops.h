@@ -96,17 +96,23 @@ cudaError_t launch_rope(cudaKernel_t kernel, const RopeCall& c, cudaStream_t str
 
 // A layer's KV cache on the device, in g4c::cpu::KvCacheView's layout (cpu_ops.h): for each
 // sequence, `slots` rows of kv_heads × head_dim elements of `dtype` (F16, BF16 or F32, as the
-// kernel instance says); K and V separate, aligned.
+// kernel instance says); K and V separate, aligned. A v_only cache (instances with `storage =
+// v_only`) has no K: k is null and k_norm set, with the (cos, sin) table of its rotated pairs
+// (g4c::cpu::rope_table over the plan's context; null when no pair rotates).
 struct KvCacheRef {
   void* k = nullptr;
   void* v = nullptr;
   QuantType dtype = QuantType::F16;
   int64_t slots = 0;
   int64_t kv_heads = 0, head_dim = 0;
+  const float* k_norm = nullptr;      // head_dim floats (F32)
+  const float* rope_table = nullptr;  // [position][rotated pairs] float pairs
+  bool v_only() const { return k == nullptr; }
 };
 
-// kv_write {kind, head_dim, kv_heads, dtype}: row r's K and V (rows × kv_heads·head_dim floats,
-// aligned) at position pos[r] of sequence seq[r]; rows with seq < 0 store nothing.
+// kv_write {kind, head_dim, kv_heads, dtype[, storage = v_only]}: row r's K and V (rows ×
+// kv_heads·head_dim floats, aligned) at position pos[r] of sequence seq[r]; rows with seq < 0
+// store nothing. Into a v_only cache V alone: k is null.
 struct KvWriteCall {
   const float* k = nullptr;
   const float* v = nullptr;
@@ -118,8 +124,8 @@ struct KvWriteCall {
 cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, cudaStream_t stream);
 
 // attention.partial + attention.combine: decode attention of rows × q_heads·head_dim queries
-// (aligned) over their sequences' caches (the instance fixes kind, dtype and window); padding rows
-// (seq < 0) produce zeros. scratch: rows × q_heads × 32 × (head_dim + 2) floats, aligned (the op's
+// (aligned) over their sequences' caches (the instance fixes kind, dtype, window and, for a
+// v_only cache, its rotated pairs); padding rows (seq < 0) produce zeros. scratch: rows × q_heads × 32 × (head_dim + 2) floats, aligned (the op's
 // scratch buffer).
 struct AttentionCall {
   const float* q = nullptr;
