@@ -44,17 +44,31 @@ void rms_norm(const float* x, const float* weight, float* y, int64_t total, int6
   }
 }
 
-CosSin rope_cos_sin(double theta, int64_t head_dim, int64_t position, int64_t pair) {
-  // The angle in double: pos · θ^(−2i/d) reaches 10^5 rad at long contexts, past float's precision.
-  const double angle = static_cast<double>(position) *
-                       std::pow(theta, -2.0 * static_cast<double>(pair) / static_cast<double>(head_dim));
+namespace {
+
+// θ^(−2i/d), and the cos and sin of pos times it: the angle in double, since pos · θ^(−2i/d)
+// reaches 10^5 rad at long contexts, past float's precision.
+double inverse_frequency(double theta, int64_t head_dim, int64_t pair) {
+  return std::pow(theta, -2.0 * static_cast<double>(pair) / static_cast<double>(head_dim));
+}
+
+CosSin cos_sin_at(double inverse_frequency, int64_t position) {
+  const double angle = static_cast<double>(position) * inverse_frequency;
   return {static_cast<float>(std::cos(angle)), static_cast<float>(std::sin(angle))};
+}
+
+}  // namespace
+
+CosSin rope_cos_sin(double theta, int64_t head_dim, int64_t position, int64_t pair) {
+  return cos_sin_at(inverse_frequency(theta, head_dim, pair), position);
 }
 
 std::vector<CosSin> rope_table(double theta, int64_t head_dim, int64_t rotated_pairs, int64_t positions) {
   std::vector<CosSin> table(static_cast<size_t>(positions * rotated_pairs));
-  for (int64_t p = 0; p < positions; ++p)
-    for (int64_t i = 0; i < rotated_pairs; ++i) table[p * rotated_pairs + i] = rope_cos_sin(theta, head_dim, p, i);
+  for (int64_t i = 0; i < rotated_pairs; ++i) {
+    const double inverse = inverse_frequency(theta, head_dim, i);  // rope_cos_sin's, computed once per pair
+    for (int64_t p = 0; p < positions; ++p) table[p * rotated_pairs + i] = cos_sin_at(inverse, p);
+  }
   return table;
 }
 

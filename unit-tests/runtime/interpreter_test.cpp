@@ -200,6 +200,18 @@ TEST(CpuOps, VOnlyAttentionRebuildsEachKeyAtItsPosition) {
   }
 }
 
+// The GPU rotates V-only keys by this table: the rope op's own cos and sin at every position.
+TEST(CpuOps, RopeTableHoldsTheRopeOpsCosAndSin) {
+  const int64_t head_dim = 512, pairs = 64, positions = 300;
+  const std::vector<cpu::CosSin> table = cpu::rope_table(1e6, head_dim, pairs, positions);
+  ASSERT_EQ(table.size(), size_t(positions * pairs));
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t i = 0; i < pairs; ++i) {
+      const cpu::CosSin want = cpu::rope_cos_sin(1e6, head_dim, p, i), got = table[p * pairs + i];
+      ASSERT_TRUE(got.cos == want.cos && got.sin == want.sin) << "position " << p << " pair " << i;
+    }
+}
+
 TEST(Interpreter, RefusesRowsOutsideThePlan) {
   plan::Plan plan = testing::compile_shipped("synthetic/pairing-12b-tiny.toml", {1, 2});
   WeightSet weights = random_weights(plan_tensor_shapes(plan), 1, structural_tensors(plan));
