@@ -31,7 +31,9 @@ struct BenchResult {
   double attention_ms = 0;    // attention_ms(), when the caller measured it
 };
 
-// KV cache bytes the attention ops read in one step with rows at these positions.
+// KV cache bytes the attention ops read in one step with rows at these positions: each key's
+// KvCache::position_bytes (K and V, or V alone from a v_only cache; the rope table that rebuilds
+// its keys, one for every row and layer of that RoPE, is not counted).
 int64_t kv_bytes_per_step(const plan::Plan& plan, const std::vector<int32_t>& positions);
 
 // Feeds `prompt` tokens to each of `sequences` sequences (slots 0..), then decodes `steps`
