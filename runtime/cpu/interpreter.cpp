@@ -52,9 +52,9 @@ std::optional<Interpreter> Interpreter::create(const Plan& plan, const WeightSet
 }
 
 cpu::KvCacheView Interpreter::Cache::view() {
-  cpu::KvCacheView view{decl->v_only() ? nullptr : k.data(), v.data(), decl->dtype,   decl->kind,
-                        decl->slots,                          decl->kv_heads, decl->head_dim};
-  if (decl->v_only()) {
+  cpu::KvCacheView view{k.data(), v.data(), decl->dtype, decl->kind, decl->slots, decl->kv_heads, decl->head_dim};
+  if (decl->v_only()) {  // no K array (k stays empty): attention rebuilds K from V
+    view.k = nullptr;
     view.k_norm = k_norm.data();
     view.rotated_pairs = decl->k_from_v.rotated_pairs;
     view.theta = decl->k_from_v.theta;

@@ -113,14 +113,19 @@ DeviceBuffer::~DeviceBuffer() {
   if (ptr_) cudaFree(ptr_);
 }
 
+// Zero bytes touch nothing (an empty buffer has no pointer to pass CUDA).
 void DeviceBuffer::upload(const void* host, size_t bytes, size_t offset) {
+  if (bytes == 0) return;
   cudaMemcpy(static_cast<char*>(ptr_) + offset, host, bytes, cudaMemcpyHostToDevice);
 }
 
 void DeviceBuffer::download(void* host, size_t bytes, size_t offset) const {
+  if (bytes == 0) return;
   cudaMemcpy(host, static_cast<const char*>(ptr_) + offset, bytes, cudaMemcpyDeviceToHost);
 }
 
-void DeviceBuffer::fill(unsigned char byte) { cudaMemset(ptr_, byte, bytes_); }
+void DeviceBuffer::fill(unsigned char byte) {
+  if (bytes_ > 0) cudaMemset(ptr_, byte, bytes_);
+}
 
 }  // namespace g4c::gpu
