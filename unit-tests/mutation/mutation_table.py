@@ -57,6 +57,10 @@ ORACLES = {
          "exact; 1e-5 relative", {"swap_rope_pairs", "swap_rope_pairs_fused"}),
         ("attention kernels vs float64", "AttentionTest.RingsWiderThanTheirWindow:AttentionTest.TinyFixtureShapes:"
          "AttentionTest.Gemma12bSlidingGqaRingAroundTheWrap", "1e-4 relative", {"window_plus_one", "ring_size_as_window"}),
+        # V-only caches: the kernel rebuilds keys with the RoPE pairs the bug swaps, over a ring; the
+        # CPU op it is held to runs on the host, where no bug is compiled in.
+        ("V-only attention vs float64", "AttentionTest.VOnlyRingsAndPairCounts", "1e-4 relative",
+         {"window_plus_one", "ring_size_as_window", "swap_rope_pairs"}),
         # One-hot activations read every weight of every route back: a dropped one reads as 0.
         ("matmul routes vs CPU op", "MatmulTest.OneHotActivationsReadBackEveryWeight", "exact / fp16 / q8_1 of max abs W",
          {"drop_weight_block", "drop_weight_block_mmq"}),
