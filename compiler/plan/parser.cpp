@@ -293,7 +293,10 @@ class PlanParser {
     Fields f(c);
     h.source = f.key("source").string();
     h.widths = f.key("widths").int_list(1, kMaxWidth, "width");
-    h.target = f.key("target").word();
+    const size_t target_at = f.key("target").pos();
+    h.target = c.word();
+    if (!is_gpu_arch(h.target))
+      c.fail_at(target_at, "target '" + h.target + "' is not a GPU architecture (expected sm_ and a number, e.g. sm_90)");
     h.context = f.key("context").integer_in(1, kMaxDim, "context");
     h.vocab = f.key("vocab").integer_in(1, kMaxDim, "vocab");
     h.hidden = f.key("hidden").integer_in(1, kMaxDim, "hidden");

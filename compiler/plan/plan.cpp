@@ -7,6 +7,14 @@
 
 namespace g4c::plan {
 
+bool is_gpu_arch(std::string_view name) {
+  if (!name.starts_with("sm_")) return false;
+  std::string_view rest = name.substr(3);
+  if (rest.ends_with('a') || rest.ends_with('f')) rest.remove_suffix(1);
+  return (rest.size() == 2 || rest.size() == 3) &&
+         std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 std::string_view name(DType t) { return t == DType::f32 ? "f32" : "i32"; }
 
 std::optional<DType> parse_dtype(std::string_view s) {

@@ -18,6 +18,7 @@
 #include "g4c/kernels/embedded/sources.h"
 #include "g4c/plan/kernels.h"
 #include "g4c/runtime/kernel_family.h"
+#include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 
 namespace g4c {

@@ -3,6 +3,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <span>
 
 #include "g4c/spec/limits.h"
 #include "g4c/support/text.h"
@@ -32,6 +33,7 @@ class MetadataReader {
       : file_(file), diag_(diag), loc_{std::make_shared<const std::string>(file.path()), 0, 0} {}
 
   const File& file() const { return file_; }
+  std::optional<std::vector<uint8_t>> tensor_bytes(const TensorInfo& t) { return file_.read_tensor(t, diag_); }
 
   bool fail(std::string_view key, std::string_view what, std::string_view got = {}, std::string_view expected = {}) {
     diag_.error(loc_, keyed_message(key, what, got, expected));
@@ -249,14 +251,14 @@ bool read_layer_kinds(MetadataReader& m, ImportedModel& out) {
 }
 
 // A factor of rope_freqs as a double (F32, F16 or BF16 storage).
-double rope_factor(const TensorInfo& t, int64_t i) {
+double rope_factor(const TensorInfo& t, std::span<const uint8_t> data, int64_t i) {
   if (t.ggml_type == ggml::F32) {
     float f;
-    std::memcpy(&f, t.data + 4 * i, 4);
+    std::memcpy(&f, data.data() + 4 * i, 4);
     return f;
   }
   uint16_t h;
-  std::memcpy(&h, t.data + 2 * i, 2);
+  std::memcpy(&h, data.data() + 2 * i, 2);
   if (t.ggml_type == ggml::BF16) return std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
   int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
   double magnitude = exponent == 0    ? std::ldexp(mantissa, -24)
@@ -273,10 +275,16 @@ std::optional<int64_t> rotated_pairs_from_freqs(MetadataReader& m, const TensorI
     return std::nullopt;
   }
   int64_t n = t.elements();
+  if (n > kMaxHeadDim / 2) {  // checked before the factors are read into memory
+    m.fail(t.name, "more RoPE factors than a head has pairs", std::to_string(n), "at most " + std::to_string(kMaxHeadDim / 2));
+    return std::nullopt;
+  }
+  auto data = m.tensor_bytes(t);
+  if (!data) return std::nullopt;
   int64_t ones = 0;
-  while (ones < n && rope_factor(t, ones) == 1.0) ++ones;
+  while (ones < n && rope_factor(t, *data, ones) == 1.0) ++ones;
   for (int64_t i = ones; i < n; ++i) {
-    double f = rope_factor(t, i);
+    double f = rope_factor(t, *data, i);
     if (!(f >= kStillFactor)) {
       m.fail(t.name,
              "factor " + format_double(f) + " of pair " + std::to_string(i) +

@@ -3,10 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <sstream>
 #include <charconv>
 #include <limits>
 
@@ -110,21 +106,6 @@ std::optional<int64_t> parse_int(std::string_view s) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
   return v;
-}
-
-std::optional<std::string> read_file(const std::string& path, std::string& why) {
-  std::ostringstream text;
-  if (path == "-") {
-    text << std::cin.rdbuf();
-    return text.str();
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in || std::filesystem::is_directory(path)) {
-    why = std::filesystem::exists(path) ? "not a readable file" : "no such file";
-    return std::nullopt;
-  }
-  text << in.rdbuf();
-  return text.str();
 }
 
 }  // namespace g4c

@@ -29,6 +29,10 @@ inline constexpr int kPlanFormatVersion = 1;
 inline constexpr int64_t kMaxWidth = 4096;
 inline constexpr int64_t kMaxArenaBytes = int64_t{1} << 40;
 
+// A GPU architecture as NVRTC names it: `sm_` and two or three digits, maybe `a` or `f` (sm_90,
+// sm_90a, sm_100f). The plan header's target and g4c compile --target must be one.
+bool is_gpu_arch(std::string_view name);
+
 // ---- values ----
 
 enum class DType : uint8_t { f32, i32 };

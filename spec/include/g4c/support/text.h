@@ -38,8 +38,4 @@ std::string byte_count_text(std::optional<int64_t> bytes);
 // Parses a decimal integer that must use the whole string.
 std::optional<int64_t> parse_int(std::string_view s);
 
-// A whole file's bytes; `-` reads standard input. On failure nullopt, with `why` set to
-// "no such file" or "not a readable file".
-std::optional<std::string> read_file(const std::string& path, std::string& why);
-
 }  // namespace g4c
