@@ -183,13 +183,15 @@ class PlanParser {
       : text_(text), file_(std::make_shared<const std::string>(path)), diag_(diag) {}
 
   std::optional<Plan> run() {
-    size_t start = 0;
+    // A UTF-8 byte-order mark and CRLF line ends (editors on Windows) are read as if absent.
+    size_t start = text_.starts_with("\xEF\xBB\xBF") ? 3 : 0;
     int line_no = 0;
     bool versioned = false;
     while (start < text_.size()) {
       size_t end = text_.find('\n', start);
       if (end == std::string_view::npos) end = text_.size();
       std::string_view line = text_.substr(start, end - start);
+      if (line.ends_with('\r')) line.remove_suffix(1);
       ++line_no;
       start = end + 1;
       try {
@@ -250,7 +252,7 @@ class PlanParser {
       weights_line_ = line_;
       Fields f(c);
       declared_weights_ = f.key("count").integer();
-      f.key("bytes").integer();
+      declared_weight_bytes_ = f.key("bytes").integer();
       f.close();
       return c.expect_end();
     }
@@ -259,8 +261,8 @@ class PlanParser {
       kv_caches_line_ = line_;
       plan_.caches.emplace();
       Fields f(c);
-      f.key("count").integer();
-      f.key("seq_bytes").integer();
+      declared_caches_ = f.key("count").integer();
+      declared_kv_bytes_ = f.key("seq_bytes").integer();
       f.close();
       return c.expect_end();
     }
@@ -275,8 +277,9 @@ class PlanParser {
     if (head == "kernels") {
       enter(Section::kernels, c);
       plan_.kernels.emplace();
+      kernels_line_ = line_;
       Fields f(c);
-      f.key("count").integer();
+      declared_kernels_ = f.key("count").integer();
       f.close();
       return c.expect_end();
     }
@@ -520,7 +523,32 @@ class PlanParser {
       diag_.error(plan_.buffers->loc, "buffers section must list one arena per width");
       return false;
     }
-    return check_totals();
+    if (next_layer_ != plan_.header.layers && !plan_.blocks.empty()) {
+      diag_.error(plan_.header.loc, "the header says layers = " + std::to_string(plan_.header.layers) + " but the plan has " +
+                                        std::to_string(next_layer_) + " layer sections");
+      return false;
+    }
+    return check_totals() && check_section_counts();
+  }
+
+  // The counts a section header states must be what the section holds.
+  bool check_section_counts() {
+    auto mismatch = [&](int line, const std::string& what, int64_t declared, int64_t actual) {
+      diag_.error(SourceLoc{file_, line, 1}, what + " = " + std::to_string(declared) + " but the section holds " +
+                                                 std::to_string(actual));
+      return false;
+    };
+    if (declared_weights_ >= 0 && declared_weight_bytes_ != *weight_bytes_)
+      return mismatch(weights_line_, "weights section declares bytes", declared_weight_bytes_, *weight_bytes_);
+    if (plan_.caches && declared_caches_ != static_cast<int64_t>(plan_.caches->size()))
+      return mismatch(kv_caches_line_, "kv_caches section declares count", declared_caches_,
+                      static_cast<int64_t>(plan_.caches->size()));
+    if (plan_.caches && declared_kv_bytes_ != *kv_bytes_)
+      return mismatch(kv_caches_line_, "kv_caches section declares seq_bytes", declared_kv_bytes_, *kv_bytes_);
+    if (plan_.kernels && declared_kernels_ != static_cast<int64_t>(plan_.kernels->size()))
+      return mismatch(kernels_line_, "kernels section declares count", declared_kernels_,
+                      static_cast<int64_t>(plan_.kernels->size()));
+    return true;
   }
 
   // The totals of sizes that were each within their own limit.
@@ -546,8 +574,13 @@ class PlanParser {
   int line_ = 0;
   int next_layer_ = 0;
   int64_t declared_weights_ = -1;
+  int64_t declared_weight_bytes_ = 0;
+  int64_t declared_caches_ = 0;
+  int64_t declared_kv_bytes_ = 0;
+  int64_t declared_kernels_ = 0;
   int weights_line_ = 0;
   int kv_caches_line_ = 0;
+  int kernels_line_ = 0;
   size_t arenas_ = 0;
   // Running totals; nullopt once a sum overflowed int64.
   std::optional<int64_t> weight_bytes_ = 0;

@@ -1,6 +1,8 @@
 #include "g4c/plan/verifier.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -8,6 +10,7 @@
 #include "g4c/plan/printer.h"
 #include "g4c/plan/routes.h"
 #include "g4c/plan/storage.h"
+#include "g4c/support/text.h"
 
 namespace g4c::plan {
 
@@ -33,6 +36,21 @@ class Verifier {
     return check_header() && check_complete() && check_weights() && check_values() && check_caches() &&
            check_cache_order() && check_routes() && check_aliasing() && check_buffers() && check_kernels() &&
            check_outputs();
+  }
+
+  // The i32 values a step feeds in, each an index the runtime trusts (token ids index the
+  // embedding tables, positions the caches and RoPE, sequences the cache slots): an op that
+  // indexes with one must be given the one it expects.
+  enum class Role { none, tokens, positions, sequences, sampled };
+  static std::string_view role_name(Role r) {
+    switch (r) {
+      case Role::tokens: return "the tokens input";
+      case Role::positions: return "the positions input";
+      case Role::sequences: return "the sequences input";
+      case Role::sampled: return "a sampled token";
+      case Role::none: break;
+    }
+    return "not a step input";
   }
 
  private:
@@ -80,10 +98,75 @@ class Verifier {
         if (!types_.count(v)) return fail(*op, "use of undefined value %" + v);
       if (!op->weight.empty() && !plan_.find_weight(op->weight)) return fail(*op, "unknown weight @" + op->weight);
       if (std::string why = type_error(*op); !why.empty()) return fail(*op, why);
+      if (std::string why = role_error(*op); !why.empty()) return fail(*op, why);
+      if (std::string why = number_error(*op); !why.empty()) return fail(*op, why);
       if (op->result.empty()) continue;
       if (!types_.emplace(op->result, op->type).second) return fail(*op, "value defined twice");
+      roles_[op->result] = result_role(*op);
     }
     return true;
+  }
+
+  Role result_role(const Op& op) {
+    if (op.kind == OpKind::alias) return roles_[op.operands[0]];
+    if (op.kind == OpKind::sample) return Role::sampled;
+    if (op.kind != OpKind::input) return Role::none;
+    const std::string role = op.get_ident("role");
+    return role == "tokens" ? Role::tokens : role == "positions" ? Role::positions : Role::sequences;
+  }
+
+  std::string expect_role(const Op& op, size_t i, Role want) {
+    Role got = roles_[op.operands[i]];
+    if (got == want) return {};
+    return "operand %" + op.operands[i] + " must be " + std::string(role_name(want)) + " (it is " +
+           std::string(role_name(got)) + ")";
+  }
+
+  std::string role_error(const Op& op) {
+    switch (op.kind) {
+      case OpKind::input: {
+        const std::string role = op.get_ident("role");
+        if (role != "tokens" && role != "positions" && role != "sequences")
+          return "input role must be tokens, positions or sequences (got " + role + ")";
+        if (!inputs_.insert(role).second) return "a second input with role " + role;
+        return {};
+      }
+      case OpKind::embed_gather:
+        return expect_role(op, 0, Role::tokens);
+      case OpKind::rope:
+      case OpKind::rms_norm_rope:
+        return expect_role(op, 1, Role::positions);
+      case OpKind::kv_write: {
+        std::string e = expect_role(op, 2, Role::positions);
+        return e.empty() ? expect_role(op, 3, Role::sequences) : e;
+      }
+      case OpKind::attention: {
+        std::string e = expect_role(op, 1, Role::positions);
+        return e.empty() ? expect_role(op, 2, Role::sequences) : e;
+      }
+      case OpKind::output:  // an i32 tokens output (check_outputs reports another type)
+        if (op.get_ident("role") == "tokens" && type_of(op.operands[0]) == batch(DType::i32, {}))
+          return expect_role(op, 0, Role::sampled);
+        return {};
+      default:
+        return {};
+    }
+  }
+
+  // Numbers are used as float (f32) by every backend: each must be finite there, and the ones
+  // that make an op meaningless when not positive (an epsilon, a RoPE base, a cap) must be.
+  std::string number_error(const Op& op) const {
+    for (const Attr& a : op.attrs) {
+      const double* v = std::get_if<double>(&a.value);
+      if (!v) continue;
+      if (!(std::fabs(*v) <= std::numeric_limits<float>::max()))
+        return a.key + " = " + format_double(*v) + " is not a finite float";
+      const bool must_be_positive = a.key == "eps" || a.key == "theta" || a.key == "cap";
+      if (must_be_positive && !(*v >= std::numeric_limits<float>::min()))
+        return a.key + " = " + format_double(*v) + " must be a positive float (at least " +
+               format_double(std::numeric_limits<float>::min()) + ")";
+    }
+    return {};
   }
 
   const ValueType& type_of(const std::string& v) const { return types_.at(v); }
@@ -104,10 +187,16 @@ class Verifier {
     const WeightDecl* w = op.weight.empty() ? nullptr : plan_.find_weight(op.weight);
     switch (op.kind) {
       case OpKind::input:
+        return expect_result(op, ids);
       case OpKind::sample:
+        if (auto e = expect_operand(op, 0, batch(DType::f32, {plan_.header.vocab})); !e.empty())
+          return e + " (sample picks a token of the vocabulary)";
         return expect_result(op, ids);
       case OpKind::embed_gather:
         if (auto e = expect_operand(op, 0, ids); !e.empty()) return e;
+        if (w->ne1 != plan_.header.vocab)
+          return "table @" + w->name + " has " + std::to_string(w->ne1) + " rows, but token ids run to the vocabulary's " +
+                 std::to_string(plan_.header.vocab);
         return expect_result(op, batch(DType::f32, {w->ne0}));
       case OpKind::ple_combine: {
         int64_t layers = op.get_int("layers"), width = op.get_int("width");
@@ -155,6 +244,9 @@ class Verifier {
       case OpKind::kv_write:
         return cache_io_error(op, {op.operands[0], op.operands[1]}) + operands_are_ids(op, 2);
       case OpKind::attention: {
+        if (op.get_int("q_heads") % op.get_int("kv_heads") != 0)
+          return "q_heads " + std::to_string(op.get_int("q_heads")) + " is not a multiple of kv_heads " +
+                 std::to_string(op.get_int("kv_heads")) + " (each KV head serves a whole group of query heads)";
         int64_t width = op.get_int("q_heads") * op.get_int("head_dim");
         if (auto e = expect_operand(op, 0, batch(DType::f32, {width})); !e.empty()) return e;
         if (auto e = operands_are_ids(op, 1); !e.empty()) return e;
@@ -231,7 +323,7 @@ class Verifier {
         if (!c) return fail(op, "unknown KV cache %" + op.cache);
         if (op.kind == OpKind::kv_write && c->layer != b.layer)
           return fail(op, "layer " + std::to_string(b.layer) + " writes the cache of layer " + std::to_string(c->layer));
-        if (op.kind == OpKind::attention && !attention_matches_cache(op, *c, b.layer)) return false;
+        if (op.kind == OpKind::attention && !attention_matches_cache(op, *c, b)) return false;
       }
     for (const KvCache& c : *plan_.caches) {
       bool ring_ok = c.kind == KvKind::ring ? c.slots >= 1 : c.slots == plan_.header.context;
@@ -242,7 +334,14 @@ class Verifier {
     return true;
   }
 
-  bool attention_matches_cache(const Op& op, const KvCache& c, int layer) {
+  bool attention_matches_cache(const Op& op, const KvCache& c, const Block& b) {
+    const int layer = b.layer;
+    const KvKind expected = b.layer_kind == "sliding" ? KvKind::ring : KvKind::full;
+    if (c.kind != expected)
+      return fail(op, "a " + b.layer_kind + " layer reads the " + std::string(name(c.kind)) + " cache %" + c.name +
+                          " (sliding layers read rings, global layers full caches)");
+    if (c.kind == KvKind::ring && op.get_int("window") < 1)
+      return fail(op, "attention over the ring %" + c.name + " needs a window of at least 1");
     if (op.get_int("kv_heads") != c.kv_heads || op.get_int("head_dim") != c.head_dim)
       return fail(op, "reads %" + c.name + " as " + std::to_string(op.get_int("kv_heads")) + " heads of " +
                           std::to_string(op.get_int("head_dim")) + ", but it holds " + std::to_string(c.kv_heads) +
@@ -255,8 +354,6 @@ class Verifier {
                           std::to_string(ring_slots(window, h.prefill_chunk, h.context)) + ")");
     if (c.kind == KvKind::full && window != 0)
       return fail(op, "a sliding window over the full cache %" + c.name + " (windowed layers read rings)");
-    if (std::find(c.readers.begin(), c.readers.end(), layer) == c.readers.end())
-      return fail(op, "layer " + std::to_string(layer) + " reads %" + c.name + " but is not among its readers");
     return true;
   }
 
@@ -271,6 +368,19 @@ class Verifier {
     }
     for (const KvCache& c : *plan_.caches)
       if (!written.count(c.name)) return fail(c.loc, "KV cache %" + c.name + " is never written");
+    return check_readers();
+  }
+
+  bool check_readers() {
+    for (const KvCache& c : *plan_.caches) {
+      std::vector<int64_t> readers;
+      for (const Block& b : plan_.blocks)
+        for (const Op& op : b.ops)
+          if (op.kind == OpKind::attention && op.cache == c.name) readers.push_back(b.layer);
+      if (readers != c.readers)
+        return fail(c.loc, "KV cache %" + c.name + " lists readers " + format_attr_value(c.readers, {}) +
+                               ", but the layers that read it are " + format_attr_value(readers, {}));
+    }
     return true;
   }
 
@@ -420,6 +530,8 @@ class Verifier {
   DiagnosticEngine& diag_;
   std::vector<const Op*> ops_;
   std::map<std::string, ValueType> types_;
+  std::map<std::string, Role> roles_;
+  std::set<std::string> inputs_;
   StorageAnalysis storage_;
 };
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "g4c/kernels/quant_host.h"
+#include "g4c/runtime/host_memory.h"
 #include "g4c/runtime/load_weights.h"
 #include "g4c/support/text.h"
 
@@ -43,8 +44,23 @@ std::optional<Interpreter> Interpreter::create(const Plan& plan, const WeightSet
     return std::nullopt;
   }
   if (!check_weights_match_plan(plan, weights, diag)) return std::nullopt;
+  if (!check_host_memory("the CPU backend for " + plan.header.name,
+                         {{"KV caches for " + count_text(max_sequences, "sequence"), cache_bytes(plan, max_sequences)},
+                          {"arena", arena_bytes(plan)}},
+                         diag))
+    return std::nullopt;
   return Interpreter(plan, weights, max_sequences);
 }
+
+// Under the plan's limits (caches ≤ 2^40 bytes per sequence, arenas ≤ 2^40 in all) and at most
+// kMaxWidth sequences, neither overflows.
+int64_t Interpreter::cache_bytes(const Plan& plan, int max_sequences) {
+  int64_t per_sequence = 0;
+  for (const KvCache& c : *plan.caches) per_sequence += c.seq_bytes();
+  return per_sequence * std::max(max_sequences, 0);
+}
+
+int64_t Interpreter::arena_bytes(const Plan& plan) { return plan.header.widths.back() * plan.buffers->seq_bytes; }
 
 cpu::KvCacheView Interpreter::Cache::view() {
   return {k.data(), v.data(), decl->dtype, decl->kind, decl->slots, decl->kv_heads, decl->head_dim};

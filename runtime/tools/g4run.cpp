@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <limits>
 #include <sstream>
@@ -34,7 +33,9 @@
 #include "g4c/runtime/interpreter.h"
 #include "g4c/runtime/load_weights.h"
 #include "g4c/runtime/npy.h"
+#include "g4c/runtime/host_memory.h"
 #include "g4c/support/cli.h"
+#include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 
 namespace {
@@ -45,6 +46,8 @@ constexpr int kUsageError = 2;
 
 // Options several subcommands share.
 const g4c::OptionSpec kWeightsOption = {"weights", true, false, "source", "random:seed=N, or a GGUF file"};
+const g4c::OptionSpec kCheckTensorsOption = {"check-tensors", false, false, "",
+                                             "check every tensor of a GGUF file for NaN and infinities (norms always are)"};
 const g4c::OptionSpec kCacheDirOption = {"kernel-cache-dir", true, false, "dir",
                                          "where compiled kernels are cached (default ~/.cache/g4c/kernels)"};
 const g4c::OptionSpec kNoCacheOption = {"no-kernel-cache", false, false, "", "compile every kernel, read and write no cache"};
@@ -55,6 +58,7 @@ const g4c::OptionSpec kNoOverlapOption = {"no-launch-overlap", false, false, "",
 
 const std::vector<g4c::OptionSpec> kRunOptions = {
     kWeightsOption,
+    kCheckTensorsOption,
     {"prompt-ids", true, true, "ids", "one sequence's prompt token ids, e.g. 2,651,1024 (repeat for more sequences)"},
     {"steps", true, false, "n", "tokens to generate per sequence (default 16)"},
     {"dump-logits", true, false, "file", "write every position's logits as a .npy [sequences, positions, vocab]"},
@@ -73,6 +77,7 @@ const std::vector<g4c::OptionSpec> kRunOptions = {
 
 const std::vector<g4c::OptionSpec> kBenchOptions = {
     kWeightsOption,
+    kCheckTensorsOption,
     {"batch", true, false, "list", "numbers of sequences to time, e.g. 1,8,32 (default: every compiled width)"},
     {"prompt", true, false, "n", "prompt tokens per sequence before timing (default 128)"},
     {"context", true, false, "n", "time the steps after n positions of context instead of a prompt (caches not filled: attention reads as many bytes)"},
@@ -86,6 +91,7 @@ const std::vector<g4c::OptionSpec> kBenchOptions = {
 
 const std::vector<g4c::OptionSpec> kProfileOptions = {
     kWeightsOption,
+    kCheckTensorsOption,
     {"batch", true, false, "n", "sequences decoding together (default 1)"},
     {"prompt", true, false, "n", "prompt tokens per sequence before profiling (default 128)"},
     {"repeats", true, false, "n", "timed runs of every op; the median is shown (default 20)"},
@@ -97,6 +103,7 @@ const std::vector<g4c::OptionSpec> kProfileOptions = {
 
 const std::vector<g4c::OptionSpec> kExportOptions = {
     kWeightsOption,
+    kCheckTensorsOption,
     {"o", true, false, "file", "the GGUF file to write"},
     kHelpOption,
 };
@@ -183,8 +190,12 @@ std::string kernel_cache_dir(const g4c::ParsedArgs& args) {
   return args.has("no-kernel-cache") ? "" : args.value("kernel-cache-dir").value_or(g4c::default_kernel_cache_dir());
 }
 
+g4c::WeightLoadOptions weight_options(const g4c::ParsedArgs& args) {
+  return {.check_every_tensor = args.has("check-tensors")};
+}
+
 // The GPU executor for a plan: `random:seed=N` weights are generated on the device, a GGUF file is
-// mapped, checked against the plan and uploaded (kept in `host` while that happens).
+// read, checked against the plan and uploaded (kept in `host` while that happens).
 std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, const std::string& source,
                                                   int sequences, const g4c::ParsedArgs& args,
                                                   std::optional<g4c::WeightSet>& host, g4c::DiagnosticEngine& diag) {
@@ -192,7 +203,7 @@ std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, c
   if (auto seed = g4c::parse_random_seed(source)) {
     weights.random_seed = *seed;
   } else {
-    host = g4c::load_weights(plan, source, diag);
+    host = g4c::load_weights(plan, source, diag, weight_options(args));
     if (!host) return nullptr;
     weights.host = &*host;
   }
@@ -246,6 +257,23 @@ std::string check_run_against_plan(const g4c::plan::Plan& plan, const std::vecto
   return {};
 }
 
+// What a run on the CPU backend holds in memory, checked before anything is allocated: the
+// weights, KV caches and arena (Interpreter), and with --dump-logits every position's logits,
+// kept during the run and copied once more into the .npy array.
+bool cpu_run_fits(const g4c::plan::Plan& plan, int sequences, const std::vector<std::vector<int32_t>>& prompts,
+                  const g4c::GenerateOptions& options, g4c::DiagnosticEngine& diag) {
+  int64_t logits = 0;
+  if (options.keep_logits)
+    for (const auto& p : prompts) logits += 2 * (static_cast<int64_t>(p.size()) + options.steps) * plan.header.vocab * 4;
+  return g4c::check_host_memory("running " + plan.header.name + " on the CPU backend",
+                                {{"weights", plan.weight_bytes()},
+                                 {"KV caches for " + g4c::count_text(sequences, "sequence"),
+                                  g4c::Interpreter::cache_bytes(plan, sequences)},
+                                 {"arena", g4c::Interpreter::arena_bytes(plan)},
+                                 {"logits", logits}},
+                                diag);
+}
+
 int run(int argc, char** argv, int first) {
   std::string error;
   auto args = g4c::parse_args(argc, argv, first, kRunOptions, error);
@@ -284,6 +312,12 @@ int run(int argc, char** argv, int first) {
     options.prompt_chunk = static_cast<int>(*n);
   }
 
+  if (auto path = args->value("dump-logits")) {
+    if (std::string conflict = g4c::output_input_conflict("--dump-logits", *path, {args->positional[0], *weights_source});
+        !conflict.empty())
+      return usage_error(conflict);
+  }
+
   const std::string backend_name = args->value("backend").value_or(has_device() ? "gpu" : "cpu");
   if (backend_name != "gpu" && backend_name != "cpu")
     return usage_error("--backend: expected gpu or cpu (got " + g4c::quote(backend_name) + ")");
@@ -313,7 +347,8 @@ int run(int argc, char** argv, int first) {
     executor->set_keep_logits(options.keep_logits || !options.sampling.greedy());
     backend = executor.get();
   } else {
-    host_weights = g4c::load_weights(*plan, *weights_source, diag);
+    if (!cpu_run_fits(*plan, sequences, prompts, options, diag)) return finish(kInputError);
+    host_weights = g4c::load_weights(*plan, *weights_source, diag, weight_options(*args));
     if (!host_weights) return finish(kInputError);
     interpreter = g4c::Interpreter::create(*plan, *host_weights, sequences, diag);
     if (!interpreter) return finish(kInputError);
@@ -486,10 +521,12 @@ int export_gguf(int argc, char** argv) {
   if (!source) return exit_code;
   auto out = args->value("o");
   if (!out) return usage_error("export-gguf: -o: missing (the GGUF file to write)");
+  if (std::string conflict = g4c::output_input_conflict("-o", *out, {args->positional[0], *source}); !conflict.empty())
+    return usage_error(conflict);
   g4c::DiagnosticEngine diag;
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
   std::optional<g4c::WeightSet> weights;
-  if (plan) weights = g4c::load_weights(*plan, *source, diag);
+  if (plan) weights = g4c::load_weights(*plan, *source, diag, weight_options(*args));
   if (weights) g4c::export_gguf(*plan, *weights, *out, diag);
   diag.print(std::cerr, kTool);
   return diag.has_errors() ? kInputError : 0;
@@ -582,6 +619,10 @@ int tune(int argc, char** argv) {
     diag.print(std::cerr, kTool);
     return code;
   };
+  if (auto out = args->value("o")) {
+    if (std::string conflict = g4c::output_input_conflict("-o", *out, args->positional); !conflict.empty())
+      return usage_error(conflict);
+  }
   std::vector<g4c::plan::Plan> plans;
   for (const std::string& path : args->positional)
     if (auto p = g4c::plan::load_plan_file(path, diag)) plans.push_back(std::move(*p));
@@ -628,10 +669,9 @@ int tune(int argc, char** argv) {
       g4c::format_tuning_file(g4c::gpu::tuning_table(*results, device->arch(), device->name, comment));
   std::cerr << g4c::gpu::format_tune_report(*results);
   if (auto path = args->value("o")) {
-    std::ofstream out(*path);
-    out << text;
-    if (!out) {
-      diag.error({}, "tune: cannot write " + g4c::quote(*path));
+    std::string why;
+    if (!g4c::write_output_file(*path, text, why)) {
+      diag.error({}, "tune: cannot write " + g4c::quote(*path) + ": " + why);
       return finish(kInputError);
     }
     std::cerr << "g4run: tune: wrote " << results->size() << " entries to " << *path << "\n";
@@ -643,7 +683,7 @@ int tune(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int dispatch(int argc, char** argv) {
   if (argc < 2) {
     print_usage(std::cerr);
     return kUsageError;
@@ -661,4 +701,15 @@ int main(int argc, char** argv) {
   if (command == "tune") return tune(argc, argv);
   // `run` is the default subcommand: `g4run PLAN ...` is `g4run run PLAN ...`.
   return run(argc, argv, 1);
+}
+
+// Sizes are checked before anything is allocated from them; an allocation that fails anyway (a
+// memory limit, other processes) is an error like any other, not an abort.
+int main(int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::cerr << kTool << ": error: out of memory\n";
+    return kInputError;
+  }
 }

@@ -165,7 +165,7 @@ bool same_file(const std::string& a, const std::string& b) {
   return x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
-std::optional<std::string> output_overwrites_input(const std::string& output, std::span<const std::string> inputs) {
+std::optional<std::string> output_overwrites_input(const std::string& output, const std::vector<std::string>& inputs) {
   if (output == "-") return std::nullopt;
   for (const std::string& input : inputs)
     if (input != "-" && same_file(output, input)) return input;
@@ -173,7 +173,7 @@ std::optional<std::string> output_overwrites_input(const std::string& output, st
 }
 
 std::string output_input_conflict(std::string_view option, const std::string& output,
-                                  std::span<const std::string> inputs) {
+                                  const std::vector<std::string>& inputs) {
   auto input = output_overwrites_input(output, inputs);
   if (!input) return {};
   std::string same = *input == output ? "" : " (the same file)";

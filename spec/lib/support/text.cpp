@@ -101,6 +101,10 @@ std::string byte_count_text(std::optional<int64_t> bytes) {
   return bytes ? byte_count_text(*bytes) : "more than " + byte_count_text(std::numeric_limits<int64_t>::max());
 }
 
+std::string count_text(int64_t n, std::string_view noun) {
+  return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
 std::optional<int64_t> parse_int(std::string_view s) {
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);

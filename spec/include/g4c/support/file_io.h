@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace g4c {
 
@@ -43,12 +44,12 @@ bool same_file(const std::string& a, const std::string& b);
 
 // The first of `inputs` that writing `output` would overwrite; `-` and paths that do not exist
 // never match.
-std::optional<std::string> output_overwrites_input(const std::string& output, std::span<const std::string> inputs);
+std::optional<std::string> output_overwrites_input(const std::string& output, const std::vector<std::string>& inputs);
 
 // The error of a command whose output `option` (`-o`, `--dump-logits`) names one of its inputs:
 // `-o "m.plan" is the input "m.plan"; g4c never writes over an input`; empty when it names none.
 std::string output_input_conflict(std::string_view option, const std::string& output,
-                                  std::span<const std::string> inputs);
+                                  const std::vector<std::string>& inputs);
 
 // An output being written (see the top of this file). Destroyed without commit(), it leaves the
 // target untouched and removes its temporary file.

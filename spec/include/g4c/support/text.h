@@ -35,6 +35,9 @@ std::string byte_count_text(int64_t bytes);
 // The same, or "more than 9223372036854775807 bytes (8 EiB)" for a count that overflowed int64.
 std::string byte_count_text(std::optional<int64_t> bytes);
 
+// "1 sequence", "4 sequences".
+std::string count_text(int64_t n, std::string_view noun);
+
 // Parses a decimal integer that must use the whole string.
 std::optional<int64_t> parse_int(std::string_view s);
 
