@@ -62,8 +62,8 @@ int64_t Interpreter::cache_bytes(const Plan& plan, int max_sequences) {
 
 int64_t Interpreter::arena_bytes(const Plan& plan) { return plan.header.widths.back() * plan.buffers->seq_bytes; }
 
-cpu::KvCacheView Interpreter::Cache::view() {
-  return {k.data(), v.data(), decl->dtype, decl->kind, decl->slots, decl->kv_heads, decl->head_dim};
+cpu::KvCacheView Interpreter::Cache::view(int64_t sequences) {
+  return {k.data(), v.data(), decl->dtype, decl->kind, decl->slots, decl->kv_heads, decl->head_dim, sequences};
 }
 
 void Interpreter::reset_sequence(int slot) {
@@ -114,7 +114,13 @@ std::optional<StepOutput> Interpreter::step(const StepRows& rows, DiagnosticEngi
       }
       continue;
     }
-    run_op(*op, step);
+    try {
+      run_op(*op, step);
+    } catch (const cpu::IndexError& e) {
+      diag.error(op->loc, "internal error: " + std::string(e.what()) + " in " + std::string(schema(op->kind).name) +
+                              " (the step's rows were checked; please report this)");
+      return std::nullopt;
+    }
   }
   return out;
 }
@@ -168,11 +174,11 @@ void Interpreter::run_op(const Op& op, Step& step) {
         c.k.assign(bytes, 0);
         c.v.assign(bytes, 0);
       }
-      cpu::KvCacheView view = c.view();
+      cpu::KvCacheView view = c.view(max_sequences_);
       return cpu::kv_write(x, value(step, op.operands[1]), ids(op.operands[2]), ids(op.operands[3]), W, view);
     }
     case OpKind::attention:
-      return cpu::attention(x, ids(op.operands[1]), ids(op.operands[2]), W, cache(op.cache).view(),
+      return cpu::attention(x, ids(op.operands[1]), ids(op.operands[2]), W, cache(op.cache).view(max_sequences_),
                             op.get_int("q_heads"), op.get_int("window"), static_cast<float>(op.get_number("scale")), y);
     case OpKind::geglu:
       return cpu::geglu(x, value(step, op.operands[1]), y, elements(op.operands[0]));

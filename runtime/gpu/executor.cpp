@@ -149,7 +149,7 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
       return l;
     case OpKind::embed_gather: {
       const EmbedGatherCall c{weight->data.get(), ids(op.operands[0]), y, weight->ne0, W,
-                              static_cast<float>(op.get_number("scale"))};
+                              static_cast<float>(op.get_number("scale")), weight->ne1};
       l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_embed_gather(kernel, c, s); };
       return l;
     }
@@ -406,7 +406,7 @@ std::unique_ptr<Executor> Executor::create(const Plan& plan, const WeightSource&
       return nullptr;
     }
     state.k.fill(0), state.v.fill(0);
-    state.ref = KvCacheRef{state.k.get(), state.v.get(), c.dtype, c.slots, c.kv_heads, c.head_dim};
+    state.ref = KvCacheRef{state.k.get(), state.v.get(), c.dtype, c.slots, c.kv_heads, c.head_dim, options.max_sequences};
   }
 
   if (cublasCreate(&impl->cublas) != CUBLAS_STATUS_SUCCESS) {

@@ -67,8 +67,8 @@ class MetadataReader {
   // The value as TOML float text: f32 values print as the float the file stored ("1e-06").
   std::string float_text(std::string_view key) {
     const Value* v = file_.find(key);
-    if (v->type == ValueType::f32) return toml_float(format_float32(static_cast<float>(*v->as_float())));
-    return toml_float(format_double(*v->as_float()));
+    if (v->type == ValueType::f32) return g4c::float_text(format_float32(static_cast<float>(*v->as_float())));
+    return g4c::float_text(format_double(*v->as_float()));
   }
 
   // A scalar (the same on every layer) or an array of one value per layer.
@@ -402,11 +402,6 @@ void read_k_eq_v(const File& file, ImportedModel& out) {
 }
 
 }  // namespace
-
-std::string toml_float(std::string text) {
-  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
-  return text;
-}
 
 std::optional<ImportedModel> read_imported_model(const File& file, DiagnosticEngine& diag) {
   MetadataReader m(file, diag);

@@ -303,6 +303,7 @@ class FileParser {
       uint64_t entry_at = pos_;
       auto key = read_string("metadata entry " + std::to_string(i), "key", kMaxKeyBytes, "the GGUF format's");
       if (!key) return false;
+      if (key->empty()) return fail("metadata entry " + std::to_string(i) + " at byte " + std::to_string(entry_at) + ": the key is empty");
       std::string where = "metadata key " + quote(*key);
       if (file_.metadata_index_.count(*key))
         return fail(where + " at byte " + std::to_string(entry_at) + ": the key appears twice");
@@ -337,6 +338,7 @@ class FileParser {
     uint64_t entry_at = pos_;
     auto name = read_string("tensor " + std::to_string(index), "name", kMaxTensorNameBytes, "the GGUF format's");
     if (!name) return false;
+    if (name->empty()) return fail("tensor " + std::to_string(index) + " at byte " + std::to_string(entry_at) + ": the name is empty");
     t.name = std::move(*name);
     std::string where = "tensor " + quote(t.name);
     if (file_.tensor_index_.count(t.name))

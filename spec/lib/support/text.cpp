@@ -59,6 +59,11 @@ std::string format_double(double v) {
   return std::string(buf, result.ptr);
 }
 
+std::string float_text(std::string number) {
+  if (number.find_first_of(".eEn") == std::string::npos) number += ".0";
+  return number;
+}
+
 std::string quote(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {

@@ -47,7 +47,7 @@ class Interpreter final : public DecodeBackend {
   struct Cache {
     const plan::KvCache* decl = nullptr;
     std::vector<uint8_t> k, v;  // [sequence][slot][kv_heads × head_dim] elements of decl->dtype
-    cpu::KvCacheView view();
+    cpu::KvCacheView view(int64_t sequences);
   };
   struct Step;  // the state of one step: width, arena, rows
 

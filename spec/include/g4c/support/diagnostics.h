@@ -17,7 +17,7 @@ struct SourceLoc {
   int line = 0;                             // 1-based; 0 means "no position within the file"
   int col = 0;
 
-  bool has_file() const { return file != nullptr; }
+  bool has_file() const { return file != nullptr && !file->empty(); }  // "" names no file
   // `file:line:col`, `file` when there is no position, empty when there is no file.
   std::string str() const;
 };

@@ -23,6 +23,10 @@ std::string did_you_mean(std::string_view word, std::span<const std::string> can
 // Shortest text that reads back as the same double (std::to_chars): deterministic on every machine.
 std::string format_double(double v);
 
+// Number text that reads as a float, never as an integer: "3840" becomes "3840.0" (TOML output,
+// and messages about a float where an integer belongs).
+std::string float_text(std::string number);
+
 // Quoted the way the diagnostics quote user text: "value".
 std::string quote(std::string_view s);
 

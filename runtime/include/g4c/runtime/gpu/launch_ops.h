@@ -29,6 +29,7 @@ struct EmbedGatherCall {
   int64_t row_elems = 0;  // ne0, a multiple of the type's block
   int64_t rows = 0;
   float scale = 1;
+  int64_t table_rows = 0;  // the table's rows (ids past them give NaN rows); 0: not checked
 };
 cudaError_t launch_embed_gather(cudaKernel_t kernel, const EmbedGatherCall& c, cudaStream_t stream);
 
@@ -103,6 +104,7 @@ struct KvCacheRef {
   QuantType dtype = QuantType::F16;
   int64_t slots = 0;
   int64_t kv_heads = 0, head_dim = 0;
+  int64_t sequences = 0;  // sequences the cache holds (rows of other slots store nothing); 0: not checked
 };
 
 // kv_write {kind, head_dim, kv_heads, dtype}: row r's K and V (rows × kv_heads·head_dim floats,

@@ -1,0 +1,95 @@
+// What the fuzz targets share: the properties they assert and the run that proves a verified plan
+// safe to execute. A property that fails is a finding: the target prints what failed and aborts,
+// so libFuzzer saves the input (and ctest fails).
+#pragma once
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "g4c/plan/parser.h"
+#include "g4c/plan/printer.h"
+#include "g4c/plan/verifier.h"
+#include "g4c/runtime/generate.h"
+#include "g4c/runtime/interpreter.h"
+#include "g4c/runtime/load_weights.h"
+#include "g4c/support/diagnostics.h"
+
+namespace g4c::fuzz {
+
+[[noreturn]] inline void finding(const std::string& property, const DiagnosticEngine* diag = nullptr) {
+  std::fprintf(stderr, "FUZZ FINDING: %s\n", property.c_str());
+  if (diag)
+    for (const Diagnostic& d : diag->diagnostics()) std::fprintf(stderr, "  %s\n", format_diagnostic(d, "g4c").c_str());
+  std::abort();
+}
+
+inline std::string printed(const plan::Plan& plan) {
+  std::ostringstream os;
+  plan::print_plan(plan, os);
+  return os.str();
+}
+
+// Property (issue 13): printing a plan that parsed gives text that parses back to a plan that
+// prints the same, and verifies when the first one did.
+inline void check_print_round_trip(const plan::Plan& plan, bool verified) {
+  const std::string text = printed(plan);
+  DiagnosticEngine diag;
+  auto again = plan::parse_plan(text, "printed.plan", diag);
+  if (!again) finding("a printed plan does not parse back", &diag);
+  if (verified && !plan::verify_plan(*again, diag)) finding("a verified plan, printed and parsed back, does not verify", &diag);
+  if (printed(*again) != text) finding("print -> parse -> print is not the identity");
+}
+
+// Sizes under which a verified plan is run on every fuzz input that reaches it: tiny models run
+// in milliseconds, and larger ones add nothing the verifier's rules depend on.
+inline constexpr int64_t kMaxRunWeightBytes = int64_t{4} << 20;
+inline constexpr int64_t kMaxRunCacheBytes = int64_t{2} << 20;  // per sequence
+inline constexpr int64_t kMaxRunArenaBytes = int64_t{4} << 20;  // widest width
+inline constexpr int64_t kMaxRunMatmulMacs = int64_t{16} << 20; // per row and step
+
+inline bool small_enough_to_run(const plan::Plan& plan) {
+  if (plan.weight_bytes() > kMaxRunWeightBytes) return false;
+  if (Interpreter::cache_bytes(plan, 1) > kMaxRunCacheBytes || Interpreter::arena_bytes(plan) > kMaxRunArenaBytes)
+    return false;
+  int64_t macs = 0;
+  for (const plan::WeightDecl& w : plan.weights) macs += w.ne0 * w.ne1;  // a matmul reads each weight once per row
+  return macs <= kMaxRunMatmulMacs;
+}
+
+// Runs a verified plan on the CPU backend for a few steps: two sequences (or one, at width 1) of
+// short prompts, continuous batching, the plan's prefill chunk. Weights are the given ones, or
+// tiny seeded random ones. Any out-of-bounds access is the sanitizers' to report; errors (a NaN
+// logit, weights that do not match) are fine — they are diagnostics, not crashes.
+inline void run_on_cpu(const plan::Plan& plan, const WeightSet* given = nullptr) {
+  if (!small_enough_to_run(plan)) return;
+  DiagnosticEngine diag;
+  std::optional<WeightSet> random;
+  if (!given) {
+    std::vector<TensorShape> shapes = plan_tensor_shapes(plan);
+    random = random_weights(shapes, 7, structural_tensors(plan));
+  }
+  const WeightSet& weights = given ? *given : *random;
+  const int64_t widest = plan.header.widths.back(), context = plan.header.context, vocab = plan.header.vocab;
+  const int sequences = widest >= 2 ? 2 : 1;
+  auto backend = Interpreter::create(plan, weights, sequences, diag);
+  if (!backend) return;
+  std::vector<std::vector<int32_t>> prompts;
+  const int64_t prompt = std::min<int64_t>(3, context);
+  for (int s = 0; s < sequences; ++s) {
+    std::vector<int32_t> ids;
+    for (int64_t i = 0; i < prompt - s && i < context; ++i) ids.push_back(static_cast<int32_t>((7 * i + 3 * s + 1) % vocab));
+    if (ids.empty()) ids.push_back(0);
+    prompts.push_back(ids);
+  }
+  GenerateOptions options;
+  options.steps = static_cast<int>(std::min<int64_t>(2, context - prompt + 1));
+  options.max_active = sequences;
+  generate(*backend, prompts, options, diag);
+}
+
+}  // namespace g4c::fuzz
