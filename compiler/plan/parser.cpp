@@ -295,7 +295,11 @@ class PlanParser {
     h.name = c.name('@', "the plan name '@name'");
     Fields f(c);
     h.source = f.key("source").string();
-    h.widths = f.key("widths").int_list(1, kMaxWidth, "width");
+    const size_t widths_at = f.key("widths").pos();
+    h.widths = c.int_list(1, kMaxWidth, "width");
+    if (static_cast<int64_t>(h.widths.size()) > kMaxWidths)
+      c.fail_at(widths_at, "a plan serves at most " + std::to_string(kMaxWidths) + " widths (g4c's limit; got " +
+                               std::to_string(h.widths.size()) + ")");
     const size_t target_at = f.key("target").pos();
     h.target = c.word();
     if (!is_gpu_arch(h.target))
@@ -375,6 +379,7 @@ class PlanParser {
       case Section::prologue:
       case Section::layer:
       case Section::epilogue: {
+        if (++ops_ > kMaxOps) c.fail_at(0, "a plan has at most " + std::to_string(kMaxOps) + " ops (g4c's limit)");
         Op op = parse_op(c, plan_.header.widths);
         op.loc = here(static_cast<int>(line.find_first_not_of(' ')) + 1);
         plan_.blocks.back().ops.push_back(std::move(op));
@@ -387,6 +392,8 @@ class PlanParser {
 
   void parse_weight(Cursor& c) {
     c.keyword("weight", "expected 'weight @name {...}'");
+    if (static_cast<int64_t>(plan_.weights.size()) >= kMaxWeights)
+      c.fail_at(0, "a plan has at most " + std::to_string(kMaxWeights) + " weights (g4c's limit)");
     WeightDecl w;
     w.loc = here(3);
     w.name = c.name('@', "a weight name");
@@ -414,6 +421,8 @@ class PlanParser {
 
   void parse_cache(Cursor& c) {
     c.keyword("kv", "expected 'kv %name {...}'");
+    if (static_cast<int64_t>(plan_.caches->size()) >= kMaxLayers)
+      c.fail_at(0, "a plan has at most " + std::to_string(kMaxLayers) + " KV caches, one per layer (g4c's limit)");
     KvCache k;
     k.loc = here(3);
     k.name = c.name('%', "a KV cache name");
@@ -469,6 +478,8 @@ class PlanParser {
       return;
     }
     if (head != "buf") c.fail_at(at, "expected 'arena {...}' or 'buf %name {...}'");
+    if (static_cast<int64_t>(b.buffers.size()) >= 2 * kMaxOps)
+      c.fail_at(0, "a plan has at most " + std::to_string(2 * kMaxOps) + " buffers (g4c's limit)");
     Buffer buf;
     buf.loc = here(static_cast<int>(at) + 5);
     buf.value = c.name('%', "a value name");
@@ -482,6 +493,8 @@ class PlanParser {
 
   void parse_kernel(Cursor& c) {
     c.keyword("kernel", "expected 'kernel FAMILY {...} uses N'");
+    if (static_cast<int64_t>(plan_.kernels->size()) >= kMaxKernels)
+      c.fail_at(0, "a plan has at most " + std::to_string(kMaxKernels) + " kernel instances (g4c's limit)");
     KernelInstance k;
     k.loc = here(3);
     k.family = c.word();
@@ -573,6 +586,7 @@ class PlanParser {
   Section section_ = Section::none;
   int line_ = 0;
   int next_layer_ = 0;
+  int64_t ops_ = 0;
   int64_t declared_weights_ = -1;
   int64_t declared_weight_bytes_ = 0;
   int64_t declared_caches_ = 0;

@@ -387,15 +387,14 @@ class Verifier {
   }
 
   bool check_readers() {
-    for (const KvCache& c : *plan_.caches) {
-      std::vector<int64_t> readers;
-      for (const Block& b : plan_.blocks)
-        for (const Op& op : b.ops)
-          if (op.kind == OpKind::attention && op.cache == c.name) readers.push_back(b.layer);
-      if (readers != c.readers)
+    std::map<std::string, std::vector<int64_t>> readers;
+    for (const Block& b : plan_.blocks)
+      for (const Op& op : b.ops)
+        if (op.kind == OpKind::attention) readers[op.cache].push_back(b.layer);
+    for (const KvCache& c : *plan_.caches)
+      if (readers[c.name] != c.readers)
         return fail(c.loc, "KV cache %" + c.name + " lists readers " + format_attr_value(c.readers, {}) +
-                               ", but the layers that read it are " + format_attr_value(readers, {}));
-    }
+                               ", but the layers that read it are " + format_attr_value(readers[c.name], {}));
     return true;
   }
 
@@ -456,19 +455,35 @@ class Verifier {
     return check_overlaps(by_root);
   }
 
+  // Roots in definition order; those still live are kept by offset. Live buffers never overlap,
+  // so a new one need only be compared with its neighbours there: O(n log n) in the plan's size.
   bool check_overlaps(const std::map<std::string, const Buffer*>& by_root) {
-    const auto& order = storage_.root_order;
-    for (size_t i = 0; i < order.size(); ++i)
-      for (size_t j = i + 1; j < order.size(); ++j) {
-        const RootStorage& a = storage_.roots.at(order[i]);
-        const RootStorage& c = storage_.roots.at(order[j]);
-        if (!live_ranges_meet(a, c)) continue;
-        const Buffer& x = *by_root.at(order[i]);
-        const Buffer& y = *by_root.at(order[j]);
-        if (x.seq_offset + x.seq_bytes <= y.seq_offset || y.seq_offset + y.seq_bytes <= x.seq_offset) continue;
-        return fail(y.loc, "buffers %" + x.value + " and %" + y.value + " overlap in memory while both are live (at " +
-                               op_at(std::max(a.def, c.def)) + ")");
+    std::map<int64_t, const std::string*> live;  // non-empty buffers of live roots, by offset
+    std::multimap<int, const std::string*> ends;  // the same roots by the last op that needs them
+    for (const std::string& name : storage_.root_order) {
+      const RootStorage& root = storage_.roots.at(name);
+      while (!ends.empty() && ends.begin()->first < root.def) {
+        live.erase(by_root.at(*ends.begin()->second)->seq_offset);
+        ends.erase(ends.begin());
       }
+      const Buffer& y = *by_root.at(name);
+      if (y.seq_bytes == 0) continue;
+      auto next = live.lower_bound(y.seq_offset);
+      const std::string* other = nullptr;
+      if (next != live.end() && next->first < y.seq_offset + y.seq_bytes) other = next->second;
+      if (!other && next != live.begin()) {
+        auto prev = std::prev(next);
+        const Buffer& x = *by_root.at(*prev->second);
+        if (x.seq_offset + x.seq_bytes > y.seq_offset) other = prev->second;
+      }
+      if (other) {
+        const RootStorage& a = storage_.roots.at(*other);
+        return fail(y.loc, "buffers %" + by_root.at(*other)->value + " and %" + y.value +
+                               " overlap in memory while both are live (at " + op_at(std::max(a.def, root.def)) + ")");
+      }
+      live.emplace(y.seq_offset, &name);
+      ends.emplace(root.last, &name);
+    }
     return true;
   }
 
@@ -477,6 +492,8 @@ class Verifier {
   // An in-place op overwrites operand 0's bytes; no other value on that storage may be read later.
   bool check_aliasing() {
     storage_ = analyze_storage(plan_);
+    std::map<std::string, std::vector<std::pair<const std::string*, const ValueStorage*>>> by_root;
+    for (const auto& [name, v] : storage_.values) by_root[v.root].emplace_back(&name, &v);
     for (int i = 0; i < static_cast<int>(ops_.size()); ++i) {
       const Op& op = *ops_[i];
       if (!op.in_place()) continue;
@@ -484,8 +501,10 @@ class Verifier {
       if (target.seq_bytes != op.type.seq_bytes())
         return fail(op, "in-place result of " + std::to_string(op.type.seq_bytes()) + " bytes per sequence over %" +
                             op.operands[0] + " of " + std::to_string(target.seq_bytes));
-      for (const auto& [name, v] : storage_.values) {
-        if (v.root != target.root || v.def >= i || v.last_use <= i) continue;
+      for (const auto& [name_ptr, v_ptr] : by_root[target.root]) {
+        const std::string& name = *name_ptr;
+        const ValueStorage& v = *v_ptr;
+        if (v.def >= i || v.last_use <= i) continue;
         bool overlaps = v.seq_offset < target.seq_offset + target.seq_bytes && target.seq_offset < v.seq_offset + v.seq_bytes;
         if (!overlaps) continue;
         std::string what = name == op.operands[0] ? "%" + name + ", which is read again"
@@ -499,6 +518,7 @@ class Verifier {
   // ---- kernels ----
 
   bool check_kernels() {
+    for (const KernelInstance& k : *plan_.kernels) listed_.insert(k.key());
     std::map<std::string, int64_t> launches;
     for (const Op* op : ops_)
       for (int64_t width : plan_.header.widths)
@@ -517,11 +537,7 @@ class Verifier {
     return true;
   }
 
-  bool listed(const std::string& key) const {
-    for (const KernelInstance& k : *plan_.kernels)
-      if (k.key() == key) return true;
-    return false;
-  }
+  bool listed(const std::string& key) const { return listed_.count(key) > 0; }
 
   // ---- outputs ----
 
@@ -550,6 +566,7 @@ class Verifier {
   std::map<std::string, ValueType> types_;
   std::map<std::string, Role> roles_;
   std::set<std::string> inputs_;
+  std::set<std::string> listed_;  // keys of the kernels section
   StorageAnalysis storage_;
 };
 

@@ -85,7 +85,7 @@ void print_usage(std::ostream& os) {
 }
 
 int usage_error(const std::string& message) {
-  std::cerr << kTool << ": error: " << message << "\n"
+  std::cerr << kTool << ": error: " << g4c::clipped_message(message) << "\n"
             << "run 'g4c --help' for usage\n";
   return kUsageError;
 }
@@ -122,6 +122,11 @@ std::optional<std::vector<int64_t>> parse_widths(const std::string& text, std::s
   }
   std::sort(widths.begin(), widths.end());
   widths.erase(std::unique(widths.begin(), widths.end()), widths.end());
+  if (static_cast<int64_t>(widths.size()) > g4c::plan::kMaxWidths) {
+    error = "--batch: " + std::to_string(widths.size()) + " widths; a plan serves at most " +
+            std::to_string(g4c::plan::kMaxWidths);
+    return std::nullopt;
+  }
   if (widths.empty()) error = "--batch: expected widths such as 1,2,4,8";
   if (widths.empty()) return std::nullopt;
   return widths;
@@ -378,13 +383,4 @@ int dispatch(int argc, char** argv) {
   return usage_error("unknown command " + g4c::quote(command) + g4c::did_you_mean(command, commands));
 }
 
-// No input makes g4c abort: sizes are checked before anything is allocated from them, and an
-// allocation that fails anyway (a memory limit) is an error like any other.
-int main(int argc, char** argv) {
-  try {
-    return dispatch(argc, argv);
-  } catch (const std::bad_alloc&) {
-    std::cerr << kTool << ": error: out of memory\n";
-    return kInputError;
-  }
-}
+int main(int argc, char** argv) { return g4c::run_tool(kTool, dispatch, argc, argv); }

@@ -147,7 +147,7 @@ void print_usage(std::ostream& os) {
 }
 
 int usage_error(const std::string& message) {
-  std::cerr << kTool << ": error: " << message << "\n"
+  std::cerr << kTool << ": error: " << g4c::clipped_message(message) << "\n"
             << "run 'g4run --help' for usage\n";
   return kUsageError;
 }
@@ -703,13 +703,4 @@ int dispatch(int argc, char** argv) {
   return run(argc, argv, 1);
 }
 
-// Sizes are checked before anything is allocated from them; an allocation that fails anyway (a
-// memory limit, other processes) is an error like any other, not an abort.
-int main(int argc, char** argv) {
-  try {
-    return dispatch(argc, argv);
-  } catch (const std::bad_alloc&) {
-    std::cerr << kTool << ": error: out of memory\n";
-    return kInputError;
-  }
-}
+int main(int argc, char** argv) { return g4c::run_tool(kTool, dispatch, argc, argv); }

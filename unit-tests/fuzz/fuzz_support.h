@@ -11,12 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "g4c/compiler/lower.h"
+#include "g4c/compiler/passes.h"
+#include "g4c/gguf/import.h"
 #include "g4c/plan/parser.h"
 #include "g4c/plan/printer.h"
 #include "g4c/plan/verifier.h"
 #include "g4c/runtime/generate.h"
 #include "g4c/runtime/interpreter.h"
 #include "g4c/runtime/load_weights.h"
+#include "g4c/spec/load.h"
 #include "g4c/support/diagnostics.h"
 
 namespace g4c::fuzz {
@@ -43,6 +47,45 @@ inline void check_print_round_trip(const plan::Plan& plan, bool verified) {
   if (!again) finding("a printed plan does not parse back", &diag);
   if (verified && !plan::verify_plan(*again, diag)) finding("a verified plan, printed and parsed back, does not verify", &diag);
   if (printed(*again) != text) finding("print -> parse -> print is not the identity");
+}
+
+// Lowers a declaration at the given widths, context and prefill chunk, and runs every pass with the
+// default routes. Property (issue 13): a valid declaration always gives a plan that verifies —
+// when `must_verify`, anything else is a finding; otherwise it gives nullopt.
+inline std::optional<plan::Plan> compile(const ModelSpec& spec, std::vector<int64_t> widths, int64_t max_context,
+                                         int64_t prefill_chunk, bool must_verify, DiagnosticEngine& diag) {
+  LowerOptions lower;
+  lower.widths = std::move(widths);
+  lower.context = std::min<int64_t>(spec.context, max_context);  // full caches of a long context add nothing
+  lower.prefill_chunk = prefill_chunk;
+  plan::Plan plan = lower_model(spec, lower);
+  RouteOptions routes;
+  PassContext ctx{spec, routes, diag};
+  std::ostringstream ignored;
+  if (!run_pipeline(plan, ctx, {}, false, ignored)) {
+    if (must_verify) finding("the passes fail on a valid declaration", &diag);
+    return std::nullopt;
+  }
+  if (!plan::verify_plan(plan, diag)) {
+    if (must_verify) finding("a valid declaration compiles to a plan that does not verify", &diag);
+    return std::nullopt;
+  }
+  return plan;
+}
+
+// The declaration `g4c import` derives from a GGUF file, compiled. Property: what import prints
+// passes `g4c check` and compiles to a plan that verifies (when `must_hold`, anything else is a
+// finding). nullopt when the file does not import.
+inline std::optional<plan::Plan> import_and_compile(const gguf::File& file, int64_t max_context, int64_t prefill_chunk,
+                                                    bool must_hold, DiagnosticEngine& diag) {
+  auto toml = gguf::import_model(file, diag);
+  if (!toml) return std::nullopt;
+  auto spec = load_model_spec_from_string(*toml, "imported.toml", diag);
+  if (!spec) {
+    if (must_hold) finding("g4c import printed a declaration that g4c check refuses", &diag);
+    return std::nullopt;
+  }
+  return compile(*spec, {1, 2}, max_context, prefill_chunk, must_hold, diag);
 }
 
 // Sizes under which a verified plan is run on every fuzz input that reaches it: tiny models run

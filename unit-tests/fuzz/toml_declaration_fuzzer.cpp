@@ -8,14 +8,10 @@
 //   check` accepting a declaration promises `g4c compile` a plan;
 // - that plan prints and parses back to itself, and (small enough) runs on the CPU backend with
 //   tiny random weights: no size a declaration passes with may index past a table later.
-#include <algorithm>
 #include <cstdint>
-#include <sstream>
 #include <string>
 
 #include "fuzz_support.h"
-#include "g4c/compiler/lower.h"
-#include "g4c/compiler/passes.h"
 #include "g4c/spec/load.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -23,18 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   g4c::DiagnosticEngine diag;
   auto spec = g4c::load_model_spec_from_string(text, "fuzz.toml", diag);
   if (!spec) return 0;
-  g4c::LowerOptions lower;
-  lower.widths = {1, 2, 8};
-  // Full caches of the model's context are not what this target explores.
-  lower.context = std::min<int64_t>(spec->context, 64);
-  lower.prefill_chunk = size % 3 == 0 ? 2 : 1;
-  g4c::plan::Plan plan = g4c::lower_model(*spec, lower);
-  g4c::RouteOptions routes;
-  g4c::PassContext ctx{*spec, routes, diag};
-  std::ostringstream ignored;
-  if (!g4c::run_pipeline(plan, ctx, {}, false, ignored)) g4c::fuzz::finding("the passes fail on a valid declaration", &diag);
-  if (!g4c::plan::verify_plan(plan, diag)) g4c::fuzz::finding("a valid declaration compiles to a plan that does not verify", &diag);
-  g4c::fuzz::check_print_round_trip(plan, true);
-  g4c::fuzz::run_on_cpu(plan);
+  auto plan = g4c::fuzz::compile(*spec, {1, 2, 8}, 64, size % 3 == 0 ? 2 : 1, true, diag);
+  g4c::fuzz::check_print_round_trip(*plan, true);
+  g4c::fuzz::run_on_cpu(*plan);
   return 0;
 }

@@ -90,7 +90,7 @@ std::optional<double> TableReader::positive_number(std::string_view key, bool re
     wrong_type(*n, key, "a number > 0");
     return std::nullopt;
   }
-  if (!(v > 0) || !std::isfinite(v)) {
+  if (!(v > 0)) {  // NaN too
     error_at(*n, key, "must be positive", describe_value(*n), "a number > 0");
     return std::nullopt;
   }

@@ -37,6 +37,10 @@ std::optional<std::string> closest_match(std::string_view word, std::span<const 
   std::optional<std::string> match;
   std::string lower_word = lowercase(word);
   for (const std::string& c : candidates) {
+    // The distance is at least the difference in length: a far longer word (a hostile key of
+    // megabytes) is no typo of any candidate, and is not compared letter by letter.
+    const size_t gap = word.size() > c.size() ? word.size() - c.size() : c.size() - word.size();
+    if (2 * gap > static_cast<size_t>(limit)) continue;
     int score = std::min(2 * edit_distance(word, c), 2 * edit_distance(lower_word, lowercase(c)) + 1);
     if (score < best) {
       best = score;

@@ -91,7 +91,7 @@ class File {
   // comes up short (the file shrank) is reported and gives nullopt.
   std::optional<std::vector<uint8_t>> read_tensor(const TensorInfo& t, DiagnosticEngine& diag) const;
 
-  class Storage;  // the mapping or the buffer the file's bytes live in
+  class Storage;  // the open file or the buffer the bytes come from
 
  private:
   File() = default;
