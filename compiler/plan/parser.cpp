@@ -229,9 +229,11 @@ class PlanParser {
   SourceLoc here(int col) const { return SourceLoc{file_, line_, col}; }
 
   void check_version(std::string_view line) {
-    auto v = parse_int(line.substr(std::string_view("// g4c plan v").size()));
+    std::string_view version = line.substr(std::string_view("// g4c plan v").size());
+    while (!version.empty() && (version.back() == ' ' || version.back() == '\t')) version.remove_suffix(1);
+    auto v = parse_int(version);
     if (!v || *v != kPlanFormatVersion)
-      throw ParseError{14, "unsupported plan format version '" + std::string(line.substr(13)) + "' (expected " +
+      throw ParseError{14, "unsupported plan format version '" + std::string(version) + "' (expected " +
                                std::to_string(kPlanFormatVersion) + ")"};
   }
 
