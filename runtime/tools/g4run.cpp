@@ -257,14 +257,16 @@ std::string check_run_against_plan(const g4c::plan::Plan& plan, const std::vecto
   return {};
 }
 
-// What a run on the CPU backend holds in memory, checked before anything is allocated: the
-// weights, KV caches and arena (Interpreter), and with --dump-logits every position's logits,
-// kept during the run and copied once more into the .npy array.
-bool cpu_run_fits(const g4c::plan::Plan& plan, int sequences, const std::vector<std::vector<int32_t>>& prompts,
-                  const g4c::GenerateOptions& options, g4c::DiagnosticEngine& diag) {
+// What a run holds in host memory, checked before anything is allocated: on the CPU backend the
+// weights, KV caches and arena (Interpreter); on either backend with --dump-logits every
+// position's logits, kept during the run and copied once more into the .npy array.
+bool run_fits_in_host_memory(const g4c::plan::Plan& plan, bool cpu, int sequences,
+                             const std::vector<std::vector<int32_t>>& prompts, const g4c::GenerateOptions& options,
+                             g4c::DiagnosticEngine& diag) {
   int64_t logits = 0;
   if (options.keep_logits)
     for (const auto& p : prompts) logits += 2 * (static_cast<int64_t>(p.size()) + options.steps) * plan.header.vocab * 4;
+  if (!cpu) return g4c::check_host_memory("the logits --dump-logits keeps", {{"logits", logits}}, diag);
   return g4c::check_host_memory("running " + plan.header.name + " on the CPU backend",
                                 {{"weights", plan.weight_bytes()},
                                  {"KV caches for " + g4c::count_text(sequences, "sequence"),
@@ -340,6 +342,8 @@ int run(int argc, char** argv, int first) {
   std::optional<g4c::Interpreter> interpreter;
   std::unique_ptr<g4c::gpu::Executor> executor;
   g4c::DecodeBackend* backend = nullptr;
+  if (!run_fits_in_host_memory(*plan, backend_name == "cpu", sequences, prompts, options, diag))
+    return finish(kInputError);
   if (backend_name == "gpu") {
     executor = make_executor(*plan, *weights_source, sequences, *args, host_weights, diag);
     if (!executor) return finish(kInputError);
@@ -347,7 +351,6 @@ int run(int argc, char** argv, int first) {
     executor->set_keep_logits(options.keep_logits || !options.sampling.greedy());
     backend = executor.get();
   } else {
-    if (!cpu_run_fits(*plan, sequences, prompts, options, diag)) return finish(kInputError);
     host_weights = g4c::load_weights(*plan, *weights_source, diag, weight_options(*args));
     if (!host_weights) return finish(kInputError);
     interpreter = g4c::Interpreter::create(*plan, *host_weights, sequences, diag);

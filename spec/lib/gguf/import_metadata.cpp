@@ -144,6 +144,7 @@ std::string model_name(const File& file) {
     bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
     if (ok || (!name.empty() && name.back() != '-')) name += ok ? c : '-';
   }
+  if (name.size() > kMaxModelNameBytes) name.resize(kMaxModelNameBytes);
   while (!name.empty() && name.back() == '-') name.pop_back();
   return name.empty() ? "imported" : name;
 }
