@@ -28,7 +28,8 @@ std::map<std::string, std::vector<float>> structural_tensors(const Plan& plan) {
   for (const Op* op : plan.ops()) {
     const bool ropes = op->kind == OpKind::rope || op->kind == OpKind::rms_norm_rope;
     if (!ropes || op->get_int("head_dim") != 2 * freqs->ne0) continue;
-    std::vector<float> v(static_cast<size_t>(freqs->ne0), 1e30f);
+    // One factor per element the plan declares (a hand-edited plan may declare [n, k]).
+    std::vector<float> v(static_cast<size_t>(freqs->ne0 * freqs->ne1), 1e30f);
     std::fill(v.begin(), v.begin() + std::min<int64_t>(op->get_int("rotated_pairs"), freqs->ne0), 1.0f);
     out[freqs->name] = std::move(v);
     break;

@@ -90,10 +90,28 @@ inline std::optional<plan::Plan> import_and_compile(const gguf::File& file, int6
 
 // Sizes under which a verified plan is run on every fuzz input that reaches it: tiny models run
 // in milliseconds, and larger ones add nothing the verifier's rules depend on.
-inline constexpr int64_t kMaxRunWeightBytes = int64_t{4} << 20;
-inline constexpr int64_t kMaxRunCacheBytes = int64_t{2} << 20;  // per sequence
-inline constexpr int64_t kMaxRunArenaBytes = int64_t{4} << 20;  // widest width
-inline constexpr int64_t kMaxRunMatmulMacs = int64_t{16} << 20; // per row and step
+inline constexpr int64_t kMaxRunWeightBytes = int64_t{1} << 20;
+inline constexpr int64_t kMaxRunCacheBytes = int64_t{1} << 20;  // per sequence
+inline constexpr int64_t kMaxRunArenaBytes = int64_t{2} << 20;  // widest width
+inline constexpr int64_t kMaxRunMatmulMacs = int64_t{1} << 20;  // per row and step
+
+// How far inputs got, printed at exit when G4C_FUZZ_STATS is set: to see how much of the fuzzing
+// reaches verified plans and runs rather than stopping at a rule.
+struct Stats {
+  int64_t parsed = 0, verified = 0, ran = 0;
+};
+inline Stats& stats() {
+  static Stats s = [] {
+    if (std::getenv("G4C_FUZZ_STATS"))
+      std::atexit([] {
+        std::fprintf(stderr, "g4c fuzz: %lld parsed, %lld verified, %lld ran on the CPU backend\n",
+                     static_cast<long long>(stats().parsed), static_cast<long long>(stats().verified),
+                     static_cast<long long>(stats().ran));
+      });
+    return Stats{};
+  }();
+  return s;
+}
 
 inline bool small_enough_to_run(const plan::Plan& plan) {
   if (plan.weight_bytes() > kMaxRunWeightBytes) return false;
@@ -121,6 +139,7 @@ inline void run_on_cpu(const plan::Plan& plan, const WeightSet* given = nullptr)
   const int sequences = widest >= 2 ? 2 : 1;
   auto backend = Interpreter::create(plan, weights, sequences, diag);
   if (!backend) return;
+  ++stats().ran;
   std::vector<std::vector<int32_t>> prompts;
   const int64_t prompt = std::min<int64_t>(3, context);
   for (int s = 0; s < sequences; ++s) {
