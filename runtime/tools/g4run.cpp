@@ -30,10 +30,11 @@
 #include "g4c/runtime/gpu/executor.h"
 #include "g4c/runtime/gpu/tune.h"
 #include "g4c/runtime/jit.h"
+#include "g4c/runtime/host_memory.h"
 #include "g4c/runtime/interpreter.h"
 #include "g4c/runtime/load_weights.h"
 #include "g4c/runtime/npy.h"
-#include "g4c/runtime/host_memory.h"
+#include "g4c/support/checked_math.h"
 #include "g4c/support/cli.h"
 #include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
@@ -263,16 +264,20 @@ std::string check_run_against_plan(const g4c::plan::Plan& plan, const std::vecto
 bool run_fits_in_host_memory(const g4c::plan::Plan& plan, bool cpu, int sequences,
                              const std::vector<std::vector<int32_t>>& prompts, const g4c::GenerateOptions& options,
                              g4c::DiagnosticEngine& diag) {
-  int64_t logits = 0;
+  std::optional<int64_t> logits = 0;  // nullopt past int64: thousands of long prompts
   if (options.keep_logits)
-    for (const auto& p : prompts) logits += 2 * (static_cast<int64_t>(p.size()) + options.steps) * plan.header.vocab * 4;
-  if (!cpu) return g4c::check_host_memory("the logits --dump-logits keeps", {{"logits", logits}}, diag);
+    for (const auto& p : prompts)
+      if (logits)
+        if (auto bytes = g4c::checked_product({2, static_cast<int64_t>(p.size()) + options.steps, plan.header.vocab, 4}))
+          logits = g4c::checked_add(*logits, *bytes);
+  const int64_t logit_bytes = logits.value_or(std::numeric_limits<int64_t>::max());
+  if (!cpu) return g4c::check_host_memory("the logits --dump-logits keeps", {{"logits", logit_bytes}}, diag);
   return g4c::check_host_memory("running " + plan.header.name + " on the CPU backend",
                                 {{"weights", plan.weight_bytes()},
                                  {"KV caches for " + g4c::count_text(sequences, "sequence"),
                                   g4c::Interpreter::cache_bytes(plan, sequences)},
                                  {"arena", g4c::Interpreter::arena_bytes(plan)},
-                                 {"logits", logits}},
+                                 {"logits", logit_bytes}},
                                 diag);
 }
 
