@@ -14,8 +14,13 @@ __global__ void __launch_bounds__(kGatherThreads) embed_gather(EmbedGatherArgs a
   const long long element = static_cast<long long>(blockIdx.x) * kGatherThreads + threadIdx.x;
   const int row = blockIdx.y;
   if (element >= a.row_elems) return;
+  const long long id = a.ids[row];
+  if (id < 0 || id >= a.table_rows) {  // a second line of defence: never read outside the table
+    a.out[row * a.row_elems + element] = __int_as_float(0x7fc00000);
+    return;
+  }
   const long long blocks_per_row = a.row_elems / Block::kElems;
-  const Block* table_row = static_cast<const Block*>(a.table) + a.ids[row] * blocks_per_row;
+  const Block* table_row = static_cast<const Block*>(a.table) + id * blocks_per_row;
   a.out[row * a.row_elems + element] = dequantize_element(table_row, element) * a.scale;
 }
 

@@ -1,6 +1,6 @@
 # lit configuration for g4c, after mlir/examples/standalone/test/lit.cfg.py.
 # Suites: spec/ (declarations, diagnostics, derived facts), compiler/ (driver, plans),
-# runtime/ (g4run on the CPU backend).
+# runtime/ (g4run on the CPU backend), hostile/ (inputs written as an attacker would).
 import os
 import shutil
 import subprocess
@@ -43,3 +43,12 @@ def has_cuda_device():
 
 if has_cuda_device():
     config.available_features.add("cuda")
+
+# `asan`: the tools are built with AddressSanitizer, which maps terabytes of shadow memory, so a
+# test that limits the address space (prlimit --as) cannot run them.
+if "-fsanitize=address" in getattr(config, "g4c_cxx_flags", ""):
+    config.available_features.add("asan")
+
+# The hostile-input suite's helpers (lit-tests/hostile/Inputs).
+config.substitutions.append(("%hostile", os.path.join(config.g4c_source_root, "lit-tests", "hostile", "Inputs")))
+config.substitutions.append(("%seeds", os.path.join(config.g4c_source_root, "unit-tests", "fuzz", "seeds")))

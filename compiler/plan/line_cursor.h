@@ -105,8 +105,20 @@ class Cursor {
     skip_spaces();
     int64_t v = 0;
     auto [ptr, ec] = std::from_chars(line_.data() + pos_, line_.data() + line_.size(), v);
+    if (ec == std::errc::result_out_of_range) fail("integer out of range" + found());
     if (ec != std::errc()) fail("expected an integer" + found());
-    pos_ = ptr - line_.data();
+    const size_t end = ptr - line_.data();
+    // `4.5` or `1e3` is a number where an integer belongs: say so, not "expected ','".
+    const auto digit_at = [&](size_t i) { return i < line_.size() && std::isdigit(static_cast<unsigned char>(line_[i])); };
+    const bool fraction = end < line_.size() && line_[end] == '.' && digit_at(end + 1);
+    const bool exponent = end < line_.size() && (line_[end] == 'e' || line_[end] == 'E') &&
+                          (digit_at(end + 1) || (end + 1 < line_.size() && (line_[end + 1] == '-' || line_[end + 1] == '+')));
+    if (fraction || exponent) {
+      size_t stop = end;
+      while (stop < line_.size() && is_word_char(line_[stop])) ++stop;
+      fail("expected an integer (got '" + std::string(line_.substr(pos_, stop - pos_)) + "')");
+    }
+    pos_ = end;
     return v;
   }
   // An integer in min..max; `what` names it in the error.

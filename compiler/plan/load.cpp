@@ -1,5 +1,6 @@
 #include "g4c/plan/parser.h"
 #include "g4c/plan/verifier.h"
+#include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 
 namespace g4c::plan {

@@ -187,13 +187,15 @@ class PlanParser {
       : text_(text), file_(std::make_shared<const std::string>(path)), diag_(diag) {}
 
   std::optional<Plan> run() {
-    size_t start = 0;
+    // A UTF-8 byte-order mark and CRLF line ends (editors on Windows) are read as if absent.
+    size_t start = text_.starts_with("\xEF\xBB\xBF") ? 3 : 0;
     int line_no = 0;
     bool versioned = false;
     while (start < text_.size()) {
       size_t end = text_.find('\n', start);
       if (end == std::string_view::npos) end = text_.size();
       std::string_view line = text_.substr(start, end - start);
+      if (line.ends_with('\r')) line.remove_suffix(1);
       ++line_no;
       start = end + 1;
       try {
@@ -231,9 +233,11 @@ class PlanParser {
   SourceLoc here(int col) const { return SourceLoc{file_, line_, col}; }
 
   void check_version(std::string_view line) {
-    auto v = parse_int(line.substr(std::string_view("// g4c plan v").size()));
+    std::string_view version = line.substr(std::string_view("// g4c plan v").size());
+    while (!version.empty() && (version.back() == ' ' || version.back() == '\t')) version.remove_suffix(1);
+    auto v = parse_int(version);
     if (!v || *v != kPlanFormatVersion)
-      throw ParseError{14, "unsupported plan format version '" + std::string(line.substr(13)) + "' (expected " +
+      throw ParseError{14, "unsupported plan format version '" + std::string(version) + "' (expected " +
                                std::to_string(kPlanFormatVersion) + ")"};
   }
 
@@ -254,7 +258,7 @@ class PlanParser {
       weights_line_ = line_;
       Fields f(c);
       declared_weights_ = f.key("count").integer();
-      f.key("bytes").integer();
+      declared_weight_bytes_ = f.key("bytes").integer();
       f.close();
       return c.expect_end();
     }
@@ -263,8 +267,8 @@ class PlanParser {
       kv_caches_line_ = line_;
       plan_.caches.emplace();
       Fields f(c);
-      f.key("count").integer();
-      f.key("seq_bytes").integer();
+      declared_caches_ = f.key("count").integer();
+      declared_kv_bytes_ = f.key("seq_bytes").integer();
       f.close();
       return c.expect_end();
     }
@@ -279,8 +283,9 @@ class PlanParser {
     if (head == "kernels") {
       enter(Section::kernels, c);
       plan_.kernels.emplace();
+      kernels_line_ = line_;
       Fields f(c);
-      f.key("count").integer();
+      declared_kernels_ = f.key("count").integer();
       f.close();
       return c.expect_end();
     }
@@ -296,8 +301,15 @@ class PlanParser {
     h.name = c.name('@', "the plan name '@name'");
     Fields f(c);
     h.source = f.key("source").string();
-    h.widths = f.key("widths").int_list(1, kMaxWidth, "width");
-    h.target = f.key("target").word();
+    const size_t widths_at = f.key("widths").pos();
+    h.widths = c.int_list(1, kMaxWidth, "width");
+    if (static_cast<int64_t>(h.widths.size()) > kMaxWidths)
+      c.fail_at(widths_at, "a plan serves at most " + std::to_string(kMaxWidths) + " widths (g4c's limit; got " +
+                               std::to_string(h.widths.size()) + ")");
+    const size_t target_at = f.key("target").pos();
+    h.target = c.word();
+    if (!is_gpu_arch(h.target))
+      c.fail_at(target_at, "target '" + h.target + "' is not a GPU architecture (expected sm_ and a number, e.g. sm_90)");
     h.context = f.key("context").integer_in(1, kMaxDim, "context");
     h.vocab = f.key("vocab").integer_in(1, kMaxDim, "vocab");
     h.hidden = f.key("hidden").integer_in(1, kMaxDim, "hidden");
@@ -382,6 +394,7 @@ class PlanParser {
       case Section::prologue:
       case Section::layer:
       case Section::epilogue: {
+        if (++ops_ > kMaxOps) c.fail_at(0, "a plan has at most " + std::to_string(kMaxOps) + " ops (g4c's limit)");
         Op op = parse_op(c, plan_.header.widths);
         op.loc = here(static_cast<int>(line.find_first_not_of(' ')) + 1);
         plan_.blocks.back().ops.push_back(std::move(op));
@@ -394,6 +407,8 @@ class PlanParser {
 
   void parse_weight(Cursor& c) {
     c.keyword("weight", "expected 'weight @name {...}'");
+    if (static_cast<int64_t>(plan_.weights.size()) >= kMaxWeights)
+      c.fail_at(0, "a plan has at most " + std::to_string(kMaxWeights) + " weights (g4c's limit)");
     WeightDecl w;
     w.loc = here(3);
     w.name = c.name('@', "a weight name");
@@ -429,6 +444,8 @@ class PlanParser {
 
   void parse_cache(Cursor& c) {
     c.keyword("kv", "expected 'kv %name {...}'");
+    if (static_cast<int64_t>(plan_.caches->size()) >= kMaxLayers)
+      c.fail_at(0, "a plan has at most " + std::to_string(kMaxLayers) + " KV caches, one per layer (g4c's limit)");
     KvCache k;
     k.loc = here(3);
     k.name = c.name('%', "a KV cache name");
@@ -503,6 +520,8 @@ class PlanParser {
       return;
     }
     if (head != "buf") c.fail_at(at, "expected 'arena {...}' or 'buf %name {...}'");
+    if (static_cast<int64_t>(b.buffers.size()) >= 2 * kMaxOps)
+      c.fail_at(0, "a plan has at most " + std::to_string(2 * kMaxOps) + " buffers (g4c's limit)");
     Buffer buf;
     buf.loc = here(static_cast<int>(at) + 5);
     buf.value = c.name('%', "a value name");
@@ -516,6 +535,8 @@ class PlanParser {
 
   void parse_kernel(Cursor& c) {
     c.keyword("kernel", "expected 'kernel FAMILY {...} uses N'");
+    if (static_cast<int64_t>(plan_.kernels->size()) >= kMaxKernels)
+      c.fail_at(0, "a plan has at most " + std::to_string(kMaxKernels) + " kernel instances (g4c's limit)");
     KernelInstance k;
     k.loc = here(3);
     k.family = c.word();
@@ -557,7 +578,32 @@ class PlanParser {
       diag_.error(plan_.buffers->loc, "buffers section must list one arena per width");
       return false;
     }
-    return check_totals();
+    if (next_layer_ != plan_.header.layers && !plan_.blocks.empty()) {
+      diag_.error(plan_.header.loc, "the header says layers = " + std::to_string(plan_.header.layers) + " but the plan has " +
+                                        std::to_string(next_layer_) + " layer sections");
+      return false;
+    }
+    return check_totals() && check_section_counts();
+  }
+
+  // The counts a section header states must be what the section holds.
+  bool check_section_counts() {
+    auto mismatch = [&](int line, const std::string& what, int64_t declared, int64_t actual) {
+      diag_.error(SourceLoc{file_, line, 1}, what + " = " + std::to_string(declared) + " but the section holds " +
+                                                 std::to_string(actual));
+      return false;
+    };
+    if (declared_weights_ >= 0 && declared_weight_bytes_ != *weight_bytes_)
+      return mismatch(weights_line_, "weights section declares bytes", declared_weight_bytes_, *weight_bytes_);
+    if (plan_.caches && declared_caches_ != static_cast<int64_t>(plan_.caches->size()))
+      return mismatch(kv_caches_line_, "kv_caches section declares count", declared_caches_,
+                      static_cast<int64_t>(plan_.caches->size()));
+    if (plan_.caches && declared_kv_bytes_ != *kv_bytes_)
+      return mismatch(kv_caches_line_, "kv_caches section declares seq_bytes", declared_kv_bytes_, *kv_bytes_);
+    if (plan_.kernels && declared_kernels_ != static_cast<int64_t>(plan_.kernels->size()))
+      return mismatch(kernels_line_, "kernels section declares count", declared_kernels_,
+                      static_cast<int64_t>(plan_.kernels->size()));
+    return true;
   }
 
   // The totals of sizes that were each within their own limit.
@@ -582,9 +628,15 @@ class PlanParser {
   Section section_ = Section::none;
   int line_ = 0;
   int next_layer_ = 0;
+  int64_t ops_ = 0;
   int64_t declared_weights_ = -1;
+  int64_t declared_weight_bytes_ = 0;
+  int64_t declared_caches_ = 0;
+  int64_t declared_kv_bytes_ = 0;
+  int64_t declared_kernels_ = 0;
   int weights_line_ = 0;
   int kv_caches_line_ = 0;
+  int kernels_line_ = 0;
   size_t arenas_ = 0;
   // Running totals; nullopt once a sum overflowed int64.
   std::optional<int64_t> weight_bytes_ = 0;

@@ -2,10 +2,20 @@
 
 #include <algorithm>
 #include <array>
+#include <mutex>
+#include <unordered_map>
 
 #include "g4c/spec/limits.h"
 
 namespace g4c::plan {
+
+bool is_gpu_arch(std::string_view name) {
+  if (!name.starts_with("sm_")) return false;
+  std::string_view rest = name.substr(3);
+  if (rest.ends_with('a') || rest.ends_with('f')) rest.remove_suffix(1);
+  return (rest.size() == 2 || rest.size() == 3) &&
+         std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
 std::string_view name(DType t) { return t == DType::f32 ? "f32" : "i32"; }
 
@@ -204,17 +214,54 @@ int64_t Plan::weight_bytes() const {
   return total;
 }
 
+// Positions by name of one vector's elements, valid while the vector keeps its storage and size.
+// Shared between copies of a plan (each rebuilds it for its own vector), hence the mutex.
+struct Plan::NameIndex {
+  struct Table {
+    const void* data = nullptr;
+    size_t size = 0;
+    std::unordered_map<std::string_view, size_t> positions;
+  };
+  std::mutex mutex;
+  Table weights, caches;
+
+  template <typename T>
+  static const T* find(std::mutex& mutex, Table& table, const std::vector<T>& items, std::string_view name) {
+    std::lock_guard lock(mutex);
+    if (table.data != items.data() || table.size != items.size()) {
+      table.positions.clear();
+      for (size_t i = 0; i < items.size(); ++i) table.positions.emplace(items[i].name, i);
+      table.data = items.data();
+      table.size = items.size();
+    }
+    auto it = table.positions.find(name);
+    if (it == table.positions.end()) return nullptr;
+    if (items[it->second].name == name) return &items[it->second];
+    for (const T& item : items)  // renamed in place since the index was built
+      if (item.name == name) return &item;
+    return nullptr;
+  }
+};
+
+std::shared_ptr<Plan::NameIndex> Plan::new_index() { return std::make_shared<NameIndex>(); }
+
 const WeightDecl* Plan::find_weight(std::string_view n) const {
-  for (const WeightDecl& w : weights)
-    if (w.name == n) return &w;
-  return nullptr;
+  if (!index_) {  // a moved-from plan
+    for (const WeightDecl& w : weights)
+      if (w.name == n) return &w;
+    return nullptr;
+  }
+  return NameIndex::find(index_->mutex, index_->weights, weights, n);
 }
 
 const KvCache* Plan::find_cache(std::string_view n) const {
   if (!caches) return nullptr;
-  for (const KvCache& c : *caches)
-    if (c.name == n) return &c;
-  return nullptr;
+  if (!index_) {
+    for (const KvCache& c : *caches)
+      if (c.name == n) return &c;
+    return nullptr;
+  }
+  return NameIndex::find(index_->mutex, index_->caches, *caches, n);
 }
 
 KvFootprint kv_footprint(const Plan& plan) {

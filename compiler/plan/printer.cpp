@@ -1,5 +1,8 @@
 #include "g4c/plan/printer.h"
 
+#include <algorithm>
+#include <functional>
+
 #include <ostream>
 
 #include "g4c/support/text.h"
@@ -29,10 +32,12 @@ std::string width_range(std::span<const int64_t> widths, size_t first, size_t la
 }
 
 // Groups runs of the plan's widths that share route and source. Choices for widths the plan does
-// not serve (only in hand-edited plans) print on their own.
+// not serve, and every choice of a plan whose widths are not ascending (only in hand-edited plans,
+// where a range would read back as other widths), print on their own.
 std::string format_routes(const std::vector<RouteChoice>& routes, std::span<const int64_t> widths) {
   std::vector<std::string> parts;
   size_t i = 0;
+  const bool ascending = std::adjacent_find(widths.begin(), widths.end(), std::greater_equal<>()) == widths.end();
   auto index_of = [&](int64_t w) -> std::optional<size_t> {
     for (size_t k = 0; k < widths.size(); ++k)
       if (widths[k] == w) return k;
@@ -41,7 +46,7 @@ std::string format_routes(const std::vector<RouteChoice>& routes, std::span<cons
   while (i < routes.size()) {
     const RouteChoice& c = routes[i];
     size_t j = i;
-    auto first = index_of(c.width);
+    auto first = ascending ? index_of(c.width) : std::nullopt;
     while (first && j + 1 < routes.size()) {
       const RouteChoice& next = routes[j + 1];
       auto k = index_of(next.width);

@@ -1,6 +1,8 @@
 #include "g4c/plan/verifier.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -34,6 +36,21 @@ class Verifier {
     return check_header() && check_complete() && check_weights() && check_values() && check_caches() &&
            check_cache_storage() && check_cache_order() && check_routes() && check_aliasing() && check_buffers() &&
            check_kernels() && check_outputs();
+  }
+
+  // The i32 values a step feeds in, each an index the runtime trusts (token ids index the
+  // embedding tables, positions the caches and RoPE, sequences the cache slots): an op that
+  // indexes with one must be given the one it expects.
+  enum class Role { none, tokens, positions, sequences, sampled };
+  static std::string_view role_name(Role r) {
+    switch (r) {
+      case Role::tokens: return "the tokens input";
+      case Role::positions: return "the positions input";
+      case Role::sequences: return "the sequences input";
+      case Role::sampled: return "a sampled token";
+      case Role::none: break;
+    }
+    return "not a step input";
   }
 
  private:
@@ -81,11 +98,77 @@ class Verifier {
         if (!types_.count(v)) return fail(*op, "use of undefined value %" + v);
       if (!op->weight.empty() && !plan_.find_weight(op->weight)) return fail(*op, "unknown weight @" + op->weight);
       if (std::string why = type_error(*op); !why.empty()) return fail(*op, why);
+      if (std::string why = role_error(*op); !why.empty()) return fail(*op, why);
+      if (std::string why = number_error(*op); !why.empty()) return fail(*op, why);
       if (op->result.empty()) continue;
       if (!types_.emplace(op->result, op->type).second) return fail(*op, "value defined twice");
       producers_[op->result] = op;
+      roles_[op->result] = result_role(*op);
     }
     return true;
+  }
+
+  Role result_role(const Op& op) {
+    if (op.kind == OpKind::alias) return roles_[op.operands[0]];
+    if (op.kind == OpKind::sample) return Role::sampled;
+    if (op.kind != OpKind::input) return Role::none;
+    const std::string role = op.get_ident("role");
+    return role == "tokens" ? Role::tokens : role == "positions" ? Role::positions : Role::sequences;
+  }
+
+  std::string expect_role(const Op& op, size_t i, Role want) {
+    Role got = roles_[op.operands[i]];
+    if (got == want) return {};
+    return "operand %" + op.operands[i] + " must be " + std::string(role_name(want)) + " (it is " +
+           std::string(role_name(got)) + ")";
+  }
+
+  std::string role_error(const Op& op) {
+    switch (op.kind) {
+      case OpKind::input: {
+        const std::string role = op.get_ident("role");
+        if (role != "tokens" && role != "positions" && role != "sequences")
+          return "input role must be tokens, positions or sequences (got " + role + ")";
+        if (!inputs_.insert(role).second) return "a second input with role " + role;
+        return {};
+      }
+      case OpKind::embed_gather:
+        return expect_role(op, 0, Role::tokens);
+      case OpKind::rope:
+      case OpKind::rms_norm_rope:
+        return expect_role(op, 1, Role::positions);
+      case OpKind::kv_write: {
+        const size_t pos = op.operands.size() - 2;  // K is absent where the cache stores V alone
+        std::string e = expect_role(op, pos, Role::positions);
+        return e.empty() ? expect_role(op, pos + 1, Role::sequences) : e;
+      }
+      case OpKind::attention: {
+        std::string e = expect_role(op, 1, Role::positions);
+        return e.empty() ? expect_role(op, 2, Role::sequences) : e;
+      }
+      case OpKind::output:  // an i32 tokens output (check_outputs reports another type)
+        if (op.get_ident("role") == "tokens" && type_of(op.operands[0]) == batch(DType::i32, {}))
+          return expect_role(op, 0, Role::sampled);
+        return {};
+      default:
+        return {};
+    }
+  }
+
+  // Numbers are used as float (f32) by every backend: each must be finite there, and the ones
+  // that make an op meaningless when not positive (an epsilon, a RoPE base, a cap) must be.
+  std::string number_error(const Op& op) const {
+    for (const Attr& a : op.attrs) {
+      const double* v = std::get_if<double>(&a.value);
+      if (!v) continue;
+      if (!(std::fabs(*v) <= std::numeric_limits<float>::max()))
+        return a.key + " = " + format_double(*v) + " is not a finite float";
+      const bool must_be_positive = a.key == "eps" || a.key == "theta" || a.key == "cap";
+      if (must_be_positive && !(*v >= std::numeric_limits<float>::min()))
+        return a.key + " = " + format_double(*v) + " must be a positive float (at least " +
+               format_double(std::numeric_limits<float>::min()) + ")";
+    }
+    return {};
   }
 
   const ValueType& type_of(const std::string& v) const { return types_.at(v); }
@@ -101,15 +184,36 @@ class Verifier {
     return "operand %" + op.operands[i] + " is " + format_type(got) + ", expected " + format_type(want);
   }
 
+  // Ops that compute on floats read f32 values: an i32 one would be read as float bits.
+  std::string float_operands_error(const Op& op) const {
+    static constexpr OpKind kFloatOps[] = {OpKind::ple_combine, OpKind::slice,   OpKind::rms_norm,     OpKind::rope,
+                                           OpKind::geglu,       OpKind::add,     OpKind::scale_by,     OpKind::softcap,
+                                           OpKind::add_rms_norm, OpKind::rms_norm_rope};
+    if (std::find(std::begin(kFloatOps), std::end(kFloatOps), op.kind) == std::end(kFloatOps)) return {};
+    const size_t floats = op.kind == OpKind::rope || op.kind == OpKind::rms_norm_rope ? 1 : op.operands.size();
+    for (size_t i = 0; i < floats; ++i)
+      if (type_of(op.operands[i]).dtype != DType::f32)
+        return "operand %" + op.operands[i] + " is " + format_type(type_of(op.operands[i])) + ", but " +
+               std::string(schema(op.kind).name) + " computes on f32 values";
+    return {};
+  }
+
   std::string type_error(const Op& op) const {
+    if (std::string e = float_operands_error(op); !e.empty()) return e;
     const ValueType ids = batch(DType::i32, {});
     const WeightDecl* w = op.weight.empty() ? nullptr : plan_.find_weight(op.weight);
     switch (op.kind) {
       case OpKind::input:
+        return expect_result(op, ids);
       case OpKind::sample:
+        if (auto e = expect_operand(op, 0, batch(DType::f32, {plan_.header.vocab})); !e.empty())
+          return e + " (sample picks a token of the vocabulary)";
         return expect_result(op, ids);
       case OpKind::embed_gather:
         if (auto e = expect_operand(op, 0, ids); !e.empty()) return e;
+        if (w->ne1 < plan_.header.vocab)
+          return "table @" + w->name + " has " + std::to_string(w->ne1) + " rows, but token ids run to the vocabulary's " +
+                 std::to_string(plan_.header.vocab);
         return expect_result(op, batch(DType::f32, {w->ne0}));
       case OpKind::ple_combine: {
         int64_t layers = op.get_int("layers"), width = op.get_int("width");
@@ -161,6 +265,9 @@ class Verifier {
         return cache_io_error(op, rows) + operands_are_ids(op, rows.size());
       }
       case OpKind::attention: {
+        if (op.get_int("q_heads") % op.get_int("kv_heads") != 0)
+          return "q_heads " + std::to_string(op.get_int("q_heads")) + " is not a multiple of kv_heads " +
+                 std::to_string(op.get_int("kv_heads")) + " (each KV head serves a whole group of query heads)";
         int64_t width = op.get_int("q_heads") * op.get_int("head_dim");
         if (auto e = expect_operand(op, 0, batch(DType::f32, {width})); !e.empty()) return e;
         if (auto e = operands_are_ids(op, 1); !e.empty()) return e;
@@ -240,7 +347,7 @@ class Verifier {
         if (op.kind == OpKind::kv_write && kv_write_operands(op).k.empty() != c->v_only())
           return fail(op, c->v_only() ? "%" + c->name + " stores V alone (v_only): expected kv_write %v, %pos, %seq"
                                       : "%" + c->name + " stores K and V: expected kv_write %k, %v, %pos, %seq");
-        if (op.kind == OpKind::attention && !attention_matches_cache(op, *c, b.layer)) return false;
+        if (op.kind == OpKind::attention && !attention_matches_cache(op, *c, b)) return false;
       }
     for (const KvCache& c : *plan_.caches) {
       bool ring_ok = c.kind == KvKind::ring ? c.slots >= 1 : c.slots == plan_.header.context;
@@ -317,7 +424,13 @@ class Verifier {
     return it == producers_.end() ? nullptr : it->second;
   }
 
-  bool attention_matches_cache(const Op& op, const KvCache& c, int layer) {
+  bool attention_matches_cache(const Op& op, const KvCache& c, const Block& b) {
+    const KvKind expected = b.layer_kind == "sliding" ? KvKind::ring : KvKind::full;
+    if (c.kind != expected)
+      return fail(op, "a " + b.layer_kind + " layer reads the " + std::string(name(c.kind)) + " cache %" + c.name +
+                          " (sliding layers read rings, global layers full caches)");
+    if (c.kind == KvKind::ring && op.get_int("window") < 1)
+      return fail(op, "attention over the ring %" + c.name + " needs a window of at least 1");
     if (op.get_int("kv_heads") != c.kv_heads || op.get_int("head_dim") != c.head_dim)
       return fail(op, "reads %" + c.name + " as " + std::to_string(op.get_int("kv_heads")) + " heads of " +
                           std::to_string(op.get_int("head_dim")) + ", but it holds " + std::to_string(c.kv_heads) +
@@ -330,8 +443,6 @@ class Verifier {
                           std::to_string(ring_slots(window, h.prefill_chunk, h.context)) + ")");
     if (c.kind == KvKind::full && window != 0)
       return fail(op, "a sliding window over the full cache %" + c.name + " (windowed layers read rings)");
-    if (std::find(c.readers.begin(), c.readers.end(), layer) == c.readers.end())
-      return fail(op, "layer " + std::to_string(layer) + " reads %" + c.name + " but is not among its readers");
     return true;
   }
 
@@ -346,6 +457,18 @@ class Verifier {
     }
     for (const KvCache& c : *plan_.caches)
       if (!written.count(c.name)) return fail(c.loc, "KV cache %" + c.name + " is never written");
+    return check_readers();
+  }
+
+  bool check_readers() {
+    std::map<std::string, std::vector<int64_t>> readers;
+    for (const Block& b : plan_.blocks)
+      for (const Op& op : b.ops)
+        if (op.kind == OpKind::attention) readers[op.cache].push_back(b.layer);
+    for (const KvCache& c : *plan_.caches)
+      if (readers[c.name] != c.readers)
+        return fail(c.loc, "KV cache %" + c.name + " lists readers " + format_attr_value(c.readers, {}) +
+                               ", but the layers that read it are " + format_attr_value(readers[c.name], {}));
     return true;
   }
 
@@ -398,6 +521,9 @@ class Verifier {
 
   bool check_buffers() {
     const BufferPlan& b = *plan_.buffers;
+    if (b.alignment < 16 || (b.alignment & (b.alignment - 1)) != 0)
+      return fail(b.loc, "buffer alignment " + std::to_string(b.alignment) +
+                             " must be a power of two of at least 16 (the kernels load 16 bytes at a time)");
     std::map<std::string, const Buffer*> by_root;
     for (const Buffer& buf : b.buffers) {
       auto root = storage_.roots.find(buf.value);
@@ -419,19 +545,35 @@ class Verifier {
     return check_overlaps(by_root);
   }
 
+  // Roots in definition order; those still live are kept by offset. Live buffers never overlap,
+  // so a new one need only be compared with its neighbours there: O(n log n) in the plan's size.
   bool check_overlaps(const std::map<std::string, const Buffer*>& by_root) {
-    const auto& order = storage_.root_order;
-    for (size_t i = 0; i < order.size(); ++i)
-      for (size_t j = i + 1; j < order.size(); ++j) {
-        const RootStorage& a = storage_.roots.at(order[i]);
-        const RootStorage& c = storage_.roots.at(order[j]);
-        if (!live_ranges_meet(a, c)) continue;
-        const Buffer& x = *by_root.at(order[i]);
-        const Buffer& y = *by_root.at(order[j]);
-        if (x.seq_offset + x.seq_bytes <= y.seq_offset || y.seq_offset + y.seq_bytes <= x.seq_offset) continue;
-        return fail(y.loc, "buffers %" + x.value + " and %" + y.value + " overlap in memory while both are live (at " +
-                               op_at(std::max(a.def, c.def)) + ")");
+    std::map<int64_t, const std::string*> live;  // non-empty buffers of live roots, by offset
+    std::multimap<int, const std::string*> ends;  // the same roots by the last op that needs them
+    for (const std::string& name : storage_.root_order) {
+      const RootStorage& root = storage_.roots.at(name);
+      while (!ends.empty() && ends.begin()->first < root.def) {
+        live.erase(by_root.at(*ends.begin()->second)->seq_offset);
+        ends.erase(ends.begin());
       }
+      const Buffer& y = *by_root.at(name);
+      if (y.seq_bytes == 0) continue;
+      auto next = live.lower_bound(y.seq_offset);
+      const std::string* other = nullptr;
+      if (next != live.end() && next->first < y.seq_offset + y.seq_bytes) other = next->second;
+      if (!other && next != live.begin()) {
+        auto prev = std::prev(next);
+        const Buffer& x = *by_root.at(*prev->second);
+        if (x.seq_offset + x.seq_bytes > y.seq_offset) other = prev->second;
+      }
+      if (other) {
+        const RootStorage& a = storage_.roots.at(*other);
+        return fail(y.loc, "buffers %" + by_root.at(*other)->value + " and %" + y.value +
+                               " overlap in memory while both are live (at " + op_at(std::max(a.def, root.def)) + ")");
+      }
+      live.emplace(y.seq_offset, &name);
+      ends.emplace(root.last, &name);
+    }
     return true;
   }
 
@@ -440,6 +582,8 @@ class Verifier {
   // An in-place op overwrites operand 0's bytes; no other value on that storage may be read later.
   bool check_aliasing() {
     storage_ = analyze_storage(plan_);
+    std::map<std::string, std::vector<std::pair<const std::string*, const ValueStorage*>>> by_root;
+    for (const auto& [name, v] : storage_.values) by_root[v.root].emplace_back(&name, &v);
     for (int i = 0; i < static_cast<int>(ops_.size()); ++i) {
       const Op& op = *ops_[i];
       if (!op.in_place()) continue;
@@ -447,8 +591,10 @@ class Verifier {
       if (target.seq_bytes != op.type.seq_bytes())
         return fail(op, "in-place result of " + std::to_string(op.type.seq_bytes()) + " bytes per sequence over %" +
                             op.operands[0] + " of " + std::to_string(target.seq_bytes));
-      for (const auto& [name, v] : storage_.values) {
-        if (v.root != target.root || v.def >= i || v.last_use <= i) continue;
+      for (const auto& [name_ptr, v_ptr] : by_root[target.root]) {
+        const std::string& name = *name_ptr;
+        const ValueStorage& v = *v_ptr;
+        if (v.def >= i || v.last_use <= i) continue;
         bool overlaps = v.seq_offset < target.seq_offset + target.seq_bytes && target.seq_offset < v.seq_offset + v.seq_bytes;
         if (!overlaps) continue;
         std::string what = name == op.operands[0] ? "%" + name + ", which is read again"
@@ -462,6 +608,7 @@ class Verifier {
   // ---- kernels ----
 
   bool check_kernels() {
+    for (const KernelInstance& k : *plan_.kernels) listed_.insert(k.key());
     std::map<std::string, int64_t> launches;
     for (const Op* op : ops_)
       for (int64_t width : plan_.header.widths)
@@ -480,11 +627,7 @@ class Verifier {
     return true;
   }
 
-  bool listed(const std::string& key) const {
-    for (const KernelInstance& k : *plan_.kernels)
-      if (k.key() == key) return true;
-    return false;
-  }
+  bool listed(const std::string& key) const { return listed_.count(key) > 0; }
 
   // ---- outputs ----
 
@@ -512,6 +655,9 @@ class Verifier {
   std::vector<const Op*> ops_;
   std::map<std::string, ValueType> types_;
   std::map<std::string, const Op*> producers_;
+  std::map<std::string, Role> roles_;
+  std::set<std::string> inputs_;
+  std::set<std::string> listed_;  // keys of the kernels section
   StorageAnalysis storage_;
 };
 

@@ -7,7 +7,6 @@
 //
 // Exit status: 0 on success, 1 when an input has errors, 2 on a command-line mistake.
 #include <algorithm>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -20,6 +19,7 @@
 #include "g4c/spec/describe.h"
 #include "g4c/spec/load.h"
 #include "g4c/support/cli.h"
+#include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 
 namespace {
@@ -86,24 +86,27 @@ void print_usage(std::ostream& os) {
 }
 
 int usage_error(const std::string& message) {
-  std::cerr << kTool << ": error: " << message << "\n"
+  std::cerr << kTool << ": error: " << g4c::clipped_message(message) << "\n"
             << "run 'g4c --help' for usage\n";
   return kUsageError;
 }
 
+// Standard output, or the -o file written whole or not at all (g4c/support/file_io.h).
 bool write_output(const std::string& text, const std::optional<std::string>& path) {
   if (!path || *path == "-") {
     std::cout << text;
     return true;
   }
-  std::ofstream out(*path, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) {
-    std::cerr << kTool << ": error: cannot write " << g4c::quote(*path) << "\n";
-    return false;
-  }
-  return true;
+  std::string why;
+  if (g4c::write_output_file(*path, text, why)) return true;
+  std::cerr << kTool << ": error: cannot write " << g4c::quote(*path) << ": " << why << "\n";
+  return false;
+}
+
+// The usage error of an -o that names one of the command's inputs; empty when it names none.
+std::string output_conflict(const g4c::ParsedArgs& args, const std::vector<std::string>& inputs) {
+  auto out = args.value("o");
+  return out ? g4c::output_input_conflict("-o", *out, inputs) : std::string();
 }
 
 std::optional<std::vector<int64_t>> parse_widths(const std::string& text, std::string& error) {
@@ -120,6 +123,11 @@ std::optional<std::vector<int64_t>> parse_widths(const std::string& text, std::s
   }
   std::sort(widths.begin(), widths.end());
   widths.erase(std::unique(widths.begin(), widths.end()), widths.end());
+  if (static_cast<int64_t>(widths.size()) > g4c::plan::kMaxWidths) {
+    error = "--batch: " + std::to_string(widths.size()) + " widths; a plan serves at most " +
+            std::to_string(g4c::plan::kMaxWidths);
+    return std::nullopt;
+  }
   if (widths.empty()) error = "--batch: expected widths such as 1,2,4,8";
   if (widths.empty()) return std::nullopt;
   return widths;
@@ -190,7 +198,13 @@ std::optional<CompileSettings> read_settings(const g4c::ParsedArgs& args, std::s
     }
     s.lower.prefill_chunk = *c;
   }
-  if (auto target = args.value("target")) s.lower.target = *target;
+  if (auto target = args.value("target")) {
+    if (!g4c::plan::is_gpu_arch(*target)) {
+      error = "--target: " + g4c::quote(*target) + " is not a GPU architecture (expected sm_ and a number, e.g. sm_90)";
+      return std::nullopt;
+    }
+    s.lower.target = *target;
+  }
   if (auto policy = args.value("route-policy")) {
     auto p = g4c::parse_route_policy(*policy);
     if (!p) {
@@ -271,9 +285,18 @@ int run_compile(int argc, char** argv) {
   if (args->positional.size() != 1) return usage_error("compile: expected exactly one input file");
   auto settings = read_settings(*args, error);
   if (!settings) return usage_error(error);
+  std::vector<std::string> inputs = {args->positional[0]};
+  if (auto tuning = args->value("tuning")) inputs.push_back(*tuning);
+  if (std::string conflict = output_conflict(*args, inputs); !conflict.empty()) return usage_error(conflict);
 
   g4c::DiagnosticEngine diag;
   auto spec = g4c::load_model_spec(args->positional[0], diag);
+  if (spec) {  // the files it extends, known once it is read
+    if (std::string conflict = output_conflict(*args, spec->source_files); !conflict.empty()) {
+      diag.print(std::cerr, kTool);
+      return usage_error(conflict);
+    }
+  }
   if (spec && settings->lower.context > spec->context) {
     diag.error({}, "--context " + std::to_string(settings->lower.context) + " is longer than the model's context (" +
                        std::to_string(spec->context) + ")");
@@ -336,6 +359,7 @@ int run_import(int argc, char** argv) {
     return 0;
   }
   if (args->positional.size() != 1) return usage_error("import: expected exactly one GGUF file");
+  if (std::string conflict = output_conflict(*args, args->positional); !conflict.empty()) return usage_error(conflict);
   g4c::DiagnosticEngine diag;
   std::optional<std::string> toml;
   if (auto file = g4c::gguf::File::open(args->positional[0], diag)) toml = g4c::gguf::import_model(*file, diag);
@@ -346,7 +370,7 @@ int run_import(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int dispatch(int argc, char** argv) {
   if (argc < 2) {
     print_usage(std::cerr);
     return kUsageError;
@@ -367,3 +391,5 @@ int main(int argc, char** argv) {
   static const std::vector<std::string> commands = {"check", "compile", "verify", "import"};
   return usage_error("unknown command " + g4c::quote(command) + g4c::did_you_mean(command, commands));
 }
+
+int main(int argc, char** argv) { return g4c::run_tool(kTool, dispatch, argc, argv); }

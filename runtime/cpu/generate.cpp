@@ -1,6 +1,7 @@
 #include "g4c/runtime/generate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <span>
 #include <string>
@@ -98,6 +99,7 @@ class Scheduler {
         diag.error({}, "the backend returned no logits to sample from");
         return std::nullopt;
       }
+      if (!logits_finite(*out, diag)) return std::nullopt;
       ++result_.decode_steps;
       result_.rows_per_step.push_back(static_cast<int64_t>(tokens_.size()));
       consume(*out);
@@ -106,6 +108,28 @@ class Scheduler {
 
  private:
   bool need_logits() const { return options_.keep_logits || !options_.sampling.greedy(); }
+
+  // A NaN or infinite logit means the weights or the model's numbers overflowed float somewhere
+  // in the step: every token after it would be noise, so the run stops, naming where.
+  bool logits_finite(const StepOutput& out, DiagnosticEngine& diag) const {
+    const int64_t vocab = backend_.vocab();
+    const int64_t rows = std::min<int64_t>(static_cast<int64_t>(tokens_.size()),
+                                           static_cast<int64_t>(out.logits.size()) / std::max<int64_t>(vocab, 1));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t t = 0; t < vocab; ++t) {
+        const float v = out.logits[r * vocab + t];
+        if (std::isfinite(v)) continue;
+        int64_t sequence = 0;
+        for (const Active& a : active_)
+          if (a.slot == slots_[r]) sequence = a.sequence;
+        diag.error({}, "step " + std::to_string(result_.decode_steps + 1) + ": the logits of sequence " +
+                           std::to_string(sequence) + " at position " + std::to_string(positions_[r]) + " are not finite (" +
+                           (std::isnan(v) ? "NaN" : "inf") + " at token " + std::to_string(t) +
+                           "): the weights or the model's numbers overflow float");
+        return false;
+      }
+    return true;
+  }
   int32_t prompt_size(const Active& a) const { return static_cast<int32_t>(prompts_[a.sequence].size()); }
 
   // Waiting prompts join while slots are free; a sequence with nothing to generate never runs.

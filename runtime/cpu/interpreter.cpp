@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "g4c/kernels/quant_host.h"
+#include "g4c/runtime/host_memory.h"
 #include "g4c/runtime/load_weights.h"
 #include "g4c/support/text.h"
 
@@ -48,11 +49,27 @@ std::optional<Interpreter> Interpreter::create(const Plan& plan, const WeightSet
     return std::nullopt;
   }
   if (!check_weights_match_plan(plan, weights, diag)) return std::nullopt;
+  if (!check_host_memory("the CPU backend for " + plan.header.name,
+                         {{"KV caches for " + count_text(max_sequences, "sequence"), cache_bytes(plan, max_sequences)},
+                          {"arena", arena_bytes(plan)}},
+                         diag))
+    return std::nullopt;
   return Interpreter(plan, weights, max_sequences);
 }
 
-cpu::KvCacheView Interpreter::Cache::view() {
-  cpu::KvCacheView view{k.data(), v.data(), decl->dtype, decl->kind, decl->slots, decl->kv_heads, decl->head_dim};
+// Under the plan's limits (caches ≤ 2^40 bytes per sequence, arenas ≤ 2^40 in all) and at most
+// kMaxWidth sequences, neither overflows.
+int64_t Interpreter::cache_bytes(const Plan& plan, int max_sequences) {
+  int64_t per_sequence = 0;
+  for (const KvCache& c : *plan.caches) per_sequence += c.seq_bytes();
+  return per_sequence * std::max(max_sequences, 0);
+}
+
+int64_t Interpreter::arena_bytes(const Plan& plan) { return plan.header.widths.back() * plan.buffers->seq_bytes; }
+
+cpu::KvCacheView Interpreter::Cache::view(int64_t sequences) {
+  cpu::KvCacheView view{k.data(), v.data(), decl->dtype, decl->kind, decl->slots, decl->kv_heads, decl->head_dim,
+                        sequences};
   if (decl->v_only()) {  // no K array (k stays empty): attention rebuilds K from V
     view.k = nullptr;
     view.k_norm = k_norm.data();
@@ -112,7 +129,13 @@ std::optional<StepOutput> Interpreter::step(const StepRows& rows, DiagnosticEngi
       }
       continue;
     }
-    run_op(*op, step);
+    try {
+      run_op(*op, step);
+    } catch (const cpu::IndexError& e) {
+      diag.error(op->loc, "internal error: " + std::string(e.what()) + " in " + std::string(schema(op->kind).name) +
+                              " (the step's rows were checked; please report this)");
+      return std::nullopt;
+    }
   }
   return out;
 }
@@ -166,12 +189,12 @@ void Interpreter::run_op(const Op& op, Step& step) {
         c.v.assign(bytes, poison_ ? 0xFF : 0);
       }
       const KvWriteOperands io = kv_write_operands(op);
-      cpu::KvCacheView view = c.view();
+      cpu::KvCacheView view = c.view(max_sequences_);
       return cpu::kv_write(io.k.empty() ? nullptr : value(step, io.k), value(step, io.v), ids(io.pos), ids(io.seq), W,
                            view);
     }
     case OpKind::attention:
-      return cpu::attention(x, ids(op.operands[1]), ids(op.operands[2]), W, cache(op.cache).view(),
+      return cpu::attention(x, ids(op.operands[1]), ids(op.operands[2]), W, cache(op.cache).view(max_sequences_),
                             op.get_int("q_heads"), op.get_int("window"), static_cast<float>(op.get_number("scale")), y);
     case OpKind::geglu:
       return cpu::geglu(x, value(step, op.operands[1]), y, elements(op.operands[0]));

@@ -1,9 +1,10 @@
 #include "g4c/runtime/npy.h"
 
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
+#include "g4c/support/checked_math.h"
+#include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 
 namespace g4c {
@@ -25,30 +26,29 @@ std::string header_text(std::span<const int64_t> shape) {
 bool write_npy(const std::string& path, std::span<const int64_t> shape, std::span<const float> data,
                DiagnosticEngine& diag) {
   std::string header = header_text(shape);
-  std::ofstream out(path, std::ios::binary);
-  out.write("\x93NUMPY\x01\x00", 8);
-  uint16_t len = static_cast<uint16_t>(header.size());
-  out.write(reinterpret_cast<const char*>(&len), 2);
-  out << header;
-  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size_bytes()));
-  out.close();
-  if (!out) {
-    diag.error({}, "cannot write " + quote(path));
-    return false;
+  std::string why;
+  auto out = OutputFile::open(path, why);
+  if (out) {
+    out->write("\x93NUMPY\x01\x00", 8);
+    uint16_t len = static_cast<uint16_t>(header.size());
+    out->write(&len, 2);
+    out->write(header);
+    out->write(data.data(), data.size_bytes());
+    if (out->commit(why)) return true;
   }
-  return true;
+  diag.error({}, "cannot write " + quote(path) + ": " + why);
+  return false;
 }
 
 bool read_npy(const std::string& path, std::vector<int64_t>& shape, std::vector<float>& data, DiagnosticEngine& diag) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream all;
-  all << in.rdbuf();
-  std::string bytes = all.str();
   auto fail = [&](const std::string& why) {
     diag.error(SourceLoc{std::make_shared<const std::string>(path), 0, 0}, "not a float32 .npy file: " + why);
     return false;
   };
-  if (!in && bytes.empty()) return fail("cannot read it");
+  std::string why;
+  std::optional<std::string> all = read_file(path, why, uint64_t{1} << 32);
+  if (!all) return fail("cannot read it: " + why);
+  const std::string& bytes = *all;
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) return fail("bad magic");
   uint16_t len;
   std::memcpy(&len, bytes.data() + 8, 2);
@@ -67,7 +67,9 @@ bool read_npy(const std::string& path, std::vector<int64_t>& shape, std::vector<
     auto d = parse_int(item.substr(item.find_first_not_of(' ')));
     if (!d || *d < 0) return fail("bad shape");
     shape.push_back(*d);
-    count *= *d;
+    auto product = checked_mul(count, *d);
+    if (!product || *product > (int64_t{1} << 40)) return fail("the shape holds too many elements");
+    count = *product;
   }
   size_t payload = bytes.size() - 10 - len;
   if (payload != static_cast<size_t>(count) * 4) return fail("data size does not match the shape");

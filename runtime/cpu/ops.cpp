@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "g4c/kernels/injected_bugs.h"
@@ -28,6 +29,9 @@ void matmul(const HostTensor& w, const float* x, float* y, int64_t n) {
 
 void embed_gather(const HostTensor& table, const int32_t* ids, float scale, float* out, int64_t n) {
   for (int64_t r = 0; r < n; ++r) {
+    if (ids[r] < 0 || ids[r] >= table.ne1)
+      throw IndexError("token id " + std::to_string(ids[r]) + " is outside " + table.name + " (" +
+                       std::to_string(table.ne1) + " rows)");
     float* row = out + r * table.ne0;
     dequantize_tensor_row(table, ids[r], row);
     for (int64_t i = 0; i < table.ne0; ++i) row[i] *= scale;
@@ -190,10 +194,18 @@ void KvCacheView::load_key(int64_t seq, int64_t pos, int64_t head, float* key) c
   }
 }
 
+void KvCacheView::check(int64_t seq, int64_t pos) const {
+  if (seq < 0 || (sequences > 0 && seq >= sequences) || pos < 0 || (kind == plan::KvKind::full && pos >= slots))
+    throw IndexError("sequence slot " + std::to_string(seq) + " at position " + std::to_string(pos) +
+                     " is outside a KV cache of " + std::to_string(sequences) + " sequences and " +
+                     std::to_string(slots) + " slots");
+}
+
 void kv_write(const float* k, const float* v, const int32_t* pos, const int32_t* seq, int64_t n, KvCacheView& cache) {
   int64_t E = cache.row_elems();
   for (int64_t r = 0; r < n; ++r) {
     if (seq[r] < 0) continue;
+    cache.check(seq[r], pos[r]);
     int64_t base = cache.element_index(seq[r], pos[r]);
     for (int64_t i = 0; i < E; ++i) {
       if (!cache.v_only()) cache.store(cache.k, base + i, k[r * E + i]);
@@ -209,6 +221,7 @@ void attention(const float* q, const int32_t* pos, const int32_t* seq, int64_t n
   std::vector<float> scores, keys_of_head;
   for (int64_t r = 0; r < n; ++r) {
     if (seq[r] < 0) continue;
+    cache.check(seq[r], pos[r]);
     int64_t p = pos[r];
     int64_t keys = window;
     if (window > 0 && cache.kind == plan::KvKind::ring && injected(InjectedBug::ring_size_as_window)) keys = cache.slots;

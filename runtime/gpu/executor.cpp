@@ -171,7 +171,7 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
       return l;
     case OpKind::embed_gather: {
       const EmbedGatherCall c{weight->data.get(), ids(op.operands[0]), y, weight->ne0, W,
-                              static_cast<float>(op.get_number("scale"))};
+                              static_cast<float>(op.get_number("scale")), weight->ne1};
       l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_embed_gather(kernel, c, s); };
       return l;
     }
@@ -411,7 +411,7 @@ bool Executor::Impl::allocate_caches(DiagnosticEngine& diag) {
       return false;
     }
     state.k.fill(fill), state.v.fill(fill);
-    state.ref = KvCacheRef{state.k.get(), state.v.get(), c.dtype, c.slots, c.kv_heads, c.head_dim};
+    state.ref = KvCacheRef{state.k.get(), state.v.get(), c.dtype, c.slots, c.kv_heads, c.head_dim, options.max_sequences};
     if (!c.v_only()) continue;
     const KFromV& r = c.k_from_v;
     state.ref.k_norm = weights->at(r.norm).floats();

@@ -1,6 +1,7 @@
 #include "g4c/runtime/gpu/launch_ops.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "g4c/kernels/op_args.h"
 #include "g4c/plan/kernels.h"
@@ -60,7 +61,8 @@ cudaError_t launch_elementwise(cudaKernel_t kernel, const ElementwiseCall& c, cu
 cudaError_t launch_embed_gather(cudaKernel_t kernel, const EmbedGatherCall& c, cudaStream_t stream) {
   if (c.rows < 0 || c.rows > kMaxGridY || c.row_elems <= 0) return cudaErrorInvalidValue;
   if (c.rows == 0) return cudaSuccess;
-  EmbedGatherArgs args{c.table, c.ids, c.out, c.row_elems, static_cast<int>(c.rows), c.scale};
+  EmbedGatherArgs args{c.table, c.ids,   c.out, c.row_elems, static_cast<int>(c.rows), c.scale,
+                       c.table_rows > 0 ? c.table_rows : std::numeric_limits<long long>::max()};
   LaunchDims dims{dim3(blocks_for(c.row_elems, kGatherThreads), static_cast<unsigned>(c.rows)), dim3(kGatherThreads)};
   return launch(kernel, dims, args, stream);
 }
@@ -121,7 +123,10 @@ cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, cudaStrea
       !cache.v || (c.k == nullptr) != cache.v_only())
     return cudaErrorInvalidValue;
   if (c.rows == 0) return cudaSuccess;
-  KvWriteArgs args{c.k, c.v, c.pos, c.seq, cache.k, cache.v, cache.slots, static_cast<int>(c.rows)};
+  const int sequences = cache.sequences > 0 && cache.sequences < std::numeric_limits<int>::max()
+                            ? static_cast<int>(cache.sequences)
+                            : std::numeric_limits<int>::max();
+  KvWriteArgs args{c.k, c.v, c.pos, c.seq, cache.k, cache.v, cache.slots, static_cast<int>(c.rows), sequences};
   const int64_t chunk_elems = 16 / element_bytes(cache.dtype);
   LaunchDims dims{dim3(blocks_for(row_elems / chunk_elems, kKvWriteThreads), static_cast<unsigned>(c.rows)),
                   dim3(kKvWriteThreads)};

@@ -18,6 +18,7 @@
 #include "g4c/kernels/embedded/sources.h"
 #include "g4c/plan/kernels.h"
 #include "g4c/runtime/kernel_family.h"
+#include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 
 namespace g4c {
@@ -101,7 +102,7 @@ std::string cache_key(const ProgramJob& job, const JitOptions& options) {
   return key;
 }
 
-// ---- the disk cache: magic, key, lowered names, cubin ----
+// ---- the disk cache: magic, key, lowered names, cubin, checksum ----
 
 constexpr char kMagic[8] = {'G', '4', 'C', 'K', 'C', 'B', 'I', 'N'};
 
@@ -122,12 +123,26 @@ bool get_bytes(std::string_view& in, std::string& out) {
   return true;
 }
 
+// FNV-1a over an entry's bytes before its last 8: a damaged entry (a flipped bit, bytes of another
+// file of the same length) is told from a good one and compiled again.
+uint64_t checksum(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+constexpr uint64_t kMaxEntryBytes = uint64_t{1} << 30;
+
 std::optional<CompiledProgram> read_cache(const std::string& path, const ProgramJob& job) {
   std::string why;
-  auto text = read_file(path, why);
-  if (!text) return std::nullopt;
+  auto text = read_file(path, why, kMaxEntryBytes);
+  if (!text || text->size() < sizeof kMagic + 8) return std::nullopt;
   std::string_view in = *text;
-  if (in.size() < sizeof kMagic || std::memcmp(in.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
+  uint64_t stored;
+  std::memcpy(&stored, in.data() + in.size() - 8, 8);
+  in.remove_suffix(8);
+  if (checksum(in) != stored) return std::nullopt;
+  if (std::memcmp(in.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
   in.remove_prefix(sizeof kMagic);
   std::string key, cubin;
   if (!get_bytes(in, key) || key != job.cache_key) return std::nullopt;  // a hash collision or another version
@@ -156,6 +171,7 @@ void write_cache(const std::string& dir, const std::string& path, const ProgramJ
   }
   put_u64(data, p.cubin.size());
   data.append(p.cubin.data(), p.cubin.size());
+  put_u64(data, checksum(data));
   std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
                     std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
   {

@@ -18,7 +18,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <limits>
 #include <sstream>
@@ -32,10 +31,13 @@
 #include "g4c/runtime/gpu/executor.h"
 #include "g4c/runtime/gpu/tune.h"
 #include "g4c/runtime/jit.h"
+#include "g4c/runtime/host_memory.h"
 #include "g4c/runtime/interpreter.h"
 #include "g4c/runtime/load_weights.h"
 #include "g4c/runtime/npy.h"
+#include "g4c/support/checked_math.h"
 #include "g4c/support/cli.h"
+#include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 #include "text_io.h"
 
@@ -49,6 +51,8 @@ constexpr int kUsageError = 2;
 
 // Options several subcommands share.
 const g4c::OptionSpec kWeightsOption = {"weights", true, false, "source", "random:seed=N, or a GGUF file"};
+const g4c::OptionSpec kCheckTensorsOption = {"check-tensors", false, false, "",
+                                             "check every tensor of a GGUF file for NaN and infinities (norms always are)"};
 const g4c::OptionSpec kCacheDirOption = {"kernel-cache-dir", true, false, "dir",
                                          "where compiled kernels are cached (default ~/.cache/g4c/kernels)"};
 const g4c::OptionSpec kNoCacheOption = {"no-kernel-cache", false, false, "", "compile every kernel, read and write no cache"};
@@ -59,6 +63,7 @@ const g4c::OptionSpec kNoOverlapOption = {"no-launch-overlap", false, false, "",
 
 const std::vector<g4c::OptionSpec> kRunOptions = g4run::with_text_options({
     kWeightsOption,
+    kCheckTensorsOption,
     {"prompt-ids", true, true, "ids", "one sequence's prompt token ids, e.g. 2,651,1024 (repeat for more sequences)"},
     {"steps", true, false, "n", "tokens to generate per sequence (default 16)"},
     {"dump-logits", true, false, "file", "write every position's logits as a .npy [sequences, positions, vocab]"},
@@ -77,6 +82,7 @@ const std::vector<g4c::OptionSpec> kRunOptions = g4run::with_text_options({
 
 const std::vector<g4c::OptionSpec> kBenchOptions = {
     kWeightsOption,
+    kCheckTensorsOption,
     {"batch", true, false, "list", "numbers of sequences to time, e.g. 1,8,32 (default: every compiled width)"},
     {"prompt", true, false, "n", "prompt tokens per sequence before timing (default 128)"},
     {"context", true, false, "n", "time the steps after n positions of context instead of a prompt (caches not filled: attention reads as many bytes)"},
@@ -90,6 +96,7 @@ const std::vector<g4c::OptionSpec> kBenchOptions = {
 
 const std::vector<g4c::OptionSpec> kProfileOptions = {
     kWeightsOption,
+    kCheckTensorsOption,
     {"batch", true, false, "n", "sequences decoding together (default 1)"},
     {"prompt", true, false, "n", "prompt tokens per sequence before profiling (default 128)"},
     {"repeats", true, false, "n", "timed runs of every op; the median is shown (default 20)"},
@@ -101,6 +108,7 @@ const std::vector<g4c::OptionSpec> kProfileOptions = {
 
 const std::vector<g4c::OptionSpec> kExportOptions = {
     kWeightsOption,
+    kCheckTensorsOption,
     {"o", true, false, "file", "the GGUF file to write"},
     {"vocab", true, false, "file", "write this GGUF file's tokenizer (tokenizer.* keys) beside the weights"},
     kHelpOption,
@@ -145,7 +153,7 @@ void print_usage(std::ostream& os) {
 }
 
 int usage_error(const std::string& message) {
-  std::cerr << kTool << ": error: " << message << "\n"
+  std::cerr << kTool << ": error: " << g4c::clipped_message(message) << "\n"
             << "run 'g4run --help' for usage\n";
   return kUsageError;
 }
@@ -171,8 +179,12 @@ std::string kernel_cache_dir(const g4c::ParsedArgs& args) {
   return args.has("no-kernel-cache") ? "" : args.value("kernel-cache-dir").value_or(g4c::default_kernel_cache_dir());
 }
 
+g4c::WeightLoadOptions weight_options(const g4c::ParsedArgs& args) {
+  return {.check_every_tensor = args.has("check-tensors")};
+}
+
 // The GPU executor for a plan: `random:seed=N` weights are generated on the device, a GGUF file is
-// mapped, checked against the plan and uploaded (kept in `host` while that happens).
+// read, checked against the plan and uploaded (kept in `host` while that happens).
 std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, const std::string& source,
                                                   int sequences, const g4c::ParsedArgs& args,
                                                   std::optional<g4c::WeightSet>& host, g4c::DiagnosticEngine& diag) {
@@ -180,7 +192,7 @@ std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, c
   if (auto seed = g4c::parse_random_seed(source)) {
     weights.random_seed = *seed;
   } else {
-    host = g4c::load_weights(plan, source, diag);
+    host = g4c::load_weights(plan, source, diag, weight_options(args));
     if (!host) return nullptr;
     weights.host = &*host;
   }
@@ -234,6 +246,29 @@ std::string check_run_against_plan(const g4c::plan::Plan& plan, const std::vecto
   return {};
 }
 
+// What a run holds in host memory, checked before anything is allocated: on the CPU backend the
+// weights, KV caches and arena (Interpreter); on either backend with --dump-logits every
+// position's logits, kept during the run and copied once more into the .npy array.
+bool run_fits_in_host_memory(const g4c::plan::Plan& plan, bool cpu, int sequences,
+                             const std::vector<std::vector<int32_t>>& prompts, const g4c::GenerateOptions& options,
+                             g4c::DiagnosticEngine& diag) {
+  std::optional<int64_t> logits = 0;  // nullopt past int64: thousands of long prompts
+  if (options.keep_logits)
+    for (const auto& p : prompts)
+      if (logits)
+        if (auto bytes = g4c::checked_product({2, static_cast<int64_t>(p.size()) + options.steps, plan.header.vocab, 4}))
+          logits = g4c::checked_add(*logits, *bytes);
+  const int64_t logit_bytes = logits.value_or(std::numeric_limits<int64_t>::max());
+  if (!cpu) return g4c::check_host_memory("the logits --dump-logits keeps", {{"logits", logit_bytes}}, diag);
+  return g4c::check_host_memory("running " + plan.header.name + " on the CPU backend",
+                                {{"weights", plan.weight_bytes()},
+                                 {"KV caches for " + g4c::count_text(sequences, "sequence"),
+                                  g4c::Interpreter::cache_bytes(plan, sequences)},
+                                 {"arena", g4c::Interpreter::arena_bytes(plan)},
+                                 {"logits", logit_bytes}},
+                                diag);
+}
+
 int run(int argc, char** argv, int first) {
   std::string error;
   auto args = g4c::parse_args(argc, argv, first, kRunOptions, error);
@@ -272,6 +307,15 @@ int run(int argc, char** argv, int first) {
     options.prompt_chunk = static_cast<int>(*n);
   }
 
+  if (auto path = args->value("dump-logits")) {
+    std::vector<std::string> inputs = {args->positional[0], *weights_source};
+    if (auto vocab = args->value("vocab")) inputs.push_back(*vocab);
+    if (auto files = args->values.find("prompt-file"); files != args->values.end())
+      inputs.insert(inputs.end(), files->second.begin(), files->second.end());
+    if (std::string conflict = g4c::output_input_conflict("--dump-logits", *path, inputs); !conflict.empty())
+      return usage_error(conflict);
+  }
+
   const std::string backend_name = args->value("backend").value_or(has_device() ? "gpu" : "cpu");
   if (backend_name != "gpu" && backend_name != "cpu")
     return usage_error("--backend: expected gpu or cpu (got " + g4c::quote(backend_name) + ")");
@@ -295,6 +339,8 @@ int run(int argc, char** argv, int first) {
   std::optional<g4c::Interpreter> interpreter;
   std::unique_ptr<g4c::gpu::Executor> executor;
   g4c::DecodeBackend* backend = nullptr;
+  if (!run_fits_in_host_memory(*plan, backend_name == "cpu", sequences, prompts, options, diag))
+    return finish(kInputError);
   if (backend_name == "gpu") {
     executor = make_executor(*plan, *weights_source, sequences, *args, host_weights, diag);
     if (!executor) return finish(kInputError);
@@ -302,7 +348,7 @@ int run(int argc, char** argv, int first) {
     executor->set_keep_logits(options.keep_logits || !options.sampling.greedy());
     backend = executor.get();
   } else {
-    host_weights = g4c::load_weights(*plan, *weights_source, diag);
+    host_weights = g4c::load_weights(*plan, *weights_source, diag, weight_options(*args));
     if (!host_weights) return finish(kInputError);
     interpreter = g4c::Interpreter::create(*plan, *host_weights, sequences, diag);
     if (!interpreter) return finish(kInputError);
@@ -481,12 +527,16 @@ int export_gguf(int argc, char** argv) {
   if (!source) return exit_code;
   auto out = args->value("o");
   if (!out) return usage_error("export-gguf: -o: missing (the GGUF file to write)");
+  std::vector<std::string> inputs = {args->positional[0], *source};
+  if (auto vocab = args->value("vocab")) inputs.push_back(*vocab);
+  if (std::string conflict = g4c::output_input_conflict("-o", *out, inputs); !conflict.empty())
+    return usage_error(conflict);
   g4c::DiagnosticEngine diag;
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
   std::optional<std::vector<std::pair<std::string, g4c::gguf::Value>>> tokenizer;
   if (plan) tokenizer = g4run::tokenizer_metadata(*args, *plan, diag);
   std::optional<g4c::WeightSet> weights;
-  if (tokenizer) weights = g4c::load_weights(*plan, *source, diag);
+  if (tokenizer) weights = g4c::load_weights(*plan, *source, diag, weight_options(*args));
   if (weights) g4c::export_gguf(*plan, *weights, *out, diag, *tokenizer);
   diag.print(std::cerr, kTool);
   return diag.has_errors() ? kInputError : 0;
@@ -579,6 +629,10 @@ int tune(int argc, char** argv) {
     diag.print(std::cerr, kTool);
     return code;
   };
+  if (auto out = args->value("o")) {
+    if (std::string conflict = g4c::output_input_conflict("-o", *out, args->positional); !conflict.empty())
+      return usage_error(conflict);
+  }
   std::vector<g4c::plan::Plan> plans;
   for (const std::string& path : args->positional)
     if (auto p = g4c::plan::load_plan_file(path, diag)) plans.push_back(std::move(*p));
@@ -626,10 +680,9 @@ int tune(int argc, char** argv) {
       g4c::format_tuning_file(g4c::gpu::tuning_table(*results, device->arch(), device->name, comment));
   std::cerr << g4c::gpu::format_tune_report(*results, g4c::gpu::copy_bandwidth_gbps());
   if (auto path = args->value("o")) {
-    std::ofstream out(*path);
-    out << text;
-    if (!out) {
-      diag.error({}, "tune: cannot write " + g4c::quote(*path));
+    std::string why;
+    if (!g4c::write_output_file(*path, text, why)) {
+      diag.error({}, "tune: cannot write " + g4c::quote(*path) + ": " + why);
       return finish(kInputError);
     }
     std::cerr << "g4run: tune: wrote " << results->size() << " entries to " << *path << "\n";
@@ -641,7 +694,7 @@ int tune(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int dispatch(int argc, char** argv) {
   if (argc < 2) {
     print_usage(std::cerr);
     return kUsageError;
@@ -660,3 +713,5 @@ int main(int argc, char** argv) {
   // `run` is the default subcommand: `g4run PLAN ...` is `g4run run PLAN ...`.
   return run(argc, argv, 1);
 }
+
+int main(int argc, char** argv) { return g4c::run_tool(kTool, dispatch, argc, argv); }

@@ -9,6 +9,7 @@
 #include "g4c/runtime/load_weights.h"
 #include "g4c/runtime/tokenizer/chat.h"
 #include "g4c/runtime/tokenizer/utf8.h"
+#include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 
 namespace g4run {

@@ -1,12 +1,13 @@
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
-#include <filesystem>
+#include <cmath>
 #include <limits>
+#include <set>
 
 #include "g4c/gguf/file.h"
 #include "g4c/kernels/quant_host.h"
+#include "g4c/spec/limits.h"
+#include "g4c/runtime/host_memory.h"
 #include "g4c/runtime/load_weights.h"
 #include "g4c/support/text.h"
 
@@ -27,7 +28,8 @@ std::map<std::string, std::vector<float>> structural_tensors(const Plan& plan) {
   for (const Op* op : plan.ops()) {
     const bool ropes = op->kind == OpKind::rope || op->kind == OpKind::rms_norm_rope;
     if (!ropes || op->get_int("head_dim") != 2 * freqs->ne0) continue;
-    std::vector<float> v(static_cast<size_t>(freqs->ne0), 1e30f);
+    // One factor per element the plan declares (a hand-edited plan may declare [n, k]).
+    std::vector<float> v(static_cast<size_t>(freqs->ne0 * freqs->ne1), 1e30f);
     std::fill(v.begin(), v.begin() + std::min<int64_t>(op->get_int("rotated_pairs"), freqs->ne0), 1.0f);
     out[freqs->name] = std::move(v);
     break;
@@ -46,23 +48,6 @@ std::optional<uint64_t> parse_random_seed(const std::string& source) {
 }
 
 namespace {
-
-// The memory this machine has. Random weights are drawn whole into it, so a plan whose weights
-// are larger cannot run here, and allocating them would fail or get the process killed.
-int64_t host_memory_bytes() {
-  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page <= 0) return std::numeric_limits<int64_t>::max();  // unknown: let allocation decide
-  return int64_t{pages} * page;
-}
-
-bool random_weights_fit_in_memory(const Plan& plan, DiagnosticEngine& diag) {
-  const int64_t need = plan.weight_bytes(), have = host_memory_bytes();
-  if (need <= have) return true;
-  diag.error({}, "random weights for " + plan.header.name + " need " + byte_count_text(need) +
-                     " of memory; this machine has " + byte_count_text(have) + " (missing: " +
-                     byte_count_text(need - have) + ")");
-  return false;
-}
 
 std::string describe(QuantType type, int64_t ne0, int64_t ne1) {
   return std::string(name(type)) + " [" + std::to_string(ne0) + ", " + std::to_string(ne1) + "]";
@@ -96,6 +81,9 @@ class GgufBinder {
  public:
   GgufBinder(const Plan& plan, const gguf::File& file, DiagnosticEngine& diag) : plan_(plan), file_(file), diag_(diag) {}
 
+  // Every tensor the plan reads is copied out of the file (into memory aligned for its blocks,
+  // whatever alignment the file uses); the file must hold nothing else but tensors the model
+  // never reads.
   bool bind(WeightSet& set) {
     std::map<std::string, std::vector<float>> structural = structural_tensors(plan_);
     for (const WeightDecl& w : plan_.weights) {
@@ -110,10 +98,12 @@ class GgufBinder {
       }
       if (!t) return missing(w);
       if (!matches(w, *t)) return false;
-      if (fixed != structural.end() && !same_structure(*t, fixed->second)) return false;
-      set.add_borrowed({w.name, w.type, w.ne0, w.ne1}, t->span());
+      auto bytes = file_.read_tensor(*t, diag_);
+      if (!bytes) return false;
+      if (fixed != structural.end() && !same_structure(*t, *bytes, fixed->second)) return false;
+      set.add_owned({w.name, w.type, w.ne0, w.ne1}, std::move(*bytes));
     }
-    return check_k_eq_v() && check_kv_heads();
+    return check_k_eq_v() && check_kv_heads() && check_no_other_tensors();
   }
 
  private:
@@ -140,9 +130,9 @@ class GgufBinder {
 
   // A file's rope_freqs must rotate the pairs the plan rotates (factor 1) and hold the others
   // still (a huge factor), or the file was made for another RoPE.
-  bool same_structure(const gguf::TensorInfo& t, const std::vector<float>& expected) {
+  bool same_structure(const gguf::TensorInfo& t, std::span<const uint8_t> data, const std::vector<float>& expected) {
     std::vector<float> got(expected.size());
-    dequantize_row(*gguf::quant_type_from_ggml(t.ggml_type), t.data, got.data(), static_cast<int64_t>(got.size()));
+    dequantize_row(*gguf::quant_type_from_ggml(t.ggml_type), data.data(), got.data(), static_cast<int64_t>(got.size()));
     for (size_t i = 0; i < got.size(); ++i) {
       bool rotated = expected[i] == 1.0f;
       if (rotated ? got[i] == 1.0f : got[i] >= 1e20f) continue;
@@ -183,6 +173,43 @@ class GgufBinder {
     return true;
   }
 
+  // A file whose tensors are a superset of the plan's was made for another model (another
+  // declaration, or a model g4c does not know). Only tensors of the declared model that it never
+  // reads are allowed: K and V projections of layers that read another layer's cache, and a
+  // rope_freqs that rotates every pair when no layer uses proportional RoPE.
+  bool check_no_other_tensors() {
+    std::set<int> owns_cache;
+    if (plan_.caches)
+      for (const KvCache& c : *plan_.caches) owns_cache.insert(c.layer);
+    for (const gguf::TensorInfo& t : file_.tensors()) {
+      if (plan_.find_weight(t.name) || never_read(t.name, owns_cache)) continue;
+      if (t.name == "rope_freqs.weight" && rotates_every_pair(t)) continue;
+      return fail("tensor " + t.name + " is in the file, but the plan does not read it: the file holds another model "
+                  "(g4c import " + file_.path() + " prints the model it holds)");
+    }
+    return true;
+  }
+
+  bool never_read(const std::string& name, const std::set<int>& owns_cache) const {
+    if (!name.starts_with("blk.")) return false;
+    const size_t dot = name.find('.', 4);
+    auto layer = parse_int(std::string_view(name).substr(4, dot == std::string::npos ? 0 : dot - 4));
+    if (!layer || *layer < 0 || *layer >= plan_.header.layers || owns_cache.count(static_cast<int>(*layer))) return false;
+    std::string_view rest = std::string_view(name).substr(dot + 1);
+    return rest == "attn_k.weight" || rest == "attn_v.weight" || rest == "attn_k_norm.weight";
+  }
+
+  bool rotates_every_pair(const gguf::TensorInfo& t) {
+    auto type = gguf::quant_type_from_ggml(t.ggml_type);
+    if (!type || !info(*type).is_float || t.elements() > kMaxHeadDim / 2) return false;
+    DiagnosticEngine ignored;
+    auto bytes = file_.read_tensor(t, ignored);
+    if (!bytes) return false;
+    std::vector<float> factors(static_cast<size_t>(t.elements()));
+    dequantize_row(*type, bytes->data(), factors.data(), t.elements());
+    return std::all_of(factors.begin(), factors.end(), [](float f) { return f == 1.0f; });
+  }
+
   const Plan& plan_;
   const gguf::File& file_;
   DiagnosticEngine& diag_;
@@ -190,24 +217,60 @@ class GgufBinder {
 
 }  // namespace
 
-std::optional<WeightSet> load_weights(const Plan& plan, const std::string& source, DiagnosticEngine& diag) {
+std::string first_non_finite(const HostTensor& t) {
+  std::vector<float> row(static_cast<size_t>(t.ne0));
+  for (int64_t r = 0; r < t.ne1; ++r) {
+    dequantize_tensor_row(t, r, row.data());
+    for (int64_t i = 0; i < t.ne0; ++i) {
+      if (std::isfinite(row[i])) continue;
+      const std::string value = std::isnan(row[i]) ? "NaN" : row[i] > 0 ? "+inf" : "-inf";
+      return "tensor " + t.name + " holds " + value + " at " +
+             (t.ne1 == 1 ? "element " + std::to_string(i) : "row " + std::to_string(r) + ", column " + std::to_string(i));
+    }
+  }
+  return {};
+}
+
+bool check_weights_finite(const WeightSet& weights, bool every_tensor, DiagnosticEngine& diag) {
+  for (const HostTensor& t : weights.tensors()) {
+    if (t.ne1 != 1 && !every_tensor) continue;
+    if (std::string why = first_non_finite(t); !why.empty()) {
+      diag.error({}, why + " (in " + quote(weights.description()) + ")");
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<WeightSet> load_weights(const Plan& plan, const std::string& source, DiagnosticEngine& diag,
+                                      const WeightLoadOptions& options) {
+  const std::string purpose = (source.starts_with("random:") ? "random weights for " : "the weights of ") + plan.header.name;
   if (source.starts_with("random:")) {
     auto seed = parse_random_seed(source);
     if (!seed) {
       diag.error({}, "--weights " + quote(source) + ": expected random:seed=N with N a non-negative integer");
       return std::nullopt;
     }
-    if (!random_weights_fit_in_memory(plan, diag)) return std::nullopt;
+    if (!check_host_memory(purpose, {{"weights", plan.weight_bytes()}}, diag)) return std::nullopt;
     std::vector<TensorShape> shapes = plan_tensor_shapes(plan);
     return random_weights(shapes, *seed, structural_tensors(plan));
   }
   auto file = gguf::File::open(source, diag);
   if (!file) return std::nullopt;
-  auto shared = std::make_shared<gguf::File>(std::move(*file));
+  if (!check_host_memory(purpose, {{"weights", plan.weight_bytes()}}, diag)) return std::nullopt;
   WeightSet set;
   set.set_description(source);
-  set.keep_alive(shared);
-  if (!GgufBinder(plan, *shared, diag).bind(set)) return std::nullopt;
+  if (!GgufBinder(plan, *file, diag).bind(set)) return std::nullopt;
+  if (!check_weights_finite(set, options.check_every_tensor, diag)) return std::nullopt;
+  return set;
+}
+
+std::optional<WeightSet> bind_gguf_weights(const Plan& plan, const gguf::File& file, DiagnosticEngine& diag,
+                                           const WeightLoadOptions& options) {
+  WeightSet set;
+  set.set_description(file.path());
+  if (!GgufBinder(plan, file, diag).bind(set)) return std::nullopt;
+  if (!check_weights_finite(set, options.check_every_tensor, diag)) return std::nullopt;
   return set;
 }
 

@@ -8,11 +8,12 @@
 namespace g4c {
 
 static std::optional<ModelSpec> resolve(const ConfigNode& root, const std::string& path,
-                                        DiagnosticEngine& diag) {
+                                        std::vector<std::string> files, DiagnosticEngine& diag) {
   int errors_before = diag.error_count();
   auto failed = [&] { return diag.error_count() > errors_before; };
   ModelSpec spec;
   spec.source_path = path;
+  spec.source_files = std::move(files);
   // Each stage trusts what the previous ones checked, so a stage runs only on clean input.
   detail::read_declaration(root, spec, diag);
   if (failed()) return std::nullopt;
@@ -28,16 +29,17 @@ static std::optional<ModelSpec> resolve(const ConfigNode& root, const std::strin
 }
 
 std::optional<ModelSpec> load_model_spec(const std::string& path, DiagnosticEngine& diag) {
-  auto root = load_config_file(path, diag);
+  std::vector<std::string> files;
+  auto root = load_config_file(path, diag, &files);
   if (!root) return std::nullopt;
-  return resolve(*root, path, diag);
+  return resolve(*root, path, std::move(files), diag);
 }
 
 std::optional<ModelSpec> load_model_spec_from_string(const std::string& text, const std::string& path,
                                                      DiagnosticEngine& diag) {
   auto root = load_config_text(text, path, diag);
   if (!root) return std::nullopt;
-  return resolve(*root, path, diag);
+  return resolve(*root, path, {}, diag);
 }
 
 }  // namespace g4c

@@ -44,7 +44,10 @@ bool valid_model_name(const std::string& s) {
 
 void read_model(TableReader r, ModelSpec& spec) {
   if (auto name = r.string("name", true)) {
-    if (valid_model_name(*name))
+    if (name->size() > kMaxModelNameBytes)
+      r.error_at(*r.node("name"), "name", "too long", std::to_string(name->size()) + " characters",
+                 "at most " + std::to_string(kMaxModelNameBytes));
+    else if (valid_model_name(*name))
       spec.name = *name;
     else
       r.error_at(*r.node("name"), "name", "not a valid model name", quote(*name),

@@ -64,6 +64,13 @@ void check_quant_classes(const ModelSpec& spec, DiagnosticEngine& diag) {
               {}, "a [ple] table with width > 0");
 }
 
+// Token ids index both embedding tables: the per-layer one needs a row for every token id.
+void check_ple_vocab(const ModelSpec& spec, DiagnosticEngine& diag) {
+  if (spec.has_ple() && spec.ple_vocab < spec.vocab)
+    error(spec, diag, "ple.vocab", "fewer rows than the model's vocabulary (token ids index this table too)",
+          std::to_string(spec.ple_vocab), "at least " + std::to_string(spec.vocab) + " (model.vocab)");
+}
+
 void check_overrides(const ModelSpec& spec, DiagnosticEngine& diag) {
   std::set<int> seen;
   for (const LayerOverride& o : spec.overrides) {
@@ -139,6 +146,7 @@ void validate_declaration(const ModelSpec& spec, DiagnosticEngine& diag) {
   check_kind(spec, LayerKind::global, diag);
   check_shared_kv(spec, diag);
   check_quant_classes(spec, diag);
+  check_ple_vocab(spec, diag);
   check_overrides(spec, diag);
 }
 

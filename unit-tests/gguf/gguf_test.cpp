@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <bit>
 #include <cstring>
 #include <filesystem>
@@ -183,16 +186,15 @@ TEST(GgufRoundTrip, TensorsAreAlignedAndFoundByName) {
   }
 }
 
-TEST(GgufRoundTrip, WriteThenOpenThroughMmap) {
+TEST(GgufRoundTrip, WriteThenOpenAndReadTensors) {
   fs::path path = fs::temp_directory_path() / ("g4c-gguf-test-" + std::to_string(::getpid()) + ".gguf");
   DiagnosticEngine diag;
   ASSERT_TRUE(small_writer().write(path.string(), diag)) << errors_of(diag);
   auto file = File::open(path.string(), diag);
   ASSERT_TRUE(file) << errors_of(diag);
-  File moved = std::move(*file);  // tensor data points into the mapping, which moves with the file
+  File moved = std::move(*file);  // the open file moves with it
   EXPECT_EQ(moved.size(), fs::file_size(path));
-  EXPECT_EQ(std::vector<uint8_t>(moved.find_tensor("b")->span().begin(), moved.find_tensor("b")->span().end()),
-            filled(16, 2));
+  EXPECT_EQ(moved.read_tensor(*moved.find_tensor("b"), diag), filled(16, 2));
   EXPECT_EQ(moved.path(), path.string());
   fs::remove(path);
 }
@@ -200,10 +202,54 @@ TEST(GgufRoundTrip, WriteThenOpenThroughMmap) {
 TEST(GgufRoundTrip, OpenReportsUnreadablePaths) {
   DiagnosticEngine diag;
   EXPECT_FALSE(File::open("/no/such/file.gguf", diag));
-  EXPECT_EQ(errors_of(diag), "/no/such/file.gguf: error: GGUF: cannot read the file: No such file or directory\n");
+  EXPECT_EQ(errors_of(diag), "/no/such/file.gguf: error: GGUF: cannot read the file: no such file\n");
   DiagnosticEngine dir_diag;
   EXPECT_FALSE(File::open(fs::temp_directory_path().string(), dir_diag));
   EXPECT_NE(errors_of(dir_diag).find("it is a directory"), std::string::npos);
+}
+
+// Files are read, never mapped: a file that shrinks after it was opened is a short read, reported
+// as an error naming the tensor, where a mapping would have raised SIGBUS.
+TEST(GgufRoundTrip, AFileThatShrinksIsAnErrorNotASignal) {
+  fs::path path = fs::temp_directory_path() / ("g4c-gguf-shrink-" + std::to_string(::getpid()) + ".gguf");
+  DiagnosticEngine diag;
+  ASSERT_TRUE(small_writer().write(path.string(), diag)) << errors_of(diag);
+  auto file = File::open(path.string(), diag);
+  ASSERT_TRUE(file) << errors_of(diag);
+  const TensorInfo& c = *file->find_tensor("c");
+  fs::resize_file(path, file->data_offset() + c.offset + 10);
+  EXPECT_FALSE(file->read_tensor(c, diag));
+  EXPECT_EQ(errors_of(diag), path.string() + ": error: GGUF: tensor \"c\": cannot read its data: the file ends at byte " +
+                                 std::to_string(file->data_offset() + c.offset + 10) + ", before byte " +
+                                 std::to_string(file->data_offset() + c.offset + 68) + " (it shrank while it was read)\n");
+  fs::remove(path);
+}
+
+// Only the header is read into memory, growing until it parses: a header longer than the first
+// read (a 3 MiB metadata string) still parses, and tensors come from the file on demand.
+TEST(GgufRoundTrip, AHeaderLongerThanTheFirstReadParses) {
+  fs::path path = fs::temp_directory_path() / ("g4c-gguf-long-" + std::to_string(::getpid()) + ".gguf");
+  Writer w = small_writer();
+  w.set("general.description", Value::make_string(std::string(3 << 20, 'd')));
+  DiagnosticEngine diag;
+  ASSERT_TRUE(w.write(path.string(), diag)) << errors_of(diag);
+  auto file = File::open(path.string(), diag);
+  ASSERT_TRUE(file) << errors_of(diag);
+  EXPECT_EQ(file->find("general.description")->as_string()->size(), size_t{3} << 20);
+  EXPECT_EQ(file->read_tensor(*file->find_tensor("b"), diag), filled(16, 2));
+  fs::remove(path);
+}
+
+// A FIFO (or device) given as a model is refused from its type, without opening it for reading,
+// which would block until a writer came.
+TEST(GgufRoundTrip, AFifoIsRefusedWithoutBlocking) {
+  fs::path path = fs::temp_directory_path() / ("g4c-gguf-fifo-" + std::to_string(::getpid()));
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  DiagnosticEngine diag;
+  EXPECT_FALSE(File::open(path.string(), diag));
+  EXPECT_EQ(errors_of(diag),
+            path.string() + ": error: GGUF: cannot read the file: it is a FIFO (named pipe), not a regular file\n");
+  fs::remove(path);
 }
 
 TEST(GgufWriter, CheckRejectsWhatAReaderWould) {

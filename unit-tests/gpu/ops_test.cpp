@@ -286,7 +286,7 @@ TEST_F(OpsTest, KvWriteStoresTheCpuCacheBytes) {
     gpu::DeviceBuffer dkc = upload(k_cache), dvc = upload(v_cache);
     const std::vector<float> unit_norm(size_t(c.head_dim), 1.0f);  // marks the view V-only; kv_write ignores it
     cpu::KvCacheView view{c.v_only ? nullptr : k_cache.data(), v_cache.data(), c.dtype, c.kind, c.slots, c.kv_heads,
-                          c.head_dim, c.v_only ? unit_norm.data() : nullptr};
+                          c.head_dim, 0, c.v_only ? unit_norm.data() : nullptr};
     cpu::kv_write(c.v_only ? nullptr : kv.data(), vv.data(), pos.data(), seq.data(), rows, view);
     gpu::KvWriteCall call{c.v_only ? nullptr : dk.as<float>(), dv.as<float>(), dpos.as<int32_t>(), dseq.as<int32_t>(),
                           {c.v_only ? nullptr : dkc.get(), dvc.get(), c.dtype, c.slots, c.kv_heads, c.head_dim}, rows};

@@ -1,6 +1,7 @@
 // The NVRTC disk cache: a second compile of the same instances reads every program from the
-// cache; changing what decides the output (the arch) misses; a damaged or foreign entry is
-// ignored and rewritten; writers racing on one entry leave a valid file.
+// cache; changing what decides the output (the arch) misses; a damaged or foreign entry (even one
+// of the right length: entries carry a checksum) is ignored and rewritten; writers racing on one
+// entry leave a valid file.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -76,6 +77,27 @@ TEST_F(KernelCache, DamagedEntriesAreIgnoredAndRewritten) {
   EXPECT_EQ(second.cache_hits, 0);
   ASSERT_TRUE(compile("sm_90", third));
   EXPECT_EQ(third.cache_hits, third.programs);
+}
+
+// A damage that keeps the entry's length and structure (one byte of the cubin flipped) is caught by
+// the entry's checksum: the cubin is compiled again, not loaded.
+TEST_F(KernelCache, SameLengthCorruptionIsCaughtByTheChecksum) {
+  JitStats first, second;
+  auto good = compile("sm_90", first);
+  ASSERT_TRUE(good);
+  for (const fs::path& p : entries()) {
+    std::fstream f(p, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekg(-64, std::ios::end);
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(-64, std::ios::end);
+    c = static_cast<char>(c ^ 0x5a);
+    f.write(&c, 1);
+  }
+  auto again = compile("sm_90", second);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(second.cache_hits, 0);
+  for (size_t i = 0; i < good->size(); ++i) EXPECT_EQ((*good)[i].cubin, (*again)[i].cubin);
 }
 
 TEST_F(KernelCache, ConcurrentWritersLeaveValidEntries) {

@@ -182,7 +182,7 @@ TEST(CpuOps, VOnlyAttentionRebuildsEachKeyAtItsPosition) {
   std::vector<float> q = random_floats(2 * q_heads * head_dim, 3);
   for (int64_t i = 0; i < head_dim; ++i) norm[i] = 0.5f + 0.1f * float(i);
   cpu::KvCacheView v_only{nullptr, v.data(), QuantType::F32, plan::KvKind::ring, slots, kv_heads, head_dim,
-                          norm.data(), 3, 10000.0};
+                          0, norm.data(), 3, 10000.0};
   cpu::KvCacheView separate{k.data(), v.data(), QuantType::F32, plan::KvKind::ring, slots, kv_heads, head_dim};
   std::vector<float> row(size_t(kv_heads * head_dim)), key(row.size());
   for (int32_t p = 0; p < positions; ++p) {  // the ring wraps three times

@@ -94,7 +94,7 @@ std::string kind_toml(LayerKind kind, const ImportedKind& k) {
   s += "kv_heads = " + std::to_string(k.kv_heads) + "\n";
   if (kind == LayerKind::sliding) s += "window = " + std::to_string(k.window) + "\n";
   s += "rope_theta = " + k.rope_theta + "\n";
-  if (k.rope_fraction != 1.0) s += "rope_fraction = " + detail::toml_float(format_double(k.rope_fraction)) + "\n";
+  if (k.rope_fraction != 1.0) s += "rope_fraction = " + float_text(format_double(k.rope_fraction)) + "\n";
   if (k.k_eq_v) s += "k_eq_v = true\n";
   return s;
 }

@@ -3,6 +3,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <span>
 
 #include "g4c/spec/limits.h"
 #include "g4c/support/text.h"
@@ -32,6 +33,7 @@ class MetadataReader {
       : file_(file), diag_(diag), loc_{std::make_shared<const std::string>(file.path()), 0, 0} {}
 
   const File& file() const { return file_; }
+  std::optional<std::vector<uint8_t>> tensor_bytes(const TensorInfo& t) { return file_.read_tensor(t, diag_); }
 
   bool fail(std::string_view key, std::string_view what, std::string_view got = {}, std::string_view expected = {}) {
     diag_.error(loc_, keyed_message(key, what, got, expected));
@@ -65,8 +67,8 @@ class MetadataReader {
   // The value as TOML float text: f32 values print as the float the file stored ("1e-06").
   std::string float_text(std::string_view key) {
     const Value* v = file_.find(key);
-    if (v->type == ValueType::f32) return toml_float(format_float32(static_cast<float>(*v->as_float())));
-    return toml_float(format_double(*v->as_float()));
+    if (v->type == ValueType::f32) return g4c::float_text(format_float32(static_cast<float>(*v->as_float())));
+    return g4c::float_text(format_double(*v->as_float()));
   }
 
   // A scalar (the same on every layer) or an array of one value per layer.
@@ -142,6 +144,7 @@ std::string model_name(const File& file) {
     bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
     if (ok || (!name.empty() && name.back() != '-')) name += ok ? c : '-';
   }
+  if (name.size() > kMaxModelNameBytes) name.resize(kMaxModelNameBytes);
   while (!name.empty() && name.back() == '-') name.pop_back();
   return name.empty() ? "imported" : name;
 }
@@ -249,14 +252,14 @@ bool read_layer_kinds(MetadataReader& m, ImportedModel& out) {
 }
 
 // A factor of rope_freqs as a double (F32, F16 or BF16 storage).
-double rope_factor(const TensorInfo& t, int64_t i) {
+double rope_factor(const TensorInfo& t, std::span<const uint8_t> data, int64_t i) {
   if (t.ggml_type == ggml::F32) {
     float f;
-    std::memcpy(&f, t.data + 4 * i, 4);
+    std::memcpy(&f, data.data() + 4 * i, 4);
     return f;
   }
   uint16_t h;
-  std::memcpy(&h, t.data + 2 * i, 2);
+  std::memcpy(&h, data.data() + 2 * i, 2);
   if (t.ggml_type == ggml::BF16) return std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
   int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
   double magnitude = exponent == 0    ? std::ldexp(mantissa, -24)
@@ -273,10 +276,16 @@ std::optional<int64_t> rotated_pairs_from_freqs(MetadataReader& m, const TensorI
     return std::nullopt;
   }
   int64_t n = t.elements();
+  if (n > kMaxHeadDim / 2) {  // checked before the factors are read into memory
+    m.fail(t.name, "more RoPE factors than a head has pairs", std::to_string(n), "at most " + std::to_string(kMaxHeadDim / 2));
+    return std::nullopt;
+  }
+  auto data = m.tensor_bytes(t);
+  if (!data) return std::nullopt;
   int64_t ones = 0;
-  while (ones < n && rope_factor(t, ones) == 1.0) ++ones;
+  while (ones < n && rope_factor(t, *data, ones) == 1.0) ++ones;
   for (int64_t i = ones; i < n; ++i) {
-    double f = rope_factor(t, i);
+    double f = rope_factor(t, *data, i);
     if (!(f >= kStillFactor)) {
       m.fail(t.name,
              "factor " + format_double(f) + " of pair " + std::to_string(i) +
@@ -394,11 +403,6 @@ void read_k_eq_v(const File& file, ImportedModel& out) {
 }
 
 }  // namespace
-
-std::string toml_float(std::string text) {
-  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
-  return text;
-}
 
 std::optional<ImportedModel> read_imported_model(const File& file, DiagnosticEngine& diag) {
   MetadataReader m(file, diag);

@@ -51,7 +51,5 @@ struct ImportedModel {
 // nullopt.
 std::optional<ImportedModel> read_imported_model(const File& file, DiagnosticEngine& diag);
 
-// A number as TOML float text: always with a '.' or an exponent, so it never reads as an integer.
-std::string toml_float(std::string text);
 
 }  // namespace g4c::gguf::detail

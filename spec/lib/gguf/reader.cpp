@@ -4,24 +4,31 @@
 // A string is a u64 byte count and the bytes; an array is a u32 element type, a u64 count and the
 // elements.
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "g4c/gguf/file.h"
+#include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 
 namespace g4c::gguf {
 
+// Where a file's bytes come from: a buffer that holds them all, or an open file of which only a
+// prefix (the header) is in memory and tensors are read on demand.
 class File::Storage {
  public:
   virtual ~Storage() = default;
-  virtual std::span<const uint8_t> bytes() const = 0;
+  virtual std::span<const uint8_t> bytes() const = 0;  // the bytes in memory, from the start
+  virtual uint64_t size() const = 0;                   // the whole file's
+  // Brings more of the file into memory; false (with `why` unless nothing is left) when it cannot.
+  virtual bool grow(std::string& why) = 0;
+  virtual bool read(uint64_t offset, std::span<uint8_t> out, std::string& why) const = 0;
+  virtual bool whole() const = 0;  // every byte is in memory
 };
 
 namespace {
@@ -30,20 +37,51 @@ class BufferStorage final : public File::Storage {
  public:
   explicit BufferStorage(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
   std::span<const uint8_t> bytes() const override { return bytes_; }
+  uint64_t size() const override { return bytes_.size(); }
+  bool grow(std::string&) override { return false; }
+  bool read(uint64_t offset, std::span<uint8_t> out, std::string&) const override {
+    std::memcpy(out.data(), bytes_.data() + offset, out.size());  // callers stay inside the file
+    return true;
+  }
+  bool whole() const override { return true; }
 
  private:
   std::vector<uint8_t> bytes_;
 };
 
-class MappedStorage final : public File::Storage {
+// The header of a GGUF file is read into memory with read(), growing until it parses; tensor data
+// is read with pread() when asked for. Nothing is mapped, so a file that shrinks while it is read
+// is a short read, reported, and never a SIGBUS.
+class FileStorage final : public File::Storage {
  public:
-  MappedStorage(const void* addr, size_t size) : addr_(addr), size_(size) {}
-  ~MappedStorage() override { munmap(const_cast<void*>(addr_), size_); }
-  std::span<const uint8_t> bytes() const override { return {static_cast<const uint8_t*>(addr_), size_}; }
+  FileStorage(int fd, uint64_t size) : fd_(fd), size_(size) {}
+  ~FileStorage() override { ::close(fd_); }
+  std::span<const uint8_t> bytes() const override { return prefix_; }
+  uint64_t size() const override { return size_; }
+  bool grow(std::string& why) override {
+    const uint64_t limit = std::min(size_, kMaxHeaderBytes);
+    if (prefix_.size() >= limit) {
+      if (size_ > limit)
+        why = "its metadata and tensor infos take more than " + byte_count_text(static_cast<int64_t>(kMaxHeaderBytes)) +
+              " (g4c's limit)";
+      return false;
+    }
+    const uint64_t old = prefix_.size();
+    prefix_.resize(std::min(limit, std::max<uint64_t>(old * 4, kFirstReadBytes)));
+    if (read_exactly(fd_, old, std::span<uint8_t>(prefix_).subspan(old), why)) return true;
+    prefix_.resize(old);
+    return false;
+  }
+  bool read(uint64_t offset, std::span<uint8_t> out, std::string& why) const override {
+    return read_exactly(fd_, offset, out, why);
+  }
+  bool whole() const override { return prefix_.size() == size_; }
 
  private:
-  const void* addr_;
-  size_t size_;
+  static constexpr uint64_t kFirstReadBytes = uint64_t{1} << 20;
+  int fd_;
+  uint64_t size_;
+  std::vector<uint8_t> prefix_;
 };
 
 constexpr uint64_t kHeaderBytes = 24;
@@ -71,15 +109,29 @@ std::string dims_text(const std::vector<int64_t>& dims) {
 class FileParser {
  public:
   FileParser(File& file, DiagnosticEngine& diag)
-      : file_(file), bytes_(file.bytes()), diag_(diag), loc_{std::make_shared<const std::string>(file.path()), 0, 0} {}
+      : file_(file),
+        bytes_(file.storage_->bytes()),
+        size_(file.storage_->size()),
+        diag_(diag),
+        loc_{std::make_shared<const std::string>(file.path()), 0, 0} {}
 
   bool parse() {
-    return parse_header() && parse_metadata() && parse_alignment() && parse_tensor_infos() && place_tensors();
+    return parse_header() && parse_metadata() && parse_alignment() && parse_tensor_infos() && place_tensors() &&
+           check_overlaps();
   }
 
+  // The parse stopped where the bytes in memory ended, inside the file: read more and parse again.
+  bool needs_more() const { return needs_more_; }
+
  private:
-  uint64_t remaining() const { return bytes_.size() - pos_; }
-  std::string file_size() const { return std::string("(") + std::to_string(bytes_.size()) + " bytes)"; }
+  uint64_t remaining() const { return size_ - pos_; }
+  std::string file_size() const { return std::string("(") + std::to_string(size_) + " bytes)"; }
+  // Whether the `n` bytes at the cursor, which lie inside the file, are in memory.
+  bool have(uint64_t n) {
+    if (pos_ + n <= bytes_.size()) return true;
+    needs_more_ = true;
+    return false;
+  }
 
   bool fail(const std::string& message) {
     diag_.error(loc_, "GGUF: " + message);
@@ -105,6 +157,7 @@ class FileParser {
       past_end(where, pos_, what);
       return std::nullopt;
     }
+    if (!have(sizeof(T))) return std::nullopt;
     return take<T>();
   }
 
@@ -125,6 +178,7 @@ class FileParser {
       past_end(where, at, std::string(what) + " length");
       return std::nullopt;
     }
+    if (!have(8)) return std::nullopt;
     uint64_t length = take<uint64_t>();
     if (length > max_length) {
       over_limit(where, at, std::string(what) + " of " + std::to_string(length) + " bytes is longer than", max_length,
@@ -135,12 +189,14 @@ class FileParser {
       past_end(where, at, std::string(what) + " of " + std::to_string(length) + " bytes");
       return std::nullopt;
     }
+    if (!have(length)) return std::nullopt;
     std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_), length);
     pos_ += length;
     return s;
   }
 
   bool parse_header() {
+    if (size_ >= kHeaderBytes && !have(kHeaderBytes)) return false;
     if (bytes_.size() >= 4) {
       uint32_t magic;
       std::memcpy(&magic, bytes_.data(), 4);
@@ -150,8 +206,8 @@ class FileParser {
         return fail(std::string("bad magic ") + hex + " (expected \"GGUF\")");
       }
     }
-    if (bytes_.size() < kHeaderBytes)
-      return fail("truncated header: the file has " + std::to_string(bytes_.size()) + " bytes, the header needs " +
+    if (size_ < kHeaderBytes)
+      return fail("truncated header: the file has " + std::to_string(size_) + " bytes, the header needs " +
                   std::to_string(kHeaderBytes));
     pos_ = 4;
     uint32_t version = take<uint32_t>();
@@ -186,6 +242,7 @@ class FileParser {
       past_end(where, pos_, value_type_name(t) + " value");
       return std::nullopt;
     }
+    if (!have(size)) return std::nullopt;
     Value v;
     v.type = t;
     std::memcpy(&v.bits, bytes_.data() + pos_, size);  // zero-extended: bits started at 0
@@ -246,6 +303,7 @@ class FileParser {
       uint64_t entry_at = pos_;
       auto key = read_string("metadata entry " + std::to_string(i), "key", kMaxKeyBytes, "the GGUF format's");
       if (!key) return false;
+      if (key->empty()) return fail("metadata entry " + std::to_string(i) + " at byte " + std::to_string(entry_at) + ": the key is empty");
       std::string where = "metadata key " + quote(*key);
       if (file_.metadata_index_.count(*key))
         return fail(where + " at byte " + std::to_string(entry_at) + ": the key appears twice");
@@ -280,6 +338,7 @@ class FileParser {
     uint64_t entry_at = pos_;
     auto name = read_string("tensor " + std::to_string(index), "name", kMaxTensorNameBytes, "the GGUF format's");
     if (!name) return false;
+    if (name->empty()) return fail("tensor " + std::to_string(index) + " at byte " + std::to_string(entry_at) + ": the name is empty");
     t.name = std::move(*name);
     std::string where = "tensor " + quote(t.name);
     if (file_.tensor_index_.count(t.name))
@@ -334,10 +393,30 @@ class FileParser {
     uint64_t begin = 0, end = 0;
     if (__builtin_add_overflow(file_.data_offset_, t.offset, &begin) || __builtin_add_overflow(begin, t.bytes, &end))
       return fail(where + ": offset " + std::to_string(t.offset) + " runs past the end of the file " + file_size());
-    if (end > bytes_.size())
+    if (end > size_)
       return fail(where + ": data [" + std::to_string(begin) + ", " + std::to_string(end) +
                   ") runs past the end of the file " + file_size());
-    t.data = bytes_.data() + begin;
+    if (file_.storage_->whole()) t.data = bytes_.data() + begin;
+    return true;
+  }
+
+  // Each byte of the data section belongs to one tensor at most: writers lay tensors one after
+  // another, and two names over the same bytes are a corrupt or crafted file.
+  bool check_overlaps() {
+    std::vector<const TensorInfo*> by_offset;
+    for (const TensorInfo& t : file_.tensors_)
+      if (t.bytes > 0) by_offset.push_back(&t);
+    std::sort(by_offset.begin(), by_offset.end(), [](const TensorInfo* a, const TensorInfo* b) {
+      return a->offset < b->offset;
+    });
+    for (size_t i = 1; i < by_offset.size(); ++i) {
+      const TensorInfo& a = *by_offset[i - 1];
+      const TensorInfo& b = *by_offset[i];
+      if (a.offset + a.bytes <= b.offset) continue;
+      return fail("tensor " + quote(b.name) + ": data at offset " + std::to_string(b.offset) + " overlaps tensor " +
+                  quote(a.name) + " (offsets " + std::to_string(a.offset) + " to " + std::to_string(a.offset + a.bytes) +
+                  ")");
+    }
     return true;
   }
 
@@ -348,7 +427,9 @@ class FileParser {
   }
 
   File& file_;
-  std::span<const uint8_t> bytes_;
+  std::span<const uint8_t> bytes_;  // what is in memory
+  uint64_t size_;                   // the whole file
+  bool needs_more_ = false;
   DiagnosticEngine& diag_;
   SourceLoc loc_;
   uint64_t pos_ = 0;
@@ -369,7 +450,7 @@ File::File(File&&) noexcept = default;
 File& File::operator=(File&&) noexcept = default;
 File::~File() = default;
 
-uint64_t File::size() const { return storage_ ? storage_->bytes().size() : 0; }
+uint64_t File::size() const { return storage_ ? storage_->size() : 0; }
 std::span<const uint8_t> File::bytes() const { return storage_ ? storage_->bytes() : std::span<const uint8_t>{}; }
 
 const Value* File::find(std::string_view key) const {
@@ -382,12 +463,36 @@ const TensorInfo* File::find_tensor(std::string_view name) const {
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
 }
 
+std::optional<std::vector<uint8_t>> File::read_tensor(const TensorInfo& t, DiagnosticEngine& diag) const {
+  std::vector<uint8_t> out(static_cast<size_t>(t.bytes));
+  std::string why;
+  if (storage_->read(data_offset_ + t.offset, out, why)) return out;
+  diag.error(SourceLoc{std::make_shared<const std::string>(path_), 0, 0},
+             "GGUF: tensor " + quote(t.name) + ": cannot read its data: " + why);
+  return std::nullopt;
+}
+
+// Parses the bytes in memory; when they end inside the header, reads more of the file and parses
+// again, so only the header of a large file is read.
 std::optional<File> File::parse(std::unique_ptr<Storage> storage, std::string path, DiagnosticEngine& diag) {
-  File file;
-  file.storage_ = std::move(storage);
-  file.path_ = std::move(path);
-  if (!FileParser(file, diag).parse()) return std::nullopt;
-  return file;
+  while (true) {
+    File file;
+    file.storage_ = std::move(storage);
+    file.path_ = path;
+    DiagnosticEngine attempt;
+    FileParser parser(file, attempt);
+    const bool ok = parser.parse();
+    if (parser.needs_more()) {
+      std::string why;
+      storage = std::move(file.storage_);
+      if (storage->grow(why)) continue;
+      diag.error(SourceLoc{std::make_shared<const std::string>(path), 0, 0}, "GGUF: cannot read the file: " + why);
+      return std::nullopt;
+    }
+    for (const Diagnostic& d : attempt.diagnostics()) diag.report(d.severity, d.loc, d.message);
+    if (!ok) return std::nullopt;
+    return file;
+  }
 }
 
 std::optional<File> File::from_bytes(std::vector<uint8_t> bytes, std::string name, DiagnosticEngine& diag) {
@@ -395,33 +500,19 @@ std::optional<File> File::from_bytes(std::vector<uint8_t> bytes, std::string nam
 }
 
 std::optional<File> File::open(const std::string& path, DiagnosticEngine& diag) {
-  SourceLoc loc{std::make_shared<const std::string>(path), 0, 0};
-  auto fail = [&](const std::string& why) {
-    diag.error(loc, "GGUF: cannot read the file: " + why);
+  uint64_t size = 0;
+  std::string why;
+  int fd = open_regular_file(path, size, why);
+  if (fd < 0) {
+    diag.error(SourceLoc{std::make_shared<const std::string>(path), 0, 0}, "GGUF: cannot read the file: " + why);
     return std::nullopt;
-  };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(std::strerror(errno));
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return fail(std::strerror(err));
   }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return fail(S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file");
+  auto storage = std::make_unique<FileStorage>(fd, size);
+  if (!storage->grow(why) && size > 0) {
+    diag.error(SourceLoc{std::make_shared<const std::string>(path), 0, 0}, "GGUF: cannot read the file: " + why);
+    return std::nullopt;
   }
-  auto size = static_cast<size_t>(st.st_size);
-  if (size == 0) {
-    ::close(fd);
-    return parse(std::make_unique<BufferStorage>(std::vector<uint8_t>{}), path, diag);
-  }
-  void* addr = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  int err = errno;
-  ::close(fd);  // the mapping stays valid without the descriptor
-  if (addr == MAP_FAILED) return fail(std::string("mmap failed: ") + std::strerror(err));
-  return parse(std::make_unique<MappedStorage>(addr, size), path, diag);
+  return parse(std::move(storage), path, diag);
 }
 
 }  // namespace g4c::gguf

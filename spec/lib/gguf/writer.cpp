@@ -1,7 +1,5 @@
 #include "g4c/gguf/writer.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -10,6 +8,7 @@
 #include <set>
 
 #include "g4c/gguf/file.h"
+#include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 
 namespace g4c::gguf {
@@ -177,41 +176,24 @@ std::vector<uint8_t> Writer::to_bytes() const {
 
 bool Writer::write(const std::string& path, DiagnosticEngine& diag) const {
   if (!check(path, diag)) return false;
-  uint64_t alignment = usable_alignment();
-  std::string temp = path + ".tmp-" + std::to_string(getpid());
-  std::FILE* f = std::fopen(temp.c_str(), "wb");
-  bool ok = f != nullptr;
-  auto put = [&](const void* p, size_t n) { ok = ok && std::fwrite(p, 1, n, f) == n; };
-  auto pad = [&](uint64_t written) {
-    for (uint64_t n = align_up(written, alignment) - written; n > 0;) {
-      uint64_t chunk = std::min<uint64_t>(n, sizeof kZeros);
-      put(kZeros, chunk);
-      n -= chunk;
-    }
-  };
-  if (ok) {
+  const uint64_t alignment = usable_alignment();
+  std::string why;
+  auto out = OutputFile::open(path, why);
+  if (out) {
     std::vector<uint8_t> h = head();
-    put(h.data(), h.size());
+    out->write(h.data(), h.size());
     for (const PendingTensor& t : tensors_) {
-      put(t.data().data(), t.data().size());
-      pad(t.data().size());
+      out->write(t.data().data(), t.data().size());
+      for (uint64_t n = align_up(t.data().size(), alignment) - t.data().size(); n > 0;) {
+        const uint64_t chunk = std::min<uint64_t>(n, sizeof kZeros);
+        out->write(kZeros, chunk);
+        n -= chunk;
+      }
     }
+    if (out->commit(why)) return true;
   }
-  int err = ok ? 0 : errno;
-  if (f && std::fclose(f) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (ok && std::rename(temp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    std::remove(temp.c_str());
-    diag.error(SourceLoc{std::make_shared<const std::string>(path), 0, 0},
-               "GGUF writer: cannot write the file: " + std::string(std::strerror(err ? err : EIO)));
-  }
-  return ok;
+  diag.error(SourceLoc{std::make_shared<const std::string>(path), 0, 0}, "GGUF writer: cannot write the file: " + why);
+  return false;
 }
 
 }  // namespace g4c::gguf

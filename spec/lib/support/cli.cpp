@@ -1,6 +1,8 @@
 #include "g4c/support/cli.h"
 
 #include <algorithm>
+#include <iostream>
+#include <new>
 
 #include "g4c/support/text.h"
 
@@ -80,6 +82,15 @@ std::optional<ParsedArgs> parse_args(int argc, const char* const* argv, int firs
     slot.push_back(std::move(value));
   }
   return out;
+}
+
+int run_tool(std::string_view tool, int (*dispatch)(int, char**), int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::cerr << tool << ": error: out of memory\n";
+    return 1;
+  }
 }
 
 std::string format_options_help(const std::vector<OptionSpec>& options) {

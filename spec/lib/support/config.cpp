@@ -1,6 +1,8 @@
 // The only translation unit that includes TOML++ (it is heavy to compile).
 #include "g4c/support/config.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +11,7 @@
 
 #include <toml++/toml.h>
 
+#include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 
 namespace g4c {
@@ -62,14 +65,21 @@ bool before(const SourceLoc& a, const SourceLoc& b) {
   return std::pair(a.line, a.col) < std::pair(b.line, b.col);
 }
 
-ConfigNode convert(const toml::node& node, const std::shared_ptr<const std::string>& file) {
+// Tables and arrays deeper than kMaxNestingDepth set `too_deep` to where the limit was crossed.
+ConfigNode convert(const toml::node& node, const std::shared_ptr<const std::string>& file, int depth,
+                   std::optional<SourceLoc>& too_deep) {
   ConfigNode out;
   out.loc = to_loc(node.source().begin, file);
+  const bool nests = node.type() == toml::node_type::table || node.type() == toml::node_type::array;
+  if (nests && depth > kMaxNestingDepth) {
+    if (!too_deep) too_deep = out.loc;
+    return out;
+  }
   switch (node.type()) {
     case toml::node_type::table: {
       out.kind = ConfigNode::Kind::table;
       for (const auto& [key, child] : *node.as_table()) {
-        ConfigNode c = convert(child, file);
+        ConfigNode c = convert(child, file, depth + 1, too_deep);
         c.key_loc = to_loc(key.source().begin, file);
         out.entries.emplace_back(std::string(key.str()), std::move(c));
       }
@@ -81,7 +91,7 @@ ConfigNode convert(const toml::node& node, const std::shared_ptr<const std::stri
     case toml::node_type::array:
       out.kind = ConfigNode::Kind::array;
       for (const toml::node& item : *node.as_array()) {
-        ConfigNode c = convert(item, file);
+        ConfigNode c = convert(item, file, depth + 1, too_deep);
         c.key_loc = c.loc;
         out.items.push_back(std::move(c));
       }
@@ -161,18 +171,73 @@ std::optional<std::string> ascii_outside_comments(const std::string& text, const
   return out;
 }
 
+// TOML++ builds one table per component of a dotted key (`a.b.c = 1`, `[a.b.c]`) with no limit,
+// and a few megabytes of `a.a.a…` would take gigabytes and a deep recursion to build and free.
+// Keys are therefore held to kMaxNestingDepth components here, before TOML++ sees the text; the
+// nesting of arrays and inline tables is TOML++'s to limit (TOML_MAX_NESTED_VALUES).
+bool keys_within_depth(std::string_view text, const std::shared_ptr<const std::string>& file, DiagnosticEngine& diag) {
+  std::vector<char> open;      // '[' arrays and '{' inline tables around the cursor
+  bool in_key = true;          // between the start of a key and its '=' (or a header's ']')
+  int components = 1, line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '#') {  // a comment runs to the end of the line
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+      continue;
+    }
+    if (c == '"' || c == '\'') {  // a string (one-line or multi-line): skipped whole
+      const bool multi = text.substr(i, 3) == std::string_view(c == '"' ? "\"\"\"" : "\'\'\'");
+      size_t j = i + (multi ? 3 : 1);
+      while (j < text.size() && !(multi ? text.substr(j, 3) == text.substr(i, 3) : text[j] == c || text[j] == '\n')) {
+        if (text[j] == '\n') ++line, line_start = j + 1;
+        j += (c == '"' && text[j] == '\\') ? 2 : 1;
+      }
+      i = std::min(text.size(), j + (multi ? 3 : 1)) - 1;
+      continue;
+    }
+    if (c == '\n') {
+      ++line, line_start = i + 1;
+      if (open.empty()) in_key = true, components = 1;
+      continue;
+    }
+    if (in_key) {
+      if (c == '.' && ++components > kMaxNestingDepth) {
+        diag.error(SourceLoc{file, line, static_cast<int>(i - line_start) + 1},
+                   "a key of more than " + std::to_string(kMaxNestingDepth) + " dotted parts (g4c's limit)");
+        return false;
+      }
+      if (c == '=' || (c == ']' && open.empty())) in_key = false;
+      continue;
+    }
+    if (c == '{') open.push_back(c), in_key = true, components = 1;
+    else if (c == '[') open.push_back(c);
+    else if ((c == ']' || c == '}') && !open.empty()) open.pop_back();
+    else if (c == ',' && !open.empty() && open.back() == '{') in_key = true, components = 1;
+  }
+  return true;
+}
+
 class Loader {
  public:
   explicit Loader(DiagnosticEngine& diag) : diag_(diag) {}
 
   std::optional<ConfigNode> load_text(const std::string& text, const std::string& path) {
     auto file = std::make_shared<const std::string>(path);
-    std::optional<std::string> ascii = ascii_outside_comments(text, file, diag_);
-    if (!ascii) return std::nullopt;
+    // A UTF-8 byte-order mark is allowed at the start (editors write one) and dropped.
+    const bool bom = text.starts_with("\xEF\xBB\xBF");
+    std::optional<std::string> ascii = ascii_outside_comments(bom ? text.substr(3) : text, file, diag_);
+    if (!ascii || !keys_within_depth(*ascii, file, diag_)) return std::nullopt;
     std::optional<ConfigNode> root;
     try {
       toml::table table = toml::parse(*ascii, path);
-      root = convert(table, file);
+      std::optional<SourceLoc> too_deep;
+      root = convert(table, file, 0, too_deep);
+      if (too_deep) {
+        diag_.error(*too_deep, "tables and arrays nested more than " + std::to_string(kMaxNestingDepth) +
+                                   " deep (g4c's limit)");
+        return std::nullopt;
+      }
     } catch (const toml::parse_error& e) {
       diag_.error(to_loc(e.source().begin, file), "malformed TOML: " + std::string(e.description()));
       return std::nullopt;
@@ -181,7 +246,10 @@ class Loader {
     return follow_extends(std::move(*root), path);
   }
 
+  const std::vector<std::string>& files_read() const { return files_read_; }
+
   std::optional<ConfigNode> load_file(const std::string& path, const SourceLoc& requested_at) {
+    files_read_.push_back(path);
     std::string why;
     std::optional<std::string> text = read_file(path, why);
     if (!text) {
@@ -199,21 +267,27 @@ class Loader {
   std::optional<ConfigNode> follow_extends(ConfigNode root, const std::string& path) {
     const ConfigNode* ext = root.find("extends");
     if (!ext) return root;
-    if (ext->kind != ConfigNode::Kind::string) {
-      diag_.error(ext->loc, keyed_message("extends", "must be a path", std::string(kind_name(ext->kind)),
+    if (ext->kind != ConfigNode::Kind::string || ext->string_value.empty()) {
+      diag_.error(ext->loc, keyed_message("extends", "must be a path", ext->kind == ConfigNode::Kind::string ? "\"\"" : std::string(kind_name(ext->kind)),
                                           "a string naming a .toml file"));
       return std::nullopt;
     }
+    if (chain_.size() + 1 >= kMaxExtendsDepth) {
+      diag_.error(ext->loc, keyed_message("extends", "the chain of extends is longer than " +
+                                                         std::to_string(kMaxExtendsDepth) + " files (g4c's limit)"));
+      return std::nullopt;
+    }
+    // Paths are joined lexically (no file-system call that could throw); files are told apart by
+    // device and inode, so links and `..` cannot hide a cycle.
     fs::path parent_path = (fs::path(path).parent_path() / ext->string_value).lexically_normal();
-    std::string canonical = fs::weakly_canonical(parent_path).string();
-    std::string self = fs::weakly_canonical(path).string();
-    chain_.push_back({self, path});
+    chain_.push_back({file_identity(path), path});
+    const std::string parent_identity = file_identity(parent_path.string());
     for (const auto& [seen, shown] : chain_) {
-      if (seen != canonical) continue;
+      if (seen != parent_identity) continue;
       std::string cycle;
       bool in_cycle = false;
       for (const auto& [c, s] : chain_) {
-        in_cycle = in_cycle || c == canonical;
+        in_cycle = in_cycle || c == parent_identity;
         if (in_cycle) cycle += s + " -> ";
       }
       cycle += parent_path.string();
@@ -231,14 +305,27 @@ class Loader {
     return base;
   }
 
+  // Device and inode of an existing file; the normalized path of one that does not exist (a
+  // declaration given as text names no file).
+  static std::string file_identity(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    return "path:" + fs::path(path).lexically_normal().string();
+  }
+
   DiagnosticEngine& diag_;
+  std::vector<std::string> files_read_;
   std::vector<std::pair<std::string, std::string>> chain_;  // canonical path, path as shown
 };
 
 }  // namespace
 
-std::optional<ConfigNode> load_config_file(const std::string& path, DiagnosticEngine& diag) {
-  return Loader(diag).load_file(path, {});
+std::optional<ConfigNode> load_config_file(const std::string& path, DiagnosticEngine& diag,
+                                           std::vector<std::string>* files_read) {
+  Loader loader(diag);
+  auto root = loader.load_file(path, {});
+  if (files_read) *files_read = loader.files_read();
+  return root;
 }
 
 std::optional<ConfigNode> load_config_text(const std::string& text, const std::string& path,

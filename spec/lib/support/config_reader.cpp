@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "g4c/support/text.h"
 
@@ -11,7 +12,7 @@ std::string describe_value(const ConfigNode& n) {
   switch (n.kind) {
     case ConfigNode::Kind::string: return quote(n.string_value);
     case ConfigNode::Kind::integer: return std::to_string(n.int_value);
-    case ConfigNode::Kind::floating: return format_double(n.float_value);
+    case ConfigNode::Kind::floating: return float_text(format_double(n.float_value));
     case ConfigNode::Kind::boolean: return n.bool_value ? "true" : "false";
     case ConfigNode::Kind::table: return "a table";
     case ConfigNode::Kind::array: return "an array";
@@ -89,8 +90,15 @@ std::optional<double> TableReader::positive_number(std::string_view key, bool re
     wrong_type(*n, key, "a number > 0");
     return std::nullopt;
   }
-  if (!(v > 0) || !std::isfinite(v)) {
+  if (!(v > 0)) {  // NaN too
     error_at(*n, key, "must be positive", describe_value(*n), "a number > 0");
+    return std::nullopt;
+  }
+  // Every backend computes in float: a value float cannot hold would be infinite or 0 there.
+  constexpr double kMin = std::numeric_limits<float>::min(), kMax = std::numeric_limits<float>::max();
+  if (v < kMin || v > kMax) {
+    error_at(*n, key, "out of range for float", describe_value(*n),
+             format_double(kMin) + " .. " + format_double(kMax));
     return std::nullopt;
   }
   return v;

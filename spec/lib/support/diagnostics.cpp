@@ -33,9 +33,24 @@ std::string keyed_message(std::string_view key_path, std::string_view what, std:
   return msg;
 }
 
+// A message quotes what the input wrote (a key, a word, a name), which a hostile input makes
+// megabytes long: the middle of a long message is left out, keeping its start and its end (where
+// the expected value is said).
+std::string clipped_message(std::string message) {
+  constexpr size_t kMax = DiagnosticEngine::kMaxMessageBytes;
+  if (message.size() <= kMax) return message;
+  const size_t head = kMax * 2 / 3, tail = kMax / 4;
+  return message.substr(0, head) + "[" + std::to_string(message.size() - head - tail) + " bytes not shown]" +
+         message.substr(message.size() - tail);
+}
+
 void DiagnosticEngine::report(Severity severity, SourceLoc loc, std::string message) {
   if (severity == Severity::error) ++errors_;
-  diagnostics_.push_back({severity, std::move(loc), std::move(message)});
+  if (diagnostics_.size() >= DiagnosticEngine::kMaxDiagnostics) {
+    ++dropped_;
+    return;
+  }
+  diagnostics_.push_back({severity, std::move(loc), clipped_message(std::move(message))});
 }
 
 static std::string_view severity_name(Severity s) {
@@ -59,6 +74,7 @@ std::string format_diagnostic(const Diagnostic& d, std::string_view tool) {
 
 void DiagnosticEngine::print(std::ostream& os, std::string_view tool) const {
   for (const Diagnostic& d : diagnostics_) os << format_diagnostic(d, tool) << "\n";
+  if (dropped_ > 0) os << tool << ": note: " << dropped_ << " more diagnostics not shown\n";
 }
 
 }  // namespace g4c

@@ -3,10 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <sstream>
 #include <charconv>
 #include <limits>
 
@@ -41,6 +37,10 @@ std::optional<std::string> closest_match(std::string_view word, std::span<const 
   std::optional<std::string> match;
   std::string lower_word = lowercase(word);
   for (const std::string& c : candidates) {
+    // The distance is at least the difference in length: a far longer word (a hostile key of
+    // megabytes) is no typo of any candidate, and is not compared letter by letter.
+    const size_t gap = word.size() > c.size() ? word.size() - c.size() : c.size() - word.size();
+    if (2 * gap > static_cast<size_t>(limit)) continue;
     int score = std::min(2 * edit_distance(word, c), 2 * edit_distance(lower_word, lowercase(c)) + 1);
     if (score < best) {
       best = score;
@@ -61,6 +61,11 @@ std::string format_double(double v) {
   char buf[64];
   auto result = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, result.ptr);
+}
+
+std::string float_text(std::string number) {
+  if (number.find_first_of(".eEn") == std::string::npos) number += ".0";
+  return number;
 }
 
 std::string quote(std::string_view s) {
@@ -105,26 +110,15 @@ std::string byte_count_text(std::optional<int64_t> bytes) {
   return bytes ? byte_count_text(*bytes) : "more than " + byte_count_text(std::numeric_limits<int64_t>::max());
 }
 
+std::string count_text(int64_t n, std::string_view noun) {
+  return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
 std::optional<int64_t> parse_int(std::string_view s) {
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
   return v;
-}
-
-std::optional<std::string> read_file(const std::string& path, std::string& why) {
-  std::ostringstream text;
-  if (path == "-") {
-    text << std::cin.rdbuf();
-    return text.str();
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in || std::filesystem::is_directory(path)) {
-    why = std::filesystem::exists(path) ? "not a readable file" : "no such file";
-    return std::nullopt;
-  }
-  text << in.rdbuf();
-  return text.str();
 }
 
 }  // namespace g4c

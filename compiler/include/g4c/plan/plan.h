@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,6 +31,17 @@ inline constexpr int kPlanFormatVersion = 1;
 // limits the runtime's products (width x arena bytes, sequences x cache bytes) stay inside int64.
 inline constexpr int64_t kMaxWidth = 4096;
 inline constexpr int64_t kMaxArenaBytes = int64_t{1} << 40;
+// Counts, so that the work of verifying, compiling kernels for and running a plan stays bounded
+// whatever a file says: the largest model g4c declares (1024 layers) has about 46,000 ops and
+// 21,000 weights, a few widths serve any batch, and every layer owns at most one cache.
+inline constexpr int64_t kMaxWidths = 64;
+inline constexpr int64_t kMaxOps = int64_t{1} << 17;
+inline constexpr int64_t kMaxWeights = int64_t{1} << 16;
+inline constexpr int64_t kMaxKernels = int64_t{1} << 16;
+
+// A GPU architecture as NVRTC names it: `sm_` and two or three digits, maybe `a` or `f` (sm_90,
+// sm_90a, sm_100f). The plan header's target and g4c compile --target must be one.
+bool is_gpu_arch(std::string_view name);
 
 // ---- values ----
 
@@ -283,12 +295,20 @@ struct Plan {
   std::vector<Block> blocks;                   // prologue, layer 0..L-1, epilogue
   std::optional<std::vector<KernelInstance>> kernels;  // set by kernel-instances
 
+  // By name, through an index built on first use and rebuilt when the weights or caches change
+  // (their count or storage; a rename in place would need a copy of the plan), so that lookups
+  // in plans of thousands of weights stay cheap.
   const WeightDecl* find_weight(std::string_view name) const;
   int64_t weight_bytes() const;  // all weights together; the parser holds this to kMaxWeightBytes
   const KvCache* find_cache(std::string_view name) const;
   // Ops in execution order (prologue, layers, epilogue).
   std::vector<const Op*> ops() const;
   std::vector<Op*> mutable_ops();
+
+ private:
+  struct NameIndex;
+  static std::shared_ptr<NameIndex> new_index();
+  std::shared_ptr<NameIndex> index_ = new_index();
 };
 
 // The caches' bytes by layer, as `g4c compile --emit=spec` prints them (from KvCache).

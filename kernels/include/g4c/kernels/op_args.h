@@ -61,6 +61,7 @@ struct EmbedGatherArgs {
   long long row_elems;
   int rows;
   float scale;
+  long long table_rows;  // ids outside 0..table_rows-1 give a NaN row (the backends check ids first)
 };
 
 // §3.2 of gemma4.md for each (row, layer): out[layer][row] = ((RMS(proj·proj_scale) ⊙ norm) +
@@ -138,6 +139,7 @@ struct KvWriteArgs {
   void* v_cache;
   long long slots;
   int rows;
+  int sequences;  // rows whose seq or pos fall outside the cache store nothing (the backends check them first)
 };
 
 // The split partials of one row occupy q_heads × kAttentionSplits × (head_dim + 2) floats of the
@@ -194,7 +196,7 @@ struct RandomWeightsArgs {
 
 // The host launchers and NVRTC must lay every struct out alike (LP64 on both sides); each
 // compiler checks the sizes when it reads this header.
-static_assert(sizeof(EmbedGatherArgs) == 40 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 40 &&
+static_assert(sizeof(EmbedGatherArgs) == 48 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 40 &&
                   sizeof(AddRmsNormArgs) == 48 && sizeof(RmsNormRopeArgs) == 64 &&
                   sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 80 &&
                   sizeof(AttentionCombineArgs) == 24 && sizeof(ElementwiseArgs) == 48 && sizeof(SampleArgs) == 32 &&

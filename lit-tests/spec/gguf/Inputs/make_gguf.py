@@ -93,6 +93,14 @@ PLE = dict(name="synthetic-ple-shared-kv-tiny", vocab=256, hidden=128, layers=8,
            shared=4, ffn=[256] * 4 + [512] * 4, ple=16, k_eq_v=False,
            quant=dict(default="Q8_0", token_embd="Q8_0", per_layer_token_embd="Q8_0", per_layer_model_proj="BF16",
                       inp_gate="F32", proj="F32"))
+# The same mechanisms at the smallest sizes, as seeds of the GGUF fuzzers (fast to run).
+MICRO_PAIRING = dict(name="micro-pairing", vocab=64, hidden=32, layers=3, context=16, heads=2,
+                     sliding=[True, True, False], hd_swa=16, kv_swa=1, window=3, hd=32, kv=1, rotated_pairs=4,
+                     shared=0, ffn=[64] * 3, ple=0, k_eq_v=True, quant=dict(default="Q8_0", attn_q="Q4_0"))
+MICRO_PLE = dict(name="micro-ple-shared-kv", vocab=64, hidden=32, layers=4, context=12, heads=2,
+                 sliding=[True, False] * 2, hd_swa=16, kv_swa=2, window=2, hd=16, kv=1, rotated_pairs=8,
+                 shared=2, ffn=[32, 32, 64, 64], ple=8, k_eq_v=False,
+                 quant=dict(default="Q8_0", per_layer_model_proj="BF16", inp_gate="F32", proj="F32"))
 
 
 def use_more_bits(i, n):
@@ -255,6 +263,8 @@ CASES = {
     # valid models
     "pairing-12b": lambda: model(PAIRING).to_bytes(),
     "ple-shared-kv": lambda: model(PLE).to_bytes(),
+    "micro-pairing": lambda: model(MICRO_PAIRING).to_bytes(),
+    "micro-ple-shared-kv": lambda: model(MICRO_PLE).to_bytes(),
     "pairing-12b-mixed-v": mixed_v,
     # container errors
     "truncated-header": lambda: b"GGUF\x03\x00\x00\x00\x00\x00",

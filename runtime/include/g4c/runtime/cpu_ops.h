@@ -5,11 +5,19 @@
 
 #include <cstdint>
 #include <vector>
+#include <stdexcept>
 
 #include "g4c/plan/plan.h"
 #include "g4c/runtime/weights.h"
 
 namespace g4c::cpu {
+
+// An index outside its table (a token id, a position or a sequence slot) reached an op. The
+// backends check every step's rows first (check_step_rows); this is the second line of defence,
+// which the interpreter reports as an error instead of reading or writing out of bounds.
+struct IndexError : std::out_of_range {
+  using std::out_of_range::out_of_range;
+};
 
 // y[r, j] = Σ_i x[r, i] · W[j, i] for r < n (x: n × ne0, y: n × ne1), dequantizing W row by row.
 void matmul(const HostTensor& w, const float* x, float* y, int64_t n);
@@ -69,12 +77,15 @@ struct KvCacheView {
   int64_t slots = 0;
   int64_t kv_heads = 0;
   int64_t head_dim = 0;
+  int64_t sequences = 0;  // sequence slots the arrays hold; 0: not checked
   const float* k_norm = nullptr;  // head_dim floats; set on a v_only cache
   int64_t rotated_pairs = 0;
   double theta = 0;
 
   bool v_only() const { return k_norm != nullptr; }
   int64_t row_elems() const { return kv_heads * head_dim; }
+  // Throws IndexError unless (seq, pos) is a slot of this cache.
+  void check(int64_t seq, int64_t pos) const;
   int64_t slot_of(int64_t pos) const { return kind == plan::KvKind::ring ? pos % slots : pos; }
   int64_t element_index(int64_t seq, int64_t pos) const { return (seq * slots + slot_of(pos)) * row_elems(); }
   float load(const void* base, int64_t index) const;

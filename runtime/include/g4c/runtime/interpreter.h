@@ -21,10 +21,15 @@ namespace g4c {
 
 class Interpreter final : public DecodeBackend {
  public:
-  // Checks that the weights match the plan (names, types, shapes) and allocates caches for
-  // `max_sequences` sequences. Returns nullopt after reporting a mismatch.
+  // Checks that the weights match the plan (names, types, shapes) and that caches for
+  // `max_sequences` sequences and an arena of the widest width fit in host memory. Returns
+  // nullopt after reporting a mismatch or what does not fit.
   static std::optional<Interpreter> create(const plan::Plan& plan, const WeightSet& weights, int max_sequences,
                                            DiagnosticEngine& diag);
+  // The host memory the interpreter allocates beside the weights: KV caches for `max_sequences`
+  // and one arena of the widest width.
+  static int64_t cache_bytes(const plan::Plan& plan, int max_sequences);
+  static int64_t arena_bytes(const plan::Plan& plan);
 
   // One decode step. Rejects (with a diagnostic) more rows than the widest compiled width, token
   // ids outside the vocabulary, positions past the context and unknown sequence slots.
@@ -46,7 +51,7 @@ class Interpreter final : public DecodeBackend {
     const plan::KvCache* decl = nullptr;
     std::vector<uint8_t> k, v;  // [sequence][slot][kv_heads × head_dim] elements of decl->dtype; no K when v_only
     std::vector<float> k_norm;  // v_only: the K-norm weight that rebuilds K
-    cpu::KvCacheView view();
+    cpu::KvCacheView view(int64_t sequences);
   };
   struct Step;  // the state of one step: width, arena, rows
 

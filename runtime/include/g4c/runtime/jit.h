@@ -16,7 +16,7 @@
 namespace g4c {
 
 // Bumped whenever the cache file layout or the compile options' meaning changes.
-inline constexpr int kKernelCacheVersion = 1;
+inline constexpr int kKernelCacheVersion = 2;  // 2: entries end in a checksum
 
 struct JitOptions {
   std::string arch = "sm_90";

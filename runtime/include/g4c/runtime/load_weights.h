@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "g4c/gguf/file.h"
 #include "g4c/kernels/random_blocks.h"
 #include "g4c/plan/plan.h"
 #include "g4c/runtime/weights.h"
@@ -41,9 +42,26 @@ std::optional<uint64_t> parse_random_seed(const std::string& source);
 // first that does not.
 bool check_weights_match_plan(const plan::Plan& plan, const WeightSet& weights, DiagnosticEngine& diag);
 
-// `random:seed=N` or a path to a GGUF file. Reports a clear error when the source cannot be read
-// or disagrees with the plan (a missing tensor, another type or shape, attn_v where the plan
-// aliases V, per-layer KV heads that differ from the plan's caches).
-std::optional<WeightSet> load_weights(const plan::Plan& plan, const std::string& source, DiagnosticEngine& diag);
+struct WeightLoadOptions {
+  // Check every tensor of a GGUF file for NaN and infinities (g4run --check-tensors), not only
+  // the vectors (norms, scales), which are always checked.
+  bool check_every_tensor = false;
+};
+
+// `random:seed=N` or a path to a GGUF file. Reports a clear error when the source cannot be read,
+// does not fit in memory, or disagrees with the plan (a missing tensor, another type or shape,
+// attn_v where the plan aliases V, per-layer KV heads that differ from the plan's caches, a tensor
+// of another model), or when a vector of the file (every tensor, with check_every_tensor) holds a
+// NaN or an infinity. A GGUF file's tensors are copied into memory: it is never mapped.
+std::optional<WeightSet> load_weights(const plan::Plan& plan, const std::string& source, DiagnosticEngine& diag,
+                                      const WeightLoadOptions& options = {});
+
+// The same for a GGUF file already read (the binding fuzzer's entry point).
+std::optional<WeightSet> bind_gguf_weights(const plan::Plan& plan, const gguf::File& file, DiagnosticEngine& diag,
+                                           const WeightLoadOptions& options = {});
+
+// Where a tensor first holds a NaN or an infinity ("tensor X holds NaN at row 3, column 17"), or
+// empty when every value is finite.
+std::string first_non_finite(const HostTensor& t);
 
 }  // namespace g4c

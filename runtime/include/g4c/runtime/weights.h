@@ -1,5 +1,6 @@
 // Weights as the runtime holds them: every tensor's bytes in its declared type, named as the plan
-// and the spec name them, from a GGUF file (mapped, not copied) or generated from a seed.
+// and the spec name them, read from a GGUF file (copied out of it, never mapped) or generated from
+// a seed.
 #pragma once
 
 #include <cstdint>
@@ -46,7 +47,7 @@ class WeightSet {
   const std::vector<HostTensor>& tensors() const { return tensors_; }
   std::string description() const { return description_; }  // "random:seed=7", a file path
 
-  // Builders: tensors with bytes the set owns, or bytes kept alive by `keep_alive` (a mapping).
+  // Builders: tensors with bytes the set owns, or bytes kept alive by `keep_alive`.
   void add_owned(TensorShape shape, std::vector<uint8_t> bytes);
   void add_borrowed(TensorShape shape, std::span<const uint8_t> bytes);
   void keep_alive(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }

@@ -1,5 +1,6 @@
-// Reading a GGUF file (v2 or v3, little-endian): header, metadata, tensor infos, and the data
-// section over a read-only mmap.
+// Reading a GGUF file (v2 or v3, little-endian): header, metadata and tensor infos into memory;
+// tensor data read on demand (read_tensor), never mapped, so a file that changes under the reader
+// gives an error, not a signal.
 //
 // Input is untrusted. Every length, count and offset is checked against the bytes that remain
 // before it is used, sizes are computed without overflow, and every tensor's data must lie inside
@@ -39,6 +40,9 @@ inline constexpr uint64_t kMaxTensorNameBytes = 64;
 inline constexpr uint64_t kMaxStringBytes = uint64_t{1} << 28;
 inline constexpr uint64_t kMaxTensors = uint64_t{1} << 16;
 inline constexpr uint64_t kMaxMetadataEntries = uint64_t{1} << 16;
+// The most bytes the header (metadata and tensor infos) may take: a real one with its tokenizer
+// takes tens of megabytes.
+inline constexpr uint64_t kMaxHeaderBytes = uint64_t{1} << 29;
 
 struct TensorInfo {
   std::string name;
@@ -46,7 +50,9 @@ struct TensorInfo {
   uint32_t ggml_type = 0;
   uint64_t offset = 0;  // relative to the data section
   uint64_t bytes = 0;
-  const uint8_t* data = nullptr;  // points into the file's mapping
+  // The data in memory, for files parsed from bytes (File::from_bytes); null for files read from
+  // disk, whose tensors File::read_tensor reads. Not aligned beyond what the file promises.
+  const uint8_t* data = nullptr;
 
   int64_t elements() const;
   int64_t ne(size_t i) const { return i < dims.size() ? dims[i] : 1; }
@@ -56,7 +62,7 @@ struct TensorInfo {
 
 class File {
  public:
-  // Maps `path` read-only and parses it.
+  // Reads and parses the header of the regular file `path`; tensor data stays on disk.
   static std::optional<File> open(const std::string& path, DiagnosticEngine& diag);
   // Parses bytes in memory; `name` names them in diagnostics.
   static std::optional<File> from_bytes(std::vector<uint8_t> bytes, std::string name, DiagnosticEngine& diag);
@@ -79,9 +85,13 @@ class File {
   uint64_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }  // where the data section starts
   uint64_t size() const;                                 // bytes in the file
-  std::span<const uint8_t> bytes() const;
+  std::span<const uint8_t> bytes() const;  // the bytes in memory: all for from_bytes, the header for open
 
-  class Storage;  // the mapping or the buffer the file's bytes live in
+  // A tensor's bytes, copied into (suitably aligned) memory of their own; a read that fails or
+  // comes up short (the file shrank) is reported and gives nullopt.
+  std::optional<std::vector<uint8_t>> read_tensor(const TensorInfo& t, DiagnosticEngine& diag) const;
+
+  class Storage;  // the open file or the buffer the bytes come from
 
  private:
   File() = default;

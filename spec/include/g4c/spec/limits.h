@@ -3,6 +3,7 @@
 // and they keep every byte count derived from them far inside int64.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace g4c {
@@ -11,6 +12,7 @@ namespace g4c {
 // Gemma 4's largest (the 262144-token vocabulary).
 inline constexpr int64_t kMaxDim = int64_t{1} << 24;
 inline constexpr int64_t kMaxLayers = 1024;
+inline constexpr size_t kMaxModelNameBytes = 256;  // a model name becomes the plan's @name
 inline constexpr int64_t kMaxHeads = 4096;    // query or KV heads
 inline constexpr int64_t kMaxHeadDim = 65536;
 

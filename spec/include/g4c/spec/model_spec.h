@@ -110,6 +110,7 @@ struct ModelSpec {
   // ---- declared ----
   std::string name;
   std::string source_path;  // the file the user named
+  std::vector<std::string> source_files;  // every file read: source_path, then the files it extends
   int64_t vocab = 0;
   int64_t hidden = 0;
   int num_layers = 0;

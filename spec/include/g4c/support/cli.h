@@ -33,6 +33,11 @@ struct ParsedArgs {
 std::optional<ParsedArgs> parse_args(int argc, const char* const* argv, int first,
                                      const std::vector<OptionSpec>& options, std::string& error);
 
+// Runs a tool's `dispatch`; an allocation that fails anyway (sizes are checked before anything is
+// allocated from them) is reported as `<tool>: error: out of memory` with exit status 1, never an
+// abort.
+int run_tool(std::string_view tool, int (*dispatch)(int, char**), int argc, char** argv);
+
 // Two-column option list for --help.
 std::string format_options_help(const std::vector<OptionSpec>& options);
 

@@ -2,6 +2,7 @@
 // `extends` chains already merged. Model declarations and tuning files are read through it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,10 +42,17 @@ struct ConfigNode {
 
 std::string_view kind_name(ConfigNode::Kind k);
 
+// Limits that keep a hostile declaration from exhausting the stack: files in an `extends` chain
+// (the shipped ones use two), and how deeply tables and arrays nest (the schema uses three).
+inline constexpr size_t kMaxExtendsDepth = 16;
+inline constexpr int kMaxNestingDepth = 32;
+
 // Parses `text` as TOML named `path` and follows `extends` (a path relative to the including
 // file). Tables merge key by key, the including file winning; arrays and values replace.
 // Returns nullopt after reporting syntax errors, missing files or `extends` cycles.
-std::optional<ConfigNode> load_config_file(const std::string& path, DiagnosticEngine& diag);
+// `files_read`, when given, receives every file read: `path`, then the files it extends.
+std::optional<ConfigNode> load_config_file(const std::string& path, DiagnosticEngine& diag,
+                                           std::vector<std::string>* files_read = nullptr);
 std::optional<ConfigNode> load_config_text(const std::string& text, const std::string& path,
                                            DiagnosticEngine& diag);
 

@@ -4,6 +4,7 @@
 //   <key path>: <what is wrong> (got X, expected Y)
 #pragma once
 
+#include <cstddef>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -17,7 +18,7 @@ struct SourceLoc {
   int line = 0;                             // 1-based; 0 means "no position within the file"
   int col = 0;
 
-  bool has_file() const { return file != nullptr; }
+  bool has_file() const { return file != nullptr && !file->empty(); }  // "" names no file
   // `file:line:col`, `file` when there is no position, empty when there is no file.
   std::string str() const;
 };
@@ -36,9 +37,12 @@ std::string keyed_message(std::string_view key_path, std::string_view what,
                           std::string_view got = {}, std::string_view expected = {});
 
 // Collects diagnostics in emission order; tools print them all at the end so that output order
-// never depends on anything but the input.
+// never depends on anything but the input. A hostile input cannot flood it: past kMaxDiagnostics
+// only the count grows, and a message longer than kMaxMessageBytes keeps its start and end.
 class DiagnosticEngine {
  public:
+  static constexpr size_t kMaxDiagnostics = 1000;
+  static constexpr size_t kMaxMessageBytes = 65536;  // NVRTC logs included
   void report(Severity severity, SourceLoc loc, std::string message);
   void error(SourceLoc loc, std::string message) { report(Severity::error, std::move(loc), std::move(message)); }
   void warning(SourceLoc loc, std::string message) { report(Severity::warning, std::move(loc), std::move(message)); }
@@ -54,8 +58,13 @@ class DiagnosticEngine {
  private:
   std::vector<Diagnostic> diagnostics_;
   int errors_ = 0;
+  size_t dropped_ = 0;
 };
 
 std::string format_diagnostic(const Diagnostic& d, std::string_view tool);
+
+// The message with its middle left out when it is longer than DiagnosticEngine::kMaxMessageBytes
+// (for messages printed without the engine, such as usage errors).
+std::string clipped_message(std::string message);
 
 }  // namespace g4c

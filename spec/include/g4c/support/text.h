@@ -23,6 +23,10 @@ std::string did_you_mean(std::string_view word, std::span<const std::string> can
 // Shortest text that reads back as the same double (std::to_chars): deterministic on every machine.
 std::string format_double(double v);
 
+// Number text that reads as a float, never as an integer: "3840" becomes "3840.0" (TOML output,
+// and messages about a float where an integer belongs).
+std::string float_text(std::string number);
+
 // Quoted the way the diagnostics quote user text: "value".
 std::string quote(std::string_view s);
 
@@ -35,11 +39,10 @@ std::string byte_count_text(int64_t bytes);
 // The same, or "more than 9223372036854775807 bytes (8 EiB)" for a count that overflowed int64.
 std::string byte_count_text(std::optional<int64_t> bytes);
 
+// "1 sequence", "4 sequences".
+std::string count_text(int64_t n, std::string_view noun);
+
 // Parses a decimal integer that must use the whole string.
 std::optional<int64_t> parse_int(std::string_view s);
-
-// A whole file's bytes; `-` reads standard input. On failure nullopt, with `why` set to
-// "no such file" or "not a readable file".
-std::optional<std::string> read_file(const std::string& path, std::string& why);
 
 }  // namespace g4c

@@ -29,6 +29,7 @@ struct EmbedGatherCall {
   int64_t row_elems = 0;  // ne0, a multiple of the type's block
   int64_t rows = 0;
   float scale = 1;
+  int64_t table_rows = 0;  // the table's rows (ids past them give NaN rows); 0: not checked
 };
 cudaError_t launch_embed_gather(cudaKernel_t kernel, const EmbedGatherCall& c, cudaStream_t stream);
 
@@ -105,6 +106,7 @@ struct KvCacheRef {
   QuantType dtype = QuantType::F16;
   int64_t slots = 0;
   int64_t kv_heads = 0, head_dim = 0;
+  int64_t sequences = 0;  // sequences the cache holds (rows of other slots store nothing); 0: not checked
   const float* k_norm = nullptr;      // head_dim floats (F32)
   const float* rope_table = nullptr;  // [position][rotated pairs] float pairs
   bool v_only() const { return k == nullptr; }
