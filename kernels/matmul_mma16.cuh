@@ -1,4 +1,4 @@
-// Route `mma16`: int8 tensor-core matmul of Q4_K and Q8_0 weights repacked at load into the mma16
+// Route `mma16`: int8 tensor-core matmul of Q4_K, Q6_K, Q8_0 and Q4_0 weights repacked at load into the mma16
 // layout (g4c/kernels/weight_layouts.h), for N = 1..32 activation rows quantized as q8_1 rounds
 // them.
 //
@@ -141,6 +141,12 @@ __device__ __forceinline__ void accumulate_dot(float (&part)[4], const int (&bia
   part[1] = fmaf(upper * dx1, unbias(biased[1]), part[1]);
   part[2] = fmaf(lower * dx0, unbias(biased[2]), part[2]);
   part[3] = fmaf(lower * dx1, unbias(biased[3]), part[3]);
+}
+
+// The fp16 scale of 32-column block b (a constant) from a row's eight (Q8_0, Q4_0).
+__device__ __forceinline__ float block_scale(const uint4& scales, int b) {
+  const unsigned word = b < 2 ? scales.x : b < 4 ? scales.y : b < 6 ? scales.z : scales.w;
+  return half_to_float(word >> (16 * (b % 2)));
 }
 
 // What each weight type does with one record (16 rows × 256 columns): the lane's loads, and its
@@ -322,12 +328,6 @@ struct Mma16Type<block_q8_0> {
     r.lower = load_streamed(scales + 16 * (lane / 4 + 8), policy);
   }
 
-  // The fp16 scale of block b (a constant) from a row's eight.
-  __device__ static float block_scale(const uint4& scales, int b) {
-    const unsigned word = b < 2 ? scales.x : b < 4 ? scales.y : b < 6 ? scales.z : scales.w;
-    return half_to_float(word >> (16 * (b % 2)));
-  }
-
   template <int kTiles8>
   __device__ static void multiply(const Record& r, const Mma16Activations<kTiles8>& x, int, float (&acc)[kTiles8][4]) {
 #pragma unroll
@@ -338,6 +338,57 @@ struct Mma16Type<block_q8_0> {
         const float2 dx0 = x.scales_of(j, 0, c), dx1 = x.scales_of(j, 1, c);
         const unsigned even[4] = {r.codes[2 * c].x, r.codes[2 * c].y, r.codes[2 * c].z, r.codes[2 * c].w};
         const unsigned odd[4] = {r.codes[2 * c + 1].x, r.codes[2 * c + 1].y, r.codes[2 * c + 1].z, r.codes[2 * c + 1].w};
+        int dot[4];
+        mma_s8_k32(dot, even, b.x, b.y, kMmqBias);
+        accumulate_dot(acc[j], dot, block_scale(r.upper, 2 * c), block_scale(r.lower, 2 * c), dx0.x, dx1.x);
+        mma_s8_k32(dot, odd, b.z, b.w, kMmqBias);
+        accumulate_dot(acc[j], dot, block_scale(r.upper, 2 * c + 1), block_scale(r.lower, 2 * c + 1), dx0.y, dx1.y);
+      }
+    }
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Q4_0: x = d·(q − 8) per 32-column block. A lane's 8 bytes of a block hold its whole A fragment
+// (low nibbles: columns 4t.., high: 16 + 4t..); the codes become signed bytes q − 8 and each
+// block's dot is scaled as Q8_0's.
+//===----------------------------------------------------------------------===//
+
+template <>
+struct Mma16Type<block_q4_0> {
+  using Layout = layout::Mma16Layout<block_q4_0>;
+  struct Record {
+    uint4 codes[4];      // chunk c: blocks 2c (x, y: rows g, g + 8) and 2c + 1 (z, w)
+    uint4 upper, lower;  // the eight block scales (fp16) of rows g and g + 8
+  };
+
+  __device__ static void load(Record& r, const unsigned char* record, int lane, unsigned long long policy) {
+#pragma unroll
+    for (int c = 0; c < 4; ++c) r.codes[c] = load_streamed(record + layout::kMma16ChunkBytes * c + 16 * lane, policy);
+    const unsigned char* scales = record + Layout::kCodeBytes;
+    r.upper = load_streamed(scales + 16 * (lane / 4), policy);
+    r.lower = load_streamed(scales + 16 * (lane / 4 + 8), policy);
+  }
+
+  // A block's A fragment from its rows' words (row g, row g + 8): signed bytes q − 8.
+  __device__ static void fragment(unsigned upper, unsigned lower, unsigned (&a)[4]) {
+    a[0] = subtract_bytes(upper & 0x0f0f0f0fu, 0x08080808u);
+    a[1] = subtract_bytes(lower & 0x0f0f0f0fu, 0x08080808u);
+    a[2] = subtract_bytes((upper >> 4) & 0x0f0f0f0fu, 0x08080808u);
+    a[3] = subtract_bytes((lower >> 4) & 0x0f0f0f0fu, 0x08080808u);
+  }
+
+  template <int kTiles8>
+  __device__ static void multiply(const Record& r, const Mma16Activations<kTiles8>& x, int, float (&acc)[kTiles8][4]) {
+#pragma unroll
+    for (int j = 0; j < kTiles8; ++j) {
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const uint4 b = x.pair(j, c);
+        const float2 dx0 = x.scales_of(j, 0, c), dx1 = x.scales_of(j, 1, c);
+        unsigned even[4], odd[4];
+        fragment(r.codes[c].x, r.codes[c].y, even);
+        fragment(r.codes[c].z, r.codes[c].w, odd);
         int dot[4];
         mma_s8_k32(dot, even, b.x, b.y, kMmqBias);
         accumulate_dot(acc[j], dot, block_scale(r.upper, 2 * c), block_scale(r.lower, 2 * c), dx0.x, dx1.x);

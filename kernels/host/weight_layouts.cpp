@@ -11,13 +11,14 @@ namespace {
 template <class Visitor>
 auto visit_mma16_type(QuantType type, Visitor&& visitor) {
   if (type == QuantType::Q4_K) return visitor(BlockTypeTag<block_q4_K>{});
+  if (type == QuantType::Q4_0) return visitor(BlockTypeTag<block_q4_0>{});
   return type == QuantType::Q6_K ? visitor(BlockTypeTag<block_q6_K>{}) : visitor(BlockTypeTag<block_q8_0>{});
 }
 
 }  // namespace
 
 bool mma16_supports(QuantType type) {
-  return type == QuantType::Q4_K || type == QuantType::Q6_K || type == QuantType::Q8_0;
+  return type == QuantType::Q4_K || type == QuantType::Q6_K || type == QuantType::Q8_0 || type == QuantType::Q4_0;
 }
 
 int64_t mma16_bytes(QuantType type, int64_t rows, int64_t cols) {
@@ -52,6 +53,12 @@ float mma16_weight(QuantType type, const uint8_t* repacked, int64_t cols, int64_
     uint16_t d;
     std::memcpy(&d, repacked + at.scales_byte + 2 * block, 2);
     return fp16_to_float(d) * static_cast<float>(static_cast<int8_t>(repacked[at.code_byte]));
+  }
+  if (type == QuantType::Q4_0) {
+    const layout::Mma16Position at = layout::mma16_q4_0_position(cols, row, col);
+    uint16_t d;
+    std::memcpy(&d, repacked + at.scales_byte + 2 * block, 2);
+    return fp16_to_float(d) * static_cast<float>(((repacked[at.code_byte] >> at.shift) & 0x0f) - 8);
   }
   const layout::Mma16Position at = layout::mma16_position<block_q4_K>(cols, row, col);
   block_q4_K header{};

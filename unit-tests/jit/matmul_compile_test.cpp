@@ -30,7 +30,7 @@ std::string name_expression(const KernelInstance& k) {
 }
 
 constexpr std::string_view kQuantized[] = {"Q4_0", "Q4_K", "Q5_K", "Q6_K", "Q8_0"};
-constexpr std::string_view kMma16Types[] = {"Q4_K", "Q6_K", "Q8_0"};
+constexpr std::string_view kMma16Types[] = {"Q4_K", "Q6_K", "Q8_0", "Q4_0"};
 constexpr std::string_view kAllTypes[] = {"Q4_0", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "F16", "BF16", "F32"};
 
 std::vector<KernelInstance> every_matmul_instance() {

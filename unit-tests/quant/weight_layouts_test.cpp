@@ -1,4 +1,4 @@
-// The mma16 device layout (g4c/kernels/weight_layouts.h) against GGUF's Q4_K, Q6_K and Q8_0 blocks, on
+// The mma16 device layout (g4c/kernels/weight_layouts.h) against GGUF's Q4_K, Q6_K, Q8_0 and Q4_0 blocks, on
 // the CPU: repacking moves every 2-byte unit of the GGUF rows exactly once, and every weight read
 // back through the position the mma16 kernel's fragments use decodes to the bits GGUF's layout
 // gives — with a last tile the rows do not fill (zeros), several super-blocks, and every row phase.
@@ -14,7 +14,7 @@
 namespace g4c {
 namespace {
 
-constexpr QuantType kTypes[] = {QuantType::Q4_K, QuantType::Q6_K, QuantType::Q8_0};
+constexpr QuantType kTypes[] = {QuantType::Q4_K, QuantType::Q6_K, QuantType::Q8_0, QuantType::Q4_0};
 
 std::vector<uint8_t> random_rows(QuantType type, int64_t rows, int64_t cols, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -52,6 +52,7 @@ TEST(Mma16Layout, RepackingMovesEveryGgufUnitExactlyOnce) {
     expect_each_unit_moved_once<block_q4_K>(rows, 768, QuantType::Q4_K);
     expect_each_unit_moved_once<block_q8_0>(rows, 768, QuantType::Q8_0);
     expect_each_unit_moved_once<block_q6_K>(rows, 768, QuantType::Q6_K);
+    expect_each_unit_moved_once<block_q4_0>(rows, 768, QuantType::Q4_0);
   }
 }
 

@@ -117,16 +117,35 @@ float unbias(int biased) {
   return f - kBias;
 }
 
-// One Q8_0 record: per 32-column block b, the signed codes (chunk b) against the activations,
-// each dot scaled by d_b of its row · dx straight into the accumulators.
+// Signed byte c - bias for each byte of a word (Q4_0's codes q - 8).
+uint32_t minus_bytes(uint32_t codes, int bias) {
+  uint32_t out = 0;
+  for (int i = 0; i < 4; ++i)
+    out |= static_cast<uint32_t>(static_cast<uint8_t>(static_cast<int8_t>(((codes >> (8 * i)) & 0xff) - bias))) << (8 * i);
+  return out;
+}
+
+// Lane l's A-fragment word i of 32-column block b in a record: Q8_0 keeps a block's signed codes
+// whole in chunk b; Q4_0 keeps them as nibbles, 8 bytes a block, two blocks a chunk (rows g, g + 8:
+// low nibbles are columns 4t.., high ones 16 + 4t..), made signed as q - 8.
+template <class Word>
+uint32_t block_fragment_word(QuantType type, const uint8_t* record, int b, int l, int i, Word word) {
+  if (type == QuantType::Q8_0) return word(record + layout::kMma16ChunkBytes * b + 16 * l + 4 * i);
+  const uint32_t raw = word(record + layout::kMma16ChunkBytes * (b / 2) + 16 * l + 8 * (b % 2) + 4 * (i % 2));
+  return minus_bytes(i < 2 ? raw & 0x0f0f0f0fu : (raw >> 4) & 0x0f0f0f0fu, 8);
+}
+
+// One Q8_0 or Q4_0 record: per 32-column block b, the signed codes against the activations, each
+// dot scaled by d_b of its row · dx straight into the accumulators.
 template <class Row, class Word, class ScaleAt>
-void q8_0_record(const uint8_t* record, const uint8_t* x, int width, int64_t, Row row, Word word, ScaleAt scale_at,
-                 std::vector<std::array<float, 4>>& acc) {
-  using L = layout::Mma16Layout<block_q8_0>;
+void block_scaled_record(QuantType type, const uint8_t* record, const uint8_t* x, int width, Row row, Word word,
+                         ScaleAt scale_at, std::vector<std::array<float, 4>>& acc) {
+  const int code_bytes = type == QuantType::Q8_0 ? layout::Mma16Layout<block_q8_0>::kCodeBytes
+                                                 : layout::Mma16Layout<block_q4_0>::kCodeBytes;
   const int tiles8 = (width + 7) / 8;
   const auto d = [&](int r, int b) {
     uint16_t h;
-    std::memcpy(&h, record + L::kCodeBytes + 16 * r + 2 * b, 2);
+    std::memcpy(&h, record + code_bytes + 16 * r + 2 * b, 2);
     return fp16_to_float(h);
   };
   for (int j8 = 0; j8 < tiles8; ++j8)
@@ -134,7 +153,7 @@ void q8_0_record(const uint8_t* record, const uint8_t* x, int width, int64_t, Ro
       uint32_t a[32][4], bb[32][2];
       for (int l = 0; l < 32; ++l) {
         const Lane ln = lane_of(l);
-        for (int i = 0; i < 4; ++i) a[l][i] = word(record + layout::kMma16ChunkBytes * b + 16 * l + 4 * i);
+        for (int i = 0; i < 4; ++i) a[l][i] = block_fragment_word(type, record, b, l, i, word);
         const uint8_t* pair = x + matmul::mma16_code_byte(row(8 * j8 + ln.g), 0, 4 * ln.t) + 64 * (b / 2) + 8 * (b % 2);
         bb[l][0] = word(pair), bb[l][1] = word(pair + 4);
       }
@@ -205,9 +224,7 @@ void q6_k_record(const uint8_t* record, const uint8_t* x, int width, Row row, Wo
 void tile_partial(QuantType type, const std::vector<uint8_t>& weights, const std::vector<uint8_t>& xq, int width,
                   int64_t cols, int64_t tile, int64_t first, int64_t last,
                   std::vector<std::array<float, 4>>& acc /* [tiles8][lane] */) {
-  const int64_t record_bytes = type == QuantType::Q4_K   ? layout::Mma16Layout<block_q4_K>::kRecordBytes
-                               : type == QuantType::Q6_K ? layout::Mma16Layout<block_q6_K>::kRecordBytes
-                                                         : layout::Mma16Layout<block_q8_0>::kRecordBytes;
+  const int64_t record_bytes = mma16_bytes(type, 16, 256);
   const int tiles8 = (width + 7) / 8;
   const int64_t super_blocks = cols / 256;
   const auto row = [&](int n) { return std::min(n, width - 1); };
@@ -229,8 +246,8 @@ void tile_partial(QuantType type, const std::vector<uint8_t>& weights, const std
       float d, dmin;
       int sc[8], m[8];
     };
-    if (type == QuantType::Q8_0) {
-      q8_0_record(record, x, width, kb, row, word, scale_at, acc);
+    if (type == QuantType::Q8_0 || type == QuantType::Q4_0) {
+      block_scaled_record(type, record, x, width, row, word, scale_at, acc);
       continue;
     }
     if (type == QuantType::Q6_K) {
@@ -352,7 +369,8 @@ TEST(Mma16Model, MatchesTheCpuOpOnTheSameQ81Activations) {
                         Shape{QuantType::Q4_K, 20, 256, 32, 1}, Shape{QuantType::Q8_0, 37, 512, 1, 1},
                         Shape{QuantType::Q8_0, 48, 768, 9, 2}, Shape{QuantType::Q8_0, 16, 512, 32, 4},
                         Shape{QuantType::Q6_K, 37, 512, 1, 1}, Shape{QuantType::Q6_K, 48, 768, 8, 2},
-                        Shape{QuantType::Q6_K, 16, 512, 17, 4}}) {
+                        Shape{QuantType::Q6_K, 16, 512, 17, 4}, Shape{QuantType::Q4_0, 37, 512, 1, 1},
+                        Shape{QuantType::Q4_0, 48, 768, 9, 2}, Shape{QuantType::Q4_0, 16, 512, 32, 4}}) {
     SCOPED_TRACE(std::string(name(s.type)) + " " + std::to_string(s.rows) + "x" + std::to_string(s.cols) +
                  " N=" + std::to_string(s.width) + " split " + std::to_string(s.k_split));
     const TensorShape shape{"w", s.type, s.cols, s.rows};

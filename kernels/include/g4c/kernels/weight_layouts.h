@@ -6,7 +6,7 @@
 //
 // gguf: the file's own layout, rows of blocks one after another.
 //
-// mma16 (Q4_K, Q8_0): what the mma16 route (kernels/matmul_mma16.cuh) streams. Rows are grouped
+// mma16 (Q4_K, Q6_K, Q8_0, Q4_0): what the mma16 route (kernels/matmul_mma16.cuh) streams. Rows are grouped
 // in tiles of 16 (the M side of an int8 mma.m16n8k32); each tile is a run of records, one per
 // 256-column super-block kb, each holding exactly the 16 rows' GGUF bytes of it (so the layout
 // takes no more memory when rows % 16 == 0): first the codes in mma fragment order, 16 bytes per
@@ -72,6 +72,25 @@ struct Mma16Layout<block_q8_0> {
     }
     const int b = within / kMma16ChunkBytes, lane = within % kMma16ChunkBytes / 16, slot = within % 16 / 4;
     return {lane / 4 + 8 * (slot % 2), kBlockBytes * b + 2 + 16 * (slot / 2) + 4 * (lane % 4) + within % 4};
+  }
+};
+
+// Q4_0: four chunks c of two 32-column blocks; lane 4g + t's 16 bytes hold qs[4t ..+3] of rows g,
+// g + 8 of block 2c, then of rows g, g + 8 of block 2c + 1 (each byte: column 4t + i in the low
+// nibble, 16 + 4t + i in the high one, so 8 bytes are a block's whole A fragment); then the 16 rows'
+// eight block scales d (fp16), row by row.
+template <>
+struct Mma16Layout<block_q4_0> {
+  static constexpr int kBlockBytes = static_cast<int>(sizeof(block_q4_0));  // 18
+  static constexpr int kRecordBytes = kMma16TileRows * 8 * kBlockBytes;     // 2304
+  static constexpr int kCodeBytes = kMma16TileRows * 8 * 16;                // 2048
+  G4C_HD static constexpr RowByte source(int within) {
+    if (within >= kCodeBytes) {
+      const int scales = within - kCodeBytes;  // [row][block] fp16
+      return {scales / 16, kBlockBytes * (scales % 16 / 2) + scales % 2};
+    }
+    const int c = within / kMma16ChunkBytes, lane = within % kMma16ChunkBytes / 16, slot = within % 16 / 4;
+    return {lane / 4 + 8 * (slot % 2), kBlockBytes * (2 * c + slot / 2) + 2 + 4 * (lane % 4) + within % 4};
   }
 };
 
@@ -148,6 +167,20 @@ G4C_HD constexpr Mma16Position mma16_position(long long cols, long long row, lon
   const int chunk = nibbles ? j / 2 : j;
   return {base + kMma16ChunkBytes * chunk + 16 * lane + 4 * slot + p % 4, nibbles ? 4 * (j % 2) : 0,
           base + L::kCodeBytes + 16 * r};  // a 16-byte header, or eight fp16 scales
+}
+
+// Q4_0's: column p of block j is in lane 4g + t (t = (p % 16) / 4), in the 8 bytes of block j % 2
+// of chunk j / 2, word (row % 16 ≥ 8), byte p % 4, the high nibble when p ≥ 16; its row's eight
+// block scales as Q8_0's.
+G4C_HD constexpr Mma16Position mma16_q4_0_position(long long cols, long long row, long long col) {
+  using L = Mma16Layout<block_q4_0>;
+  const long long record = (row / kMma16TileRows) * (cols / kMma16SuperBlock) + col / kMma16SuperBlock;
+  const int r = static_cast<int>(row % kMma16TileRows), within = static_cast<int>(col % kMma16SuperBlock);
+  const int j = within / 32, p = within % 32;
+  const int lane = 4 * (r % 8) + (p % 16) / 4;
+  const long long base = record * L::kRecordBytes;
+  return {base + kMma16ChunkBytes * (j / 2) + 16 * lane + 8 * (j % 2) + 4 * (r >= 8 ? 1 : 0) + p % 4,
+          p >= 16 ? 4 : 0, base + L::kCodeBytes + 16 * r};
 }
 
 // Q6_K's: the low four bits (ql, shift 0 or 4), the top two (qh, shift 2q) and the row's 16

@@ -11,7 +11,7 @@
 
 namespace g4c {
 
-// Whether the mma16 layout (and route) is defined for a weight type: Q4_K, Q6_K and Q8_0.
+// Whether the mma16 layout (and route) is defined for a weight type: Q4_K, Q6_K, Q8_0 and Q4_0.
 bool mma16_supports(QuantType type);
 
 // Bytes of a rows × cols weight of `type` in the mma16 layout (cols % 256 == 0).
