@@ -308,70 +308,42 @@ struct Mma16Type<block_q6_K> {
 };
 
 //===----------------------------------------------------------------------===//
-// Q8_0: x = d·q per 32-column block, the codes signed bytes as they are; each block's dot scaled
-// by d · dx straight into the accumulators.
+// Q8_0 and Q4_0: x = d·q (Q4_0: d·(q − 8)) per 32-column block, one fp16 scale a block. Both keep
+// a record's codes in chunks and then the 16 rows' eight block scales; each block's dot is scaled
+// by d · dx straight into the accumulators. They differ only in where a block's A fragment sits:
+// Q8_0's signed codes fill a chunk per block, Q4_0's nibbles two blocks per chunk (a lane's 8 bytes
+// per block: low nibbles columns 4t.., high ones 16 + 4t..), made signed as q − 8.
 //===----------------------------------------------------------------------===//
 
-template <>
-struct Mma16Type<block_q8_0> {
-  using Layout = layout::Mma16Layout<block_q8_0>;
+template <class Block, int kChunks>
+struct Mma16BlockScaled {
+  using Layout = layout::Mma16Layout<Block>;
   struct Record {
-    uint4 codes[8];      // block b's A fragment
+    uint4 codes[kChunks];
     uint4 upper, lower;  // the eight block scales (fp16) of rows g and g + 8
   };
 
   __device__ static void load(Record& r, const unsigned char* record, int lane, unsigned long long policy) {
 #pragma unroll
-    for (int b = 0; b < 8; ++b) r.codes[b] = load_streamed(record + layout::kMma16ChunkBytes * b + 16 * lane, policy);
+    for (int c = 0; c < kChunks; ++c) r.codes[c] = load_streamed(record + layout::kMma16ChunkBytes * c + 16 * lane, policy);
     const unsigned char* scales = record + Layout::kCodeBytes;
     r.upper = load_streamed(scales + 16 * (lane / 4), policy);
     r.lower = load_streamed(scales + 16 * (lane / 4 + 8), policy);
   }
 
-  template <int kTiles8>
-  __device__ static void multiply(const Record& r, const Mma16Activations<kTiles8>& x, int, float (&acc)[kTiles8][4]) {
-#pragma unroll
-    for (int j = 0; j < kTiles8; ++j) {
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        const uint4 b = x.pair(j, c);
-        const float2 dx0 = x.scales_of(j, 0, c), dx1 = x.scales_of(j, 1, c);
-        const unsigned even[4] = {r.codes[2 * c].x, r.codes[2 * c].y, r.codes[2 * c].z, r.codes[2 * c].w};
-        const unsigned odd[4] = {r.codes[2 * c + 1].x, r.codes[2 * c + 1].y, r.codes[2 * c + 1].z, r.codes[2 * c + 1].w};
-        int dot[4];
-        mma_s8_k32(dot, even, b.x, b.y, kMmqBias);
-        accumulate_dot(acc[j], dot, block_scale(r.upper, 2 * c), block_scale(r.lower, 2 * c), dx0.x, dx1.x);
-        mma_s8_k32(dot, odd, b.z, b.w, kMmqBias);
-        accumulate_dot(acc[j], dot, block_scale(r.upper, 2 * c + 1), block_scale(r.lower, 2 * c + 1), dx0.y, dx1.y);
-      }
+  // The A fragments of blocks 2c (even) and 2c + 1 (odd).
+  __device__ static void fragments(const Record& r, int c, unsigned (&even)[4], unsigned (&odd)[4]) {
+    if constexpr (kChunks == 8) {  // Q8_0
+      const uint4 e = r.codes[2 * c], o = r.codes[2 * c + 1];
+      even[0] = e.x, even[1] = e.y, even[2] = e.z, even[3] = e.w;
+      odd[0] = o.x, odd[1] = o.y, odd[2] = o.z, odd[3] = o.w;
+    } else {  // Q4_0: x, y rows g, g + 8 of block 2c; z, w of block 2c + 1
+      nibble_fragment(r.codes[c].x, r.codes[c].y, even);
+      nibble_fragment(r.codes[c].z, r.codes[c].w, odd);
     }
   }
-};
 
-//===----------------------------------------------------------------------===//
-// Q4_0: x = d·(q − 8) per 32-column block. A lane's 8 bytes of a block hold its whole A fragment
-// (low nibbles: columns 4t.., high: 16 + 4t..); the codes become signed bytes q − 8 and each
-// block's dot is scaled as Q8_0's.
-//===----------------------------------------------------------------------===//
-
-template <>
-struct Mma16Type<block_q4_0> {
-  using Layout = layout::Mma16Layout<block_q4_0>;
-  struct Record {
-    uint4 codes[4];      // chunk c: blocks 2c (x, y: rows g, g + 8) and 2c + 1 (z, w)
-    uint4 upper, lower;  // the eight block scales (fp16) of rows g and g + 8
-  };
-
-  __device__ static void load(Record& r, const unsigned char* record, int lane, unsigned long long policy) {
-#pragma unroll
-    for (int c = 0; c < 4; ++c) r.codes[c] = load_streamed(record + layout::kMma16ChunkBytes * c + 16 * lane, policy);
-    const unsigned char* scales = record + Layout::kCodeBytes;
-    r.upper = load_streamed(scales + 16 * (lane / 4), policy);
-    r.lower = load_streamed(scales + 16 * (lane / 4 + 8), policy);
-  }
-
-  // A block's A fragment from its rows' words (row g, row g + 8): signed bytes q − 8.
-  __device__ static void fragment(unsigned upper, unsigned lower, unsigned (&a)[4]) {
+  __device__ static void nibble_fragment(unsigned upper, unsigned lower, unsigned (&a)[4]) {
     a[0] = subtract_bytes(upper & 0x0f0f0f0fu, 0x08080808u);
     a[1] = subtract_bytes(lower & 0x0f0f0f0fu, 0x08080808u);
     a[2] = subtract_bytes((upper >> 4) & 0x0f0f0f0fu, 0x08080808u);
@@ -387,8 +359,7 @@ struct Mma16Type<block_q4_0> {
         const uint4 b = x.pair(j, c);
         const float2 dx0 = x.scales_of(j, 0, c), dx1 = x.scales_of(j, 1, c);
         unsigned even[4], odd[4];
-        fragment(r.codes[c].x, r.codes[c].y, even);
-        fragment(r.codes[c].z, r.codes[c].w, odd);
+        fragments(r, c, even, odd);
         int dot[4];
         mma_s8_k32(dot, even, b.x, b.y, kMmqBias);
         accumulate_dot(acc[j], dot, block_scale(r.upper, 2 * c), block_scale(r.lower, 2 * c), dx0.x, dx1.x);
@@ -398,6 +369,11 @@ struct Mma16Type<block_q4_0> {
     }
   }
 };
+
+template <>
+struct Mma16Type<block_q8_0> : Mma16BlockScaled<block_q8_0, 8> {};
+template <>
+struct Mma16Type<block_q4_0> : Mma16BlockScaled<block_q4_0, 4> {};
 
 }  // namespace mm
 
