@@ -9,13 +9,18 @@ Ident type_of(const Plan& plan, const Op& op) {
   return Ident{w ? std::string(name(w->type)) : "unknown"};
 }
 
+std::optional<Route> route_at(const Op& op, int64_t width) {
+  if (const std::vector<RouteChoice>* routes = op.routes())
+    for (const RouteChoice& c : *routes)
+      if (c.width == width) return c.route;
+  return std::nullopt;
+}
+
 std::vector<KernelInstance> matmul_kernels(const Plan& plan, const Op& op, int64_t width) {
-  const std::vector<RouteChoice>* routes = op.routes();
+  const std::optional<Route> route = route_at(op, width);
   const WeightDecl* w = plan.find_weight(op.weight);
-  if (!routes || !w) return {};
-  for (const RouteChoice& c : *routes)
-    if (c.width == width) return matmul_route_kernels(c.route, w->type, width);
-  return {};
+  if (!route || !w) return {};
+  return matmul_route_kernels(*route, w->type, width);
 }
 
 std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op) {
@@ -108,6 +113,18 @@ std::vector<KernelInstance> matmul_route_kernels(Route route, QuantType type, in
     }
   }
   return {};
+}
+
+bool runs_at_load(std::string_view family) { return family == "repack_mma16" || family == "dequantize_f16"; }
+
+int64_t launches_per_step(const Plan& plan, int64_t width) {
+  int64_t launches = 0;
+  for (const Block& b : plan.blocks)
+    for (const Op& op : b.ops) {
+      for (const KernelInstance& k : kernels_for(plan, op, width)) launches += runs_at_load(k.family) ? 0 : 1;
+      if (op.kind == OpKind::matmul && route_at(op, width) == Route::cublas) ++launches;
+    }
+  return launches;
 }
 
 KernelInstance kernel_instance(std::string family, std::vector<Attr> constants) {

@@ -13,6 +13,7 @@
 #include "g4c/compiler/lower.h"
 #include "g4c/compiler/passes.h"
 #include "g4c/gguf/import.h"
+#include "g4c/plan/kernels.h"
 #include "g4c/plan/parser.h"
 #include "g4c/plan/printer.h"
 #include "g4c/plan/verifier.h"
@@ -271,6 +272,12 @@ std::string render(const g4c::plan::Plan& plan, const std::string& stage) {
   if (stage == "buffers") only_header.buffers = true;
   if (stage == "kernels") only_header.kernels = true;
   g4c::plan::print_plan(plan, text, stage == "buffers" || stage == "kernels" ? only_header : g4c::plan::PrintOptions{});
+  if (stage == "kernels") {
+    text << "\n// launches per step (kernels; a cuBLAS GEMM counts one):";
+    for (int64_t width : plan.header.widths)
+      text << " " << g4c::plan::launches_per_step(plan, width) << " at N = " << width << (width == plan.header.widths.back() ? "" : ",");
+    text << "\n";
+  }
   return text.str();
 }
 

@@ -95,6 +95,7 @@ struct WidthState {
   DeviceBuffer staging;
   std::vector<Launch> launches;
   cudaGraphExec_t graph = nullptr;
+  size_t graph_nodes = 0;  // of the captured step
   int32_t *tokens = nullptr, *positions = nullptr, *sequences = nullptr;
   const float* logits = nullptr;
   const int32_t* next = nullptr;
@@ -328,6 +329,7 @@ bool Executor::Impl::capture(WidthState& w, DiagnosticEngine& diag) {
     e = cudaStreamEndCapture(stream.s, &graph);
     if (run != cudaSuccess) e = run;
   }
+  if (e == cudaSuccess) e = cudaGraphGetNodes(graph, nullptr, &w.graph_nodes);
   if (e == cudaSuccess) e = cudaGraphInstantiate(&w.graph, graph, 0);
   if (graph) cudaGraphDestroy(graph);
   if (e != cudaSuccess) {
@@ -568,6 +570,12 @@ void Executor::reset_sequence(int slot) {
         cudaMemset(static_cast<char*>(plane->get()) + slot * per_sequence, fill, static_cast<size_t>(per_sequence));
   }
   cudaDeviceSynchronize();
+}
+
+int64_t Executor::graph_nodes(int64_t width) const {
+  const auto& widths = plan_->header.widths;
+  const auto at = std::find(widths.begin(), widths.end(), width);
+  return at == widths.end() ? 0 : static_cast<int64_t>(impl_->widths[at - widths.begin()]->graph_nodes);
 }
 
 int64_t Executor::weight_bytes_per_step(int64_t width) const {

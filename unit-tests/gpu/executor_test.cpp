@@ -29,6 +29,8 @@
 #include <set>
 
 #include "compile_helpers.h"
+#include "g4c/kernels/weight_layouts_host.h"
+#include "g4c/plan/kernels.h"
 #include "g4c/runtime/generate.h"
 #include "g4c/runtime/gpu/executor.h"
 #include "g4c/runtime/load_weights.h"
@@ -219,20 +221,32 @@ void expect_executor_matches_interpreter(ExecutorTest& test, const plan::Plan& p
 struct InterpreterCase {
   std::string model;
   RoutePolicy policy;
-  std::string force = {};  // a --route override that forces one route at N >= 2, e.g. "*=mmq@N>=2"
+  std::string force = {};  // --route overrides, `;` between them, e.g. "*=mmq@N>=2"
 };
+
+// The route options of a policy and `;`-separated --route overrides.
+RouteOptions route_options(RoutePolicy policy, const std::string& overrides) {
+  RouteOptions routes;
+  routes.policy = policy;
+  for (size_t start = 0; start < overrides.size();) {
+    const size_t end = std::min(overrides.find(';', start), overrides.size());
+    std::string error;
+    auto forced = parse_route_override(overrides.substr(start, end - start), error);
+    EXPECT_TRUE(forced) << error;
+    if (forced) routes.overrides.push_back(*forced);
+    start = end + 1;
+  }
+  return routes;
+}
+
+// Every matmul of the layers on mma16 (the tied embedding stays: its gather needs GGUF's layout).
+constexpr const char* kLayerMatmulsOnMma16 =
+    "attn_q=mma16;attn_k=mma16;attn_v=mma16;attn_output=mma16;ffn_gate=mma16;ffn_up=mma16;ffn_down=mma16";
 
 class ExecutorVsInterpreter : public ExecutorTest, public ::testing::WithParamInterface<InterpreterCase> {};
 
 TEST_P(ExecutorVsInterpreter, LogitsAgreeAtEveryPosition) {
-  RouteOptions routes;
-  routes.policy = GetParam().policy;
-  if (!GetParam().force.empty()) {
-    std::string error;
-    auto forced = parse_route_override(GetParam().force, error);
-    ASSERT_TRUE(forced) << error;
-    routes.overrides.push_back(*forced);
-  }
+  const RouteOptions routes = route_options(GetParam().policy, GetParam().force);
   const plan::Plan plan = testing::compile_shipped(GetParam().model, {1, 2, 4, 5, 8}, routes);
   expect_executor_matches_interpreter(*this, plan,
                                       GetParam().model + " (" + std::string(name(GetParam().policy)) + " " +
@@ -251,6 +265,10 @@ std::vector<InterpreterCase> interpreter_cases() {
     const std::string model = std::string("synthetic/quant-") + quant + ".toml";
     cases.push_back({model, RoutePolicy::default_rules, "*=gemm_n@N>=2"});
     if (quant[0] == 'q') cases.push_back({model, RoutePolicy::default_rules, "*=mmq@N>=2"});
+    std::string upper = quant;
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](char c) { return static_cast<char>(std::toupper(c)); });
+    if (const auto type = parse_quant_type(upper); type && mma16_supports(*type))
+      cases.push_back({model, RoutePolicy::default_rules, kLayerMatmulsOnMma16});
   }
   return cases;
 }
@@ -259,7 +277,9 @@ INSTANTIATE_TEST_SUITE_P(SyntheticModels, ExecutorVsInterpreter, ::testing::Valu
                          [](const auto& info) {
                            std::string s = info.param.model.substr(info.param.model.find('/') + 1);
                            s = s.substr(0, s.find('.')) + "_" + std::string(name(info.param.policy));
-                           if (!info.param.force.empty())
+                           if (info.param.force == kLayerMatmulsOnMma16)
+                             s += "_layers_mma16";
+                           else if (!info.param.force.empty())
                              s += "_" + info.param.force.substr(2, info.param.force.find('@') - 2);
                            std::replace_if(s.begin(), s.end(), [](char c) { return !std::isalnum(c); }, '_');
                            return s;
@@ -549,6 +569,34 @@ TEST(MemoryPlan, KeqvCachesKeepVAloneAndTheRopeTableIsCounted) {
 //===----------------------------------------------------------------------===//
 // Refusals
 //===----------------------------------------------------------------------===//
+
+// The launch count the compiler prints (g4c compile --emit=kernels, g4run bench) is what the GPU
+// replays: each width's captured step holds the three input copies and plan::launches_per_step
+// kernels, fused or not, with mma16's repacking done at load.
+TEST_F(ExecutorTest, CapturedStepsHoldThePlansLaunches) {
+  struct Case {
+    std::string model;
+    FusionOptions fusions;
+    std::string force;
+  };
+  for (const Case& c : {Case{"synthetic/pairing-12b-tiny.toml", FusionOptions::all(), ""},
+                        Case{"synthetic/pairing-12b-tiny.toml", FusionOptions::none(), ""},
+                        Case{"synthetic/ple-shared-kv-tiny.toml", FusionOptions::all(), ""},
+                        Case{"synthetic/quant-q4_0.toml", FusionOptions::all(), kLayerMatmulsOnMma16}}) {
+    SCOPED_TRACE(c.model + (c.force.empty() ? "" : " --route " + c.force));
+    const plan::Plan plan = testing::compile_shipped(c.model, {1, 2, 4}, route_options(RoutePolicy::default_rules, c.force), 0, 1, c.fusions);
+    auto e = executor(plan, 3, 4);
+    ASSERT_TRUE(e);
+    for (int64_t width : plan.header.widths) {
+      DiagnosticEngine diag;
+      const std::vector<int32_t> tokens(static_cast<size_t>(width), 1), positions(static_cast<size_t>(width), 0);
+      std::vector<int32_t> slots(static_cast<size_t>(width));
+      for (int64_t r = 0; r < width; ++r) slots[static_cast<size_t>(r)] = static_cast<int32_t>(r);
+      ASSERT_TRUE(e->step({tokens, positions, slots}, diag)) << "width " << width;
+      EXPECT_EQ(e->graph_nodes(width), plan::launches_per_step(plan, width) + 3) << "width " << width;
+    }
+  }
+}
 
 TEST_F(ExecutorTest, RefusesRowsOutsideThePlan) {
   const plan::Plan plan = testing::compile_shipped("synthetic/pairing-12b-tiny.toml", {1, 2});

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "g4c/plan/plan.h"
 
@@ -24,6 +25,15 @@ inline constexpr int64_t kAttentionMaxSplits = 32;
 KernelInstance kernel_instance(std::string family, std::vector<Attr> constants = {});
 
 std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t width);
+
+// Whether an instance of `family` runs once, when the weights are loaded (repacking or
+// dequantizing a weight), rather than in every step.
+bool runs_at_load(std::string_view family);
+
+// Kernel launches one step of `width` rows makes: every op's per-step instances, and one for each
+// GEMM the cublas route hands to cuBLAS (a library call launches at least one kernel). The number
+// the fusion work drives down (`g4c compile --emit=kernels` prints it per width).
+int64_t launches_per_step(const Plan& plan, int64_t width);
 
 // The instances a matmul of this weight type launches on `route` at `width` (what kernels_for
 // gives a matmul op; `g4run tune` and tests ask for routes the plan did not choose).

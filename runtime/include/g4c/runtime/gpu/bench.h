@@ -29,6 +29,7 @@ struct BenchResult {
   double achieved_gbps = 0;   // (weight + KV bytes) / step_ms
   double floor_fraction = 0;  // the copy-bandwidth floor's time / step_ms
   double attention_ms = 0;    // attention_ms(), when the caller measured it
+  int64_t launches = 0;       // kernel launches per step (plan::launches_per_step)
 };
 
 // KV cache bytes the attention ops read in one step with rows at these positions: each key's

@@ -102,6 +102,9 @@ class Executor final : public DecodeBackend {
   const plan::Plan& plan() const { return *plan_; }
   const DeviceInfo& device() const { return device_; }
   const JitStats& jit_stats() const { return jit_stats_; }
+  // Nodes of the CUDA graph that replays a step of this width (0 without graphs): the step's
+  // input copies and its kernel launches (plan::launches_per_step).
+  int64_t graph_nodes(int64_t width) const;
   // Bytes of weights one step reads at this width (each matmul weight once, embedding rows).
   int64_t weight_bytes_per_step(int64_t width) const;
 
