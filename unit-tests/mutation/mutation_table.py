@@ -69,6 +69,7 @@ ORACLES = {
          {"drop_weight_block_mmq"}),
         ("executor vs interpreter", "SyntheticModels/ExecutorVsInterpreter.LogitsAgreeAtEveryPosition/pairing_12b_tiny_default:"
          "SyntheticModels/ExecutorVsInterpreter.LogitsAgreeAtEveryPosition/quant_q4_k_default_mmq:"
+         "SyntheticModels/ExecutorVsInterpreter.LogitsAgreeAtEveryPosition/quant_q4_0_default_layers_mma16:"
          "ExecutorTest.SyntheticVsInterpreterWithLargerRings",
          "per route: 1e-4 / 1e-2 / 0.25 of max abs logit",
          {"skip_v_norm", "drop_weight_block", "drop_weight_block_mmq", "window_plus_one", "ring_size_as_window",
