@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <map>
 
+#include "g4c/plan/bytes_read.h"
+
 namespace g4c::gpu {
 
 using namespace plan;
@@ -28,22 +30,6 @@ double copy_bandwidth_gbps() {
   cudaEventDestroy(start), cudaEventDestroy(stop);
   std::sort(gbps.begin(), gbps.end());
   return gbps[gbps.size() / 2];
-}
-
-int64_t kv_bytes_per_step(const Plan& plan, const std::vector<int32_t>& positions) {
-  std::map<std::string, const KvCache*> caches;
-  for (const KvCache& c : *plan.caches) caches[c.name] = &c;
-  int64_t bytes = 0;
-  for (const Op* op : plan.ops()) {
-    if (op->kind != OpKind::attention) continue;
-    const KvCache& c = *caches.at(op->cache);
-    const int64_t window = op->get_int("window");
-    for (int32_t pos : positions) {
-      const int64_t keys = window > 0 ? std::min<int64_t>(pos + 1, window) : pos + 1;
-      bytes += keys * c.position_bytes();
-    }
-  }
-  return bytes;
 }
 
 std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, int steps, double copy_gbps,
@@ -80,8 +66,8 @@ std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, 
   r.step_ms = executor.time_step(r.width, 20);
   r.tokens_per_s = sequences * steps / wall;
   r.tokens_per_s_per_sequence = steps / wall;
-  r.weight_bytes = executor.weight_bytes_per_step(r.width);
-  r.kv_bytes = kv_bytes_per_step(plan, std::vector<int32_t>(sequences, static_cast<int32_t>(first + steps / 2)));
+  r.weight_bytes = step_weight_bytes_read(plan, r.width);
+  r.kv_bytes = step_kv_bytes_read(plan, std::vector<int32_t>(sequences, static_cast<int32_t>(first + steps / 2)));
   const double bytes = static_cast<double>(r.weight_bytes + r.kv_bytes);
   r.achieved_gbps = bytes / (r.step_ms * 1e6);
   // The floor (DESIGN.md §9): the step's bytes at the copy bandwidth, which counts a copy's reads
@@ -93,7 +79,7 @@ std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, 
 
 double attention_ms(Executor& executor, int64_t width) {
   double ms = 0;
-  for (const OpTiming& t : executor.profile(width, 3))
+  for (const OpTiming& t : executor.profile(width, {}, 3))
     if (t.kind == "attention") ms += t.ms;
   return ms;
 }
@@ -148,7 +134,7 @@ std::string format_profile(const std::vector<OpTiming>& timings) {
   std::map<std::string, double> by_kind;
   for (const OpTiming& t : timings) by_kind[t.kind + (t.route.empty() ? "" : " " + t.route)] += t.ms;
   for (const OpTiming& t : timings) {
-    const std::string gbps = t.weight_bytes ? format("%9.1f", t.weight_bytes / (t.ms * 1e6)) : format("%9s", "");
+    const std::string gbps = t.bytes_read ? format("%9.1f", t.bytes_read / (t.ms * 1e6)) : format("%9s", "");
     out += format("%-28s %-12s %-7s %10.4f %7.2f%% %s\n", t.op.c_str(), t.kind.c_str(), t.route.c_str(), t.ms,
                   100 * t.ms / total, gbps.c_str());
   }
