@@ -14,6 +14,8 @@
 #include "g4c/compiler/lower.h"
 #include "g4c/compiler/passes.h"
 #include "g4c/gguf/import.h"
+#include "g4c/plan/dot.h"
+#include "g4c/spec/limits.h"
 #include "g4c/plan/parser.h"
 #include "g4c/plan/printer.h"
 #include "g4c/plan/verifier.h"
@@ -29,7 +31,7 @@ constexpr std::string_view kTool = "g4c";
 constexpr int kInputError = 1;
 constexpr int kUsageError = 2;
 
-const std::vector<std::string> kStages = {"plan", "spec", "graph", "buffers", "kernels"};
+const std::vector<std::string> kStages = {"plan", "spec", "graph", "buffers", "kernels", "dot"};
 
 std::vector<std::string> pass_names() {
   std::vector<std::string> names;
@@ -38,7 +40,8 @@ std::vector<std::string> pass_names() {
 }
 
 const std::vector<g4c::OptionSpec> kCompileOptions = {
-    {"emit", true, false, "stage", "what to print: plan (default), spec, graph, buffers, kernels"},
+    {"emit", true, false, "stage", "what to print: plan (default), spec, graph, buffers, kernels, dot (Graphviz)"},
+    {"layer", true, false, "n", "with --emit=dot: only layer n's ops (and what they read from outside it)"},
     {"batch", true, false, "widths", "batch widths the plan serves, e.g. 1,2,4,8 (default 1,2,4,8,16,32)"},
     {"context", true, false, "tokens", "longest sequence the plan serves (default: the model's context)"},
     {"prefill-chunk", true, false, "n", "most prompt tokens of one sequence per step (default 1; rings grow by n - 1 slots)"},
@@ -172,6 +175,7 @@ struct CompileSettings {
   g4c::FusionOptions fusions = g4c::FusionOptions::all();
   g4c::plan::KvStorage kv_storage = g4c::plan::KvStorage::v_only;
   std::vector<std::string> print_after;
+  std::optional<int> layer;  // --emit=dot --layer
 };
 
 std::optional<CompileSettings> read_settings(const g4c::ParsedArgs& args, std::string& error) {
@@ -246,6 +250,18 @@ std::optional<CompileSettings> read_settings(const g4c::ParsedArgs& args, std::s
     }
     s.kv_storage = *k;
   }
+  if (auto layer = args.value("layer")) {
+    auto n = g4c::parse_int(*layer);
+    if (s.stage != "dot") {
+      error = "--layer: draws one layer of --emit=dot (got --emit=" + s.stage + ")";
+      return std::nullopt;
+    }
+    if (!n || *n < 0 || *n >= g4c::kMaxLayers) {
+      error = "--layer: expected a layer index (got " + g4c::quote(*layer) + ")";
+      return std::nullopt;
+    }
+    s.layer = static_cast<int>(*n);
+  }
   std::vector<std::string> passes = pass_names();
   if (auto it = args.values.find("print-after"); it != args.values.end())
     for (const std::string& p : it->second) {
@@ -274,8 +290,12 @@ int run_check(int argc, char** argv) {
   return diag.has_errors() ? kInputError : 0;
 }
 
-std::string render(const g4c::plan::Plan& plan, const std::string& stage) {
+std::string render(const g4c::plan::Plan& plan, const std::string& stage, std::optional<int> layer) {
   std::ostringstream text;
+  if (stage == "dot") {
+    g4c::plan::print_dot(plan, text, layer);
+    return text.str();
+  }
   g4c::plan::PrintOptions only_header{false, false, false, false, false};
   if (stage == "buffers") only_header.buffers = true;
   if (stage == "kernels") only_header.kernels = true;
@@ -343,7 +363,10 @@ int run_compile(int argc, char** argv) {
     g4c::describe_model(*spec, g4c::plan::kv_footprint(plan), text);
     return write_output(text.str(), args->value("o")) ? 0 : kInputError;
   }
-  return write_output(render(plan, settings->stage), args->value("o")) ? 0 : kInputError;
+  if (settings->layer && *settings->layer >= plan.header.layers)
+    return usage_error("--layer " + std::to_string(*settings->layer) + ": the plan's layers are 0.." +
+                       std::to_string(plan.header.layers - 1));
+  return write_output(render(plan, settings->stage, settings->layer), args->value("o")) ? 0 : kInputError;
 }
 
 int run_verify(int argc, char** argv) {
