@@ -72,7 +72,7 @@ inline constexpr Route kAllRoutes[] = {Route::ws, Route::mmq, Route::gemm_n, Rou
 // "ws", "mmq", "gemm_n", "cublas", "mma16": for messages that list the routes.
 std::vector<std::string> route_names();
 
-// The route of a matmul at one width, and what decided it ("rule ws-small", "tuning",
+// The route of a matmul at one width, and what decided it ("rule mmq-quant", "tuning",
 // "policy ws-only", "override ffn_down=mmq@N>=5").
 struct RouteChoice {
   int width = 0;
