@@ -42,6 +42,12 @@ int64_t weight_bytes_read(const Plan& plan, const Op& op, int64_t width) {
   return route ? matmul_weight_bytes_read(*route, w->type, w->ne1, w->ne0) : 0;
 }
 
+int64_t stored_weight_bytes(const Plan& plan, const Op& op, int64_t width) {
+  const WeightDecl* w = op.weight.empty() ? nullptr : plan.find_weight(op.weight);
+  if (!w) return 0;
+  return op.kind == OpKind::embed_gather ? width * row_bytes(w->type, w->ne0) : w->bytes();
+}
+
 int64_t kv_bytes_read(const Plan& plan, const Op& op, std::span<const int32_t> positions) {
   const KvCache* c = op.kind == OpKind::attention ? plan.find_cache(op.cache) : nullptr;
   if (!c) return 0;
@@ -54,6 +60,12 @@ int64_t kv_bytes_read(const Plan& plan, const Op& op, std::span<const int32_t> p
 int64_t step_weight_bytes_read(const Plan& plan, int64_t width) {
   int64_t bytes = 0;
   for (const Op* op : plan.ops()) bytes += weight_bytes_read(plan, *op, width);
+  return bytes;
+}
+
+int64_t step_stored_weight_bytes(const Plan& plan, int64_t width) {
+  int64_t bytes = 0;
+  for (const Op* op : plan.ops()) bytes += stored_weight_bytes(plan, *op, width);
   return bytes;
 }
 

@@ -59,7 +59,7 @@ TEST(BytesRead, BenchProfileAndTuneCountTheSameBytesForEveryOpKindAndRoute) {
   std::set<std::pair<OpKind, int>> seen;  // (kind, route or -1)
   for (int64_t width : plan.header.widths) {
     const std::vector<int32_t> positions(static_cast<size_t>(width), 100);
-    int64_t profile_weights = 0, profile_kv = 0;
+    int64_t profile_weights = 0, profile_kv = 0, stored = 0;
     for (const plan::Op* op : plan.ops()) {
       SCOPED_TRACE("%" + op->result + " at N=" + std::to_string(width));
       const int64_t profile = plan::weight_bytes_read(plan, *op, width);  // Executor::profile
@@ -72,9 +72,15 @@ TEST(BytesRead, BenchProfileAndTuneCountTheSameBytesForEveryOpKindAndRoute) {
       }
       if (profile) seen.emplace(op->kind, route ? static_cast<int>(*route) : -1);
       profile_weights += profile;
+      // The floor's share: the weight once as stored, whatever the route reads.
+      const plan::WeightDecl* w = op->weight.empty() ? nullptr : plan.find_weight(op->weight);
+      const int64_t as_stored = !w ? 0 : op->kind == OpKind::embed_gather ? width * row_bytes(w->type, w->ne0) : w->bytes();
+      EXPECT_EQ(plan::stored_weight_bytes(plan, *op, width), as_stored);
+      stored += as_stored;
       profile_kv += plan::kv_bytes_read(plan, *op, positions);
     }
     EXPECT_EQ(plan::step_weight_bytes_read(plan, width), profile_weights);  // g4run bench
+    EXPECT_EQ(plan::step_stored_weight_bytes(plan, width), stored);           // bench's floor
     EXPECT_EQ(plan::step_kv_bytes_read(plan, positions), profile_kv);
   }
   for (Route r : plan::kAllRoutes) EXPECT_TRUE(seen.count({OpKind::matmul, static_cast<int>(r)})) << name(r);

@@ -31,8 +31,15 @@ int64_t weight_bytes_read(const Plan& plan, const Op& op, int64_t width);
 // a sliding layer. The rope table that rebuilds v_only keys is not counted. 0 for other ops.
 int64_t kv_bytes_read(const Plan& plan, const Op& op, std::span<const int32_t> positions);
 
-// The step's totals: the sums of the two above over every op.
+// The weight bytes `op` must read at the least, whatever form its route reads: its weight once as
+// stored (GGUF's blocks), the `width` gathered rows of an embedding. The decode floor (DESIGN.md
+// §9) is these bytes and the KV at the copy bandwidth: a route that reads more (cublas's fp16
+// copy) shows as a step further from it.
+int64_t stored_weight_bytes(const Plan& plan, const Op& op, int64_t width);
+
+// The step's totals: the sums of the three above over every op.
 int64_t step_weight_bytes_read(const Plan& plan, int64_t width);
+int64_t step_stored_weight_bytes(const Plan& plan, int64_t width);
 int64_t step_kv_bytes_read(const Plan& plan, std::span<const int32_t> positions);
 
 }  // namespace g4c::plan

@@ -24,10 +24,11 @@ struct BenchResult {
   double wall_step_ms = 0;    // host-measured, including the token copies
   double tokens_per_s = 0;    // aggregate, from wall time
   double tokens_per_s_per_sequence = 0;
-  int64_t weight_bytes = 0;   // per step: plan::step_weight_bytes_read
+  int64_t weight_bytes = 0;   // per step, as the routes read them: plan::step_weight_bytes_read
+  int64_t stored_weight_bytes = 0;  // per step, as stored (the floor's): plan::step_stored_weight_bytes
   int64_t kv_bytes = 0;       // per step at the positions the timed steps reach on average: plan::step_kv_bytes_read
   double achieved_gbps = 0;   // (weight + KV bytes) / step_ms
-  double floor_fraction = 0;  // the copy-bandwidth floor's time / step_ms
+  double floor_fraction = 0;  // the copy-bandwidth floor's time ((stored weight + KV bytes) / copy) / step_ms
   double attention_ms = 0;    // attention_ms(), when the caller measured it
 };
 
