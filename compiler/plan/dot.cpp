@@ -142,7 +142,8 @@ class DotWriter {
                  (w->ne1 > 1 ? ", " + std::to_string(w->ne1) : "") + "]";
     }
     if (const Attr* role = op.find("role")) label += " " + format_attr_value(role->value, plan_.header.widths);
-    if (op.kind == OpKind::attention && op.get_int("window") > 0) label += "\nwindow " + std::to_string(op.get_int("window"));
+    if (op.kind == OpKind::attention && op.get_int("window") > 0)
+      label += "\nwindow " + std::to_string(op.get_int("window"));
     const std::vector<RouteChoice>* routes = op.kind == OpKind::matmul ? op.routes() : nullptr;
     if (!routes || routes->empty())
       return "label=" + quoted(label) + ", fillcolor=" + quoted(kind_color(op.kind));
@@ -158,9 +159,9 @@ class DotWriter {
     if (is_view(op.kind)) {
       auto it = sources_.find(op.operands.at(0));
       const Source from = it != sources_.end() ? it->second : Source{"%" + op.operands[0], ""};
-      const std::string what = op.kind == OpKind::alias ? "alias %" + op.operands[0] + " (" + op.get_ident("reason") + ")"
-                                                        : "slice %" + op.operands[0] + " [" +
-                                                              std::to_string(op.get_int("index")) + "]";
+      const std::string what = op.kind == OpKind::alias
+                                   ? "alias %" + op.operands[0] + " (" + op.get_ident("reason") + ")"
+                                   : "slice %" + op.operands[0] + " [" + std::to_string(op.get_int("index")) + "]";
       sources_[op.result] = {from.node, "%" + op.result + " = " + what};
       return;
     }
@@ -170,7 +171,8 @@ class DotWriter {
     if (!shown) return;
     shown_nodes_.insert(node);
     for (size_t i = 0; i < op.operands.size(); ++i) read(node, op.operands[i], i == 0 && op.in_place());
-    if (op.kind == OpKind::kv_write) edges_.push_back("  " + quoted(node) + " -> " + cache(op.cache) + " [style=bold];\n");
+    if (op.kind == OpKind::kv_write)
+      edges_.push_back("  " + quoted(node) + " -> " + cache(op.cache) + " [style=bold];\n");
     if (op.kind == OpKind::attention) edges_.push_back("  " + cache(op.cache) + " -> " + quoted(node) + ";\n");
   }
 
