@@ -59,7 +59,7 @@ void run_fuse_norm_rope(Plan& plan, PassContext& ctx) {
         if (auto r = match(block.ops, i, reads)) rewrites.push_back(std::move(*r));
     fusion::apply(block.ops, rewrites);
   }
-  plan.header.fusions.emplace_back(kPass);
+  fusion::record(plan, kPass);
 }
 
 }  // namespace g4c

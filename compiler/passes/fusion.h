@@ -4,11 +4,13 @@
 // consumer stood, where every operand of either op is already defined.
 #pragma once
 
+#include <algorithm>
 #include <iterator>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "g4c/compiler/passes.h"
 #include "g4c/plan/plan.h"
 
 namespace g4c::fusion {
@@ -48,6 +50,18 @@ inline void apply(std::vector<plan::Op>& ops, std::vector<Rewrite>& rewrites) {
   for (plan::Op& op : ops)
     if (!fused_away(op)) kept.push_back(std::move(op));
   ops = std::move(kept);
+}
+
+// Names a fusion pass in the plan's header once, in pipeline order, however often and in
+// whichever order it runs (`g4c opt` may run it on a plan that already lists it).
+inline void record(plan::Plan& plan, std::string_view pass) {
+  std::vector<std::string>& fusions = plan.header.fusions;
+  if (std::find(fusions.begin(), fusions.end(), pass) != fusions.end()) return;
+  fusions.emplace_back(pass);
+  std::vector<std::string> ordered;
+  for (const PassInfo& p : pass_pipeline())
+    if (std::find(fusions.begin(), fusions.end(), p.name) != fusions.end()) ordered.emplace_back(p.name);
+  fusions = std::move(ordered);
 }
 
 }  // namespace g4c::fusion

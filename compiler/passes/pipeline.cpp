@@ -12,7 +12,7 @@ namespace g4c {
 static constexpr std::array<PassInfo, 9> kPipeline = {{
     {"residual-norm", "residual add of an rms_norm as one add_rms_norm op", run_fuse_residual_norm, true},
     {"norm-rope", "per-head rms_norm and its rope as one rms_norm_rope op", run_fuse_norm_rope, true},
-    {"kv-layout", "KV cache per owning layer: ring of window slots or full context", run_kv_layout},
+    {"kv-layout", "KV cache per owning layer: ring of window slots or full context", run_kv_layout, false, true},
     {"kv-storage", "k_eq_v caches keep V alone; attention rebuilds K from it", run_kv_storage},
     {"alias", "in-place results that never overwrite a live alias", run_alias},
     {"routes", "a matmul route for every width", run_routes},
@@ -22,6 +22,12 @@ static constexpr std::array<PassInfo, 9> kPipeline = {{
 }};
 
 std::span<const PassInfo> pass_pipeline() { return kPipeline; }
+
+const PassInfo* find_pass(std::string_view name) {
+  for (const PassInfo& pass : kPipeline)
+    if (pass.name == name) return &pass;
+  return nullptr;
+}
 
 FusionOptions FusionOptions::all() {
   FusionOptions all;
@@ -34,18 +40,25 @@ bool FusionOptions::runs(std::string_view pass) const {
   return std::find(enabled.begin(), enabled.end(), pass) != enabled.end();
 }
 
-bool run_pipeline(plan::Plan& plan, PassContext& ctx, const std::vector<std::string>& print_after,
-                  bool print_after_all, std::ostream& dump) {
+bool run_passes(plan::Plan& plan, PassContext& ctx, std::span<const PassInfo* const> passes,
+                const std::vector<std::string>& print_after, bool print_after_all, std::ostream& dump) {
   int errors_before = ctx.diag.error_count();
-  for (const PassInfo& pass : kPipeline) {
-    pass.run(plan, ctx);
+  for (const PassInfo* pass : passes) {
+    pass->run(plan, ctx);
     if (ctx.diag.error_count() > errors_before) return false;
-    bool wanted = print_after_all || std::find(print_after.begin(), print_after.end(), pass.name) != print_after.end();
+    bool wanted = print_after_all || std::find(print_after.begin(), print_after.end(), pass->name) != print_after.end();
     if (!wanted) continue;
-    dump << "// -----// IR Dump After " << pass.name << " //----- //\n";
+    dump << "// -----// IR Dump After " << pass->name << " //----- //\n";
     plan::print_plan(plan, dump);
   }
   return true;
+}
+
+bool run_pipeline(plan::Plan& plan, PassContext& ctx, const std::vector<std::string>& print_after,
+                  bool print_after_all, std::ostream& dump) {
+  std::vector<const PassInfo*> all;
+  for (const PassInfo& pass : kPipeline) all.push_back(&pass);
+  return run_passes(plan, ctx, all, print_after, print_after_all, dump);
 }
 
 }  // namespace g4c

@@ -22,7 +22,7 @@ std::string over_limit_text(std::string_view what, std::optional<int64_t> bytes,
          byte_count_text(limit);
 }
 
-// Route lists: `[1..4: ws (rule ws-small), 8: mmq (tuning)]`; a range covers the plan's widths
+// Route lists: `[1..4: mmq (rule mmq-quant), 8: gemm_n (tuning)]`; a range covers the plan's widths
 // between its ends, which must be widths of the plan.
 std::vector<RouteChoice> parse_routes(Cursor& c, const std::vector<int64_t>& widths) {
   std::vector<RouteChoice> out;

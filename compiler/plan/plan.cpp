@@ -111,22 +111,22 @@ using P = Presence;
 const std::array<OpSchema, kOpKindCount> kSchemas = {{
     {"input", 0, P::none, false, true, false, kInputAttrs},
     {"embed_gather", 1, P::required, false, true, false, kEmbedAttrs},
-    {"ple_combine", 2, P::required, false, true, false, kPleAttrs},
+    {"ple_combine", 2, P::required, false, true, false, kPleAttrs, false, true},
     {"slice", 1, P::none, false, true, false, kSliceAttrs},
     {"alias", 1, P::none, false, true, false, kAliasAttrs},
     {"matmul", 1, P::required, false, true, false, kMatmulAttrs},
-    {"rms_norm", 1, P::optional, false, true, true, kNormAttrs},
+    {"rms_norm", 1, P::optional, false, true, true, kNormAttrs, false, true},
     {"rope", 2, P::none, false, true, true, kRopeAttrs},
     {"kv_write", 4, P::none, true, false, false, {}, true},
     {"attention", 3, P::none, true, true, false, kAttentionAttrs},
     {"geglu", 2, P::none, false, true, true, kInPlaceOnly},
     {"add", 2, P::none, false, true, true, kInPlaceOnly},
-    {"scale_by", 1, P::required, false, true, true, kInPlaceOnly},
+    {"scale_by", 1, P::required, false, true, true, kInPlaceOnly, false, true},
     {"softcap", 1, P::none, false, true, true, kSoftcapAttrs},
     // residual + rms_norm(x) [⊙ w]: in place over the residual, as the add it replaces was.
-    {"add_rms_norm", 2, P::optional, false, true, true, kNormAttrs},
+    {"add_rms_norm", 2, P::optional, false, true, true, kNormAttrs, false, true},
     // rope(rms_norm(x) [⊙ w], pos), one head per norm group.
-    {"rms_norm_rope", 2, P::optional, false, true, true, kNormRopeAttrs},
+    {"rms_norm_rope", 2, P::optional, false, true, true, kNormRopeAttrs, false, true},
     {"sample", 1, P::none, false, true, false, {}},
     {"output", 1, P::none, false, false, false, kOutputAttrs},
 }};

@@ -3,6 +3,7 @@
 //   g4c check FILE...              validate declarations; prints nothing when they are valid
 //   g4c compile FILE [options]     lower a declaration to a decode plan (or print another stage)
 //   g4c verify FILE|-              check a plan's text form; prints nothing when it is valid
+//   g4c opt PLAN --pass=P[,P]      run compiler passes on a plan and print the plan they leave
 //   g4c import FILE.gguf [-o FILE] derive a declaration (TOML) from a gemma4 GGUF file
 //
 // Exit status: 0 on success, 1 when an input has errors, 2 on a command-line mistake.
@@ -13,7 +14,9 @@
 #include "g4c/compiler/lower.h"
 #include "g4c/compiler/passes.h"
 #include "g4c/gguf/import.h"
+#include "g4c/plan/dot.h"
 #include "g4c/plan/kernels.h"
+#include "g4c/spec/limits.h"
 #include "g4c/plan/parser.h"
 #include "g4c/plan/printer.h"
 #include "g4c/plan/verifier.h"
@@ -29,7 +32,7 @@ constexpr std::string_view kTool = "g4c";
 constexpr int kInputError = 1;
 constexpr int kUsageError = 2;
 
-const std::vector<std::string> kStages = {"plan", "spec", "graph", "buffers", "kernels"};
+const std::vector<std::string> kStages = {"plan", "spec", "graph", "buffers", "kernels", "dot"};
 
 std::vector<std::string> pass_names() {
   std::vector<std::string> names;
@@ -38,7 +41,8 @@ std::vector<std::string> pass_names() {
 }
 
 const std::vector<g4c::OptionSpec> kCompileOptions = {
-    {"emit", true, false, "stage", "what to print: plan (default), spec, graph, buffers, kernels"},
+    {"emit", true, false, "stage", "what to print: plan (default), spec, graph, buffers, kernels, dot (Graphviz)"},
+    {"layer", true, false, "n", "with --emit=dot: only layer n's ops (and what they read from outside it)"},
     {"batch", true, false, "widths", "batch widths the plan serves, e.g. 1,2,4,8 (default 1,2,4,8,16,32)"},
     {"context", true, false, "tokens", "longest sequence the plan serves (default: the model's context)"},
     {"prefill-chunk", true, false, "n", "most prompt tokens of one sequence per step (default 1; rings grow by n - 1 slots)"},
@@ -59,6 +63,13 @@ const std::vector<g4c::OptionSpec> kVerifyOptions = {
     {"help", false, false, "", "show this help"},
 };
 
+const std::vector<g4c::OptionSpec> kOptOptions = {
+    {"pass", true, true, "passes", "passes to run, in this order: names separated by commas (repeatable)"},
+    {"print-after-all", false, false, "", "print the plan after every pass to stderr"},
+    {"o", true, false, "file", "write the plan to <file> instead of standard output"},
+    {"help", false, false, "", "show this help"},
+};
+
 const std::vector<g4c::OptionSpec> kImportOptions = {
     {"o", true, false, "file", "write the declaration to <file> instead of standard output"},
     {"help", false, false, "", "show this help"},
@@ -68,6 +79,7 @@ void print_usage(std::ostream& os) {
   os << "usage: g4c check FILE...\n"
         "       g4c compile FILE [options]\n"
         "       g4c verify FILE|- [--print]\n"
+        "       g4c opt PLAN|- --pass=PASS[,PASS] [--print-after-all] [-o FILE]\n"
         "       g4c import FILE.gguf [-o FILE]\n"
         "\n"
         "Compiles Gemma 4 model declarations (TOML) into batched-decode plans.\n"
@@ -76,11 +88,13 @@ void print_usage(std::ostream& os) {
         "  check     validate declarations; silent when they are valid\n"
         "  compile   lower a declaration to a decode plan, or print another stage\n"
         "  verify    check a plan file (or standard input); silent when it is valid\n"
+        "  opt       run passes on a plan file and print the plan they leave (verified)\n"
         "  import    print the declaration (TOML) of a gemma4 GGUF file's model\n"
         "\n"
         "compile options:\n"
      << g4c::format_options_help(kCompileOptions) << "\nverify options:\n"
-     << g4c::format_options_help(kVerifyOptions) << "\nimport options:\n"
+     << g4c::format_options_help(kVerifyOptions) << "\nopt options:\n"
+     << g4c::format_options_help(kOptOptions) << "\nimport options:\n"
      << g4c::format_options_help(kImportOptions) << "\npasses, in order:\n";
   for (const g4c::PassInfo& p : g4c::pass_pipeline())
     os << "  " << p.name << ": " << p.summary << (p.fusion ? " (a fusion: --fuse)" : "") << "\n";
@@ -140,9 +154,7 @@ std::optional<g4c::FusionOptions> parse_fusions(const std::string& text, std::st
   if (text == "none") return g4c::FusionOptions::none();
   const std::vector<std::string> known = g4c::FusionOptions::all().enabled;
   std::vector<std::string> wanted;
-  for (size_t start = 0, end = 0; end != std::string::npos; start = end + 1) {
-    end = text.find(',', start);
-    std::string item = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  for (const std::string& item : g4c::split(text, ',')) {
     if (std::find(known.begin(), known.end(), item) == known.end()) {
       error = "--fuse: " + g4c::quote(item) + " is not a fusion" + g4c::did_you_mean(item, known) +
               " (expected all, none, or fusion names separated by commas: " + g4c::join(known) + ")";
@@ -164,6 +176,7 @@ struct CompileSettings {
   g4c::FusionOptions fusions = g4c::FusionOptions::all();
   g4c::plan::KvStorage kv_storage = g4c::plan::KvStorage::v_only;
   std::vector<std::string> print_after;
+  std::optional<int> layer;  // --emit=dot --layer
 };
 
 std::optional<CompileSettings> read_settings(const g4c::ParsedArgs& args, std::string& error) {
@@ -238,6 +251,18 @@ std::optional<CompileSettings> read_settings(const g4c::ParsedArgs& args, std::s
     }
     s.kv_storage = *k;
   }
+  if (auto layer = args.value("layer")) {
+    auto n = g4c::parse_int(*layer);
+    if (s.stage != "dot") {
+      error = "--layer: draws one layer of --emit=dot (got --emit=" + s.stage + ")";
+      return std::nullopt;
+    }
+    if (!n || *n < 0 || *n >= g4c::kMaxLayers) {
+      error = "--layer: expected a layer index (got " + g4c::quote(*layer) + ")";
+      return std::nullopt;
+    }
+    s.layer = static_cast<int>(*n);
+  }
   std::vector<std::string> passes = pass_names();
   if (auto it = args.values.find("print-after"); it != args.values.end())
     for (const std::string& p : it->second) {
@@ -266,8 +291,12 @@ int run_check(int argc, char** argv) {
   return diag.has_errors() ? kInputError : 0;
 }
 
-std::string render(const g4c::plan::Plan& plan, const std::string& stage) {
+std::string render(const g4c::plan::Plan& plan, const std::string& stage, std::optional<int> layer) {
   std::ostringstream text;
+  if (stage == "dot") {
+    g4c::plan::print_dot(plan, text, layer);
+    return text.str();
+  }
   g4c::plan::PrintOptions only_header{false, false, false, false, false};
   if (stage == "buffers") only_header.buffers = true;
   if (stage == "kernels") only_header.kernels = true;
@@ -341,7 +370,10 @@ int run_compile(int argc, char** argv) {
     g4c::describe_model(*spec, g4c::plan::kv_footprint(plan), text);
     return write_output(text.str(), args->value("o")) ? 0 : kInputError;
   }
-  return write_output(render(plan, settings->stage), args->value("o")) ? 0 : kInputError;
+  if (settings->layer && *settings->layer >= plan.header.layers)
+    return usage_error("--layer " + std::to_string(*settings->layer) + ": the plan's layers are 0.." +
+                       std::to_string(plan.header.layers - 1));
+  return write_output(render(plan, settings->stage, settings->layer), args->value("o")) ? 0 : kInputError;
 }
 
 int run_verify(int argc, char** argv) {
@@ -355,6 +387,98 @@ int run_verify(int argc, char** argv) {
   if (!plan) return kInputError;
   if (args->has("print")) g4c::plan::print_plan(*plan, std::cout);
   return 0;
+}
+
+// `--pass` of g4c opt: the named passes in the order given; nullopt with a usage error for a name
+// that is not a pass, or a pass that reads the model declaration.
+std::optional<std::vector<const g4c::PassInfo*>> parse_opt_passes(const g4c::ParsedArgs& args, std::string& error) {
+  std::vector<const g4c::PassInfo*> passes;
+  if (auto it = args.values.find("pass"); it != args.values.end())
+    for (const std::string& list : it->second)
+      for (const std::string& name : g4c::split(list, ',')) {
+        const g4c::PassInfo* pass = g4c::find_pass(name);
+        if (!pass) {
+          error = "--pass: unknown pass " + g4c::quote(name) + g4c::did_you_mean(name, pass_names()) + " (passes: " +
+                  g4c::join(pass_names()) + ")";
+          return std::nullopt;
+        }
+        if (pass->needs_declaration) {
+          error = "--pass: " + g4c::quote(name) +
+                  " reads the model declaration, which a plan does not carry; it runs only in g4c compile";
+          return std::nullopt;
+        }
+        passes.push_back(pass);
+      }
+  if (passes.empty()) error = "opt: --pass: missing (the passes to run, e.g. --pass=alias,buffer-plan)";
+  if (passes.empty()) return std::nullopt;
+  return passes;
+}
+
+// The route options a plan was compiled with, as its header records them, for the routes pass.
+std::optional<g4c::RouteOptions> recorded_routes(const g4c::plan::PlanHeader& header, g4c::DiagnosticEngine& diag) {
+  g4c::RouteOptions routes;
+  routes.policy = g4c::parse_route_policy(header.route_policy).value_or(g4c::RoutePolicy::default_rules);
+  for (const std::string& text : header.route_overrides) {
+    std::string why;
+    auto o = g4c::parse_route_override(text, why);
+    if (!o) {
+      diag.error(header.loc, "route_overrides: " + g4c::quote(text) + ": " + why);
+      return std::nullopt;
+    }
+    routes.overrides.push_back(*o);
+  }
+  if (!header.tuning.empty() && !(routes.tuning = g4c::load_tuning_file(header.tuning, diag))) {
+    diag.error(header.loc, "tuning = " + g4c::quote(header.tuning) +
+                               ": the routes pass reads the tuning file the plan was routed with (a path from the "
+                               "working directory)");
+    return std::nullopt;
+  }
+  return routes;
+}
+
+// Runs passes on a verified plan and prints what they leave, verified again: the plan text in, the
+// plan text out, as mlir-opt does for MLIR.
+int run_opt(int argc, char** argv) {
+  std::string error;
+  auto args = g4c::parse_args(argc, argv, 2, kOptOptions, error);
+  if (!args) return usage_error(error);
+  if (args->has("help")) {
+    print_usage(std::cout);
+    return 0;
+  }
+  if (args->positional.size() != 1) return usage_error("opt: expected one plan file, or - for standard input");
+  auto passes = parse_opt_passes(*args, error);
+  if (!passes) return usage_error(error);
+  if (std::string conflict = output_conflict(*args, args->positional); !conflict.empty()) return usage_error(conflict);
+
+  g4c::DiagnosticEngine diag;
+  auto finish = [&](int code) {
+    diag.print(std::cerr, kTool);
+    return code;
+  };
+  auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
+  if (!plan) return finish(kInputError);
+  const bool routes_run = std::any_of(passes->begin(), passes->end(), [](auto* p) { return p->name == "routes"; });
+  auto routes = routes_run ? recorded_routes(plan->header, diag) : g4c::RouteOptions{};
+  if (!routes) return finish(kInputError);
+  g4c::FusionOptions fusions;
+  for (const g4c::PassInfo* pass : *passes)
+    if (pass->fusion) fusions.enabled.emplace_back(pass->name);
+  static const g4c::ModelSpec kNoDeclaration;  // no pass that runs here reads it
+  g4c::PassContext ctx{kNoDeclaration, *routes, diag, fusions, plan->header.kv_storage};
+  if (!g4c::run_passes(*plan, ctx, *passes, {}, args->has("print-after-all"), std::cerr)) return finish(kInputError);
+  std::string names;
+  for (const g4c::PassInfo* pass : *passes) names += (names.empty() ? "" : ",") + std::string(pass->name);
+  if (!g4c::plan::verify_plan(*plan, diag)) {
+    diag.error({}, "the plan after --pass=" + names +
+                       " fails verification: run the passes that recompute what these changed (the pipeline's "
+                       "later passes, e.g. alias,buffer-plan,kernel-instances after a fusion)");
+    return finish(kInputError);
+  }
+  diag.print(std::cerr, kTool);
+  std::ostringstream text;
+  g4c::plan::print_plan(*plan, text);
+  return write_output(text.str(), args->value("o")) ? 0 : kInputError;
 }
 
 int run_import(int argc, char** argv) {
@@ -394,8 +518,9 @@ int dispatch(int argc, char** argv) {
   if (command == "check") return run_check(argc, argv);
   if (command == "compile") return run_compile(argc, argv);
   if (command == "verify") return run_verify(argc, argv);
+  if (command == "opt") return run_opt(argc, argv);
   if (command == "import") return run_import(argc, argv);
-  static const std::vector<std::string> commands = {"check", "compile", "verify", "import"};
+  static const std::vector<std::string> commands = {"check", "compile", "verify", "opt", "import"};
   return usage_error("unknown command " + g4c::quote(command) + g4c::did_you_mean(command, commands));
 }
 

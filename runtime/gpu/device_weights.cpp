@@ -16,12 +16,6 @@ using namespace plan;
 
 namespace {
 
-// The ops that read their weight as F32 floats rather than in its stored type.
-bool reads_weight_as_floats(OpKind kind) {
-  return kind == OpKind::rms_norm || kind == OpKind::add_rms_norm || kind == OpKind::rms_norm_rope ||
-         kind == OpKind::ple_combine || kind == OpKind::scale_by;
-}
-
 bool is_quantized(QuantType t) { return !info(t).is_float; }
 
 std::string gigabytes(int64_t bytes) {
@@ -69,7 +63,7 @@ WeightCopies plan_weight_copies(const Plan& plan) {
     if (op->weight.empty()) continue;
     const WeightDecl* w = plan.find_weight(op->weight);
     if (!w) continue;
-    if (reads_weight_as_floats(op->kind)) as_floats(*w);
+    if (schema(op->kind).weight_as_floats) as_floats(*w);
     if (op->kind != OpKind::matmul || !is_quantized(w->type) || copies.f16.count(w->name)) continue;
     for (const RouteChoice& c : *op->routes())
       if (c.route == Route::cublas) {

@@ -5,6 +5,7 @@
 #include <set>
 #include <tuple>
 
+#include "g4c/plan/bytes_read.h"
 #include "g4c/plan/kernels.h"
 #include "g4c/plan/storage.h"
 #include "g4c/runtime/cpu_ops.h"
@@ -578,19 +579,6 @@ int64_t Executor::graph_nodes(int64_t width) const {
   return at == widths.end() ? 0 : static_cast<int64_t>(impl_->widths[at - widths.begin()]->graph_nodes);
 }
 
-int64_t Executor::weight_bytes_per_step(int64_t width) const {
-  int64_t bytes = 0;
-  for (const Op* op : plan_->ops()) {
-    if (op->weight.empty()) continue;
-    const WeightDecl* w = plan_->find_weight(op->weight);
-    if (op->kind == OpKind::embed_gather)
-      bytes += width * row_bytes(w->type, w->ne0);
-    else
-      bytes += w->bytes();
-  }
-  return bytes;
-}
-
 //===----------------------------------------------------------------------===//
 // Timing
 //===----------------------------------------------------------------------===//
@@ -610,7 +598,7 @@ struct Events {
 
 }  // namespace
 
-std::vector<OpTiming> Executor::profile(int64_t width, int repeats) {
+std::vector<OpTiming> Executor::profile(int64_t width, std::span<const int32_t> positions, int repeats) {
   const auto& widths = plan_->header.widths;
   WidthState& w = *impl_->widths[std::lower_bound(widths.begin(), widths.end(), width) - widths.begin()];
   const cudaStream_t s = impl_->stream.s;
@@ -628,12 +616,8 @@ std::vector<OpTiming> Executor::profile(int64_t width, int repeats) {
   std::vector<OpTiming> out;
   for (size_t i = 0; i < w.launches.size(); ++i) {
     const Op& op = *w.launches[i].op;
-    OpTiming t{"%" + op.result, std::string(schema(op.kind).name), w.launches[i].route, median(times[i]), 0};
-    if (const WeightDecl* decl = op.weight.empty() ? nullptr : plan_->find_weight(op.weight))
-      t.weight_bytes = op.kind == OpKind::embed_gather ? w.width * row_bytes(decl->type, decl->ne0)
-                       : op.kind == OpKind::matmul     ? decl->bytes()
-                                                       : 0;
-    out.push_back(std::move(t));
+    const int64_t bytes = weight_bytes_read(*plan_, op, w.width) + kv_bytes_read(*plan_, op, positions);
+    out.push_back({"%" + op.result, std::string(schema(op.kind).name), w.launches[i].route, median(times[i]), bytes});
   }
   return out;
 }

@@ -11,6 +11,7 @@
 
 #include "g4c/kernels/matmul_args.h"
 #include "g4c/kernels/weight_layouts_host.h"
+#include "g4c/plan/bytes_read.h"
 #include "g4c/plan/kernels.h"
 #include "g4c/plan/routes.h"
 #include "g4c/runtime/gpu/cuda.h"
@@ -103,7 +104,6 @@ class ShapeBench {
   std::string prepare(uint64_t seed);
   // Checks, then times one route at one width.
   TuneCandidate measure(Route route, int64_t width, std::string& cuda_failure);
-  int64_t bytes_read(Route route) const;
 
  private:
   std::vector<cudaKernel_t> kernels(Route route, int64_t width) const;
@@ -204,8 +204,6 @@ const WeightCopies& ShapeBench::copies_for_route(Route route) const {
   if (route == Route::cublas && !info(shape_.type).is_float) return weights_f16_;
   return route == Route::mma16 ? weights_mma16_ : weights_;
 }
-
-int64_t ShapeBench::bytes_read(Route route) const { return copies_for_route(route).bytes; }
 
 MatmulCall ShapeBench::call(Route route, int64_t width, int64_t copy) const {
   const bool f16 = route == Route::cublas && !info(shape_.type).is_float;
@@ -419,7 +417,7 @@ std::optional<std::vector<TuneResult>> tune_matmuls(const std::vector<MatmulShap
         cublasDestroy(cublas);
         return std::nullopt;
       }
-      r.bytes_read = bench.bytes_read(r.chosen);
+      r.bytes_read = plan::matmul_weight_bytes_read(r.chosen, s.type, s.rows, s.cols);
     }
   }
   cublasDestroy(cublas);

@@ -512,9 +512,11 @@ int profile(int argc, char** argv) {
   // Fill the caches so attention reads `prompt` positions of context.
   auto result = g4c::gpu::bench(*executor, static_cast<int>(*batch), static_cast<int>(*prompt), 1, 0, diag);
   if (!result) return finish(kInputError);
+  // The timed step is the one at position `prompt` (bench's one decode step), which each op replays.
+  const std::vector<int32_t> positions(static_cast<size_t>(*batch), static_cast<int32_t>(*prompt));
   std::cout << plan->header.name << " on " << executor->device().name << ": " << *batch << " sequences (width "
             << result->width << ") at position " << *prompt << ", median of " << *repeats << " runs per op\n"
-            << g4c::gpu::format_profile(executor->profile(result->width, static_cast<int>(*repeats)));
+            << g4c::gpu::format_profile(executor->profile(result->width, positions, static_cast<int>(*repeats)));
   return finish(0);
 }
 

@@ -41,6 +41,12 @@ TEST(FormatDouble, ShortestRoundTrip) {
   EXPECT_EQ(std::stod(format_double(v)), v);
 }
 
+TEST(Split, KeepsEmptyItemsSoCallersCanRejectThem) {
+  EXPECT_EQ(split("alias,buffer-plan", ','), (std::vector<std::string>{"alias", "buffer-plan"}));
+  EXPECT_EQ(split("a,,b,", ','), (std::vector<std::string>{"a", "", "b", ""}));
+  EXPECT_EQ(split("", ','), (std::vector<std::string>{""}));
+}
+
 TEST(ByteCountText, ExactCountThenTheLargestUnit) {
   EXPECT_EQ(byte_count_text(int64_t{1023}), "1023 bytes");
   EXPECT_EQ(byte_count_text(int64_t{1024}), "1024 bytes (1 KiB)");

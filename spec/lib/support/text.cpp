@@ -82,6 +82,15 @@ std::string quote(std::string_view s) {
   return out;
 }
 
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  for (size_t start = 0, end = 0; end != std::string_view::npos; start = end + 1) {
+    end = s.find(sep, start);
+    out.emplace_back(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+  }
+  return out;
+}
+
 std::string join(std::span<const std::string> items, std::string_view sep) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) {

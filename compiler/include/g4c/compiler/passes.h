@@ -72,13 +72,21 @@ struct PassInfo {
   std::string_view summary;
   void (*run)(plan::Plan&, PassContext&);
   bool fusion = false;  // selectable with --fuse
+  // Reads the model declaration (PassContext::spec), which a plan does not carry: it runs only
+  // from `g4c compile`, never on a plan's text (`g4c opt`).
+  bool needs_declaration = false;
 };
 
 std::span<const PassInfo> pass_pipeline();
+const PassInfo* find_pass(std::string_view name);
 
-// Runs every pass in order; after each pass named in `print_after` (or all of them when
+// Runs `passes` in order; after each pass named in `print_after` (or all of them when
 // `print_after_all`) prints the plan to `dump` with a header line. Stops at the first pass that
 // reports an error.
+bool run_passes(plan::Plan& plan, PassContext& ctx, std::span<const PassInfo* const> passes,
+                const std::vector<std::string>& print_after, bool print_after_all, std::ostream& dump);
+
+// run_passes over the whole pipeline.
 bool run_pipeline(plan::Plan& plan, PassContext& ctx, const std::vector<std::string>& print_after,
                   bool print_after_all, std::ostream& dump);
 

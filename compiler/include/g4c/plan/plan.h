@@ -72,7 +72,7 @@ inline constexpr Route kAllRoutes[] = {Route::ws, Route::mmq, Route::gemm_n, Rou
 // "ws", "mmq", "gemm_n", "cublas", "mma16": for messages that list the routes.
 std::vector<std::string> route_names();
 
-// The route of a matmul at one width, and what decided it ("rule ws-small", "tuning",
+// The route of a matmul at one width, and what decided it ("rule mmq-quant", "tuning",
 // "policy ws-only", "override ffn_down=mmq@N>=5").
 struct RouteChoice {
   int width = 0;
@@ -126,6 +126,9 @@ struct OpSchema {
   bool may_run_in_place;    // elementwise per row: may write its result over operand 0
   std::span<const AttrSchema> attrs;
   bool first_operand_optional = false;  // kv_write: no %k into a v_only cache
+  // Reads its weight (a vector) as F32 floats, whatever its stored type: the runtime keeps an
+  // f32 copy of such a weight (norms, ple_combine, scale_by).
+  bool weight_as_floats = false;
 };
 
 const OpSchema& schema(OpKind k);

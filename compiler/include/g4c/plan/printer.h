@@ -22,7 +22,7 @@ void print_plan(const Plan& plan, std::ostream& os, const PrintOptions& options 
 
 // Pieces of the text form, shared with diagnostics and kernel-instance keys.
 std::string format_type(const ValueType& type);
-// Route lists group consecutive plan widths with the same route and source: `1..4: ws (rule ws-small)`.
+// Route lists group consecutive plan widths with the same route and source: `1..4: mmq (rule mmq-quant)`.
 std::string format_attr_value(const AttrValue& value, std::span<const int64_t> widths);
 std::string format_attrs(const std::vector<Attr>& attrs, std::span<const int64_t> widths);
 std::string format_op(const Op& op, std::span<const int64_t> widths);

@@ -1,4 +1,4 @@
-// What runs decode steps: the CPU plan interpreter today, the GPU executor later. Generation,
+// What runs decode steps: the CPU plan interpreter or the GPU executor (runtime/gpu). Generation,
 // benchmarks and tests drive any backend through this interface.
 #pragma once
 

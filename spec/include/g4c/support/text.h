@@ -33,6 +33,9 @@ std::string quote(std::string_view s);
 // `a, b, c`
 std::string join(std::span<const std::string> items, std::string_view sep = ", ");
 
+// "a,,b" split at ',' → {"a", "", "b"}; "" → {""}.
+std::vector<std::string> split(std::string_view s, char sep);
+
 // "5497558138880 bytes (5 TiB)": the exact count, then the size in the largest binary unit it
 // reaches, to one decimal when that is not whole. Counts below 1 KiB are just "N bytes".
 std::string byte_count_text(int64_t bytes);

@@ -24,18 +24,14 @@ struct BenchResult {
   double wall_step_ms = 0;    // host-measured, including the token copies
   double tokens_per_s = 0;    // aggregate, from wall time
   double tokens_per_s_per_sequence = 0;
-  int64_t weight_bytes = 0;   // per step
-  int64_t kv_bytes = 0;       // per step, at the positions the timed steps reach on average
+  int64_t weight_bytes = 0;   // per step, as the routes read them: plan::step_weight_bytes_read
+  int64_t stored_weight_bytes = 0;  // per step, as stored (the floor's): plan::step_stored_weight_bytes
+  int64_t kv_bytes = 0;       // per step at the positions the timed steps reach on average: plan::step_kv_bytes_read
   double achieved_gbps = 0;   // (weight + KV bytes) / step_ms
-  double floor_fraction = 0;  // the copy-bandwidth floor's time / step_ms
+  double floor_fraction = 0;  // the copy-bandwidth floor's time ((stored weight + KV bytes) / copy) / step_ms
   double attention_ms = 0;    // attention_ms(), when the caller measured it
   int64_t launches = 0;       // kernel launches per step (plan::launches_per_step)
 };
-
-// KV cache bytes the attention ops read in one step with rows at these positions: each key's
-// KvCache::position_bytes (K and V, or V alone from a v_only cache; the rope table that rebuilds
-// its keys, one for every row and layer of that RoPE, is not counted).
-int64_t kv_bytes_per_step(const plan::Plan& plan, const std::vector<int32_t>& positions);
 
 // Feeds `prompt` tokens to each of `sequences` sequences (slots 0..), then decodes `steps`
 // steps, timing them; copy_gbps is copy_bandwidth_gbps()'s result. With `skip_to` > 0 no prompt
@@ -51,8 +47,8 @@ double attention_ms(Executor& executor, int64_t width);
 std::string format_bench_table(const std::vector<BenchResult>& results, double copy_gbps);
 std::string format_bench_json(const std::string& plan_name, const std::vector<BenchResult>& results, double copy_gbps);
 
-// The per-op profile of a width as a table: op, kind, route, ms, share of the step, GB/s of
-// weight bytes.
+// The per-op profile of a width as a table: op, kind, route, ms, share of the step, GB/s of the
+// bytes each op reads (OpTiming::bytes_read).
 std::string format_profile(const std::vector<OpTiming>& timings);
 
 }  // namespace g4c::gpu

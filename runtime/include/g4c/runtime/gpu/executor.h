@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,8 @@ struct OpTiming {
   std::string kind;   // "matmul"
   std::string route;  // matmul routes; empty for other ops
   double ms = 0;      // median over the repeats
-  int64_t weight_bytes = 0;  // bytes of weights the op reads (matmuls, embedding rows)
+  // Weight and KV bytes the op reads (plan::weight_bytes_read + plan::kv_bytes_read).
+  int64_t bytes_read = 0;
 };
 
 // Device memory the executor needs, by purpose. `caches` is kv_per_sequence (plan::KvCache's
@@ -93,8 +95,9 @@ class Executor final : public DecodeBackend {
   void set_keep_logits(bool keep) { keep_logits_ = keep; }
 
   // Times every op of a width's step (the caches and arena as they are; call after real steps so
-  // attention reads real context). Ops in plan order; the median of `repeats` runs each.
-  std::vector<OpTiming> profile(int64_t width, int repeats);
+  // attention reads real context, the rows at `positions`, which count its KV bytes). Ops in plan
+  // order; the median of `repeats` runs each.
+  std::vector<OpTiming> profile(int64_t width, std::span<const int32_t> positions, int repeats);
   // The median time of a whole step at a width (graph replay when graphs are on), in ms.
   double time_step(int64_t width, int repeats);
 
@@ -105,8 +108,6 @@ class Executor final : public DecodeBackend {
   // Nodes of the CUDA graph that replays a step of this width (0 without graphs): the step's
   // input copies and its kernel launches (plan::launches_per_step).
   int64_t graph_nodes(int64_t width) const;
-  // Bytes of weights one step reads at this width (each matmul weight once, embedding rows).
-  int64_t weight_bytes_per_step(int64_t width) const;
 
   struct Impl;
 
