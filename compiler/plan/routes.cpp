@@ -1,6 +1,7 @@
 #include "g4c/plan/routes.h"
 
 #include "g4c/kernels/matmul_args.h"
+#include "g4c/kernels/weight_layouts_host.h"
 
 namespace g4c::plan {
 
@@ -29,7 +30,7 @@ std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int6
       if (cols % kGemmNKStep != 0) return "gemm_n steps over 32-weight tiles and needs cols % 32 == 0";
       return {};
     case Route::mma16:
-      if (type != QuantType::Q4_K && type != QuantType::Q6_K && type != QuantType::Q8_0 && type != QuantType::Q4_0)
+      if (!mma16_supports(type))
         return "mma16 reads Q4_K, Q6_K, Q8_0 and Q4_0 weights repacked for it (no other type yet)";
       if (cols % kMmqKStep != 0) return "mma16 steps over 256-weight super-blocks and needs cols % 256 == 0";
       return {};
