@@ -119,6 +119,13 @@ TEST(NumericCompare, MatmulCheckFailsEveryRouteOnNaN) {
       EXPECT_FALSE(e.comparable()) << name(route) << ": " << what;
       EXPECT_FALSE(route_error_ratios(route, QuantType::Q4_K, e).passes(e)) << name(route) << ": " << what;
     }
+    // One reference of every width serves the narrower ones: its first rows are theirs.
+    const MatmulErrors narrower = measure_matmul_errors(std::vector<float>(good.begin(), good.begin() + rows), want, 1, rows);
+    EXPECT_TRUE(route_error_ratios(route, QuantType::Q4_K, narrower).passes(narrower)) << name(route) << ": width 1";
+    MatmulReference short_reference = want;
+    short_reference.values.resize(rows);
+    short_reference.magnitudes.resize(rows);
+    EXPECT_FALSE(measure_matmul_errors(good, short_reference, width, rows).comparable()) << "a reference of width 1";
     MatmulReference nan_reference = want;
     nan_reference.values[3] = kNaN;
     const MatmulErrors e = measure_matmul_errors(good, nan_reference, width, rows);

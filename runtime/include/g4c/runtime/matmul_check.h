@@ -51,11 +51,12 @@ struct MatmulErrors {
   // An output or reference value was NaN or infinite (outputs start poisoned, so NaN also means
   // never written); the maxima above skip nothing, but only this flag is sure to catch it.
   bool nonfinite = false;
-  bool size_mismatch = false;  // got or the reference is not the size the width and rows say
+  bool size_mismatch = false;  // got or the reference is shorter than the width and rows say
   bool comparable() const { return !nonfinite && !size_mismatch; }
 };
 
-// Over the first `width` rows of got (rows of got_row_len outputs) at the reference's rows.
+// Over the first `width` rows of got (rows of got_row_len outputs) at the reference's rows, against
+// the first `width` rows of the reference (which may have been computed for more).
 MatmulErrors measure_matmul_errors(const std::vector<float>& got, const MatmulReference& want, int width,
                                    int64_t got_row_len);
 
