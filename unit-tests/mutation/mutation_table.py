@@ -149,6 +149,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per run")
     ap.add_argument("--clean-report", help="a --gtest_output=json report of the clean code covering every oracle's "
                     "tests, used instead of running them again")
+    ap.add_argument("--reports", help="a directory of earlier runs' reports (none.json for the clean code, <bug>.json), "
+                    "each used instead of running that bug again: one table from runs split over several device calls")
     args = ap.parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
     oracles = ORACLES[args.suite]
@@ -162,8 +164,11 @@ def main():
     for bug in ["none"] + bugs:
         relevant = [o for o in oracles if bug == "none" or len(o) < 5 or bug in o[3]]
         gtest_filter = ":".join(o[1] for o in relevant)
+        earlier = os.path.join(args.reports, bug + ".json") if args.reports else None
         if bug == "none" and args.clean_report:
-            with open(args.clean_report) as f:
+            earlier = args.clean_report
+        if earlier and os.path.exists(earlier):
+            with open(earlier) as f:
                 report, output = json.load(f), ""
         else:
             report, output = run(args.binary, bug, gtest_filter, os.path.join(args.work_dir, bug + ".json"),
