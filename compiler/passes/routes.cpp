@@ -17,11 +17,15 @@ using namespace plan;
 
 namespace {
 
+bool allows(const RouteOptions& options, Route route) {
+  return !(options.policy == RoutePolicy::no_mmq && route == Route::mmq) &&
+         !(options.policy == RoutePolicy::no_mma16 && route == Route::mma16);
+}
+
 RouteChoice choose(const RouteQuery& q, const RouteOptions& options) {
-  bool allow_mmq = options.policy != RoutePolicy::no_mmq;
-  RouteChoice choice = default_route(q, allow_mmq);
+  RouteChoice choice = default_route(q, allows(options, Route::mmq), allows(options, Route::mma16));
   if (options.tuning)
-    if (const TuningEntry* e = options.tuning->find(q.type, q.rows, q.cols, q.width); e && (allow_mmq || e->route != Route::mmq))
+    if (const TuningEntry* e = options.tuning->find(q.type, q.rows, q.cols, q.width); e && allows(options, e->route))
       choice = {choice.width, e->route, "tuning"};
   if (options.policy == RoutePolicy::ws_only) choice = {choice.width, Route::ws, "policy ws-only"};
   if (options.policy == RoutePolicy::all_cublas) choice = {choice.width, Route::cublas, "policy all-cublas"};
@@ -52,7 +56,8 @@ void apply_overrides(const Plan& plan, Op& op, std::vector<RouteChoice>& routes,
 // whose rules or tuning entries give mma16 at some widths takes it at all of them, unless another
 // op gathers rows of the same weight (a tied embedding), which needs GGUF's layout: then every
 // such mma16 choice falls back to the default rules, as they do where the plan has widths past
-// the route's 32. Overrides are the user's and stay as given
+// the route's 32 and where a tuning entry or an override sends some width of the op elsewhere (a
+// measurement or the user outranks a rule). Overrides are the user's and stay as given
 // (weight-layout reports a mix they make).
 void settle_layouts(Plan& plan, PassContext& ctx) {
   std::set<std::string> gathered;
@@ -64,11 +69,14 @@ void settle_layouts(Plan& plan, PassContext& ctx) {
     const bool any = std::any_of(routes.begin(), routes.end(), [](const RouteChoice& c) { return c.route == Route::mma16; });
     if (!any) continue;
     const WeightDecl* w = plan.find_weight(op->weight);
-    const bool keep = !gathered.count(op->weight) && plan.header.widths.back() <= matmul::kMaxWidth;
+    const bool decided_elsewhere = std::any_of(routes.begin(), routes.end(), [](const RouteChoice& c) {
+      return !c.source.starts_with("rule ") && c.route != Route::mma16;
+    });
+    const bool keep = !gathered.count(op->weight) && plan.header.widths.back() <= matmul::kMaxWidth && !decided_elsewhere;
     for (RouteChoice& c : routes) {
       if (c.source.starts_with("override ") || (c.route == Route::mma16) == keep) continue;
       c = keep ? RouteChoice{c.width, Route::mma16, "layout mma16"}
-               : default_route({w->type, w->ne1, w->ne0, c.width}, ctx.routes.policy != RoutePolicy::no_mmq);
+               : default_route({w->type, w->ne1, w->ne0, c.width}, allows(ctx.routes, Route::mmq), /*allow_mma16=*/false);
     }
     op->set("routes", std::move(routes));
   }

@@ -14,23 +14,30 @@ namespace {
 
 bool is_float(const RouteQuery& q) { return info(q.type).is_float; }
 
-const std::array<RouteRule, 5> kRules = {{
+// mma16 measured fastest at every 12B Q4_K and Q6_K shape at N = 1 and 8 on an H100 (1.0-1.9x
+// mmq; tuning/h100-12b-mma16.toml, docs/perf.md); Q8_0 and Q4_0 are legal but unmeasured.
+bool mma16_measured(const RouteQuery& q) {
+  return (q.type == QuantType::Q4_K || q.type == QuantType::Q6_K) && q.width <= 32;
+}
+
+const std::array<RouteRule, 6> kRules = {{
     {"prefill-cublas", "N >= 128", Route::cublas, [](const RouteQuery& q) { return q.width >= 128; }},
     {"float-cublas", "float weight", Route::cublas, [](const RouteQuery& q) { return is_float(q); }},
+    {"mma16-k-quant", "Q4_K or Q6_K weight, N <= 32", Route::mma16, mma16_measured},
     {"mmq-quant", "quantized weight, N <= 32", Route::mmq, [](const RouteQuery& q) { return q.width <= 32; }},
     {"gemm-n", "N > 16", Route::gemm_n, [](const RouteQuery& q) { return q.width > 16; }},
     {"ws-any", "anything else", Route::ws, [](const RouteQuery&) { return true; }},
 }};
 
-const std::vector<std::string> kPolicyNames = {"default", "ws-only", "no-mmq", "all-cublas"};
+const std::vector<std::string> kPolicyNames = {"default", "ws-only", "no-mmq", "no-mma16", "all-cublas"};
 
 }  // namespace
 
 std::span<const RouteRule> default_route_rules() { return kRules; }
 
-plan::RouteChoice default_route(const RouteQuery& q, bool allow_mmq) {
+plan::RouteChoice default_route(const RouteQuery& q, bool allow_mmq, bool allow_mma16) {
   for (const RouteRule& rule : kRules) {
-    if (!allow_mmq && rule.route == Route::mmq) continue;
+    if ((!allow_mmq && rule.route == Route::mmq) || (!allow_mma16 && rule.route == Route::mma16)) continue;
     if (!rule.matches(q) || !plan::route_legal(rule.route, q.type, q.rows, q.cols)) continue;
     return {static_cast<int>(q.width), rule.route, "rule " + std::string(rule.id)};
   }

@@ -16,10 +16,14 @@ TEST(DefaultRules, FollowTheDocumentedTable) {
     plan::RouteChoice c = default_route({t, rows, cols, n}, true);
     return std::string(plan::name(c.route)) + " " + c.source;
   };
-  EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 1), "mmq rule mmq-quant");
-  EXPECT_EQ(route(QuantType::Q6_K, 262144, 3840, 32), "mmq rule mmq-quant");
-  EXPECT_EQ(route(QuantType::Q4_K, 512, 3840, 8), "mmq rule mmq-quant");
+  EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 1), "mma16 rule mma16-k-quant");
+  EXPECT_EQ(route(QuantType::Q6_K, 262144, 3840, 32), "mma16 rule mma16-k-quant");
+  EXPECT_EQ(route(QuantType::Q4_K, 512, 3840, 8), "mma16 rule mma16-k-quant");
+  // Q8_0 and Q4_0 are legal on mma16 but unmeasured there.
   EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 5), "mmq rule mmq-quant");
+  EXPECT_EQ(route(QuantType::Q4_0, 4096, 3840, 1), "mmq rule mmq-quant");
+  // Where mma16 is not allowed (policy no-mma16, or a weight that cannot take its layout), mmq.
+  EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 8}, true, false).route, Route::mmq);
   EXPECT_EQ(route(QuantType::F32, 256, 2560, 1), "cublas rule float-cublas");
   EXPECT_EQ(route(QuantType::BF16, 10752, 2560, 16), "cublas rule float-cublas");
   EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 256), "cublas rule prefill-cublas");
@@ -29,9 +33,10 @@ TEST(DefaultRules, FollowTheDocumentedTable) {
   EXPECT_EQ(route(QuantType::Q8_0, 4096, 96, 8), "ws rule ws-any");
   EXPECT_EQ(route(QuantType::Q8_0, 4096, 96, 32), "gemm_n rule gemm-n");
   EXPECT_EQ(route(QuantType::Q8_0, 4096, 80, 32), "ws rule ws-any");
-  // Without mmq (policy no-mmq) the big shapes stay on ws, or gemm_n past 16.
-  EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 8}, false).route, Route::ws);
-  EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 32}, false).route, Route::gemm_n);
+  // Without the int8 routes the big shapes stay on ws, or gemm_n past 16.
+  EXPECT_EQ(default_route({QuantType::Q8_0, 4096, 2560, 8}, false).route, Route::ws);
+  EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 8}, false, false).route, Route::ws);
+  EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 32}, false, false).route, Route::gemm_n);
 }
 
 TEST(RouteLegality, WsAndCublasRunEverything) {

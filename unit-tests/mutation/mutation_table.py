@@ -77,7 +77,7 @@ ORACLES = {
         ("fused vs unfused plans", "SyntheticModels/FusedVsUnfused.LogitsAgreeAtEveryPosition/pairing_12b_tiny",
          "1e-4 of max abs logit", {"swap_rope_pairs_fused"}),
         # Both sides run every op but the matmul routes: only a route's own bug is visible.
-        ("12B batched (mmq) vs single (ws)", "ExecutorTest.Gemma12bBatchedMatchesSingleWithDefaultRoutes",
+        ("12B batched (mmq) vs single (ws)", "ExecutorTest.Gemma12bBatchedMatchesSingleOnMmq",
          "0.25 of max abs logit, ranking", {"drop_weight_block_mmq"}, "expensive"),
         ("12B past the ring, two ring layouts", "ExecutorTest.Gemma12bPastTheRingAgreesAcrossRingLayouts",
          "bit-exact", {"window_plus_one", "ring_size_as_window"}, "expensive"),
