@@ -1,5 +1,7 @@
 #include "g4c/plan/kernels.h"
 
+#include <algorithm>
+
 namespace g4c::plan {
 
 namespace {
@@ -20,7 +22,11 @@ std::vector<KernelInstance> matmul_kernels(const Plan& plan, const Op& op, int64
   const std::optional<Route> route = route_at(op, width);
   const WeightDecl* w = plan.find_weight(op.weight);
   if (!route || !w) return {};
-  return matmul_route_kernels(*route, w->type, width);
+  std::vector<KernelInstance> k = matmul_route_kernels(*route, w->type, width);
+  if (op.find("activations_from"))  // another matmul prepared them (quantize-once)
+    if (const std::optional<KernelInstance> a = activation_kernel(*route, w->type))
+      std::erase_if(k, [&](const KernelInstance& i) { return i.key() == a->key(); });
+  return k;
 }
 
 std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op) {
@@ -88,6 +94,32 @@ std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t 
   return {};
 }
 
+std::optional<KernelInstance> activation_kernel(Route route, QuantType type) {
+  switch (route) {
+    case Route::mmq: return kernel_instance("quantize_q8_1");
+    case Route::mma16: return kernel_instance("quantize_mma16");
+    case Route::cublas:
+      if (type == QuantType::F32) return std::nullopt;
+      return kernel_instance("convert_activations", {{"to", Ident{type == QuantType::BF16 ? "BF16" : "F16"}}});
+    case Route::ws:
+    case Route::gemm_n: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::string activation_signature(const Plan& plan, const Op& op) {
+  const WeightDecl* w = plan.find_weight(op.weight);
+  if (op.kind != OpKind::matmul || !w || !op.routes()) return {};
+  std::string signature;
+  bool any = false;
+  for (const RouteChoice& c : *op.routes()) {
+    const std::optional<KernelInstance> k = activation_kernel(c.route, w->type);
+    signature += (k ? k->key() : "-") + ";";
+    any |= k.has_value();
+  }
+  return any ? signature : std::string();
+}
+
 std::vector<KernelInstance> matmul_route_kernels(Route route, QuantType type, int64_t width) {
   const Ident type_name{std::string(name(type))};
   switch (route) {
@@ -96,11 +128,11 @@ std::vector<KernelInstance> matmul_route_kernels(Route route, QuantType type, in
     case Route::gemm_n:
       return {kernel_instance("matmul.gemm_n", {{"type", type_name}, {"n", width}})};
     case Route::mmq:
-      return {kernel_instance("quantize_q8_1"), kernel_instance("matmul.mmq", {{"type", type_name}, {"n", width}})};
+      return {*activation_kernel(route, type), kernel_instance("matmul.mmq", {{"type", type_name}, {"n", width}})};
     case Route::mma16:
       // The weight is repacked into the mma16 layout once at load; each step quantizes the
       // activations, then multiplies.
-      return {kernel_instance("repack_mma16", {{"type", type_name}}), kernel_instance("quantize_mma16"),
+      return {kernel_instance("repack_mma16", {{"type", type_name}}), *activation_kernel(route, type),
               kernel_instance("matmul.mma16", {{"type", type_name}, {"n", width}})};
     case Route::cublas: {
       // cuBLAS runs the GEMM. F32 weights multiply f32 activations as they are; F16/BF16 ones
@@ -108,7 +140,7 @@ std::vector<KernelInstance> matmul_route_kernels(Route route, QuantType type, in
       if (type == QuantType::F32) return {};
       std::vector<KernelInstance> k;
       if (!info(type).is_float) k.push_back(kernel_instance("dequantize_f16", {{"type", type_name}}));
-      k.push_back(kernel_instance("convert_activations", {{"to", Ident{type == QuantType::BF16 ? "BF16" : "F16"}}}));
+      k.push_back(*activation_kernel(route, type));
       return k;
     }
   }

@@ -93,6 +93,7 @@ AttrValue parse_attr_value(Cursor& c, const AttrSchema& s, const std::vector<int
     case AttrKind::ident: return Ident{c.word()};
     case AttrKind::int_list: return c.int_list();
     case AttrKind::routes: return parse_routes(c, widths);
+    case AttrKind::value: return Ident{"%" + c.name('%', "a value name")};
   }
   return int64_t{0};
 }

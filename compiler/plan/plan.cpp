@@ -85,7 +85,10 @@ constexpr AttrSchema kAliasAttrs[] = {{"reason", AK::ident, true}};
 constexpr AttrSchema kMatmulAttrs[] = {{"type", AK::ident, true},
                                        {"rows", AK::integer, true, 1},
                                        {"cols", AK::integer, true, 1},
-                                       {"routes", AK::routes, false}};
+                                       {"routes", AK::routes, false},
+                                       // quantize-once: the earlier matmul of the same input whose
+                                       // prepared activations (its scratch) this one reads
+                                       {"activations_from", AK::value, false}};
 constexpr AttrSchema kNormAttrs[] = {{"eps", AK::number, true}, {"group", AK::integer, true, 1, kMaxDim}, kInPlace};
 constexpr AttrSchema kRopeAttrs[] = {{"head_dim", AK::integer, true, 2, kMaxHeadDim},
                                      {"rotated_pairs", AK::integer, true, 0, kMaxHeadDim / 2},

@@ -12,6 +12,7 @@ int64_t op_scratch_seq_bytes(const Op& op) {
     return op.get_int("q_heads") * kAttentionMaxSplits * (op.get_int("head_dim") + 2) * 4;
   const std::vector<RouteChoice>* routes = op.routes();
   if (op.kind != OpKind::matmul || !routes) return 0;
+  if (op.find("activations_from")) return 0;  // it reads the producer's scratch (quantize-once)
   auto type = parse_quant_type(op.get_ident("type"));
   int64_t bytes = 0;
   for (const RouteChoice& c : *routes)
@@ -58,6 +59,10 @@ StorageAnalysis analyze_storage(const Plan& plan) {
         root.live_out = true;
         root.last = s.op_count;
       }
+    }
+    if (const Attr* from = op.find("activations_from")) {  // the producer's scratch lives until here
+      auto producer = s.roots.find(activations_scratch_name(*from));
+      if (producer != s.roots.end()) producer->second.last = std::max(producer->second.last, i);
     }
     if (!op.result.empty()) place_result(op, i, s);
     if (int64_t scratch = op_scratch_seq_bytes(op); scratch > 0) {

@@ -498,7 +498,43 @@ class Verifier {
       for (int64_t width : plan_.header.widths)
         if (!seen.count(width)) return fail(*op, "width " + std::to_string(width) + " has no route");
     }
-    return check_layout_readers();
+    return check_shared_activations() && check_layout_readers();
+  }
+
+  // quantize-once: `activations_from = %p` reads the activations p prepared in its scratch, so p is
+  // an earlier matmul of the same input that prepares them itself, alike at every width; a plan
+  // that records the fusion prepares no input twice alike.
+  bool check_shared_activations() {
+    const auto& fusions = plan_.header.fusions;
+    const bool fused = std::find(fusions.begin(), fusions.end(), "quantize-once") != fusions.end();
+    std::map<std::pair<std::string, std::string>, const Op*> preparers;  // (input, signature)
+    std::map<std::string, const Op*> earlier;                            // matmuls by result
+    for (const Op* op : ops_) {
+      if (op->kind != OpKind::matmul) continue;
+      const std::string signature = activation_signature(plan_, *op);
+      if (const Attr* from = op->find("activations_from")) {
+        const std::string producer = std::get<Ident>(from->value).text;
+        auto p = earlier.find(producer.substr(1));
+        if (p == earlier.end()) return fail(*op, "activations_from " + producer + " is not an earlier matmul");
+        if (p->second->find("activations_from"))
+          return fail(*op, "activations_from " + producer + ", which reads another matmul's activations itself: name " +
+                               std::get<Ident>(p->second->find("activations_from")->value).text);
+        if (p->second->operands.at(0) != op->operands.at(0))
+          return fail(*op, "activations_from " + producer + ", which multiplies %" + p->second->operands.at(0) +
+                               ", not %" + op->operands.at(0));
+        if (signature.empty() || activation_signature(plan_, *p->second) != signature)
+          return fail(*op, "activations_from " + producer +
+                               ", whose routes prepare activations unlike this op's at some width");
+      } else if (fused && !signature.empty()) {
+        auto [first, inserted] = preparers.emplace(std::pair{op->operands.at(0), signature}, op);
+        if (!inserted)
+          return fail(*op, "prepares the activations of %" + op->operands.at(0) + " again, as %" + first->second->result +
+                               " did (the plan records quantize-once): read them with activations_from = %" +
+                               first->second->result);
+      }
+      earlier[op->result] = op;
+    }
+    return true;
   }
 
   // A repacked weight is read only by the matmuls whose route reads its layout (checked above).

@@ -130,8 +130,10 @@ struct Executor::Impl {
     const ValueStorage& v = storage.values.at(value);
     return static_cast<char*>(w.arena.get()) + w.width * (buffer_offsets.at(v.root) + v.seq_offset);
   }
+  // An op's scratch; a matmul that reads another's prepared activations (quantize-once), that one's.
   void* scratch(WidthState& w, const Op& op) {
-    auto it = buffer_offsets.find(scratch_name(op));
+    const Attr* from = op.kind == OpKind::matmul ? op.find("activations_from") : nullptr;
+    auto it = buffer_offsets.find(from ? activations_scratch_name(*from) : scratch_name(op));
     return it == buffer_offsets.end() ? nullptr : static_cast<char*>(w.arena.get()) + w.width * it->second;
   }
   int64_t elements(const WidthState& w, const std::string& value) const {
@@ -198,7 +200,7 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
         if (r.width == W) route = r.route;
       l.route = std::string(name(route));
       const MatmulCall c{weight->data.get(), weight->f16.get(), weight->type, weight->ne1, weight->ne0, x, y,
-                         static_cast<int>(W), scratch(w, op)};
+                         static_cast<int>(W), scratch(w, op), op.find("activations_from") != nullptr};
       l.run = [=, cublas = cublas](cudaStream_t s) { return launch_matmul(route, k, c, s, cublas); };
       return l;
     }

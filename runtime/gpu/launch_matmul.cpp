@@ -61,6 +61,7 @@ cudaError_t launch_ws(cudaKernel_t kernel, const MatmulCall& c, cudaStream_t str
                        matmul_shared_bytes(plan::Route::ws, c.type, c.width, 0), args, stream);
 }
 
+// `quantize` is null when the scratch already holds the activations (MatmulCall::activations_ready).
 cudaError_t launch_mmq(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
   if (info(c.type).is_float || c.cols % matmul::kQ8SuperBlock != 0 || !c.scratch || !aligned16(c.scratch) ||
       !aligned16(c.x))
@@ -68,9 +69,10 @@ cudaError_t launch_mmq(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulC
   // One warp per (activation row, super-block).
   const QuantizeQ81Args quantize_args{c.x, c.scratch, c.cols, c.width};
   const int64_t warps = c.width * (c.cols / matmul::kQ8SuperBlock);
-  if (cudaError_t e = launch_kernel(quantize, grid_for(warps, matmul::kWarps), 0, quantize_args, stream);
-      e != cudaSuccess)
-    return e;
+  if (quantize)
+    if (cudaError_t e = launch_kernel(quantize, grid_for(warps, matmul::kWarps), 0, quantize_args, stream);
+        e != cudaSuccess)
+      return e;
   const int row_warps = row_warps_for(plan::Route::mmq, c);
   const MmqArgs args{c.weight, c.scratch, c.y, c.rows, c.cols, c.width, row_warps};
   return launch_kernel(kernel, grid_for(c.rows, matmul::kTileRowsPerWarp * row_warps),
@@ -83,9 +85,10 @@ cudaError_t launch_mma16(cudaKernel_t quantize, cudaKernel_t kernel, const Matmu
     return cudaErrorInvalidValue;
   const QuantizeMma16Args quantize_args{c.x, c.scratch, c.cols, c.width};
   const int64_t warps = c.width * (c.cols / matmul::kQ8SuperBlock);  // one per (row, super-block)
-  if (cudaError_t e = launch_kernel(quantize, grid_for(warps, matmul::kWarps), 0, quantize_args, stream);
-      e != cudaSuccess)
-    return e;
+  if (quantize)  // null when the scratch already holds them
+    if (cudaError_t e = launch_kernel(quantize, grid_for(warps, matmul::kWarps), 0, quantize_args, stream);
+        e != cudaSuccess)
+      return e;
   const int k_split = mma16_k_split(c.rows, current_device_attribute(cudaDevAttrMultiProcessorCount));
   const Mma16Args args{c.weight, c.scratch, c.y, c.rows, c.cols, c.width, k_split};
   return launch_kernel(kernel, grid_for(layout::mma16_tiles(c.rows), matmul::kWarps / k_split),
@@ -115,12 +118,14 @@ cudaError_t launch_cublas(std::span<const cudaKernel_t> kernels, const MatmulCal
                : cudaErrorUnknown;
   }
   const bool quantized = !info(c.type).is_float;
-  if (kernels.size() != (quantized ? 2u : 1u) || !c.scratch || (quantized && !c.weight_f16)) return cudaErrorInvalidValue;
+  const size_t expected = (quantized ? 1u : 0u) + (c.activations_ready ? 0u : 1u);
+  if (kernels.size() != expected || !c.scratch || (quantized && !c.weight_f16)) return cudaErrorInvalidValue;
   const int64_t count = static_cast<int64_t>(c.width) * c.cols;
   const ConvertActivationsArgs convert{c.x, static_cast<unsigned short*>(c.scratch), count};
-  if (cudaError_t e = launch_kernel(kernels.back(), grid_for(count, matmul::kThreads), 0, convert, stream);
-      e != cudaSuccess)
-    return e;
+  if (!c.activations_ready)
+    if (cudaError_t e = launch_kernel(kernels.back(), grid_for(count, matmul::kThreads), 0, convert, stream);
+        e != cudaSuccess)
+      return e;
   const cudaDataType element = c.type == QuantType::BF16 ? CUDA_R_16BF : CUDA_R_16F;
   const void* a = quantized ? c.weight_f16 : c.weight;
   return cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, a, element, k, c.scratch, element, k, &beta,
@@ -173,12 +178,14 @@ cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kerne
     case plan::Route::ws:
       return kernels.size() == 1 ? launch_ws(kernels[0], call, stream) : cudaErrorInvalidValue;
     case plan::Route::mmq:
+      if (call.activations_ready) return kernels.size() == 1 ? launch_mmq(nullptr, kernels[0], call, stream) : cudaErrorInvalidValue;
       return kernels.size() == 2 ? launch_mmq(kernels[0], kernels[1], call, stream) : cudaErrorInvalidValue;
     case plan::Route::gemm_n:
       return kernels.size() == 1 ? launch_gemm_n(kernels[0], call, stream) : cudaErrorInvalidValue;
     case plan::Route::cublas:
       return launch_cublas(kernels, call, stream, cublas);
     case plan::Route::mma16:  // kernels[0] repacked the weight at load
+      if (call.activations_ready) return kernels.size() == 2 ? launch_mma16(nullptr, kernels[1], call, stream) : cudaErrorInvalidValue;
       return kernels.size() == 3 ? launch_mma16(kernels[1], kernels[2], call, stream) : cudaErrorInvalidValue;
   }
   return cudaErrorInvalidValue;

@@ -192,7 +192,7 @@ TEST(Fusions, NoneLeavesTheLoweredOps) {
 }
 
 TEST(Fusions, AllRunsEveryFusionInPipelineOrder) {
-  EXPECT_EQ(FusionOptions::all().enabled, (std::vector<std::string>{"residual-norm", "norm-rope"}));
+  EXPECT_EQ(FusionOptions::all().enabled, (std::vector<std::string>{"residual-norm", "norm-rope", "quantize-once"}));
   for (const std::string& name : FusionOptions::all().enabled) {
     auto pass = std::find_if(pass_pipeline().begin(), pass_pipeline().end(),
                              [&](const PassInfo& p) { return p.name == name; });

@@ -60,6 +60,10 @@ void run_kv_storage(plan::Plan& plan, PassContext& ctx);
 void run_alias(plan::Plan& plan, PassContext& ctx);
 // routes: a route for every matmul at every width.
 void run_routes(plan::Plan& plan, PassContext& ctx);
+// quantize-once: a matmul whose input an earlier matmul of its block already prepared alike at
+// every width (quantized for mmq / mma16, converted for cuBLAS) reads that preparation
+// (`activations_from`) instead of making its own.
+void run_quantize_once(plan::Plan& plan, PassContext& ctx);
 // weight-layout: each weight's device layout (mma16 when every reader is a matmul on mma16).
 void run_weight_layout(plan::Plan& plan, PassContext& ctx);
 // buffer-plan: liveness and offsets in one per-sequence arena layout, scaled by the width.

@@ -35,6 +35,17 @@ bool runs_at_load(std::string_view family);
 // the fusion work drives down (`g4c compile --emit=kernels` prints it per width).
 int64_t launches_per_step(const Plan& plan, int64_t width);
 
+// The instance that prepares a matmul's activations in its scratch on `route` (q8_1 for mmq, the
+// mma16 layout, fp16/bf16 for cuBLAS on non-F32 weights), or none. Matmuls of one input whose
+// routes prepare them alike at every width share one preparation (the quantize-once pass): the
+// others carry `activations_from` and launch everything but this instance.
+std::optional<KernelInstance> activation_kernel(Route route, QuantType type);
+
+// A matmul's activation kernel at each of its widths, as one string ("-" where its route needs
+// none); empty when no width needs one. Two matmuls of one input with the same signature can share
+// one preparation (quantize-once; the verifier holds `activations_from` to it).
+std::string activation_signature(const Plan& plan, const Op& op);
+
 // The instances a matmul of this weight type launches on `route` at `width` (what kernels_for
 // gives a matmul op; `g4run tune` and tests ask for routes the plan did not choose).
 std::vector<KernelInstance> matmul_route_kernels(Route route, QuantType type, int64_t width);

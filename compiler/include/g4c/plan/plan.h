@@ -103,7 +103,8 @@ enum class OpKind : uint8_t {
 };
 inline constexpr int kOpKindCount = 18;
 
-enum class AttrKind : uint8_t { integer, number, boolean, string, ident, int_list, routes };
+// `value`: a reference to another op's result, `%name` (kept as an Ident with its sigil).
+enum class AttrKind : uint8_t { integer, number, boolean, string, ident, int_list, routes, value };
 
 struct AttrSchema {
   std::string_view key;

@@ -27,7 +27,7 @@ struct RootStorage {
   int64_t seq_bytes = 0;
   int def = 0;
   int last = 0;         // last op at which any value sharing this storage is read
-  bool scratch = false; // a matmul route's scratch, live only at its op
+  bool scratch = false; // an op's scratch, live at its op (and the matmuls reading its activations)
   bool live_out = false;
 };
 
@@ -42,6 +42,10 @@ struct StorageAnalysis {
 // route scratch (the most any of its routes needs), attention's split partials.
 int64_t op_scratch_seq_bytes(const Op& op);
 inline std::string scratch_name(const Op& op) { return op.result + ".scratch"; }
+// The scratch a matmul's `activations_from = %producer` names: the producer's.
+inline std::string activations_scratch_name(const Attr& activations_from) {
+  return std::get<Ident>(activations_from.value).text.substr(1) + ".scratch";
+}
 
 // Walks the ops in order. Values used before definition are ignored here (the verifier reports
 // them). Output values stay live past the last op.

@@ -34,12 +34,16 @@ struct MatmulCall {
   // The op's plan scratch: width × plan::route_scratch_seq_bytes(route, type, cols) bytes, 16-byte
   // aligned (q8_1 activations for mmq, fp16/bf16 activations for cublas); null when that is 0.
   void* scratch = nullptr;
+  // The scratch already holds x prepared for this route by an earlier matmul of the same input
+  // (the plan's `activations_from`): the activation kernel is not run, and `kernels` lacks it.
+  bool activations_ready = false;
 };
 
 // `kernels`: the op's instances at this width, in plan::kernels_for order, resolved by the caller
 // from a KernelLibrary (ws: matmul.ws; mmq: quantize_q8_1, matmul.mmq; gemm_n: matmul.gemm_n;
 // cublas: [dequantize_f16,] convert_activations for F16/BF16/quantized weights, none for F32;
-// mma16: repack_mma16, quantize_mma16, matmul.mma16, the weight already repacked by the first).
+// mma16: repack_mma16, quantize_mma16, matmul.mma16, the weight already repacked by the first),
+// less the activation kernel (plan::activation_kernel) when `call.activations_ready`.
 cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kernels, const MatmulCall& call,
                           cudaStream_t stream, cublasHandle_t cublas);
 
