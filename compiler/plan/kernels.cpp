@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "g4c/plan/bytes_read.h"
+
 namespace g4c::plan {
 
 namespace {
@@ -9,13 +11,6 @@ namespace {
 Ident type_of(const Plan& plan, const Op& op) {
   const WeightDecl* w = plan.find_weight(op.weight);
   return Ident{w ? std::string(name(w->type)) : "unknown"};
-}
-
-std::optional<Route> route_at(const Op& op, int64_t width) {
-  if (const std::vector<RouteChoice>* routes = op.routes())
-    for (const RouteChoice& c : *routes)
-      if (c.width == width) return c.route;
-  return std::nullopt;
 }
 
 std::vector<KernelInstance> matmul_kernels(const Plan& plan, const Op& op, int64_t width) {

@@ -5,6 +5,10 @@
 
 namespace g4c::plan {
 
+// The legality rules above step as the kernels do; the scratch sizes below are the kernels' layouts.
+static_assert(kMmqKStep == matmul::kQ8SuperBlock, "mmq and mma16 step over the kernels' 256-weight super-block");
+static_assert(matmul::kQ8RowBytes * 32 == kMmqKStep * 36, "q8_1 activations take 36 bytes per 32 values");
+
 bool route_legal(Route route, QuantType type, int64_t rows, int64_t cols) {
   return route_illegal_reason(route, type, rows, cols).empty();
 }
@@ -40,7 +44,7 @@ std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int6
 
 int64_t route_scratch_seq_bytes(Route route, QuantType type, int64_t cols) {
   switch (route) {
-    case Route::mmq: return cols / 32 * 36;
+    case Route::mmq: return cols / matmul::kQ8SuperBlock * matmul::kQ8RowBytes;
     case Route::mma16: return matmul::mma16_activation_row_bytes(cols);
     case Route::cublas: return type == QuantType::F32 ? 0 : cols * 2;
     case Route::ws:

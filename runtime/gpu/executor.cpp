@@ -195,9 +195,12 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
       return l;
     }
     case OpKind::matmul: {
-      Route route = Route::ws;
-      for (const RouteChoice& r : *op.routes())
-        if (r.width == W) route = r.route;
+      const std::optional<Route> at = route_at(op, W);
+      if (!at) {  // the verifier refuses such a plan; never guess a route
+        diag.error({}, "%" + op.result + " has no route at width " + std::to_string(W));
+        return std::nullopt;
+      }
+      const Route route = *at;
       l.route = std::string(name(route));
       const MatmulCall c{weight->data.get(), weight->f16.get(), weight->type, weight->ne1, weight->ne0, x, y,
                          static_cast<int>(W), scratch(w, op), op.find("activations_from") != nullptr};

@@ -4,6 +4,7 @@
 
 #include "g4c/kernels/matmul_args.h"
 #include "g4c/kernels/weight_layouts_host.h"
+#include "g4c/plan/routes.h"
 #include "g4c/runtime/gpu/cuda.h"
 
 namespace g4c::gpu {
@@ -96,7 +97,7 @@ cudaError_t launch_mma16(cudaKernel_t quantize, cudaKernel_t kernel, const Matmu
 }
 
 cudaError_t launch_gemm_n(cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
-  if (c.cols % 32 != 0 || !aligned16(c.x)) return cudaErrorInvalidValue;
+  if (c.cols % plan::kGemmNKStep != 0 || !aligned16(c.x)) return cudaErrorInvalidValue;
   const int row_warps = row_warps_for(plan::Route::gemm_n, c);
   const MatmulArgs args{c.weight, c.x, c.y, c.rows, c.cols, c.width, row_warps};
   return launch_kernel(kernel, grid_for(c.rows, matmul::kTileRowsPerWarp * row_warps),
