@@ -1,0 +1,115 @@
+#include "g4run_common.h"
+
+#include <iostream>
+
+#include "g4c/runtime/jit.h"
+#include "g4c/support/text.h"
+
+namespace g4run {
+
+const g4c::OptionSpec kWeightsOption = {"weights", true, false, "source", "random:seed=N, or a GGUF file"};
+const g4c::OptionSpec kCheckTensorsOption = {"check-tensors", false, false, "",
+                                             "check every tensor of a GGUF file for NaN and infinities (norms always are)"};
+const g4c::OptionSpec kCacheDirOption = {"kernel-cache-dir", true, false, "dir",
+                                         "where compiled kernels are cached (default ~/.cache/g4c/kernels)"};
+const g4c::OptionSpec kNoCacheOption = {"no-kernel-cache", false, false, "", "compile every kernel, read and write no cache"};
+const g4c::OptionSpec kHelpOption = {"help", false, false, "", "show this help"};
+const g4c::OptionSpec kNoOverlapOption = {"no-launch-overlap", false, false, "",
+                                          "launch each kernel only after the previous one ends (for A/B timing; "
+                                          "default: overlapped on sm_90+)"};
+
+void print_usage(std::ostream& os) {
+  os << "usage: g4run [run] PLAN --weights SRC (--prompt-ids IDS | --prompt TEXT | --prompt-file F)... [options]\n"
+        "       g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P | --context C] [--steps S] [--json]\n"
+        "       g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R]\n"
+        "       g4run export-gguf PLAN --weights SRC -o FILE [--vocab F.gguf]\n"
+        "       g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]\n"
+        "       g4run tune PLAN... [-o FILE] [--batch 1,8,32] [--routes ws,mmq,...] [--repeats R] [--check-rows N]\n"
+        "\n"
+        "Runs a decode plan compiled by g4c: on the GPU executor when a CUDA device is present, else\n"
+        "on the CPU backend.\n"
+        "\n"
+        "run options:\n"
+     << g4c::format_options_help(run_options()) << "\nbench options:\n"
+     << g4c::format_options_help(bench_options()) << "\nprofile options:\n"
+     << g4c::format_options_help(profile_options()) << "\nexport-gguf options:\n"
+     << g4c::format_options_help(export_options()) << "\njit options:\n"
+     << g4c::format_options_help(jit_options()) << "\ntune options:\n"
+     << g4c::format_options_help(tune_options());
+}
+
+int usage_error(const std::string& message) {
+  std::cerr << kTool << ": error: " << g4c::clipped_message(message) << "\n"
+            << "run 'g4run --help' for usage\n";
+  return kUsageError;
+}
+
+bool has_device() {
+  std::string why;
+  return g4c::gpu::find_device(why).has_value();
+}
+
+std::string kernel_cache_dir(const g4c::ParsedArgs& args) {
+  return args.has("no-kernel-cache") ? "" : args.value("kernel-cache-dir").value_or(g4c::default_kernel_cache_dir());
+}
+
+g4c::WeightLoadOptions weight_options(const g4c::ParsedArgs& args) {
+  return {.check_every_tensor = args.has("check-tensors")};
+}
+
+std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, const std::string& source,
+                                                  int sequences, const g4c::ParsedArgs& args,
+                                                  std::optional<g4c::WeightSet>& host, g4c::DiagnosticEngine& diag) {
+  g4c::gpu::WeightSource weights;
+  if (auto seed = g4c::parse_random_seed(source)) {
+    weights.random_seed = *seed;
+  } else {
+    host = g4c::load_weights(plan, source, diag, weight_options(args));
+    if (!host) return nullptr;
+    weights.host = &*host;
+  }
+  if (args.has("no-launch-overlap")) g4c::gpu::set_launch_overlap(false);
+  g4c::gpu::ExecutorOptions options;
+  options.max_sequences = sequences;
+  options.jit.cache_dir = kernel_cache_dir(args);
+  options.progress = [](const std::string& message) { std::cerr << "g4run: " << message << "\n"; };
+  return g4c::gpu::Executor::create(plan, weights, options, diag);
+}
+
+std::optional<int64_t> positive_option(const g4c::ParsedArgs& args, const std::string& key, int64_t fallback,
+                                       std::string& error) {
+  auto text = args.value(key);
+  if (!text) return fallback;
+  auto n = g4c::parse_int(*text);
+  if (!n || *n < 1 || *n > 1000000) {
+    error = "--" + key + ": expected a positive number (got " + g4c::quote(*text) + ")";
+    return std::nullopt;
+  }
+  return *n;
+}
+
+std::optional<g4c::ParsedArgs> start_subcommand(int argc, char** argv, const std::string& name,
+                                                const std::vector<g4c::OptionSpec>& options, int& exit_code,
+                                                bool many_plans) {
+  std::string error;
+  auto args = g4c::parse_args(argc, argv, 2, options, error);
+  if (!args) {
+    exit_code = usage_error(error);
+  } else if (args->has("help")) {
+    print_usage(std::cout);
+    exit_code = 0;
+  } else if (many_plans ? args->positional.empty() : args->positional.size() != 1) {
+    exit_code = usage_error(name + (many_plans ? ": expected plan files" : ": expected one plan file"));
+  } else {
+    return args;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> required_weights(const g4c::ParsedArgs& args, const std::string& name, int& exit_code) {
+  auto source = args.value("weights");
+  if (!source) exit_code = usage_error(name + ": --weights: missing (random:seed=N or a GGUF file)");
+  return source;
+}
+
+}  // namespace g4run
