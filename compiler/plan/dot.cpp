@@ -9,8 +9,6 @@
 
 namespace g4c::plan {
 
-namespace {
-
 std::string_view route_color(Route r) {
   switch (r) {
     case Route::ws: return "#fdae6b";
@@ -45,6 +43,8 @@ std::string_view kind_color(OpKind k) {
   }
   return "#ffffff";
 }
+
+namespace {
 
 // A Graphviz string: line breaks become its \n.
 std::string quoted(std::string_view text) {

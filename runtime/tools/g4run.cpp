@@ -3,7 +3,7 @@
 //   g4run [run] PLAN --weights SRC (--prompt-ids IDS | --prompt TEXT | --prompt-file F)... [--steps N]
 //               [--vocab F.gguf] [--chat] [--stop S] [--jsonl] [--dump-logits F] [--backend gpu|cpu]
 //   g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P | --context C] [--steps S] [--json]
-//   g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R]
+//   g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R] [--html FILE]
 //   g4run export-gguf PLAN --weights SRC -o FILE [--vocab F.gguf]
 //   g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]
 //   g4run tune PLAN... [-o FILE] [--batch 1,8,32] [--routes ws,mmq,...] [--repeats R] [--check-rows N]

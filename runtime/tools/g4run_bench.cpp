@@ -4,6 +4,8 @@
 
 #include "g4c/plan/parser.h"
 #include "g4c/runtime/gpu/bench.h"
+#include "g4c/runtime/gpu/profile_page.h"
+#include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 #include "g4run_common.h"
 #include "text_io.h"
@@ -34,6 +36,7 @@ const std::vector<g4c::OptionSpec>& profile_options() {
       {"batch", true, false, "n", "sequences decoding together (default 1)"},
       {"prompt", true, false, "n", "prompt tokens per sequence before profiling (default 128)"},
       {"repeats", true, false, "n", "timed runs of every op; the median is shown (default 20)"},
+      {"html", true, false, "file", "also write the profile as a self-contained page: timeline, bandwidth chart, table"},
       kNoOverlapOption,
       kCacheDirOption,
       kNoCacheOption,
@@ -120,6 +123,11 @@ int profile(int argc, char** argv) {
   auto prompt = batch ? positive_option(*args, "prompt", 128, error) : std::nullopt;
   auto repeats = prompt ? positive_option(*args, "repeats", 20, error) : std::nullopt;
   if (!repeats) return usage_error(error);
+  if (auto html = args->value("html")) {
+    if (std::string conflict = g4c::output_input_conflict("--html", *html, {args->positional[0], *source});
+        !conflict.empty())
+      return usage_error(conflict);
+  }
   g4c::DiagnosticEngine diag;
   auto finish = [&](int code) {
     diag.print(std::cerr, kTool);
@@ -144,9 +152,20 @@ int profile(int argc, char** argv) {
   if (!result) return finish(kInputError);
   // The timed step is the one at position `prompt` (bench's one decode step), which each op replays.
   const std::vector<int32_t> positions(static_cast<size_t>(*batch), static_cast<int32_t>(*prompt));
-  std::cout << plan->header.name << " on " << executor->device().name << ": " << *batch << " sequences (width "
-            << result->width << ") at position " << *prompt << ", median of " << *repeats << " runs per op\n"
-            << g4c::gpu::format_profile(executor->profile(result->width, positions, static_cast<int>(*repeats)));
+  g4c::gpu::ProfilePage page{plan->header.name + " on " + executor->device().name + ": " + std::to_string(*batch) +
+                                 " sequences (width " + std::to_string(result->width) + ") at position " +
+                                 std::to_string(*prompt),
+                             executor->profile(result->width, positions, static_cast<int>(*repeats)), 0};
+  std::cout << page.title << ", median of " << *repeats << " runs per op\n" << g4c::gpu::format_profile(page.timings);
+  if (auto html = args->value("html")) {
+    page.copy_gbps = g4c::gpu::copy_bandwidth_gbps();
+    std::string why;
+    if (!g4c::write_output_file(*html, g4c::gpu::format_profile_html(page), why)) {
+      diag.error({}, "profile: cannot write " + g4c::quote(*html) + ": " + why);
+      return finish(kInputError);
+    }
+    std::cerr << "g4run: profile: wrote " << *html << "\n";
+  }
   return finish(0);
 }
 

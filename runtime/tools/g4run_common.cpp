@@ -21,7 +21,7 @@ const g4c::OptionSpec kNoOverlapOption = {"no-launch-overlap", false, false, "",
 void print_usage(std::ostream& os) {
   os << "usage: g4run [run] PLAN --weights SRC (--prompt-ids IDS | --prompt TEXT | --prompt-file F)... [options]\n"
         "       g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P | --context C] [--steps S] [--json]\n"
-        "       g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R]\n"
+        "       g4run profile PLAN --weights SRC [--batch N] [--prompt P] [--repeats R] [--html FILE]\n"
         "       g4run export-gguf PLAN --weights SRC -o FILE [--vocab F.gguf]\n"
         "       g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]\n"
         "       g4run tune PLAN... [-o FILE] [--batch 1,8,32] [--routes ws,mmq,...] [--repeats R] [--check-rows N]\n"

@@ -7,10 +7,16 @@
 
 #include <optional>
 #include <ostream>
+#include <string_view>
 
 #include "g4c/plan/plan.h"
 
 namespace g4c::plan {
+
+// The colours every picture of a plan uses (this graph, `g4run profile --html`): by matmul route
+// and by op kind, as "#rrggbb".
+std::string_view route_color(Route r);
+std::string_view kind_color(OpKind k);
 
 // The whole step, or with `layer` only that layer's ops: the values and caches they read from
 // outside it appear as plain nodes. `layer` must be one of the plan's layers.
