@@ -114,12 +114,12 @@ using P = Presence;
 const std::array<OpSchema, kOpKindCount> kSchemas = {{
     {"input", 0, P::none, false, true, false, kInputAttrs},
     {"embed_gather", 1, P::required, false, true, false, kEmbedAttrs},
-    {"ple_combine", 2, P::required, false, true, false, kPleAttrs, false, true},
+    {"ple_combine", 2, P::required, false, true, false, kPleAttrs, false, true, true},
     {"slice", 1, P::none, false, true, false, kSliceAttrs},
     {"alias", 1, P::none, false, true, false, kAliasAttrs},
     {"matmul", 1, P::required, false, true, false, kMatmulAttrs},
-    {"rms_norm", 1, P::optional, false, true, true, kNormAttrs, false, true},
-    {"rope", 2, P::none, false, true, true, kRopeAttrs},
+    {"rms_norm", 1, P::optional, false, true, true, kNormAttrs, false, true, true},
+    {"rope", 2, P::none, false, true, true, kRopeAttrs, false, false, false, true},
     {"kv_write", 4, P::none, true, false, false, {}, true},
     {"attention", 3, P::none, true, true, false, kAttentionAttrs},
     {"geglu", 2, P::none, false, true, true, kInPlaceOnly},
@@ -127,9 +127,9 @@ const std::array<OpSchema, kOpKindCount> kSchemas = {{
     {"scale_by", 1, P::required, false, true, true, kInPlaceOnly, false, true},
     {"softcap", 1, P::none, false, true, true, kSoftcapAttrs},
     // residual + rms_norm(x) [⊙ w]: in place over the residual, as the add it replaces was.
-    {"add_rms_norm", 2, P::optional, false, true, true, kNormAttrs, false, true},
+    {"add_rms_norm", 2, P::optional, false, true, true, kNormAttrs, false, true, true},
     // rope(rms_norm(x) [⊙ w], pos), one head per norm group.
-    {"rms_norm_rope", 2, P::optional, false, true, true, kNormRopeAttrs, false, true},
+    {"rms_norm_rope", 2, P::optional, false, true, true, kNormRopeAttrs, false, true, true, true},
     {"sample", 1, P::none, false, true, false, {}},
     {"output", 1, P::none, false, false, false, kOutputAttrs},
 }};

@@ -190,7 +190,7 @@ class Verifier {
                                            OpKind::geglu,       OpKind::add,     OpKind::scale_by,     OpKind::softcap,
                                            OpKind::add_rms_norm, OpKind::rms_norm_rope};
     if (std::find(std::begin(kFloatOps), std::end(kFloatOps), op.kind) == std::end(kFloatOps)) return {};
-    const size_t floats = op.kind == OpKind::rope || op.kind == OpKind::rms_norm_rope ? 1 : op.operands.size();
+    const size_t floats = schema(op.kind).rotates ? 1 : op.operands.size();
     for (size_t i = 0; i < floats; ++i)
       if (type_of(op.operands[i]).dtype != DType::f32)
         return "operand %" + op.operands[i] + " is " + format_type(type_of(op.operands[i])) + ", but " +
@@ -388,7 +388,7 @@ class Verifier {
 
   bool rebuilds_with_own_rope(const Op& attention, const KvCache& c) {
     const Op* rope = producer(attention.operands[0]);
-    const bool ropes = rope && (rope->kind == OpKind::rope || rope->kind == OpKind::rms_norm_rope);
+    const bool ropes = rope && schema(rope->kind).rotates;
     const KFromV& k = c.k_from_v;
     if (ropes && rope->get_int("head_dim") == k.head_dim && rope->get_int("rotated_pairs") == k.rotated_pairs &&
         rope->get_number("theta") == k.theta)

@@ -38,10 +38,8 @@ ModelFacts facts_of(const Plan& plan) {
         (sliding ? f.head_dim_sliding : f.head_dim_global) = op.get_int("head_dim");
         if (sliding) f.window = op.get_int("window");
       }
-      const bool ropes = op.kind == OpKind::rope || op.kind == OpKind::rms_norm_rope;
-      const bool norms = op.kind == OpKind::rms_norm || op.kind == OpKind::add_rms_norm || op.kind == OpKind::rms_norm_rope;
-      if (ropes) (sliding ? f.theta_sliding : f.theta_global) = op.get_number("theta");
-      if (norms) f.eps = op.get_number("eps");
+      if (schema(op.kind).rotates) (sliding ? f.theta_sliding : f.theta_global) = op.get_number("theta");
+      if (schema(op.kind).normalizes) f.eps = op.get_number("eps");
       if (op.kind == OpKind::matmul && op.weight.ends_with(".ffn_gate.weight")) f.ffn.push_back(op.get_int("rows"));
       if (op.kind == OpKind::ple_combine) f.ple_width = op.get_int("width");
       if (op.kind == OpKind::softcap) f.softcap = op.get_number("cap");

@@ -26,8 +26,7 @@ std::map<std::string, std::vector<float>> structural_tensors(const Plan& plan) {
   const WeightDecl* freqs = plan.find_weight("rope_freqs.weight");
   if (!freqs) return out;
   for (const Op* op : plan.ops()) {
-    const bool ropes = op->kind == OpKind::rope || op->kind == OpKind::rms_norm_rope;
-    if (!ropes || op->get_int("head_dim") != 2 * freqs->ne0) continue;
+    if (!schema(op->kind).rotates || op->get_int("head_dim") != 2 * freqs->ne0) continue;
     // One factor per element the plan declares (a hand-edited plan may declare [n, k]).
     std::vector<float> v(static_cast<size_t>(freqs->ne0 * freqs->ne1), 1e30f);
     std::fill(v.begin(), v.begin() + std::min<int64_t>(op->get_int("rotated_pairs"), freqs->ne0), 1.0f);

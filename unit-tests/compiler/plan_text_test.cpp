@@ -3,6 +3,7 @@
 // the parser or the verifier.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "compile_helpers.h"
@@ -15,6 +16,19 @@ namespace {
 using namespace plan;
 using testing::compile_shipped;
 using testing::print;
+
+// The op facts the schema states as flags agree with the attributes that carry them: every
+// norm has an eps, every RoPE a theta, and nothing else has either.
+TEST(OpSchemaFlags, MatchTheAttributesTheyName) {
+  for (int k = 0; k < kOpKindCount; ++k) {
+    const OpSchema& s = schema(static_cast<OpKind>(k));
+    const auto has = [&](std::string_view key) {
+      return std::any_of(s.attrs.begin(), s.attrs.end(), [&](const AttrSchema& a) { return a.key == key; });
+    };
+    EXPECT_EQ(s.normalizes, has("eps")) << s.name;
+    EXPECT_EQ(s.rotates, has("theta")) << s.name;
+  }
+}
 
 TEST(PlanText, RoundTripsEveryShippedModel) {
   for (const std::string& model : testing::shipped_models()) {

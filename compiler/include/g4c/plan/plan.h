@@ -130,6 +130,8 @@ struct OpSchema {
   // Reads its weight (a vector) as F32 floats, whatever its stored type: the runtime keeps an
   // f32 copy of such a weight (norms, ple_combine, scale_by).
   bool weight_as_floats = false;
+  bool normalizes = false;  // has an RMSNorm (attribute eps): the norms, rms_norm_rope, ple_combine
+  bool rotates = false;     // RoPE at the positions of operand 1 (attribute theta): rope, rms_norm_rope
 };
 
 const OpSchema& schema(OpKind k);
