@@ -40,16 +40,17 @@ std::string default_kernel_cache_dir() {
 }
 
 std::vector<JitRequest> jit_requests(const plan::Plan& plan) {
-  std::vector<JitRequest> out;
-  std::set<std::string> seen;
+  // The plan's own kernel list, which the verifier holds to exactly what its ops launch; each
+  // instance named, for messages, by the first op that launches it.
+  std::map<std::string, std::string> first_user;
   for (const plan::Op* op : plan.ops())
     for (int64_t width : plan.header.widths)
-      for (plan::KernelInstance& k : plan::kernels_for(plan, *op, width))
-        if (seen.insert(k.key()).second) {
-          std::string used_by = op->result.empty() ? std::string(plan::schema(op->kind).name) + " -> %" + op->cache
-                                                   : "%" + op->result;
-          out.push_back({std::move(k), std::move(used_by)});
-        }
+      for (const plan::KernelInstance& k : plan::kernels_for(plan, *op, width))
+        first_user.emplace(k.key(), op->result.empty() ? std::string(plan::schema(op->kind).name) + " -> %" + op->cache
+                                                       : "%" + op->result);
+  std::vector<JitRequest> out;
+  if (plan.kernels)
+    for (const plan::KernelInstance& k : *plan.kernels) out.push_back({k, first_user[k.key()]});
   return out;
 }
 

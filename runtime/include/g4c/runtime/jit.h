@@ -51,7 +51,8 @@ struct JitStats {
   double compile_seconds = 0;
 };
 
-// The instances every op of the plan launches, deduplicated, each with the first op using it.
+// The plan's kernel list (its `kernels` section, which the verifier holds to what its ops launch),
+// each instance with the first op that launches it.
 std::vector<JitRequest> jit_requests(const plan::Plan& plan);
 
 // Compiles the requested instances. A family with no registered source, or a compile error, is
