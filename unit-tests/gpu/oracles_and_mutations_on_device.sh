@@ -1,43 +1,81 @@
 #!/usr/bin/env bash
-# One device call for the oracle runs of record: the whole GPU suite and the GPU mutation table
-# (unit-tests/gpu/oracles_on_device.sh's steps), side by side — correctness runs, so sharing the
-# card changes no result — then, with the time left, `g4run tune` of the 12B's shapes on ws, mmq
-# and mma16 at N = 1 and 8 alone on the card (then the E4B's). Text in, text out
-# (unit-tests/gpu/text_on_device.sh, when build/vocab was carried) runs beside the suite; the V-only
-# cache bench (unit-tests/gpu/kv_storage_on_device.sh --no-tests) comes last if time is left.
-# Everything lands in $OUT/oracles.tgz; tails printed.
+# The oracle runs of record and the first numbers of a change, in device calls of at most 10
+# minutes, with binaries built on the build machine (carry build/bin, and build/vocab for text):
 #
-#   G4C_DEADLINE=seconds (default 560) bounds the whole script.
+#   G4C_DEADLINE=560 unit-tests/gpu/oracles_and_mutations_on_device.sh suite      # call 1
+#   G4C_DEADLINE=560 unit-tests/gpu/oracles_and_mutations_on_device.sh mutations  # call 2
+#   G4C_DEADLINE=560 unit-tests/gpu/oracles_and_mutations_on_device.sh perf       # call 3
+#
+# suite: the whole GPU suite beside text_on_device.sh (when build/vocab was carried); the suite's
+#   JSON report is the clean run of record.
+# mutations: the GPU mutation table in two halves side by side (each with its own clean run), then
+#   one table from all their reports (mutation_table.py --reports). Never more than three test
+#   processes share the card: on an 80 GB H100 four 12B processes ran out of memory (2026-12-06).
+# perf: alone on the card — the 12B at N = 1 and 8, context 1024: the default plan against
+#   --route-policy=no-mma16 (mmq) and against the plan without quantize-once
+#   (--fuse=residual-norm,norm-rope); then `g4run tune` of the 12B's shapes on mmq and mma16 at
+#   N = 1, 8, 16, 32 with the time left.
+# Everything lands in $OUT/<step>.tgz; tails printed. G4C_DEADLINE bounds the whole script.
 set -uo pipefail
-r=/tmp/g4c-oracles; rm -rf $r; mkdir -p $r build/plans
+step=${1:-suite}
+r=/tmp/g4c-$step; rm -rf $r; mkdir -p $r build/plans
 start=$(date +%s); deadline=${G4C_DEADLINE:-560}
 left() { echo $(( deadline - ($(date +%s) - start) )); }
 export G4C_SOURCE_DIR=$PWD G4C_TEST_KERNEL_CACHE=/tmp/g4c-kc G4C_KERNEL_CACHE_DIR=/tmp/g4c-kc
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > $r/device.txt 2>&1
-OUT=$r/suite G4C_GPU_TEST_TIMEOUT=$(( $(left) - 150 )) unit-tests/gpu/oracles_on_device.sh suite > $r/suite-run.log 2>&1 &
-suite=$!
-text=
-if [ -f build/vocab/ggml-vocab-gemma-4.gguf ]; then
-  OUT=$r/text G4C_TEXT_STEP_TIMEOUT=120 timeout $(( $(left) - 150 )) unit-tests/gpu/text_on_device.sh > $r/text-run.log 2>&1 &
-  text=$!
-fi
-OUT=$r/mutations G4C_MUTATION_TIMEOUT=$(( $(left) - 150 )) unit-tests/gpu/oracles_on_device.sh mutations > $r/mutations-run.log 2>&1
-wait $suite $text
-for model in 12b e4b; do
-  [ $(left) -gt 70 ] || break
-  [ $model = e4b ] && [ $(left) -lt 200 ] && break  # the V-only bench comes first
-  build/bin/g4c compile models/gemma4-$model.toml --batch 1,8 --context 4096 -o build/plans/$model.plan
-  timeout $(( $(left) - 15 )) build/bin/g4run tune build/plans/$model.plan --batch 1,8 --routes ws,mmq,mma16 \
-    -o $r/tune-$model.toml > $r/tune-$model.log 2>&1
-  echo "tune $model: exit $? with $(left) s left" >> $r/steps.log
-done
-if [ $(left) -gt 120 ]; then
-  OUT=$r/kv timeout $(( $(left) - 10 )) unit-tests/gpu/kv_storage_on_device.sh --no-tests > $r/kv-run.log 2>&1
-  echo "kv-storage bench: exit $? with $(left) s left" >> $r/steps.log
-fi
-tar -czf ${OUT:-/tmp}/oracles.tgz -C $r .
-grep -E "^\[  FAILED|tests ran|PASSED" $r/suite/gpu-tests.log | head -30
-cat $r/suite/steps.log $r/mutations/steps.log $r/steps.log 2>/dev/null
-tail -n 22 $r/mutations/mutation-gpu.log
-tail -n 30 $r/tune-12b.log 2>/dev/null; tail -n 16 $r/tune-e4b.log 2>/dev/null
-cat $r/text/text-summary.txt $r/kv/summary.txt 2>/dev/null
+
+case $step in
+  suite)
+    text=
+    if [ -f build/vocab/ggml-vocab-gemma-4.gguf ]; then
+      OUT=$r/text G4C_TEXT_STEP_TIMEOUT=120 timeout $(( $(left) - 20 )) unit-tests/gpu/text_on_device.sh > $r/text-run.log 2>&1 &
+      text=$!
+    fi
+    timeout $(( $(left) - 20 )) build/bin/g4c_gpu_tests --gtest_color=no --gtest_output=json:$r/gpu-tests.json \
+      > $r/gpu-tests.log 2>&1
+    echo "suite: exit $? after $(( $(date +%s) - start )) s" >> $r/steps.log
+    [ -n "$text" ] && wait $text
+    grep -E "^\[  FAILED|tests ran|PASSED" $r/gpu-tests.log | head -30
+    cat $r/text/text-summary.txt 2>/dev/null | grep -v '^PASS' ;;
+  mutations)
+    halves=("skip_v_norm,drop_weight_block,drop_weight_block_mmq,window_plus_one"
+            "ring_size_as_window,swap_rope_pairs,swap_rope_pairs_fused")
+    for i in 0 1; do
+      timeout $(( $(left) - 30 )) python3 unit-tests/mutation/mutation_table.py --suite gpu --binary build/bin/g4c_gpu_tests \
+        --work-dir $r/half$i --bugs ${halves[$i]} > $r/half$i.log 2>&1 &
+    done
+    wait
+    mkdir -p $r/reports
+    cp $r/half0/*.json $r/reports/ 2>/dev/null
+    for f in $r/half1/*.json; do [ "$(basename $f)" = none.json ] || cp $f $r/reports/; done
+    python3 unit-tests/mutation/mutation_table.py --suite gpu --binary /bin/false --work-dir $r/merged \
+      --reports $r/reports --markdown $r/mutation-gpu.md > $r/mutation-gpu.log 2>&1
+    echo "mutation table: exit $? after $(( $(date +%s) - start )) s" >> $r/steps.log
+    cat $r/mutation-gpu.log ;;
+  perf)
+    for variant in default no-mma16 no-quantize-once; do
+      flags=
+      [ $variant = no-mma16 ] && flags=--route-policy=no-mma16
+      [ $variant = no-quantize-once ] && flags=--fuse=residual-norm,norm-rope
+      build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 4096 $flags -o build/plans/12b-$variant.plan
+      build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 4096 $flags --emit=kernels | tail -1 \
+        > $r/launches-$variant.txt
+      timeout 120 build/bin/g4run bench build/plans/12b-$variant.plan --weights random:seed=1 --batch 1,8 --context 1024 \
+        > $r/bench-$variant.txt 2>&1
+      echo "bench $variant: exit $? after $(( $(date +%s) - start )) s" >> $r/steps.log
+    done
+    build/bin/g4c compile models/gemma4-12b.toml --batch 1,8,16,32 --context 4096 -o build/plans/12b-tune.plan
+    timeout $(( $(left) - 15 )) build/bin/g4run tune build/plans/12b-tune.plan --batch 1,8,16,32 --routes mmq,mma16 \
+      -o $r/tune-12b.toml > $r/tune-12b.log 2>&1
+    echo "tune: exit $? after $(( $(date +%s) - start )) s" >> $r/steps.log
+    for variant in default no-mma16 no-quantize-once; do
+      echo "== $variant: $(cat $r/launches-$variant.txt)"
+      grep -E "^ +N |^ +[0-9]+ +[0-9]+ |copy bandwidth" $r/bench-$variant.txt
+    done
+    tail -n 50 $r/tune-12b.log ;;
+  *)
+    echo "usage: $0 suite|mutations|perf" >&2
+    exit 2 ;;
+esac
+cat $r/steps.log
+tar -czf ${OUT:-/tmp}/$step.tgz -C $r .
