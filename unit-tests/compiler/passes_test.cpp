@@ -139,6 +139,24 @@ TEST(Storage, ViewsAndInPlaceResultsShareTheirSourceBytes) {
   EXPECT_EQ(s.roots.at(s.values.at("next").root).last, s.op_count);
 }
 
+// quantize-once: a matmul reading another's prepared activations has no scratch of its own, and
+// the producer's scratch stays live through it (so no result between them takes its bytes).
+TEST(Storage, SharedActivationsKeepTheProducersScratchLive) {
+  Plan plan = compile_shipped("gemma4-12b.toml", {1, 8});
+  StorageAnalysis s = analyze_storage(plan);
+  int shared = 0;
+  for (const Op* op : plan.ops()) {
+    const Attr* from = op->find("activations_from");
+    if (!from) continue;
+    ++shared;
+    EXPECT_EQ(op_scratch_seq_bytes(*op), 0) << op->result;
+    EXPECT_FALSE(s.roots.count(scratch_name(*op))) << op->result;
+    const RootStorage& scratch = s.roots.at(activations_scratch_name(*from));
+    EXPECT_GE(scratch.last, s.values.at(op->result).def) << op->result;
+  }
+  EXPECT_EQ(shared, 40 * 3 + 8 * 2);  // K, V and up on the sliding layers; K and up on the global ones
+}
+
 TEST(Routes, EveryMatmulHasALegalRouteAtEveryWidth) {
   for (const std::string& model : testing::shipped_models()) {
     Plan plan = compile_shipped(model);
