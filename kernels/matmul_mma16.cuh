@@ -104,9 +104,10 @@ __device__ __forceinline__ float2 load_in_order_8(const void* p) {
   return v;
 }
 
-// Where a lane reads the activations of one super-block, per 8-row tile j: the B fragments (row
-// 8j + g), the block scales of its C columns (rows 8j + 2t and 8j + 2t + 1) and the block sums of
-// row 8j + g. Rows past the width read the last row (their results are never written). The
+// Where a lane reads the activations of one super-block, per 8-row tile j of the rows from
+// first_row: the B fragments (row 8j + g), the block scales of its C columns (rows 8j + 2t and
+// 8j + 2t + 1) and the block sums of row 8j + g. Rows past the width read the last row (their
+// results are never written). The
 // offsets are the lane's own for the whole kernel. Activations are small and read by every warp,
 // so they come from L1 when used; only the weights are loaded ahead.
 template <int kTiles8>
@@ -116,8 +117,8 @@ struct Mma16Activations {
   int scales[kTiles8][2];       // rows 8j + 2t, 8j + 2t + 1: their d[0..7]
   int sums[kTiles8];            // row 8j + g: its s[2t], s[2t + 1]
 
-  __device__ Mma16Activations(int width, int g, int t) : record(nullptr) {
-    const auto row = [&](int n) { return n < width ? n : width - 1; };
+  __device__ Mma16Activations(int width, int first_row, int g, int t) : record(nullptr) {
+    const auto row = [&](int n) { return first_row + n < width ? first_row + n : width - 1; };
 #pragma unroll
     for (int j = 0; j < kTiles8; ++j) {
       codes[j] = matmul::mma16_code_byte(row(8 * j + g), 0, 4 * t);  // + 64c: blocks 2c, 2c + 1
@@ -377,10 +378,12 @@ struct Mma16Type<block_q4_0> : Mma16BlockScaled<block_q4_0, 4> {};
 
 }  // namespace mm
 
-// y[n][j] = Σ_k x[n][k] · W[j][k] for n < args.width ≤ kCapacity (a multiple of 8), W in the mma16
-// layout, x from quantize_mma16 for that width. Grid: ceil(tiles / (4 / k_split)) blocks of
-// matmul::kThreads threads, matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory
-// when k_split > 1.
+// y[n][j] = Σ_k x[n][k] · W[j][k] for n < args.width, W in the mma16 layout, x from quantize_mma16
+// for that width, for each member (W, y) of the launch group; a block computes kCapacity rows n (a
+// multiple of 8) of its row group. Grid: Σ_members ceil(tiles / (4 / k_split)) · row_groups blocks
+// of matmul::kThreads threads, member by member, the row groups of a tile block adjacent;
+// matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory when k_split > 1. A
+// row's result does not depend on the capacity, the group it falls in or the other members.
 template <class Block, int kCapacity>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16(Mma16Args a) {
   wait_for_prior_grids();
@@ -391,19 +394,27 @@ __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per
   constexpr long long kRecordBytes = Type::Layout::kRecordBytes;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int tiles_per_block = matmul::kWarps / a.k_split;
-  const long long tile = static_cast<long long>(blockIdx.x) * tiles_per_block + warp % tiles_per_block;
+  // The block's member, picked with selects: a dynamic index into the parameters would copy them
+  // to local memory.
+  const unsigned block = blockIdx.x;
+  const int m = a.member_count > 1 && block >= a.member_end[0] ? (a.member_count > 2 && block >= a.member_end[1] ? 2 : 1) : 0;
+  const Mma16Member member = m == 0 ? a.members[0] : m == 1 ? a.members[1] : a.members[2];
+  const unsigned local = block - (m == 0 ? 0u : m == 1 ? a.member_end[0] : a.member_end[1]);
+  const long long tile_block = local / a.row_groups;
+  const int first_row = kCapacity * static_cast<int>(local % a.row_groups);
+  const long long tile = tile_block * tiles_per_block + warp % tiles_per_block;
   const int k_lane = warp / tiles_per_block;
   const long long super_blocks = a.cols / matmul::kQ8SuperBlock;
   const long long first = super_blocks * k_lane / a.k_split, last = super_blocks * (k_lane + 1) / a.k_split;
-  const bool active = tile < layout::mma16_tiles(a.rows);
+  const bool active = tile < layout::mma16_tiles(member.rows);
 
   float acc[kTiles8][4];
   zero_fragments(acc);
   if (active && first < last) {
-    const unsigned char* records = static_cast<const unsigned char*>(a.weight) + tile * super_blocks * kRecordBytes;
+    const unsigned char* records = static_cast<const unsigned char*>(member.weight) + tile * super_blocks * kRecordBytes;
     const long long activation_stride = static_cast<long long>(a.width) * matmul::kMma16RowBytes;
     const unsigned long long policy = evict_first_policy();
-    Mma16Activations<kTiles8> x(a.width, lane / 4, lane % 4);
+    Mma16Activations<kTiles8> x(a.width, first_row, lane / 4, lane % 4);
     if constexpr (kTiles8 == 1) {
       // Two record buffers, used in turn (no record is copied between registers): one record's
       // loads are in flight while the other is computed.
@@ -431,8 +442,8 @@ __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per
   }
 
   // The k_split warps of a tile sum through shared memory, lowest K-lane first.
-  finish_block_tile(acc, dynamic_shared_memory(), tiles_per_block, a.width,
-                    static_cast<long long>(blockIdx.x) * tiles_per_block * layout::kMma16TileRows, a.rows, a.y);
+  finish_block_tile(acc, dynamic_shared_memory(), tiles_per_block, a.width - first_row,
+                    tile_block * tiles_per_block * layout::kMma16TileRows, member.rows, member.y + first_row * member.rows);
 }
 
 }  // namespace g4c

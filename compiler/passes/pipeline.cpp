@@ -9,8 +9,9 @@ namespace g4c {
 
 // Fusions of ops come first: every later pass (in-place decisions, liveness, offsets, kernel
 // instances) then sees the fused ops, never the pairs they replaced. quantize-once reads the
-// routes, so it follows them; liveness and kernel instances still come after it.
-static constexpr std::array<PassInfo, 10> kPipeline = {{
+// routes, so it follows them, and group-matmuls the preparations quantize-once shares; liveness
+// and kernel instances still come after both.
+static constexpr std::array<PassInfo, 11> kPipeline = {{
     {"residual-norm", "residual add of an rms_norm as one add_rms_norm op", run_fuse_residual_norm, true},
     {"norm-rope", "per-head rms_norm and its rope as one rms_norm_rope op", run_fuse_norm_rope, true},
     {"kv-layout", "KV cache per owning layer: ring of window slots or full context", run_kv_layout, false, true},
@@ -19,6 +20,7 @@ static constexpr std::array<PassInfo, 10> kPipeline = {{
     {"routes", "a matmul route for every width", run_routes},
     {"weight-layout", "each weight's device layout, as its routes read it", run_weight_layout},
     {"quantize-once", "matmuls of one input share its one activation quantization", run_quantize_once, true},
+    {"group-matmuls", "matmuls of one prepared input, type and route launch as one kernel", run_group_matmuls, true},
     {"buffer-plan", "liveness and per-sequence arena offsets", run_buffer_plan},
     {"kernel-instances", "the kernel instances the plan launches", run_kernel_instances},
 }};

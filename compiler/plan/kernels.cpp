@@ -18,7 +18,9 @@ std::vector<KernelInstance> matmul_kernels(const Plan& plan, const Op& op, int64
   const WeightDecl* w = plan.find_weight(op.weight);
   if (!route || !w) return {};
   std::vector<KernelInstance> k = matmul_route_kernels(*route, w->type, width);
-  if (op.find("activations_from"))  // another matmul prepared them (quantize-once)
+  if (op.find("launched_with"))  // the leader's launch computes it (group-matmuls): only load-time work is its own
+    std::erase_if(k, [](const KernelInstance& i) { return !runs_at_load(i.family); });
+  else if (op.find("activations_from"))  // another matmul prepared them (quantize-once)
     if (const std::optional<KernelInstance> a = activation_kernel(*route, w->type))
       std::erase_if(k, [&](const KernelInstance& i) { return i.key() == a->key(); });
   return k;

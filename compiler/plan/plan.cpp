@@ -88,7 +88,9 @@ constexpr AttrSchema kMatmulAttrs[] = {{"type", AK::ident, true},
                                        {"routes", AK::routes, false},
                                        // quantize-once: the earlier matmul of the same input whose
                                        // prepared activations (its scratch) this one reads
-                                       {"activations_from", AK::value, false}};
+                                       {"activations_from", AK::value, false},
+                                       // group-matmuls: the earlier matmul whose launch computes this one
+                                       {"launched_with", AK::value, false}};
 constexpr AttrSchema kNormAttrs[] = {{"eps", AK::number, true}, {"group", AK::integer, true, 1, kMaxDim}, kInPlace};
 constexpr AttrSchema kRopeAttrs[] = {{"head_dim", AK::integer, true, 2, kMaxHeadDim},
                                      {"rotated_pairs", AK::integer, true, 0, kMaxHeadDim / 2},

@@ -8,6 +8,7 @@ namespace g4c::plan {
 // The legality rules above step as the kernels do; the scratch sizes below are the kernels' layouts.
 static_assert(kMmqKStep == matmul::kQ8SuperBlock, "mmq and mma16 step over the kernels' 256-weight super-block");
 static_assert(matmul::kQ8RowBytes * 32 == kMmqKStep * 36, "q8_1 activations take 36 bytes per 32 values");
+static_assert(kMaxLaunchGroup == kMma16MaxMembers, "an mma16 launch holds a whole launch group");
 
 bool route_legal(Route route, QuantType type, int64_t rows, int64_t cols) {
   return route_illegal_reason(route, type, rows, cols).empty();

@@ -22,12 +22,16 @@ int64_t op_scratch_seq_bytes(const Op& op) {
 
 namespace {
 
-// Where an op's result lives: its own storage, or a part of an operand's.
+// Where an op's result lives: its own storage, or a part of an operand's. A matmul launched with
+// another (group-matmuls) is written when that one runs, so its storage is live from there.
 void place_result(const Op& op, int index, StorageAnalysis& s) {
   ValueStorage v;
   v.root = op.result;
   v.seq_bytes = op.type.seq_bytes();
   v.def = index;
+  if (const Attr* leader = op.find("launched_with"))
+    if (auto it = s.values.find(std::get<Ident>(leader->value).text.substr(1)); it != s.values.end())
+      v.def = std::min(index, it->second.def);
   auto source = op.operands.empty() ? s.values.end() : s.values.find(op.operands[0]);
   bool shares = op.kind == OpKind::alias || op.kind == OpKind::slice || op.in_place();
   if (shares && source != s.values.end()) {
@@ -35,7 +39,7 @@ void place_result(const Op& op, int index, StorageAnalysis& s) {
     v.seq_offset = source->second.seq_offset;
     if (op.kind == OpKind::slice) v.seq_offset += op.get_int("index") * v.seq_bytes;
   } else {
-    s.roots[v.root] = RootStorage{v.seq_bytes, index, index, false, false};
+    s.roots[v.root] = RootStorage{v.seq_bytes, v.def, index, false, false};
     s.root_order.push_back(v.root);
   }
   s.values[op.result] = v;

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "g4c/plan/bytes_read.h"
 #include "g4c/plan/kernels.h"
 #include "g4c/plan/printer.h"
 #include "g4c/plan/routes.h"
@@ -498,7 +499,7 @@ class Verifier {
       for (int64_t width : plan_.header.widths)
         if (!seen.count(width)) return fail(*op, "width " + std::to_string(width) + " has no route");
     }
-    return check_shared_activations() && check_layout_readers();
+    return check_shared_activations() && check_launch_groups() && check_layout_readers();
   }
 
   // quantize-once: `activations_from = %p` reads the activations p prepared in its scratch, so p is
@@ -533,6 +534,54 @@ class Verifier {
                                first->second->result);
       }
       earlier[op->result] = op;
+    }
+    return true;
+  }
+
+  // group-matmuls: `launched_with = %p` is computed by p's launch, so p is an earlier matmul that
+  // launches itself and prepared this op's activations, with the same weight type, column count
+  // and group-capable route at every width, computing at most kMaxLaunchGroup matmuls.
+  bool check_launch_groups() {
+    std::map<std::string, const Op*> earlier;  // matmuls by result
+    std::map<std::string, int> members;        // by leader
+    for (const Op* op : ops_) {
+      if (op->kind != OpKind::matmul) continue;
+      if (const Attr* with = op->find("launched_with")) {
+        const std::string leader = std::get<Ident>(with->value).text;
+        auto p = earlier.find(leader.substr(1));
+        if (p == earlier.end()) return fail(*op, "launched_with " + leader + " is not an earlier matmul");
+        const Op& l = *p->second;
+        if (const Attr* further = l.find("launched_with"))
+          return fail(*op, "launched_with " + leader + ", which is launched with " +
+                               std::get<Ident>(further->value).text + " itself: name that one");
+        const Attr* from = op->find("activations_from");
+        if (!from || std::get<Ident>(from->value).text != leader)
+          return fail(*op, "launched_with " + leader + ", whose prepared activations it does not read: add activations_from = " +
+                               leader);
+        if (l.get_ident("type") != op->get_ident("type") || l.get_int("cols") != op->get_int("cols"))
+          return fail(*op, "launched_with " + leader + ", a " + l.get_ident("type") + " matmul of " +
+                               std::to_string(l.get_int("cols")) + " columns: a launch group shares one weight type and column count");
+        if (!check_group_routes(*op, l)) return false;
+        if (++members.try_emplace(leader, 1).first->second > kMaxLaunchGroup)
+          return fail(*op, "launched_with " + leader + ", whose launch already computes " + std::to_string(kMaxLaunchGroup) +
+                               " matmuls (at most " + std::to_string(kMaxLaunchGroup) + ")");
+      }
+      earlier[op->result] = op;
+    }
+    return true;
+  }
+
+  bool check_group_routes(const Op& op, const Op& leader) {
+    for (int64_t width : plan_.header.widths) {
+      const std::optional<Route> mine = route_at(op, width), theirs = route_at(leader, width);
+      if (!mine || !theirs) continue;  // reported with the routes
+      if (*mine != *theirs)
+        return fail(op, "launched_with %" + leader.result + ", whose route at width " + std::to_string(width) + " is " +
+                            std::string(name(*theirs)) + ", not " + std::string(name(*mine)) +
+                            ": a launch group runs one route at every width");
+      if (!route_launches_groups(*mine))
+        return fail(op, "launched_with %" + leader.result + " on " + std::string(name(*mine)) + " at width " +
+                            std::to_string(width) + ", which launches one weight at a time (launch groups: mma16)");
     }
     return true;
   }

@@ -59,6 +59,7 @@ struct Launch {
   const Op* op = nullptr;
   std::string route;
   std::function<cudaError_t(cudaStream_t)> run;
+  std::vector<const Op*> group;  // the matmuls launched with `op` (group-matmuls)
 };
 
 struct CacheState {
@@ -140,6 +141,15 @@ struct Executor::Impl {
     return w.width * storage.values.at(value).seq_bytes / 4;
   }
 
+  // The matmuls whose `launched_with` names `leader`, in plan order.
+  std::vector<const Op*> launched_with(const Op& leader) const {
+    std::vector<const Op*> group;
+    for (const Op* op : plan->ops())
+      if (const Attr* with = op->find("launched_with"); with && std::get<Ident>(with->value).text == "%" + leader.result)
+        group.push_back(op);
+    return group;
+  }
+
   bool allocate_caches(DiagnosticEngine& diag);
   bool build_launches(WidthState& w, DiagnosticEngine& diag);
   std::optional<Launch> launch_for(const Op& op, WidthState& w, DiagnosticEngine& diag);
@@ -200,10 +210,16 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
         diag.error({}, "%" + op.result + " has no route at width " + std::to_string(W));
         return std::nullopt;
       }
+      if (op.find("launched_with")) return l;  // the leader's launch computes it
       const Route route = *at;
       l.route = std::string(name(route));
-      const MatmulCall c{weight->data.get(), weight->f16.get(), weight->type, weight->ne1, weight->ne0, x, y,
-                         static_cast<int>(W), scratch(w, op), op.find("activations_from") != nullptr};
+      MatmulCall c{weight->data.get(), weight->f16.get(), weight->type, weight->ne1, weight->ne0, x, y,
+                   static_cast<int>(W), scratch(w, op), op.find("activations_from") != nullptr};
+      for (const Op* member : launched_with(op)) {
+        const DeviceTensor& m = this->weights->at(member->weight);
+        c.group.push_back({m.data.get(), f(member->result), m.ne1});
+        l.group.push_back(member);
+      }
       l.run = [=, cublas = cublas](cudaStream_t s) { return launch_matmul(route, k, c, s, cublas); };
       return l;
     }
@@ -621,8 +637,13 @@ std::vector<OpTiming> Executor::profile(int64_t width, std::span<const int32_t> 
   std::vector<OpTiming> out;
   for (size_t i = 0; i < w.launches.size(); ++i) {
     const Op& op = *w.launches[i].op;
-    const int64_t bytes = weight_bytes_read(*plan_, op, w.width) + kv_bytes_read(*plan_, op, positions);
-    out.push_back({"%" + op.result, std::string(schema(op.kind).name), w.launches[i].route, median(times[i]), bytes});
+    int64_t bytes = weight_bytes_read(*plan_, op, w.width) + kv_bytes_read(*plan_, op, positions);
+    std::string name = "%" + op.result;
+    for (const Op* member : w.launches[i].group) {  // one launch computes them all
+      bytes += weight_bytes_read(*plan_, *member, w.width);
+      name += "+%" + member->result;
+    }
+    out.push_back({name, std::string(schema(op.kind).name), w.launches[i].route, median(times[i]), bytes});
   }
   return out;
 }

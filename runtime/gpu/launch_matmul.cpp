@@ -23,6 +23,9 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 unsigned grid_for(int64_t items, int64_t per_block) { return static_cast<unsigned>((items + per_block - 1) / per_block); }
 
+// The blocks of one mma16 row group: 4 / k_split 16-row tiles each.
+unsigned mma16_blocks(int64_t rows, int k_split) { return grid_for(layout::mma16_tiles(rows), matmul::kWarps / k_split); }
+
 int current_device_attribute(cudaDeviceAttr attribute) {
   int device = 0, value = 0;
   cudaGetDevice(&device);
@@ -90,10 +93,21 @@ cudaError_t launch_mma16(cudaKernel_t quantize, cudaKernel_t kernel, const Matmu
     if (cudaError_t e = launch_kernel(quantize, grid_for(warps, matmul::kWarps), 0, quantize_args, stream);
         e != cudaSuccess)
       return e;
-  const int k_split = mma16_k_split(c.rows, current_device_attribute(cudaDevAttrMultiProcessorCount));
-  const Mma16Args args{c.weight, c.scratch, c.y, c.rows, c.cols, c.width, k_split};
-  return launch_kernel(kernel, grid_for(layout::mma16_tiles(c.rows), matmul::kWarps / k_split),
-                       matmul_shared_bytes(plan::Route::mma16, c.type, c.width, k_split), args, stream);
+  if (c.group.size() + 1 > kMma16MaxMembers) return cudaErrorInvalidValue;
+  std::vector<int64_t> rows = {c.rows};
+  Mma16Args args{{{c.weight, c.y, c.rows}}, {}, 1, c.scratch, c.cols, c.width, 0, matmul::mma16_row_groups(c.width)};
+  for (const MatmulCall::GroupMember& g : c.group) {
+    if (!g.weight || !g.y || g.rows < 1) return cudaErrorInvalidValue;
+    if (!aligned16(g.weight)) return cudaErrorMisalignedAddress;
+    args.members[args.member_count++] = {g.weight, g.y, g.rows};
+    rows.push_back(g.rows);
+  }
+  args.k_split = mma16_k_split(rows, c.width, current_device_attribute(cudaDevAttrMultiProcessorCount));
+  unsigned blocks = 0;
+  for (int m = 0; m < args.member_count; ++m)
+    args.member_end[m] = blocks += mma16_blocks(rows[m], args.k_split) * args.row_groups;
+  return launch_kernel(kernel, blocks, matmul_shared_bytes(plan::Route::mma16, c.type, c.width, args.k_split), args,
+                       stream);
 }
 
 cudaError_t launch_gemm_n(cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
@@ -154,10 +168,17 @@ int matmul_shared_bytes(plan::Route route, QuantType type, int width, int row_wa
   return 0;
 }
 
-int mma16_k_split(int64_t rows, int sm_count) {
-  const int64_t tiles = layout::mma16_tiles(rows);
-  if (tiles >= 8 * static_cast<int64_t>(sm_count)) return 1;
-  return tiles >= 4 * static_cast<int64_t>(sm_count) ? 2 : 4;
+// The most warps per tile whose grid still runs in one wave of the blocks an SM holds at the
+// kernel's register budget: more warps put more weight bytes in flight, a second wave costs a
+// whole pass of latency. A grid that overflows even with a warp per tile takes one.
+int mma16_k_split(std::span<const int64_t> rows, int width, int sm_count) {
+  const int64_t resident = static_cast<int64_t>(sm_count) * matmul::mma16_min_blocks_per_sm(matmul::mma16_capacity(width));
+  for (int k_split : {4, 2}) {
+    int64_t blocks = 0;
+    for (int64_t r : rows) blocks += static_cast<int64_t>(mma16_blocks(r, k_split)) * matmul::mma16_row_groups(width);
+    if (blocks <= resident) return k_split;
+  }
+  return 1;
 }
 
 int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, int sm_count, int max_shared_bytes) {
@@ -175,6 +196,7 @@ int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, in
 cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kernels, const MatmulCall& call,
                           cudaStream_t stream, cublasHandle_t cublas) {
   if (cudaError_t e = check_call(kernels, call); e != cudaSuccess) return e;
+  if (!call.group.empty() && route != plan::Route::mma16) return cudaErrorInvalidValue;  // one weight a launch
   switch (route) {
     case plan::Route::ws:
       return kernels.size() == 1 ? launch_ws(kernels[0], call, stream) : cudaErrorInvalidValue;

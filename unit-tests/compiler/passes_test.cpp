@@ -5,6 +5,7 @@
 
 #include "compile_helpers.h"
 #include "kv_limit_declaration.h"
+#include "g4c/plan/kernels.h"
 #include "g4c/plan/routes.h"
 #include "g4c/plan/storage.h"
 #include "g4c/spec/limits.h"
@@ -155,6 +156,27 @@ TEST(Storage, SharedActivationsKeepTheProducersScratchLive) {
     EXPECT_GE(scratch.last, s.values.at(op->result).def) << op->result;
   }
   EXPECT_EQ(shared, 40 * 3 + 8 * 2);  // K, V and up on the sliding layers; K and up on the global ones
+}
+
+// group-matmuls: a matmul launched with another is written when that one runs, so its storage is
+// live from the leader's position (no value between them may take its bytes), and it launches
+// nothing of its own at any width.
+TEST(Storage, LaunchGroupMembersAreLiveFromTheirLeader) {
+  Plan plan = compile_shipped("gemma4-12b.toml", {1, 8});
+  StorageAnalysis s = analyze_storage(plan);
+  int grouped = 0;
+  for (const Op* op : plan.ops()) {
+    const Attr* with = op->find("launched_with");
+    if (!with) continue;
+    ++grouped;
+    const ValueStorage& leader = s.values.at(std::get<Ident>(with->value).text.substr(1));
+    EXPECT_EQ(s.values.at(op->result).def, leader.def) << op->result;
+    EXPECT_EQ(s.roots.at(op->result).def, leader.def) << op->result;
+    for (int64_t width : plan.header.widths)
+      for (const KernelInstance& k : kernels_for(plan, *op, width)) EXPECT_TRUE(runs_at_load(k.family)) << k.key();
+  }
+  // K (and V where it is Q4_K) with Q, up with gate: 40 + 20 + 8 + 48.
+  EXPECT_EQ(grouped, 40 + 20 + 8 + 48);
 }
 
 TEST(Routes, EveryMatmulHasALegalRouteAtEveryWidth) {

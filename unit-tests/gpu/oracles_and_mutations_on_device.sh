@@ -12,8 +12,8 @@
 #   one table from all their reports (mutation_table.py --reports). Never more than three test
 #   processes share the card: on an 80 GB H100 four 12B processes ran out of memory (2026-12-06).
 # perf: alone on the card — the 12B at N = 1 and 8, context 1024: the default plan against
-#   --route-policy=no-mma16 (mmq) and against the plan without quantize-once
-#   (--fuse=residual-norm,norm-rope); then `g4run tune` of the 12B's shapes on mmq and mma16 at
+#   --route-policy=no-mma16 (mmq), the plan without group-matmuls and the one without quantize-once
+#   either (--fuse=residual-norm,norm-rope); then `g4run tune` of the 12B's shapes on mmq and mma16 at
 #   N = 1, 8, 16, 32 with the time left.
 # Everything lands in $OUT/<step>.tgz; tails printed. G4C_DEADLINE bounds the whole script.
 set -uo pipefail
@@ -53,9 +53,10 @@ case $step in
     echo "mutation table: exit $? after $(( $(date +%s) - start )) s" >> $r/steps.log
     cat $r/mutation-gpu.log ;;
   perf)
-    for variant in default no-mma16 no-quantize-once; do
+    for variant in default no-mma16 no-groups no-quantize-once; do
       flags=
       [ $variant = no-mma16 ] && flags=--route-policy=no-mma16
+      [ $variant = no-groups ] && flags=--fuse=residual-norm,norm-rope,quantize-once
       [ $variant = no-quantize-once ] && flags=--fuse=residual-norm,norm-rope
       build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 4096 $flags -o build/plans/12b-$variant.plan
       build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 4096 $flags --emit=kernels | tail -1 \
@@ -68,7 +69,7 @@ case $step in
     timeout $(( $(left) - 15 )) build/bin/g4run tune build/plans/12b-tune.plan --batch 1,8,16,32 --routes mmq,mma16 \
       -o $r/tune-12b.toml > $r/tune-12b.log 2>&1
     echo "tune: exit $? after $(( $(date +%s) - start )) s" >> $r/steps.log
-    for variant in default no-mma16 no-quantize-once; do
+    for variant in default no-mma16 no-groups no-quantize-once; do
       echo "== $variant: $(cat $r/launches-$variant.txt)"
       grep -E "^ +N |^ +[0-9]+ +[0-9]+ |copy bandwidth" $r/bench-$variant.txt
     done

@@ -62,7 +62,8 @@ TEST(MatmulKernels, WidthsOfOneCapacityNameOneTemplate) {
   EXPECT_EQ(name_expression(matmul("gemm_n", "F16", 20)), "g4c::matmul_gemm_n<g4c::block_f16, 32>");
   EXPECT_EQ(name_expression(kernel_instance("quantize_q8_1")), "g4c::quantize_q8_1");
   EXPECT_EQ(name_expression(matmul("mma16", "Q4_K", 1)), "g4c::matmul_mma16<g4c::block_q4_K, 8>");
-  EXPECT_EQ(name_expression(matmul("mma16", "Q8_0", 20)), "g4c::matmul_mma16<g4c::block_q8_0, 24>");
+  // mma16 runs wider widths as row groups of 8 (matmul::mma16_row_groups).
+  EXPECT_EQ(name_expression(matmul("mma16", "Q8_0", 20)), "g4c::matmul_mma16<g4c::block_q8_0, 8>");
   EXPECT_EQ(name_expression(kernel_instance("repack_mma16", {{"type", Ident{"Q8_0"}}})),
             "g4c::repack_mma16<g4c::block_q8_0>");
   EXPECT_EQ(name_expression(kernel_instance("dequantize_f16", {{"type", Ident{"Q6_K"}}})), "g4c::dequantize_f16<g4c::block_q6_K>");

@@ -4,7 +4,8 @@
 // int8 and fp16 mma as the PTX ISA lays out their fragments, the epilogue in the kernel's order of
 // float operations, and the K split's fixed-order reduction. Held, like the kernel in the GPU
 // tests, to 1e-4 of the RMS against cpu::matmul fed the same q8_1-rounded activations, on shapes
-// with a partial last tile, several super-blocks, K splits of 1, 2 and 4 and N = 1, 5, 8, 13, 32.
+// with a partial last tile, several super-blocks, K splits of 1, 2 and 4, N = 1, 5, 8, 13, 27, 32
+// and row groups of 8 and 16 activation rows.
 // A wrong index anywhere in the layout contract shows here, before any device run.
 #include <gtest/gtest.h>
 
@@ -219,15 +220,15 @@ void q6_k_record(const uint8_t* record, const uint8_t* x, int width, Row row, Wo
     }
 }
 
-// The kernel on one 16-row tile and one K-lane's super-blocks [first, last): each lane's four
-// accumulators per 8-row activation tile.
+// The kernel on one 16-row tile, one row group (group_width activation rows from first_row) and
+// one K-lane's super-blocks [first, last): each lane's four accumulators per 8-row activation tile.
 void tile_partial(QuantType type, const std::vector<uint8_t>& weights, const std::vector<uint8_t>& xq, int width,
-                  int64_t cols, int64_t tile, int64_t first, int64_t last,
+                  int first_row, int group_width, int64_t cols, int64_t tile, int64_t first, int64_t last,
                   std::vector<std::array<float, 4>>& acc /* [tiles8][lane] */) {
   const int64_t record_bytes = mma16_bytes(type, 16, 256);
-  const int tiles8 = (width + 7) / 8;
+  const int tiles8 = (group_width + 7) / 8;
   const int64_t super_blocks = cols / 256;
-  const auto row = [&](int n) { return std::min(n, width - 1); };
+  const auto row = [&](int n) { return std::min(first_row + n, width - 1); };
   for (int64_t kb = first; kb < last; ++kb) {
     const uint8_t* record = weights.data() + (tile * super_blocks + kb) * record_bytes;
     const uint8_t* x = xq.data() + kb * width * matmul::kMma16RowBytes;
@@ -247,11 +248,11 @@ void tile_partial(QuantType type, const std::vector<uint8_t>& weights, const std
       int sc[8], m[8];
     };
     if (type == QuantType::Q8_0 || type == QuantType::Q4_0) {
-      block_scaled_record(type, record, x, width, row, word, scale_at, acc);
+      block_scaled_record(type, record, x, group_width, row, word, scale_at, acc);
       continue;
     }
     if (type == QuantType::Q6_K) {
-      q6_k_record(record, x, width, row, word, scale_at, acc);
+      q6_k_record(record, x, group_width, row, word, scale_at, acc);
       continue;
     }
     const auto scales_of = [&](int r) {
@@ -329,31 +330,34 @@ void tile_partial(QuantType type, const std::vector<uint8_t>& weights, const std
   }
 }
 
-// The whole matmul as the kernel computes it with a K split of k_split warps per tile.
+// The whole matmul as the kernel computes it with a K split of k_split warps per tile, in row
+// groups of `capacity` activation rows (matmul::mma16_row_groups).
 std::vector<float> model_matmul(QuantType type, const std::vector<uint8_t>& weights, const std::vector<float>& x,
-                                int width, int64_t rows, int64_t cols, int k_split) {
+                                int width, int64_t rows, int64_t cols, int k_split, int capacity) {
   const std::vector<uint8_t> xq = quantize(x, width, cols);
-  const int tiles8 = (width + 7) / 8;
   const int64_t super_blocks = cols / 256;
   std::vector<float> y(static_cast<size_t>(width * rows), std::nanf(""));
-  for (int64_t tile = 0; tile < layout::mma16_tiles(rows); ++tile) {
-    std::vector<std::array<float, 4>> total(static_cast<size_t>(tiles8 * 32), {0, 0, 0, 0});
-    for (int k_lane = 0; k_lane < k_split; ++k_lane) {
-      std::vector<std::array<float, 4>> acc(static_cast<size_t>(tiles8 * 32), {0, 0, 0, 0});
-      tile_partial(type, weights, xq, width, cols, tile, super_blocks * k_lane / k_split,
-                   super_blocks * (k_lane + 1) / k_split, acc);
-      for (size_t i = 0; i < acc.size(); ++i)
-        for (int e = 0; e < 4; ++e) total[i][e] = k_lane == 0 ? acc[i][e] : total[i][e] + acc[i][e];
-    }
-    for (int j8 = 0; j8 < tiles8; ++j8)
-      for (int l = 0; l < 32; ++l) {
-        const Lane ln = lane_of(l);
-        for (int i = 0; i < 4; ++i) {
-          const int64_t r = tile * 16 + ln.g + 8 * (i / 2);
-          const int n = 8 * j8 + 2 * ln.t + i % 2;
-          if (r < rows && n < width) y[n * rows + r] = total[j8 * 32 + l][i];
-        }
+  for (int first_row = 0; first_row < width; first_row += capacity) {
+    const int group_width = std::min(capacity, width - first_row), tiles8 = (group_width + 7) / 8;
+    for (int64_t tile = 0; tile < layout::mma16_tiles(rows); ++tile) {
+      std::vector<std::array<float, 4>> total(static_cast<size_t>(tiles8 * 32), {0, 0, 0, 0});
+      for (int k_lane = 0; k_lane < k_split; ++k_lane) {
+        std::vector<std::array<float, 4>> acc(static_cast<size_t>(tiles8 * 32), {0, 0, 0, 0});
+        tile_partial(type, weights, xq, width, first_row, group_width, cols, tile, super_blocks * k_lane / k_split,
+                     super_blocks * (k_lane + 1) / k_split, acc);
+        for (size_t i = 0; i < acc.size(); ++i)
+          for (int e = 0; e < 4; ++e) total[i][e] = k_lane == 0 ? acc[i][e] : total[i][e] + acc[i][e];
       }
+      for (int j8 = 0; j8 < tiles8; ++j8)
+        for (int l = 0; l < 32; ++l) {
+          const Lane ln = lane_of(l);
+          for (int i = 0; i < 4; ++i) {
+            const int64_t r = tile * 16 + ln.g + 8 * (i / 2);
+            const int n = 8 * j8 + 2 * ln.t + i % 2;
+            if (r < rows && n < group_width) y[(first_row + n) * rows + r] = total[j8 * 32 + l][i];
+          }
+        }
+    }
   }
   return y;
 }
@@ -362,7 +366,7 @@ TEST(Mma16Model, MatchesTheCpuOpOnTheSameQ81Activations) {
   struct Shape {
     QuantType type;
     int64_t rows, cols;
-    int width, k_split;
+    int width, k_split, capacity = 32;  // the model's rows per group, any multiple of 8
   };
   for (const Shape s : {Shape{QuantType::Q4_K, 37, 512, 1, 1}, Shape{QuantType::Q4_K, 64, 768, 5, 2},
                         Shape{QuantType::Q4_K, 16, 1024, 8, 4}, Shape{QuantType::Q4_K, 33, 512, 13, 1},
@@ -370,9 +374,11 @@ TEST(Mma16Model, MatchesTheCpuOpOnTheSameQ81Activations) {
                         Shape{QuantType::Q8_0, 48, 768, 9, 2}, Shape{QuantType::Q8_0, 16, 512, 32, 4},
                         Shape{QuantType::Q6_K, 37, 512, 1, 1}, Shape{QuantType::Q6_K, 48, 768, 8, 2},
                         Shape{QuantType::Q6_K, 16, 512, 17, 4}, Shape{QuantType::Q4_0, 37, 512, 1, 1},
-                        Shape{QuantType::Q4_0, 48, 768, 9, 2}, Shape{QuantType::Q4_0, 16, 512, 32, 4}}) {
+                        Shape{QuantType::Q4_0, 48, 768, 9, 2}, Shape{QuantType::Q4_0, 16, 512, 32, 4},
+                        Shape{QuantType::Q4_K, 33, 512, 27, 2, 8}, Shape{QuantType::Q6_K, 20, 512, 32, 1, 16}}) {
     SCOPED_TRACE(std::string(name(s.type)) + " " + std::to_string(s.rows) + "x" + std::to_string(s.cols) +
-                 " N=" + std::to_string(s.width) + " split " + std::to_string(s.k_split));
+                 " N=" + std::to_string(s.width) + " split " + std::to_string(s.k_split) + " capacity " +
+                 std::to_string(s.capacity));
     const TensorShape shape{"w", s.type, s.cols, s.rows};
     const WeightSet w = random_weights(std::span(&shape, 1), static_cast<uint64_t>(s.rows * 7 + s.width));
     const HostTensor& t = w.at("w");
@@ -381,7 +387,7 @@ TEST(Mma16Model, MatchesTheCpuOpOnTheSameQ81Activations) {
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     std::vector<float> x(static_cast<size_t>(s.width * s.cols));
     for (float& v : x) v = dist(rng);
-    const std::vector<float> got = model_matmul(s.type, repacked, x, s.width, s.rows, s.cols, s.k_split);
+    const std::vector<float> got = model_matmul(s.type, repacked, x, s.width, s.rows, s.cols, s.k_split, s.capacity);
     const std::vector<int64_t> all = spread_rows(s.rows, s.rows);
     const MatmulReference q8 = cpu_matmul_reference(t, q8_1_activations(x), s.width, all);
     const MatmulErrors e = measure_matmul_errors(got, q8, s.width, s.rows);
@@ -390,6 +396,26 @@ TEST(Mma16Model, MatchesTheCpuOpOnTheSameQ81Activations) {
     const MatmulReference exact = cpu_matmul_reference(t, x, s.width, all);
     const MatmulErrors statistical = measure_matmul_errors(got, exact, s.width, s.rows);
     EXPECT_TRUE(route_error_ratios(plan::Route::mma16, s.type, statistical).passes(statistical));
+  }
+}
+
+// The kernel's comment promises that a row's result does not depend on the row group it falls in,
+// so the launcher may pick the capacity by speed alone.
+TEST(Mma16Model, RowGroupsDoNotChangeAnyBit) {
+  for (const QuantType type : {QuantType::Q4_K, QuantType::Q6_K}) {
+    SCOPED_TRACE(name(type));
+    const TensorShape shape{"w", type, 512, 33};
+    const WeightSet w = random_weights(std::span(&shape, 1), 11);
+    const std::vector<uint8_t> repacked = repack_mma16(type, 33, 512, w.at("w").bytes.data());
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> x(27 * 512);
+    for (float& v : x) v = dist(rng);
+    const std::vector<float> whole = model_matmul(type, repacked, x, 27, 33, 512, 2, 32);
+    for (const int capacity : {8, 16}) {
+      const std::vector<float> grouped = model_matmul(type, repacked, x, 27, 33, 512, 2, capacity);
+      EXPECT_EQ(0, std::memcmp(whole.data(), grouped.data(), whole.size() * sizeof(float))) << "capacity " << capacity;
+    }
   }
 }
 

@@ -64,6 +64,10 @@ void run_routes(plan::Plan& plan, PassContext& ctx);
 // every width (quantized for mmq / mma16, converted for cuBLAS) reads that preparation
 // (`activations_from`) instead of making its own.
 void run_quantize_once(plan::Plan& plan, PassContext& ctx);
+// group-matmuls: a matmul reading an earlier one's prepared activations, with the same weight type,
+// column count and group-capable route (mma16) at every width, is computed by that one's launch
+// (`launched_with`), up to plan::kMaxLaunchGroup matmuls a launch.
+void run_group_matmuls(plan::Plan& plan, PassContext& ctx);
 // weight-layout: each weight's device layout (mma16 when every reader is a matmul on mma16).
 void run_weight_layout(plan::Plan& plan, PassContext& ctx);
 // buffer-plan: liveness and offsets in one per-sequence arena layout, scaled by the width.

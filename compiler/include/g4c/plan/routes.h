@@ -29,4 +29,10 @@ std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int6
 // weights, which multiply f32 activations as they are.
 int64_t route_scratch_seq_bytes(Route route, QuantType type, int64_t cols);
 
+// Launch groups (the group-matmuls fusion, `launched_with`): matmuls of one input, weight type and
+// column count whose route is the same at every width run as one launch, the first (the leader)
+// computing all of them, up to kMaxLaunchGroup. Only mma16 launches several weights at once.
+inline constexpr int kMaxLaunchGroup = 3;
+inline bool route_launches_groups(Route route) { return route == Route::mma16; }
+
 }  // namespace g4c::plan

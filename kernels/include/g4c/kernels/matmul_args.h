@@ -42,16 +42,24 @@ struct MmqArgs {
   int row_warps;  // warps of a block along the rows (1, 2 or 4); the others split K
 };
 
-// matmul_mma16: y = x · Wᵀ with W in the mma16 layout (weight_layouts.h) and x quantized by
-// quantize_mma16 (for the same width).
-struct Mma16Args {
+// matmul_mma16: y_m = x · W_mᵀ for the members m of a launch group (the plan's `launched_with`;
+// one member without it), each W_m in the mma16 layout (weight_layouts.h) with `cols` columns,
+// x quantized by quantize_mma16 (for the same width).
+inline constexpr int kMma16MaxMembers = 3;
+struct Mma16Member {
   const void* weight;
-  const void* x_q;
   float* y;
   long long rows;
+};
+struct Mma16Args {
+  Mma16Member members[kMma16MaxMembers];
+  unsigned member_end[kMma16MaxMembers];  // the grid's blocks of members 0..m (cumulative)
+  int member_count;
+  const void* x_q;
   long long cols;
   int width;
-  int k_split;  // warps per 16-row tile (1, 2 or 4), splitting its super-blocks; 4 / k_split tiles a block
+  int k_split;     // warps per 16-row tile (1, 2 or 4), splitting its super-blocks; 4 / k_split tiles a block
+  int row_groups;  // blocks per tile block, each taking `capacity` activation rows (mma16_row_groups)
 };
 
 // quantize_mma16: x f32 [width][cols] → the mma16 activations (layout below).
@@ -193,7 +201,17 @@ G4C_HD constexpr int mma16_code_byte(int n, int block, int p) {
   return n * kQ8CodeBytes + 64 * (block / 2) + 16 * ((p % 16) / 4) + 8 * (block % 2) + 4 * (p / 16) + p % 4;
 }
 G4C_HD constexpr int mma16_scales_byte(int width, int n) { return width * kQ8CodeBytes + n * kMma16ScaleFloats * 4; }
-G4C_HD constexpr int mma16_capacity(int n) { return padded_width(n); }
+// A kernel holds at most kMma16MaxCapacity activation rows; wider widths run as row groups: each
+// tile block is launched once per group of rows, the groups of one tile block side by side in the
+// grid, so that the later ones find the weights in L2. Groups of 8 rows beat kernels holding 16 or
+// 32 at N = 16 and 32 on the 12B (docs/perf.md, "mma16 row groups"); the others stay buildable
+// (-DG4C_MMA16_MAX_CAPACITY=16 or 32) to repeat that measurement.
+#ifndef G4C_MMA16_MAX_CAPACITY
+#define G4C_MMA16_MAX_CAPACITY 8
+#endif
+inline constexpr int kMma16MaxCapacity = G4C_MMA16_MAX_CAPACITY;
+G4C_HD constexpr int mma16_capacity(int n) { return padded_width(n < kMma16MaxCapacity ? n : kMma16MaxCapacity); }
+G4C_HD constexpr int mma16_row_groups(int n) { return (n + mma16_capacity(n) - 1) / mma16_capacity(n); }
 // Resident blocks per SM the kernel is compiled for: 128 registers a thread up to 8 activation
 // rows, 168 beyond (the accumulators and a wider tile's fragments).
 G4C_HD constexpr int mma16_min_blocks_per_sm(int capacity) { return capacity <= 8 ? 4 : 3; }

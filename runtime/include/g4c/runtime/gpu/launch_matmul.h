@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "g4c/plan/plan.h"
 #include "g4c/spec/quant_type.h"
@@ -37,6 +38,14 @@ struct MatmulCall {
   // The scratch already holds x prepared for this route by an earlier matmul of the same input
   // (the plan's `activations_from`): the activation kernel is not run, and `kernels` lacks it.
   bool activations_ready = false;
+  // The other members of the op's launch group (the plan's `launched_with`, mma16 only): matmuls of
+  // the same x and weight type, computed by this launch into their own outputs.
+  struct GroupMember {
+    const void* weight;  // in the mma16 layout, rows × cols
+    float* y;            // width × rows
+    int64_t rows;
+  };
+  std::vector<GroupMember> group;
 };
 
 // `kernels`: the op's instances at this width, in plan::kernels_for order, resolved by the caller
@@ -57,9 +66,11 @@ cudaError_t prepare_cublas_weight(cudaKernel_t dequantize_f16, const void* weigh
 cudaError_t prepare_mma16_weight(cudaKernel_t repack, const void* weight, QuantType type, int64_t rows, int64_t cols,
                                  void* out, cudaStream_t stream);
 
-// How many warps of the mma16 route share a 16-row tile, splitting its super-blocks (1, 2 or 4),
-// so that a matmul of `rows` rows still gives every SM several warps.
-int mma16_k_split(int64_t rows, int sm_count);
+// How many warps of the mma16 route share a 16-row tile, splitting its super-blocks (1, 2 or 4):
+// the most whose grid (all row groups of `width`, for weights of these rows: a launch group's
+// members) still fits one wave on `sm_count` SMs.
+int mma16_k_split(std::span<const int64_t> rows, int width, int sm_count);
+inline int mma16_k_split(int64_t rows, int width, int sm_count) { return mma16_k_split({&rows, 1}, width, sm_count); }
 
 // How the mma routes (mmq, gemm_n) lay out a block for a matmul of `rows` rows: the number of its
 // four warps that take different rows (4, 2 or 1; the others split K). Fewer row warps mean more,

@@ -1,0 +1,61 @@
+// group-matmuls: matmuls that read one preparation of their input (quantize-once's
+// `activations_from = %first`), share the weight type and column count and run the same
+// group-capable route at every width (mma16) become one launch: each later one is marked
+// `launched_with = %first` and launches nothing of its own, the first's kernel computing up to
+// plan::kMaxLaunchGroup weights. On the 12B: Q with K, and gate with up — 96 of 1,094 launches per
+// step, and the short Q/K shapes stop paying a launch's fixed latency each.
+#include <map>
+#include <string>
+
+#include "fusion.h"
+#include "g4c/plan/routes.h"
+
+namespace g4c {
+
+using namespace plan;
+
+namespace {
+
+constexpr std::string_view kPass = "group-matmuls";
+
+// Whether `op` may join `leader`'s launch: one weight type and column count, the same
+// group-capable route at every width.
+bool joins(const Plan& plan, const Op& leader, const Op& op) {
+  const WeightDecl* a = plan.find_weight(leader.weight);
+  const WeightDecl* b = plan.find_weight(op.weight);
+  if (!a || !b || a->type != b->type || leader.get_int("cols") != op.get_int("cols")) return false;
+  if (!leader.routes() || !op.routes() || leader.routes()->size() != op.routes()->size()) return false;
+  for (size_t i = 0; i < op.routes()->size(); ++i) {
+    const RouteChoice &x = (*leader.routes())[i], &y = (*op.routes())[i];
+    if (x.width != y.width || x.route != y.route || !route_launches_groups(x.route)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void run_group_matmuls(Plan& plan, PassContext& ctx) {
+  if (!ctx.fusions.runs(kPass)) return;
+  for (Block& block : plan.blocks) {
+    std::map<std::string, const Op*> leaders;  // by result
+    std::map<std::string, int> members;        // launches so far, by leader
+    for (Op& op : block.ops) {
+      if (op.kind != OpKind::matmul || op.find("launched_with")) continue;
+      const Attr* from = op.find("activations_from");
+      if (!from) {
+        leaders[op.result] = &op;
+        continue;
+      }
+      const std::string leader = std::get<Ident>(from->value).text.substr(1);
+      auto it = leaders.find(leader);
+      if (it == leaders.end() || !joins(plan, *it->second, op)) continue;
+      int& count = members.try_emplace(leader, 1).first->second;
+      if (count == kMaxLaunchGroup) continue;
+      ++count;
+      op.set("launched_with", Ident{"%" + leader});
+    }
+  }
+  fusion::record(plan, kPass);
+}
+
+}  // namespace g4c
