@@ -68,13 +68,13 @@ struct KeyRange {
 };
 
 template <int WINDOW>
-__device__ inline KeyRange split_keys(int pos, int split, int slots) {
+__device__ inline KeyRange split_keys(int pos, int split, int slots, int min_keys_per_split) {
   int window = WINDOW;
   if (WINDOW > 0 && injected(InjectedBug::ring_size_as_window)) window = slots;
   if (WINDOW > 0 && injected(InjectedBug::window_plus_one)) window += 1;
   const int first = window > 0 && pos >= window ? pos - window + 1 : 0;
   const int keys = pos - first + 1;
-  const int wanted = (keys + kAttentionMinKeysPerSplit - 1) / kAttentionMinKeysPerSplit;
+  const int wanted = (keys + min_keys_per_split - 1) / min_keys_per_split;
   const int splits = wanted < kAttentionSplits ? wanted : kAttentionSplits;
   if (split >= splits) return {0, 0};
   const int per_split = (keys + splits - 1) / splits;
@@ -278,7 +278,7 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_partial(Attention
   const int first_head = kv_head * (Q_HEADS / KV_HEADS) + blockIdx.x % Tiling::kHeadBlocks * kHeads;
   const int seq = a.seq[row];
   if (seq < 0) return;  // padding: the combine kernel writes its zeros
-  const KeyRange range = split_keys<WINDOW>(a.pos[row], split, static_cast<int>(a.slots));
+  const KeyRange range = split_keys<WINDOW>(a.pos[row], split, static_cast<int>(a.slots), a.min_keys_per_split);
   float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
   float2* max_sum = reinterpret_cast<float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionSplits * HEAD_DIM);
   const int tid = threadIdx.x;

@@ -54,15 +54,18 @@ void apply_overrides(const Plan& plan, Op& op, std::vector<RouteChoice>& routes,
 
 // The mma16 route reads its weight repacked, and the runtime keeps one copy of each weight: an op
 // whose rules or tuning entries give mma16 at some widths takes it at all of them, unless another
-// op gathers rows of the same weight (a tied embedding), which needs GGUF's layout: then every
+// op reads the same weight in GGUF's layout only (plan::reads_layout; a tied embedding's gather
+// reads the mma16 layout too): then every
 // such mma16 choice falls back to the default rules, as they do where the plan has widths past
 // the route's 32 and where a tuning entry or an override sends some width of the op elsewhere (a
 // measurement or the user outranks a rule). Overrides are the user's and stay as given
 // (weight-layout reports a mix they make).
 void settle_layouts(Plan& plan, PassContext& ctx) {
-  std::set<std::string> gathered;
+  std::set<std::string> gathered;  // weights another op reads in GGUF's layout only
   for (const Op* op : plan.ops())
-    if (!op->weight.empty() && op->kind != OpKind::matmul) gathered.insert(op->weight);
+    if (!op->weight.empty() && op->kind != OpKind::matmul &&
+        !reads_layout(op->kind, plan.find_weight(op->weight)->type, WeightLayout::mma16))
+      gathered.insert(op->weight);
   for (Op* op : plan.mutable_ops()) {
     if (op->kind != OpKind::matmul) continue;
     std::vector<RouteChoice> routes = *op->routes();

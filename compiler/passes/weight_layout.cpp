@@ -2,12 +2,13 @@
 // every reader of which is a matmul on the mma16 route, at every width, is repacked into the
 // mma16 layout at load; every other weight keeps GGUF's. A weight read both ways cannot be laid
 // out for both (the runtime keeps one copy), so a plan that routes a weight to mma16 at some
-// widths and elsewhere at others — or that also gathers rows of it, as a tied embedding — is an
-// error naming the op and its routes. `g4run tune` writes tuning files that never mix them, and
+// widths and elsewhere at others — or whose other readers need GGUF's layout (plan::reads_layout;
+// a tied embedding's gather reads the mma16 layout too) — is an error naming the op and its routes. `g4run tune` writes tuning files that never mix them, and
 // the default rules give mma16 every width or none.
 #include <map>
 
 #include "g4c/compiler/passes.h"
+#include "g4c/plan/routes.h"
 #include "g4c/support/text.h"
 
 namespace g4c {
@@ -36,7 +37,9 @@ void run_weight_layout(Plan& plan, PassContext& ctx) {
   for (const Op* op : plan.ops()) {
     if (op->weight.empty()) continue;
     const std::vector<RouteChoice>* routes = op->kind == OpKind::matmul ? op->routes() : nullptr;
-    bool repacked = false, plain = !routes;
+    const WeightDecl* w = plan.find_weight(op->weight);
+    // A reader that is not a matmul keeps GGUF's layout unless it reads the mma16 one too.
+    bool repacked = false, plain = !routes && !(w && reads_layout(op->kind, w->type, WeightLayout::mma16));
     if (routes)
       for (const RouteChoice& c : *routes) (route_layout(c.route) == WeightLayout::gguf ? plain : repacked) = true;
     if (repacked && plain) {
@@ -46,7 +49,7 @@ void run_weight_layout(Plan& plan, PassContext& ctx) {
       return;
     }
     if (repacked) layout[op->weight] = WeightLayout::mma16;
-    else gguf_reader.emplace(op->weight, op);
+    else if (plain) gguf_reader.emplace(op->weight, op);
   }
   for (WeightDecl& w : plan.weights) {
     auto it = layout.find(w.name);

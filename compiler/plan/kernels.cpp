@@ -60,8 +60,12 @@ std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t 
       return {};
     case OpKind::matmul:
       return matmul_kernels(plan, op, width);
-    case OpKind::embed_gather:
+    case OpKind::embed_gather: {
+      const WeightDecl* w = plan.find_weight(op.weight);
+      if (w && w->layout == WeightLayout::mma16)  // a tied embedding repacked for its LM head
+        return {kernel_instance("embed_gather", {{"type", type_of(plan, op)}, {"layout", Ident{"mma16"}}})};
       return {kernel_instance("embed_gather", {{"type", type_of(plan, op)}})};
+    }
     case OpKind::ple_combine:
       return {kernel_instance("ple_combine", {{"width", op.get_int("width")}})};
     case OpKind::rms_norm:

@@ -10,6 +10,10 @@ static_assert(kMmqKStep == matmul::kQ8SuperBlock, "mmq and mma16 step over the k
 static_assert(matmul::kQ8RowBytes * 32 == kMmqKStep * 36, "q8_1 activations take 36 bytes per 32 values");
 static_assert(kMaxLaunchGroup == kMma16MaxMembers, "an mma16 launch holds a whole launch group");
 
+bool reads_layout(OpKind kind, QuantType type, WeightLayout layout) {
+  return layout == WeightLayout::gguf || (kind == OpKind::embed_gather && layout == WeightLayout::mma16 && mma16_supports(type));
+}
+
 bool route_legal(Route route, QuantType type, int64_t rows, int64_t cols) {
   return route_illegal_reason(route, type, rows, cols).empty();
 }

@@ -586,12 +586,13 @@ class Verifier {
     return true;
   }
 
-  // A repacked weight is read only by the matmuls whose route reads its layout (checked above).
+  // A repacked weight is read only by the matmuls whose route reads its layout (checked above) and
+  // by the ops that read that layout too (an embedding gather of an mma16 table).
   bool check_layout_readers() {
     for (const Op* op : ops_) {
       if (op->weight.empty() || op->kind == OpKind::matmul) continue;
       const WeightDecl& w = *plan_.find_weight(op->weight);
-      if (w.layout != WeightLayout::gguf)
+      if (!reads_layout(op->kind, w.type, w.layout))
         return fail(*op, std::string(schema(op->kind).name) + " reads @" + w.name + " in GGUF's layout, but it is laid out " +
                              std::string(name(w.layout)));
     }

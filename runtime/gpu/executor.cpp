@@ -185,7 +185,8 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
       return l;
     case OpKind::embed_gather: {
       const EmbedGatherCall c{weight->data.get(), ids(op.operands[0]), y, weight->ne0, W,
-                              static_cast<float>(op.get_number("scale")), weight->ne1};
+                              static_cast<float>(op.get_number("scale")), weight->ne1,
+                              plan->find_weight(op.weight)->layout == WeightLayout::mma16};
       l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_embed_gather(kernel, c, s); };
       return l;
     }

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "g4c/kernels/op_args.h"
+#include "g4c/kernels/weight_layouts.h"
 #include "g4c/plan/kernels.h"
 #include "g4c/runtime/gpu/cuda.h"
 
@@ -63,7 +64,10 @@ cudaError_t launch_embed_gather(cudaKernel_t kernel, const EmbedGatherCall& c, c
   if (c.rows == 0) return cudaSuccess;
   EmbedGatherArgs args{c.table, c.ids,   c.out, c.row_elems, static_cast<int>(c.rows), c.scale,
                        c.table_rows > 0 ? c.table_rows : std::numeric_limits<long long>::max()};
-  LaunchDims dims{dim3(blocks_for(c.row_elems, kGatherThreads), static_cast<unsigned>(c.rows)), dim3(kGatherThreads)};
+  if (c.mma16_layout && c.row_elems % layout::kMma16SuperBlock != 0) return cudaErrorInvalidValue;
+  // mma16: a block per 256-column super-block; else a thread per element.
+  const int64_t blocks = c.mma16_layout ? c.row_elems / layout::kMma16SuperBlock : blocks_for(c.row_elems, kGatherThreads);
+  LaunchDims dims{dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(c.rows)), dim3(kGatherThreads)};
   return launch(kernel, dims, args, stream);
 }
 
@@ -143,7 +147,8 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
     return cudaErrorInvalidValue;
   if (c.rows == 0) return cudaSuccess;
   AttentionPartialArgs partial_args{c.q,         c.pos,        c.seq,           cache.k,     cache.v,
-                                    c.scratch,   cache.k_norm, cache.rope_table, cache.slots, c.scale};
+                                    c.scratch,   cache.k_norm, cache.rope_table, cache.slots, c.scale,
+                                    kAttentionMinKeysPerSplit};
   const int group = static_cast<int>(c.q_heads / cache.kv_heads);
   const unsigned head_blocks = static_cast<unsigned>(group / attention_heads_per_block(group));
   LaunchDims partial_dims{dim3(kAttentionSplits * head_blocks, static_cast<unsigned>(cache.kv_heads),

@@ -24,8 +24,10 @@ bool is_ring(const plan::KernelInstance& k) { return instance_ident(k, "kind") =
 // `storage = v_only` (kv_write, attention.partial): a cache that keeps V alone.
 bool is_v_only(const plan::KernelInstance& k) { return instance_ident(k, "storage") == "v_only"; }
 
+// `layout = mma16`: the table is repacked for the mma16 route (a tied LM head on it).
 std::string embed_gather(const plan::KernelInstance& k) {
-  return instance_of("embed_gather", {block_type_name(instance_ident(k, "type"))});
+  const bool repacked = instance_ident(k, "layout") == "mma16";
+  return instance_of(repacked ? "embed_gather_mma16" : "embed_gather", {block_type_name(instance_ident(k, "type"))});
 }
 
 std::string ple_combine(const plan::KernelInstance& k) {

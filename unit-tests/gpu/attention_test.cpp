@@ -260,8 +260,10 @@ TEST_F(AttentionTest, RingsWiderThanTheirWindow) {
 }
 
 TEST_F(AttentionTest, Gemma12bGlobalMqaLongContextsEngageAllSplits) {
-  // 40000 and 12345 keys: 32 splits; 64/65 keys: one or two; 2048: exactly 32 splits of 64.
-  expect_matches_cpu(k12bGlobal, {{39999, 0}, {12345, 1}, {63, 2}, {64, 3}, {0, -1}, {2047, 4}, {0, 5}, {2048, 6}});
+  // With at least 32 keys a split (kAttentionMinKeysPerSplit): 40000 and 12345 keys, 32 splits;
+  // 32/33 keys, one or two; 64/65, two or three; 1024, exactly 32 splits of 32; 2048, 32 of 64.
+  expect_matches_cpu(k12bGlobal, {{39999, 0}, {12345, 1}, {63, 2}, {64, 3}, {0, -1}, {2047, 4}, {0, 5}, {2048, 6},
+                                  {31, 7}, {32, 8}, {1023, 9}});
 }
 
 TEST_F(AttentionTest, Gemma12bGlobalBf16AndF32Caches) {

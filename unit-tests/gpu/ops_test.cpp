@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "g4c/kernels/quant_host.h"
+#include "g4c/kernels/weight_layouts_host.h"
 #include "g4c/runtime/cpu_ops.h"
 #include "g4c/runtime/gpu/launch_ops.h"
 #include "g4c/runtime/load_weights.h"
@@ -247,6 +248,21 @@ TEST_F(OpsTest, EmbedGatherDequantizesRowsBitForBit) {
     sync();
     expect_close("embed_gather " + std::string(name(t.type)) + " " + std::to_string(t.ne0),
                  download<float>(dout, want.size()), want, 0.0);
+    if (!mma16_supports(t.type) || t.ne0 % 256 != 0) continue;
+    // The same rows gathered from the table repacked for mma16 (a tied LM head on that route):
+    // 97 rows leave the last 16-row tile part empty, and row 96 is in it.
+    KernelInstance repacked_k = kernel_instance("embed_gather", {{"type", Ident{std::string(name(t.type))}},
+                                                                 {"layout", Ident{"mma16"}}});
+    gpu::KernelLibrary repacked_lib = load({repacked_k});
+    gpu::DeviceBuffer drepacked = upload(repack_mma16(t.type, ne1, t.ne0, bytes.data())),
+                      drepacked_out = poisoned(want.size() * 4);
+    gpu::EmbedGatherCall call{drepacked.get(), dids.as<int32_t>(), drepacked_out.as<float>(), t.ne0,
+                              static_cast<int64_t>(ids.size()), scale, ne1};
+    call.mma16_layout = true;
+    ASSERT_EQ(gpu::launch_embed_gather(repacked_lib.find(repacked_k), call, nullptr), cudaSuccess);
+    sync();
+    expect_close("embed_gather from mma16 " + std::string(name(t.type)) + " " + std::to_string(t.ne0),
+                 download<float>(drepacked_out, want.size()), want, 0.0);
   }
 }
 

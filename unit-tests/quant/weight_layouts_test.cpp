@@ -56,6 +56,35 @@ TEST(Mma16Layout, RepackingMovesEveryGgufUnitExactlyOnce) {
   }
 }
 
+// embed_gather_mma16 (kernels/embed.cuh) rebuilds one row's GGUF super-block from its 16-row
+// record: every 2-byte unit u whose source (Layout::source(2u)) is that row goes to source.byte.
+// The same walk here must give back the GGUF bytes of every row and super-block.
+template <class Block>
+void expect_rows_rebuilt_from_records(QuantType type, int64_t rows, int64_t cols) {
+  using L = layout::Mma16Layout<Block>;
+  const std::vector<uint8_t> gguf = random_rows(type, rows, cols, static_cast<uint32_t>(rows + 3));
+  const std::vector<uint8_t> repacked = repack_mma16(type, rows, cols, gguf.data());
+  const int64_t super_blocks = cols / 256, bytes = layout::super_block_bytes<Block>();
+  for (int64_t row = 0; row < rows; ++row)
+    for (int64_t kb = 0; kb < super_blocks; ++kb) {
+      std::vector<uint8_t> rebuilt(static_cast<size_t>(bytes), 0xAB);
+      const uint8_t* record = repacked.data() + ((row / 16) * super_blocks + kb) * L::kRecordBytes;
+      for (int u = 0; u < L::kRecordBytes / 2; ++u) {
+        const layout::RowByte source = L::source(2 * u);
+        if (source.row == row % 16) std::memcpy(&rebuilt[source.byte], record + 2 * u, 2);
+      }
+      ASSERT_EQ(0, std::memcmp(rebuilt.data(), gguf.data() + (row * super_blocks + kb) * bytes, bytes))
+          << name(type) << " row " << row << " super-block " << kb;
+    }
+}
+
+TEST(Mma16Layout, GatherRebuildsEveryRowFromItsRecords) {
+  expect_rows_rebuilt_from_records<block_q4_K>(QuantType::Q4_K, 37, 512);
+  expect_rows_rebuilt_from_records<block_q6_K>(QuantType::Q6_K, 37, 512);
+  expect_rows_rebuilt_from_records<block_q8_0>(QuantType::Q8_0, 37, 512);
+  expect_rows_rebuilt_from_records<block_q4_0>(QuantType::Q4_0, 37, 512);
+}
+
 TEST(Mma16Layout, EveryWeightReadsBackBitForBit) {
   for (QuantType type : kTypes)
     for (int64_t rows : {16, 37}) {

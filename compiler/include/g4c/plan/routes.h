@@ -29,6 +29,11 @@ std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int6
 // weights, which multiply f32 activations as they are.
 int64_t route_scratch_seq_bytes(Route route, QuantType type, int64_t cols);
 
+// Whether an op other than a matmul reads a weight of `type` in `layout`: every op reads GGUF's;
+// embed_gather also gathers rows from the mma16 layout (a tied embedding whose LM head is on
+// mma16), for every type mma16 repacks.
+bool reads_layout(OpKind kind, QuantType type, WeightLayout layout);
+
 // Launch groups (the group-matmuls fusion, `launched_with`): matmuls of one input, weight type and
 // column count whose route is the same at every width run as one launch, the first (the leader)
 // computing all of them, up to kMaxLaunchGroup. Only mma16 launches several weights at once.

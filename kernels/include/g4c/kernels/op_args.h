@@ -15,10 +15,15 @@ namespace g4c {
 // Threads of one attention.partial block and the flash-decoding split layout: each row's keys are
 // divided over at most kAttentionSplits blocks (the scratch holds that many partials per query
 // head, compiler/plan/kernels.h), each split taking at least kAttentionMinKeysPerSplit keys so
-// short rows do not pay for 32 nearly empty splits.
+// short rows do not pay for 32 nearly empty splits. The launcher passes the minimum
+// (AttentionPartialArgs::min_keys_per_split): 32 measured faster than 64 and 16 (docs/perf.md,
+// "Attention splits"); -DG4C_ATTENTION_MIN_KEYS_PER_SPLIT=N builds another to repeat that.
+#ifndef G4C_ATTENTION_MIN_KEYS_PER_SPLIT
+#define G4C_ATTENTION_MIN_KEYS_PER_SPLIT 32
+#endif
 inline constexpr int kAttentionThreads = 128;
 inline constexpr int kAttentionSplits = 32;
-inline constexpr int kAttentionMinKeysPerSplit = 64;
+inline constexpr int kAttentionMinKeysPerSplit = G4C_ATTENTION_MIN_KEYS_PER_SPLIT;
 
 // Query heads one attention.partial block serves: the largest divisor of the GQA group size (query
 // heads per KV head) up to 8. A block loads each K/V row once for all of its heads; groups above
@@ -159,6 +164,7 @@ struct AttentionPartialArgs {
   const float* rope_table;  // v_only with ROTATED_PAIRS > 0
   long long slots;
   float scale;
+  int min_keys_per_split;  // kAttentionMinKeysPerSplit
 };
 
 struct AttentionCombineArgs {

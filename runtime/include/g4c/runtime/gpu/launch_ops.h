@@ -30,6 +30,9 @@ struct EmbedGatherCall {
   int64_t rows = 0;
   float scale = 1;
   int64_t table_rows = 0;  // the table's rows (ids past them give NaN rows); 0: not checked
+  // The table is repacked in the mma16 layout (a tied embedding the LM head reads on mma16): the
+  // kernel is embed_gather {type, layout = mma16}, and row_elems a multiple of 256.
+  bool mma16_layout = false;
 };
 cudaError_t launch_embed_gather(cudaKernel_t kernel, const EmbedGatherCall& c, cudaStream_t stream);
 
