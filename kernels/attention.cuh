@@ -8,6 +8,8 @@
 //   query heads in the scratch (layout: op_args.h). Splits past the row's count store an empty
 //   marker (−inf, 0).
 // attention.combine {head_dim, q_heads}: a block per (query head, row) merges the splits.
+// attention.partial {…, combine = last_block} (the attention-combine fusion) does both in one
+// launch: the last block of each (row, KV head, head slice) to finish merges its heads' splits.
 //
 // Inside a partial block every K and V row is read from the cache once, with 16-byte (V: 4-element)
 // loads into registers, and reused by all query heads of the block; the next tile's rows are
@@ -260,10 +262,11 @@ __device__ inline void tile_values(const TileStage<Tiling, Elem>& stage, const f
   }
 }
 
+// One block's split: its heads' unnormalized accumulators and (max, sum) in the row's scratch, or
+// the empty marker past the row's split count.
 template <bool RING, int HEAD_DIM, int Q_HEADS, int KV_HEADS, class Elem, int WINDOW, bool V_ONLY, int ROTATED_PAIRS>
-__global__ void __launch_bounds__(kAttentionThreads) attention_partial(AttentionPartialArgs a) {
-  wait_for_prior_grids();
-  static_assert(Q_HEADS % KV_HEADS == 0, "query heads form whole GQA groups");
+__device__ inline void attention_split(const AttentionPartialArgs& a, int split, int kv_head, int row, int first_head,
+                                       int seq) {
   using Tiling = AttentionTiling<HEAD_DIM, Q_HEADS / KV_HEADS, Elem>;
   static_assert(!V_ONLY || (Tiling::kChunksPerThread % 2 == 0 && 2 * ROTATED_PAIRS <= HEAD_DIM),
                 "a thread holds both halves of its RoPE pairs");
@@ -274,10 +277,6 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_partial(Attention
   __shared__ float alpha[2][kHeads];
   __shared__ float4 key_group_sums[Tiling::kKeyGroups > 1 ? Tiling::kKeyGroups * kHeads * Tiling::kQuads : 1];
 
-  const int split = blockIdx.x / Tiling::kHeadBlocks, kv_head = blockIdx.y, row = blockIdx.z;
-  const int first_head = kv_head * (Q_HEADS / KV_HEADS) + blockIdx.x % Tiling::kHeadBlocks * kHeads;
-  const int seq = a.seq[row];
-  if (seq < 0) return;  // padding: the combine kernel writes its zeros
   const KeyRange range = split_keys<WINDOW>(a.pos[row], split, static_cast<int>(a.slots), a.min_keys_per_split);
   float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
   float2* max_sum = reinterpret_cast<float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionSplits * HEAD_DIM);
@@ -350,37 +349,97 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_partial(Attention
   }
 }
 
-// Merges the splits of one (query head, row): out = Σ_s e^(m_s − M) acc_s / Σ_s e^(m_s − M) l_s
-// over the splits that saw keys (l_s > 0; the others' accumulators were never written).
-template <int HEAD_DIM, int Q_HEADS>
-__global__ void __launch_bounds__(attention_combine_threads(HEAD_DIM)) attention_combine(AttentionCombineArgs a) {
-  wait_for_prior_grids();
-  static_assert(kAttentionSplits == 32, "a warp holds one split per lane");
-  constexpr int kThreads = attention_combine_threads(HEAD_DIM);
-  __shared__ float weights[kAttentionSplits];
-  const int head = blockIdx.x, row = blockIdx.y, tid = threadIdx.x;
-  float* out = a.out + (static_cast<long long>(row) * Q_HEADS + head) * HEAD_DIM;
-  if (a.seq[row] < 0) {
-    for (int quad = tid; quad < HEAD_DIM / 4; quad += kThreads) store_float4(out + quad * 4, make_float4(0, 0, 0, 0));
-    return;
-  }
-  const float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
-  if (tid < 32) {
-    const float2 ms = reinterpret_cast<const float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionSplits *
-                                                                     HEAD_DIM)[head * kAttentionSplits + tid];
+// Merges the splits of kHeads query heads from `first_head` of one row: out = Σ_s e^(m_s − M) acc_s
+// / Σ_s e^(m_s − M) l_s over the splits that saw keys (l_s > 0; the others' accumulators were never
+// written). Warp w weighs heads w, w + warps, …; then every thread sums output quads of any head,
+// the 32 splits in order, their loads issued kCombineBatch at a time. The partials are read past
+// L1 (other blocks of the same grid may have written them: the combine of a partial kernel's last
+// block). `weights` is shared memory for kHeads × 32 factors.
+inline constexpr int kCombineBatch = 8;
+
+template <int HEAD_DIM, int Q_HEADS, int kThreads, int kHeads>
+__device__ inline void combine_heads(const float* partials, int first_head, float* out, float (*weights)[kAttentionSplits]) {
+  static_assert(kAttentionSplits == 32 && kThreads % 32 == 0, "a warp holds one split per lane");
+  const int tid = threadIdx.x, lane = tid % 32;
+  const float2* max_sum = reinterpret_cast<const float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionSplits * HEAD_DIM);
+  for (int h = tid / 32; h < kHeads; h += kThreads / 32) {
+    const float2 ms = __ldcg(max_sum + (first_head + h) * kAttentionSplits + lane);
     const bool seen = ms.y > 0;
     const float global_max = warp_max(seen ? ms.x : negative_infinity());
     const float rescale = seen ? expf(ms.x - global_max) : 0.0f;
-    weights[tid] = rescale / warp_sum(rescale * ms.y);
+    weights[h][lane] = rescale / warp_sum(rescale * ms.y);
   }
   __syncthreads();
-  const float* head_partials = partials + static_cast<long long>(head) * kAttentionSplits * HEAD_DIM;
-  for (int quad = tid; quad < HEAD_DIM / 4; quad += kThreads) {
+  constexpr int kQuads = HEAD_DIM / 4;
+  for (int i = tid; i < kHeads * kQuads; i += kThreads) {
+    const int h = i / kQuads, quad = i % kQuads;
+    const float* head_partials = partials + static_cast<long long>(first_head + h) * kAttentionSplits * HEAD_DIM + quad * 4;
     float4 sum = make_float4(0, 0, 0, 0);
-    for (int s = 0; s < kAttentionSplits; ++s)
-      if (weights[s] != 0) sum = fma4(weights[s], load_float4(head_partials + s * HEAD_DIM + quad * 4), sum);
-    store_float4(out + quad * 4, sum);
+    for (int s0 = 0; s0 < kAttentionSplits; s0 += kCombineBatch) {
+      float4 part[kCombineBatch];
+#pragma unroll
+      for (int b = 0; b < kCombineBatch; ++b)
+        part[b] = weights[h][s0 + b] != 0 ? __ldcg(reinterpret_cast<const float4*>(head_partials + (s0 + b) * HEAD_DIM))
+                                          : make_float4(0, 0, 0, 0);
+#pragma unroll
+      for (int b = 0; b < kCombineBatch; ++b)
+        if (weights[h][s0 + b] != 0) sum = fma4(weights[h][s0 + b], part[b], sum);
+    }
+    store_float4(out + h * HEAD_DIM + quad * 4, sum);
   }
+}
+
+template <int HEAD_DIM, int kThreads>
+__device__ inline void zero_head(float* out) {
+  for (int quad = threadIdx.x; quad < HEAD_DIM / 4; quad += kThreads) store_float4(out + quad * 4, make_float4(0, 0, 0, 0));
+}
+
+// FUSED_COMBINE (`combine = last_block`): the block that finishes a (row, KV head, head slice) last
+// — its ticket, taken after every block's partials are fenced, is the 32nd — merges the splits of
+// the slice's heads itself and resets the counter for the next launch (a CUDA graph replays it).
+template <bool RING, int HEAD_DIM, int Q_HEADS, int KV_HEADS, class Elem, int WINDOW, bool V_ONLY, int ROTATED_PAIRS,
+          bool FUSED_COMBINE>
+__global__ void __launch_bounds__(kAttentionThreads) attention_partial(AttentionPartialArgs a) {
+  wait_for_prior_grids();
+  static_assert(Q_HEADS % KV_HEADS == 0, "query heads form whole GQA groups");
+  using Tiling = AttentionTiling<HEAD_DIM, Q_HEADS / KV_HEADS, Elem>;
+  const int split = blockIdx.x / Tiling::kHeadBlocks, kv_head = blockIdx.y, row = blockIdx.z;
+  const int head_block = blockIdx.x % Tiling::kHeadBlocks;
+  const int first_head = kv_head * (Q_HEADS / KV_HEADS) + head_block * Tiling::kHeads;
+  const int seq = a.seq[row];
+  float* out = a.out + (static_cast<long long>(row) * Q_HEADS + first_head) * HEAD_DIM;
+  if (seq < 0) {  // padding: zeros, from the combine kernel or here
+    if (FUSED_COMBINE && split == 0)
+      for (int h = 0; h < Tiling::kHeads; ++h) zero_head<HEAD_DIM, Tiling::kThreads>(out + h * HEAD_DIM);
+    return;
+  }
+  attention_split<RING, HEAD_DIM, Q_HEADS, KV_HEADS, Elem, WINDOW, V_ONLY, ROTATED_PAIRS>(a, split, kv_head, row,
+                                                                                        first_head, seq);
+  if constexpr (FUSED_COMBINE) {
+    __shared__ unsigned ticket;
+    __shared__ float weights[Tiling::kHeads][kAttentionSplits];
+    unsigned* counter = a.tickets + (static_cast<long long>(row) * KV_HEADS + kv_head) * Tiling::kHeadBlocks + head_block;
+    __threadfence();  // this block's partials, before its ticket
+    __syncthreads();
+    if (threadIdx.x == 0) ticket = atomicAdd(counter, 1u);
+    __syncthreads();
+    if (ticket != kAttentionSplits - 1) return;
+    __threadfence();  // every other block's partials, after the last ticket
+    const float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
+    combine_heads<HEAD_DIM, Q_HEADS, Tiling::kThreads, Tiling::kHeads>(partials, first_head, out, weights);
+    if (threadIdx.x == 0) *counter = 0;
+  }
+}
+
+template <int HEAD_DIM, int Q_HEADS>
+__global__ void __launch_bounds__(attention_combine_threads(HEAD_DIM)) attention_combine(AttentionCombineArgs a) {
+  wait_for_prior_grids();
+  constexpr int kThreads = attention_combine_threads(HEAD_DIM);
+  __shared__ float weights[1][kAttentionSplits];
+  const int head = blockIdx.x, row = blockIdx.y;
+  float* out = a.out + (static_cast<long long>(row) * Q_HEADS + head) * HEAD_DIM;
+  if (a.seq[row] < 0) return zero_head<HEAD_DIM, kThreads>(out);
+  combine_heads<HEAD_DIM, Q_HEADS, kThreads, 1>(a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>, head, out, weights);
 }
 
 }  // namespace g4c

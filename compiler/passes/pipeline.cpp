@@ -11,9 +11,11 @@ namespace g4c {
 // instances) then sees the fused ops, never the pairs they replaced. quantize-once reads the
 // routes, so it follows them, and group-matmuls the preparations quantize-once shares; liveness
 // and kernel instances still come after both.
-static constexpr std::array<PassInfo, 11> kPipeline = {{
+static constexpr std::array<PassInfo, 12> kPipeline = {{
     {"residual-norm", "residual add of an rms_norm as one add_rms_norm op", run_fuse_residual_norm, true},
     {"norm-rope", "per-head rms_norm and its rope as one rms_norm_rope op", run_fuse_norm_rope, true},
+    {"attention-combine", "attention's split partials merged by the partial kernel's last block", run_fuse_attention_combine,
+     true, false, /*opt_in=*/true},
     {"kv-layout", "KV cache per owning layer: ring of window slots or full context", run_kv_layout, false, true},
     {"kv-storage", "k_eq_v caches keep V alone; attention rebuilds K from it", run_kv_storage},
     {"alias", "in-place results that never overwrite a live alias", run_alias},
@@ -36,8 +38,15 @@ const PassInfo* find_pass(std::string_view name) {
 FusionOptions FusionOptions::all() {
   FusionOptions all;
   for (const PassInfo& pass : kPipeline)
-    if (pass.fusion) all.enabled.emplace_back(pass.name);
+    if (pass.fusion && !pass.opt_in) all.enabled.emplace_back(pass.name);
   return all;
+}
+
+FusionOptions FusionOptions::known() {
+  FusionOptions known;
+  for (const PassInfo& pass : kPipeline)
+    if (pass.fusion) known.enabled.emplace_back(pass.name);
+  return known;
 }
 
 bool FusionOptions::runs(std::string_view pass) const {

@@ -45,6 +45,10 @@ std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op) {
     k.push_back(v_only);
     k.push_back({"rotated_pairs", c->k_from_v.rotated_pairs});
   }
+  if (op.find("combine")) {  // attention-combine: the partial kernel's last block merges the splits
+    k.push_back({"combine", Ident{"last_block"}});
+    return {kernel_instance("attention.partial", std::move(k))};
+  }
   return {kernel_instance("attention.partial", std::move(k)),
           kernel_instance("attention.combine", {{"head_dim", int64_t{c->head_dim}}, {"q_heads", op.get_int("q_heads")}})};
 }

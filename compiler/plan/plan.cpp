@@ -100,7 +100,9 @@ constexpr AttrSchema kAttentionAttrs[] = {{"q_heads", AK::integer, true, 1, kMax
                                           {"kv_heads", AK::integer, true, 1, kMaxHeads},
                                           {"head_dim", AK::integer, true, 1, kMaxHeadDim},
                                           {"window", AK::integer, true, 0, kMaxDim},
-                                          {"scale", AK::number, true}};
+                                          {"scale", AK::number, true},
+                                          // attention-combine: last_block, the partial kernel merges the splits
+                                          {"combine", AK::ident, false}};
 // rms_norm's attributes, then rope's: the fused op states both halves as the unfused pair did.
 constexpr AttrSchema kNormRopeAttrs[] = {kNormAttrs[0],
                                          kNormAttrs[1],

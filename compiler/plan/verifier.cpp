@@ -269,6 +269,8 @@ class Verifier {
         if (op.get_int("q_heads") % op.get_int("kv_heads") != 0)
           return "q_heads " + std::to_string(op.get_int("q_heads")) + " is not a multiple of kv_heads " +
                  std::to_string(op.get_int("kv_heads")) + " (each KV head serves a whole group of query heads)";
+        if (op.find("combine") && op.get_ident("combine") != "last_block")
+          return "combine = " + op.get_ident("combine") + ": the only in-kernel combine is last_block (attention-combine)";
         int64_t width = op.get_int("q_heads") * op.get_int("head_dim");
         if (auto e = expect_operand(op, 0, batch(DType::f32, {width})); !e.empty()) return e;
         if (auto e = operands_are_ids(op, 1); !e.empty()) return e;

@@ -97,7 +97,7 @@ void print_usage(std::ostream& os) {
      << g4c::format_options_help(kOptOptions) << "\nimport options:\n"
      << g4c::format_options_help(kImportOptions) << "\npasses, in order:\n";
   for (const g4c::PassInfo& p : g4c::pass_pipeline())
-    os << "  " << p.name << ": " << p.summary << (p.fusion ? " (a fusion: --fuse)" : "") << "\n";
+    os << "  " << p.name << ": " << p.summary << (p.opt_in ? " (a fusion, off unless --fuse names it)" : p.fusion ? " (a fusion: --fuse)" : "") << "\n";
 }
 
 int usage_error(const std::string& message) {
@@ -152,7 +152,7 @@ std::optional<std::vector<int64_t>> parse_widths(const std::string& text, std::s
 std::optional<g4c::FusionOptions> parse_fusions(const std::string& text, std::string& error) {
   if (text == "all") return g4c::FusionOptions::all();
   if (text == "none") return g4c::FusionOptions::none();
-  const std::vector<std::string> known = g4c::FusionOptions::all().enabled;
+  const std::vector<std::string> known = g4c::FusionOptions::known().enabled;
   std::vector<std::string> wanted;
   for (const std::string& item : g4c::split(text, ',')) {
     if (std::find(known.begin(), known.end(), item) == known.end()) {

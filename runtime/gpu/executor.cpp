@@ -95,6 +95,9 @@ struct WidthState {
   // them into the arena, so a graph replay (or a profile run) always starts from real inputs even
   // though later values reuse the inputs' storage.
   DeviceBuffer staging;
+  // The counters of attention kernels that merge their own splits (combine = last_block): zeroed
+  // once, left zeroed by each launch, shared by the step's attention ops (they run one after another).
+  DeviceBuffer attention_tickets;
   std::vector<Launch> launches;
   cudaGraphExec_t graph = nullptr;
   size_t graph_nodes = 0;  // of the captured step
@@ -270,8 +273,10 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
                             y,
                             static_cast<float*>(scratch(w, op)),
                             W,
-                            static_cast<float>(op.get_number("scale"))};
-      l.run = [=, partial = k.at(0), combine = k.at(1)](cudaStream_t s) {
+                            static_cast<float>(op.get_number("scale")),
+                            static_cast<unsigned*>(w.attention_tickets.get())};
+      // combine = last_block: one kernel, which merges the splits itself.
+      l.run = [=, partial = k.at(0), combine = k.size() > 1 ? k[1] : nullptr](cudaStream_t s) {
         return launch_attention(partial, combine, c, s);
       };
       return l;
@@ -518,7 +523,13 @@ std::unique_ptr<Executor> Executor::create(const Plan& plan, const WeightSource&
     }
     w->arena.fill(options.poison_memory ? 0xFF : 0);
     w->staging = DeviceBuffer(static_cast<size_t>(3 * width * 4));
-    if (!w->staging.ok()) {
+    int64_t tickets = 1;
+    for (const Op* op : plan.ops())
+      if (op->kind == OpKind::attention && op->find("combine"))
+        tickets = std::max(tickets, attention_tickets(op->get_int("q_heads"), op->get_int("kv_heads")));
+    w->attention_tickets = DeviceBuffer(static_cast<size_t>(width * tickets * 4));
+    if (w->attention_tickets.ok()) w->attention_tickets.fill(0);
+    if (!w->staging.ok() || !w->attention_tickets.ok()) {
       diag.error({}, "out of device memory allocating the width-" + std::to_string(width) + " inputs");
       return nullptr;
     }

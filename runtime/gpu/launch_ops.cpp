@@ -137,6 +137,11 @@ cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, cudaStrea
   return launch(kernel, dims, args, stream);
 }
 
+int64_t attention_tickets(int64_t q_heads, int64_t kv_heads) {
+  const int group = static_cast<int>(q_heads / kv_heads);
+  return kv_heads * (group / attention_heads_per_block(group));
+}
+
 cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const AttentionCall& c,
                              cudaStream_t stream) {
   const KvCacheRef& cache = c.cache;
@@ -146,15 +151,15 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
       !all_aligned(c.q, c.out, c.scratch, cache.k, cache.v) || !cache.v || cache.v_only() != (cache.k_norm != nullptr))
     return cudaErrorInvalidValue;
   if (c.rows == 0) return cudaSuccess;
+  if (!combine && !c.tickets) return cudaErrorInvalidValue;
   AttentionPartialArgs partial_args{c.q,         c.pos,        c.seq,           cache.k,     cache.v,
                                     c.scratch,   cache.k_norm, cache.rope_table, cache.slots, c.scale,
-                                    kAttentionMinKeysPerSplit};
-  const int group = static_cast<int>(c.q_heads / cache.kv_heads);
-  const unsigned head_blocks = static_cast<unsigned>(group / attention_heads_per_block(group));
+                                    kAttentionMinKeysPerSplit, c.out, c.tickets};
+  const unsigned head_blocks = static_cast<unsigned>(attention_tickets(c.q_heads, cache.kv_heads) / cache.kv_heads);
   LaunchDims partial_dims{dim3(kAttentionSplits * head_blocks, static_cast<unsigned>(cache.kv_heads),
                                static_cast<unsigned>(c.rows)),
                           dim3(kAttentionThreads)};
-  if (cudaError_t e = launch(partial, partial_dims, partial_args, stream); e != cudaSuccess) return e;
+  if (cudaError_t e = launch(partial, partial_dims, partial_args, stream); e != cudaSuccess || !combine) return e;
   AttentionCombineArgs combine_args{c.scratch, c.seq, c.out};
   LaunchDims combine_dims{dim3(static_cast<unsigned>(c.q_heads), static_cast<unsigned>(c.rows)),
                           dim3(static_cast<unsigned>(attention_combine_threads(static_cast<int>(cache.head_dim))))};

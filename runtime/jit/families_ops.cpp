@@ -61,7 +61,8 @@ std::string attention_partial(const plan::KernelInstance& k) {
                      {arg(is_ring(k)), arg(instance_int(k, "head_dim")), arg(instance_int(k, "q_heads")),
                       arg(instance_int(k, "kv_heads")), block_type_name(instance_ident(k, "dtype")),
                       arg(instance_int(k, "window")), arg(is_v_only(k)),
-                      arg(is_v_only(k) ? instance_int(k, "rotated_pairs") : int64_t{0})});
+                      arg(is_v_only(k) ? instance_int(k, "rotated_pairs") : int64_t{0}),
+                      arg(instance_ident(k, "combine") == "last_block")});
 }
 
 std::string attention_combine(const plan::KernelInstance& k) {

@@ -16,7 +16,10 @@
 // Tolerance: 1e-4 of the largest |reference| against the same math in double. The float CPU op
 // sums scores and outputs sequentially, and over 40000 keys that alone drifts by up to ~1e-4 of
 // the output (measured), so the GPU is held to the double reference and to the CPU op within
-// 1e-4 plus the CPU op's own drift; all three distances are printed.
+// 1e-4 plus the CPU op's own drift; all three distances are printed. The one-launch form
+// (combine = last_block) is held to the two kernels' bits.
+#include <cstring>
+
 #include "g4c/plan/kernels.h"
 #include "g4c/runtime/cpu_ops.h"
 #include "g4c/runtime/gpu/launch_ops.h"
@@ -49,7 +52,8 @@ struct Shape {
     return s;
   }
 
-  KernelInstance partial() const {
+  // `fused`: the instance that merges its splits in its last block (combine = last_block).
+  KernelInstance partial(bool fused = false) const {
     std::vector<plan::Attr> k = {{"kind", Ident{std::string(plan::name(kind))}},
                                  {"head_dim", head_dim},
                                  {"q_heads", q_heads},
@@ -57,6 +61,7 @@ struct Shape {
                                  {"dtype", Ident{std::string(name(dtype))}},
                                  {"window", window}};
     if (v_only()) k.insert(k.end(), {{"storage", Ident{"v_only"}}, {"rotated_pairs", rotated_pairs}});
+    if (fused) k.push_back({"combine", Ident{"last_block"}});
     return plan::kernel_instance("attention.partial", std::move(k));
   }
   KernelInstance combine() const {
@@ -157,8 +162,10 @@ int64_t sequences_of(const std::vector<Row>& rows) {
 class AttentionTest : public testing::GpuTest {
  protected:
   // One launch over `rows` against a cache with random keys in each row's window.
+  // The one-launch form (combine = last_block) must give the same bits as the two kernels, twice
+  // in a row on the same counters (as a graph replays it), and leave every counter at zero.
   void expect_matches_cpu(const Shape& s, const std::vector<Row>& rows) {
-    gpu::KernelLibrary lib = load({s.partial(), s.combine()});
+    gpu::KernelLibrary lib = load({s.partial(), s.combine(), s.partial(true)});
     HostCache cache(s, sequences_of(rows));
     std::mt19937 rng(uint32_t(s.head_dim * 31 + s.q_heads));
     for (const Row& r : rows)
@@ -169,6 +176,14 @@ class AttentionTest : public testing::GpuTest {
     const DeviceRebuild rebuild = device_rebuild(s, cache, last + 1);
     const std::vector<float> got = run(lib, s, rows, cache_ref(s, dk, dv, rebuild));
     check(s, rows, cache.view, got);
+    const int64_t tickets = static_cast<int64_t>(rows.size()) * gpu::attention_tickets(s.q_heads, s.kv_heads);
+    gpu::DeviceBuffer counters = upload(std::vector<uint32_t>(static_cast<size_t>(tickets), 0));
+    for (int replay = 0; replay < 2; ++replay) {
+      const std::vector<float> fused = run(lib, s, rows, cache_ref(s, dk, dv, rebuild), counters.as<unsigned>());
+      EXPECT_EQ(0, std::memcmp(fused.data(), got.data(), got.size() * sizeof(float)))
+          << s.describe() << ": combine = last_block differs from the combine kernel (launch " << replay << ")";
+      for (uint32_t c : download<uint32_t>(counters, tickets)) ASSERT_EQ(c, 0u) << "a counter left set";
+    }
   }
 
   // The device's view of a cache (K null when V-only).
@@ -190,8 +205,9 @@ class AttentionTest : public testing::GpuTest {
   }
 
   // The GPU attention of `rows` over device caches.
+  // `tickets` (zeroed counters): one launch of the combine = last_block instance; else the two kernels.
   std::vector<float> run(const gpu::KernelLibrary& lib, const Shape& s, const std::vector<Row>& rows,
-                         const gpu::KvCacheRef& cache) {
+                         const gpu::KvCacheRef& cache, unsigned* tickets = nullptr) {
     const int64_t n = static_cast<int64_t>(rows.size()), out_elems = n * s.q_heads * s.head_dim;
     query_ = testing::random_floats(out_elems, uint32_t(n * 7 + s.head_dim), 0.5f);
     std::vector<int32_t> pos, seq;
@@ -207,8 +223,11 @@ class AttentionTest : public testing::GpuTest {
                             out.as<float>(),
                             scratch.as<float>(),
                             n,
-                            1.0f};
-    EXPECT_EQ(gpu::launch_attention(lib.find(s.partial()), lib.find(s.combine()), call, nullptr), cudaSuccess);
+                            1.0f,
+                            tickets};
+    EXPECT_EQ(tickets ? gpu::launch_attention(lib.find(s.partial(true)), nullptr, call, nullptr)
+                      : gpu::launch_attention(lib.find(s.partial()), lib.find(s.combine()), call, nullptr),
+              cudaSuccess);
     sync();
     return download<float>(out, out_elems);
   }

@@ -378,27 +378,45 @@ INSTANTIATE_TEST_SUITE_P(SyntheticModels, FusedVsUnfused,
                            return s;
                          });
 
-// group-matmuls on the GPU: one mma16 launch computing Q, K and V (gate and up) against a launch
-// per matmul, on the same weights and routes. Every member is computed as alone, and on these small
-// shapes the K split (the only thing a group may change: it is chosen for the whole grid) is 4
-// either way, so the logits are identical; a wrong member, row range or output pointer is not.
-TEST_F(ExecutorTest, LaunchGroupsMatchSeparateLaunches) {
-  for (const char* model : {"synthetic/quant-q4_k.toml", "synthetic/quant-q6_k.toml", "synthetic/quant-q8_0.toml"}) {
-    const RouteOptions routes = route_options(RoutePolicy::default_rules, kLayerMatmulsOnMma16);
-    FusionOptions separate = FusionOptions::all();
-    std::erase(separate.enabled, "group-matmuls");
-    const plan::Plan grouped = testing::compile_shipped(model, {1, 4, 8, 16, 32}, routes);
-    const plan::Plan apart = testing::compile_shipped(model, {1, 4, 8, 16, 32}, routes, 0, 1, separate);
-    ASSERT_LT(plan::launches_per_step(grouped, 1), plan::launches_per_step(apart, 1)) << model;
-    auto want_executor = executor(apart, 7, 32);
-    auto got_executor = executor(grouped, 7, 32);
-    ASSERT_TRUE(want_executor && got_executor);
-    const auto tokens = testing::token_sequences({30, 14, 9, 22, 5, 17, 11, 3, 25, 8, 19, 12, 6, 27, 2, 15, 10, 21},
-                                                 apart.header.vocab, 4);
-    const Trace want = run_staggered(*want_executor, tokens, 0, 0, 30);
-    const Trace got = run_staggered(*got_executor, tokens, 0, 0, 30);
-    expect_traces_agree(got, want, 0, true, std::string(model) + " grouped vs separate launches");
+// One fusion against the same plan without it (the default fusions plus or minus it, in pipeline
+// order), on the same weights and routes, at widths 1-32 with staggered sequences: identical
+// logits, for fusions that keep the arithmetic and its order.
+void expect_fusion_exact(ExecutorTest& test, const std::string& model, const RouteOptions& routes,
+                         std::string_view fusion) {
+  FusionOptions with, without;
+  for (const std::string& name : FusionOptions::known().enabled) {
+    const bool is_it = name == fusion, default_on = FusionOptions::all().runs(name);
+    if (is_it || default_on) with.enabled.push_back(name);
+    if (!is_it && default_on) without.enabled.push_back(name);
   }
+  const plan::Plan fused = testing::compile_shipped(model, {1, 4, 8, 16, 32}, routes, 0, 1, with);
+  const plan::Plan apart = testing::compile_shipped(model, {1, 4, 8, 16, 32}, routes, 0, 1, without);
+  ASSERT_LT(plan::launches_per_step(fused, 1), plan::launches_per_step(apart, 1)) << model << " " << fusion;
+  auto want_executor = test.executor(apart, 7, 32);
+  auto got_executor = test.executor(fused, 7, 32);
+  ASSERT_TRUE(want_executor && got_executor);
+  const auto tokens = testing::token_sequences({30, 14, 9, 22, 5, 17, 11, 3, 25, 8, 19, 12, 6, 27, 2, 15, 10, 21},
+                                               apart.header.vocab, 4);
+  const Trace want = run_staggered(*want_executor, tokens, 0, 0, 30);
+  const Trace got = run_staggered(*got_executor, tokens, 0, 0, 30);
+  expect_traces_agree(got, want, 0, true, model + " with " + std::string(fusion) + " vs without");
+}
+
+// group-matmuls on the GPU: one mma16 launch computing Q, K and V (gate and up) against a launch
+// per matmul. Every member is computed as alone, and on these small shapes the K split (the only
+// thing a group may change: it is chosen for the whole grid) is 4 either way, so the logits are
+// identical; a wrong member, row range or output pointer is not.
+TEST_F(ExecutorTest, LaunchGroupsMatchSeparateLaunches) {
+  for (const char* model : {"synthetic/quant-q4_k.toml", "synthetic/quant-q6_k.toml", "synthetic/quant-q8_0.toml"})
+    expect_fusion_exact(*this, model, route_options(RoutePolicy::default_rules, kLayerMatmulsOnMma16), "group-matmuls");
+}
+
+// attention-combine (opt-in) on the GPU: the partial kernel's last block merges the splits as the
+// combine kernel does, in the same order, over sliding rings, global and V-only caches and shared KV.
+TEST_F(ExecutorTest, AttentionCombinedInOneLaunchMatchesTwo) {
+  for (const char* model : {"synthetic/pairing-12b-tiny.toml", "synthetic/all-global-keqv.toml",
+                            "synthetic/ple-shared-kv-tiny.toml"})
+    expect_fusion_exact(*this, model, route_options(RoutePolicy::default_rules, ""), "attention-combine");
 }
 
 //===----------------------------------------------------------------------===//

@@ -28,7 +28,8 @@ struct RouteOptions {
 struct FusionOptions {
   std::vector<std::string> enabled;  // fusion pass names
 
-  static FusionOptions all();  // the default
+  static FusionOptions all();    // every fusion but the opt-in ones: the default
+  static FusionOptions known();  // every fusion, opt-in ones included
   static FusionOptions none() { return {}; }
   bool runs(std::string_view pass) const;
 };
@@ -55,6 +56,9 @@ void run_kv_layout(plan::Plan& plan, PassContext& ctx);
 // rebuild K from it), unless `--kv-storage=separate`; their kv_write loses its K operand and the
 // ops computing K go.
 void run_kv_storage(plan::Plan& plan, PassContext& ctx);
+// attention-combine: attention ops merge their splits in the partial kernel (`combine =
+// last_block`), one launch each instead of two.
+void run_fuse_attention_combine(plan::Plan& plan, PassContext& ctx);
 // alias: decides which results overwrite an operand in place, never one whose storage an alias
 // (k_eq_v's V, a PLE slice) still has to be read from.
 void run_alias(plan::Plan& plan, PassContext& ctx);
@@ -80,9 +84,11 @@ struct PassInfo {
   std::string_view summary;
   void (*run)(plan::Plan&, PassContext&);
   bool fusion = false;  // selectable with --fuse
+  // A fusion that --fuse=all (the default) leaves out: it measured slower; named in --fuse, it runs.
   // Reads the model declaration (PassContext::spec), which a plan does not carry: it runs only
   // from `g4c compile`, never on a plan's text (`g4c opt`).
   bool needs_declaration = false;
+  bool opt_in = false;
 };
 
 std::span<const PassInfo> pass_pipeline();

@@ -165,6 +165,10 @@ struct AttentionPartialArgs {
   long long slots;
   float scale;
   int min_keys_per_split;  // kAttentionMinKeysPerSplit
+  // combine = last_block: the output (rows × Q_HEADS·HEAD_DIM) and a zeroed counter per (row, KV
+  // head, head slice), left zeroed; unused otherwise.
+  float* out;
+  unsigned* tickets;
 };
 
 struct AttentionCombineArgs {
@@ -204,7 +208,7 @@ struct RandomWeightsArgs {
 // compiler checks the sizes when it reads this header.
 static_assert(sizeof(EmbedGatherArgs) == 48 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 40 &&
                   sizeof(AddRmsNormArgs) == 48 && sizeof(RmsNormRopeArgs) == 64 &&
-                  sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 80 &&
+                  sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 96 &&
                   sizeof(AttentionCombineArgs) == 24 && sizeof(ElementwiseArgs) == 48 && sizeof(SampleArgs) == 32 &&
                   sizeof(RandomWeightsArgs) == 40,
               "kernel argument layouts");

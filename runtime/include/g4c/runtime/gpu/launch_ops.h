@@ -142,7 +142,13 @@ struct AttentionCall {
   float* scratch = nullptr;
   int64_t rows = 0;
   float scale = 1;
+  // A partial kernel of `combine = last_block` (combine null): rows × attention_tickets(…) zeroed
+  // counters, which the kernel leaves zeroed.
+  unsigned* tickets = nullptr;
 };
+// The counters per row a `combine = last_block` partial kernel takes: one per (KV head, head slice).
+int64_t attention_tickets(int64_t q_heads, int64_t kv_heads);
+// `combine` null: `partial` is a combine = last_block instance, and the one launch does both.
 cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const AttentionCall& c,
                              cudaStream_t stream);
 
