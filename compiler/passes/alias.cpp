@@ -8,6 +8,7 @@
 #include <map>
 
 #include "g4c/compiler/passes.h"
+#include "g4c/plan/storage.h"
 
 namespace g4c {
 
@@ -15,29 +16,30 @@ using namespace plan;
 
 void run_alias(Plan& plan, PassContext&) {
   std::vector<Op*> ops = plan.mutable_ops();
-  int count = static_cast<int>(ops.size());
-  std::map<std::string, int> last_use;  // outputs stay live past the last op
-  for (int i = 0; i < count; ++i)
-    for (const std::string& v : ops[i]->operands) last_use[v] = ops[i]->kind == OpKind::output ? count : i;
+  for (Op* op : ops) op->erase("in_place");
+  // When each value is last read, and which values are views of another's bytes: the storage
+  // analysis every reader of liveness uses (plan::analyze_storage), before any in-place choice.
+  const StorageAnalysis storage = analyze_storage(plan);
+  const auto last_read = [&](const std::string& value) {
+    const ValueStorage& v = storage.values.at(value);
+    const RootStorage& root = storage.roots.at(v.root);
+    return root.live_out && v.root == value ? storage.op_count : v.last_use;  // outputs stay live past the last op
+  };
 
-  std::map<std::string, std::string> root_of;  // value → the value owning its bytes
+  std::map<std::string, std::string> root_of;  // value → the value owning its bytes, in-place choices included
   std::map<std::string, int> root_last;        // last read of any value on that storage so far
-  std::map<std::string, int64_t> seq_bytes;
-  for (int i = 0; i < count; ++i) {
+  for (int i = 0; i < static_cast<int>(ops.size()); ++i) {
     Op& op = *ops[i];
-    op.erase("in_place");
     if (op.result.empty()) continue;
     auto source = op.operands.empty() ? root_of.end() : root_of.find(op.operands[0]);
-    bool has_source = source != root_of.end();
-    bool view = op.kind == OpKind::alias || op.kind == OpKind::slice;
-    bool reuse = !view && has_source && schema(op.kind).may_run_in_place && root_last[source->second] <= i &&
-                 seq_bytes[op.operands[0]] == op.type.seq_bytes();
+    const bool has_source = source != root_of.end();
+    const bool view = op.kind == OpKind::alias || op.kind == OpKind::slice;
+    const bool reuse = !view && has_source && schema(op.kind).may_run_in_place && root_last[source->second] <= i &&
+                       storage.values.at(op.operands[0]).seq_bytes == op.type.seq_bytes();
     if (reuse) op.set("in_place", true);
-    std::string root = (view || reuse) && has_source ? source->second : op.result;
+    const std::string root = (view || reuse) && has_source ? source->second : op.result;
     root_of[op.result] = root;
-    seq_bytes[op.result] = op.type.seq_bytes();
-    auto last = last_use.find(op.result);
-    root_last[root] = std::max(root_last[root], last == last_use.end() ? i : last->second);
+    root_last[root] = std::max(root_last[root], std::max(i, last_read(op.result)));
   }
 }
 
