@@ -8,6 +8,7 @@
 #include <string>
 
 #include "fusion.h"
+#include "g4c/plan/kernels.h"
 #include "g4c/plan/routes.h"
 
 namespace g4c {
@@ -17,20 +18,6 @@ using namespace plan;
 namespace {
 
 constexpr std::string_view kPass = "group-matmuls";
-
-// Whether `op` may join `leader`'s launch: one weight type and column count, the same
-// group-capable route at every width.
-bool joins(const Plan& plan, const Op& leader, const Op& op) {
-  const WeightDecl* a = plan.find_weight(leader.weight);
-  const WeightDecl* b = plan.find_weight(op.weight);
-  if (!a || !b || a->type != b->type || leader.get_int("cols") != op.get_int("cols")) return false;
-  if (!leader.routes() || !op.routes() || leader.routes()->size() != op.routes()->size()) return false;
-  for (size_t i = 0; i < op.routes()->size(); ++i) {
-    const RouteChoice &x = (*leader.routes())[i], &y = (*op.routes())[i];
-    if (x.width != y.width || x.route != y.route || !route_launches_groups(x.route)) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -48,7 +35,7 @@ void run_group_matmuls(Plan& plan, PassContext& ctx) {
       }
       const std::string leader = std::get<Ident>(from->value).text.substr(1);
       auto it = leaders.find(leader);
-      if (it == leaders.end() || !joins(plan, *it->second, op)) continue;
+      if (it == leaders.end() || !launch_group_conflict(plan, *it->second, op).empty()) continue;
       int& count = members.try_emplace(leader, 1).first->second;
       if (count == kMaxLaunchGroup) continue;
       ++count;

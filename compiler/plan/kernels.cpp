@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "g4c/plan/bytes_read.h"
+#include "g4c/plan/routes.h"
 
 namespace g4c::plan {
 
@@ -150,6 +151,31 @@ std::vector<KernelInstance> matmul_route_kernels(Route route, QuantType type, in
     }
   }
   return {};
+}
+
+std::string launch_group_conflict(const Plan& plan, const Op& leader, const Op& member) {
+  if (leader.get_ident("type") != member.get_ident("type") || leader.get_int("cols") != member.get_int("cols"))
+    return ", a " + leader.get_ident("type") + " matmul of " + std::to_string(leader.get_int("cols")) +
+           " columns: a launch group shares one weight type and column count";
+  for (int64_t width : plan.header.widths) {
+    const std::optional<Route> mine = route_at(member, width), theirs = route_at(leader, width);
+    if (!mine || !theirs) continue;  // a missing route is the routes' error
+    if (*mine != *theirs)
+      return ", whose route at width " + std::to_string(width) + " is " + std::string(name(*theirs)) + ", not " +
+             std::string(name(*mine)) + ": a launch group runs one route at every width";
+    if (!route_launches_groups(*mine))
+      return " on " + std::string(name(*mine)) + " at width " + std::to_string(width) +
+             ", which launches one weight at a time (launch groups: mma16)";
+  }
+  return {};
+}
+
+std::vector<const Op*> launch_group_members(const Plan& plan, const Op& leader) {
+  std::vector<const Op*> members;
+  for (const Op* op : plan.ops())
+    if (const Attr* with = op->find("launched_with"); with && std::get<Ident>(with->value).text == "%" + leader.result)
+      members.push_back(op);
+  return members;
 }
 
 bool runs_at_load(std::string_view family) { return family == "repack_mma16" || family == "dequantize_f16"; }

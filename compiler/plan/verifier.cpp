@@ -560,30 +560,13 @@ class Verifier {
         if (!from || std::get<Ident>(from->value).text != leader)
           return fail(*op, "launched_with " + leader + ", whose prepared activations it does not read: add activations_from = " +
                                leader);
-        if (l.get_ident("type") != op->get_ident("type") || l.get_int("cols") != op->get_int("cols"))
-          return fail(*op, "launched_with " + leader + ", a " + l.get_ident("type") + " matmul of " +
-                               std::to_string(l.get_int("cols")) + " columns: a launch group shares one weight type and column count");
-        if (!check_group_routes(*op, l)) return false;
+        if (const std::string conflict = launch_group_conflict(plan_, l, *op); !conflict.empty())
+          return fail(*op, "launched_with " + leader + conflict);
         if (++members.try_emplace(leader, 1).first->second > kMaxLaunchGroup)
           return fail(*op, "launched_with " + leader + ", whose launch already computes " + std::to_string(kMaxLaunchGroup) +
                                " matmuls (at most " + std::to_string(kMaxLaunchGroup) + ")");
       }
       earlier[op->result] = op;
-    }
-    return true;
-  }
-
-  bool check_group_routes(const Op& op, const Op& leader) {
-    for (int64_t width : plan_.header.widths) {
-      const std::optional<Route> mine = route_at(op, width), theirs = route_at(leader, width);
-      if (!mine || !theirs) continue;  // reported with the routes
-      if (*mine != *theirs)
-        return fail(op, "launched_with %" + leader.result + ", whose route at width " + std::to_string(width) + " is " +
-                            std::string(name(*theirs)) + ", not " + std::string(name(*mine)) +
-                            ": a launch group runs one route at every width");
-      if (!route_launches_groups(*mine))
-        return fail(op, "launched_with %" + leader.result + " on " + std::string(name(*mine)) + " at width " +
-                            std::to_string(width) + ", which launches one weight at a time (launch groups: mma16)");
     }
     return true;
   }

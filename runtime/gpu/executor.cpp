@@ -144,15 +144,6 @@ struct Executor::Impl {
     return w.width * storage.values.at(value).seq_bytes / 4;
   }
 
-  // The matmuls whose `launched_with` names `leader`, in plan order.
-  std::vector<const Op*> launched_with(const Op& leader) const {
-    std::vector<const Op*> group;
-    for (const Op* op : plan->ops())
-      if (const Attr* with = op->find("launched_with"); with && std::get<Ident>(with->value).text == "%" + leader.result)
-        group.push_back(op);
-    return group;
-  }
-
   bool allocate_caches(DiagnosticEngine& diag);
   bool build_launches(WidthState& w, DiagnosticEngine& diag);
   std::optional<Launch> launch_for(const Op& op, WidthState& w, DiagnosticEngine& diag);
@@ -219,7 +210,7 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
       l.route = std::string(name(route));
       MatmulCall c{weight->data.get(), weight->f16.get(), weight->type, weight->ne1, weight->ne0, x, y,
                    static_cast<int>(W), scratch(w, op), op.find("activations_from") != nullptr};
-      for (const Op* member : launched_with(op)) {
+      for (const Op* member : launch_group_members(*plan, op)) {
         const DeviceTensor& m = this->weights->at(member->weight);
         c.group.push_back({m.data.get(), f(member->result), m.ne1});
         l.group.push_back(member);

@@ -1,5 +1,6 @@
 #include "g4c/runtime/gpu/launch_matmul.h"
 
+#include <array>
 #include <cstdint>
 
 #include "g4c/kernels/matmul_args.h"
@@ -94,15 +95,16 @@ cudaError_t launch_mma16(cudaKernel_t quantize, cudaKernel_t kernel, const Matmu
         e != cudaSuccess)
       return e;
   if (c.group.size() + 1 > kMma16MaxMembers) return cudaErrorInvalidValue;
-  std::vector<int64_t> rows = {c.rows};
+  std::array<int64_t, kMma16MaxMembers> rows = {c.rows};
   Mma16Args args{{{c.weight, c.y, c.rows}}, {}, 1, c.scratch, c.cols, c.width, 0, matmul::mma16_row_groups(c.width)};
   for (const MatmulCall::GroupMember& g : c.group) {
     if (!g.weight || !g.y || g.rows < 1) return cudaErrorInvalidValue;
     if (!aligned16(g.weight)) return cudaErrorMisalignedAddress;
+    rows[args.member_count] = g.rows;
     args.members[args.member_count++] = {g.weight, g.y, g.rows};
-    rows.push_back(g.rows);
   }
-  args.k_split = mma16_k_split(rows, c.width, current_device_attribute(cudaDevAttrMultiProcessorCount));
+  args.k_split = mma16_k_split(std::span(rows.data(), args.member_count), c.width,
+                               current_device_attribute(cudaDevAttrMultiProcessorCount));
   unsigned blocks = 0;
   for (int m = 0; m < args.member_count; ++m)
     args.member_end[m] = blocks += mma16_blocks(rows[m], args.k_split) * args.row_groups;

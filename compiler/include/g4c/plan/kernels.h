@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "g4c/plan/plan.h"
 
@@ -40,6 +41,15 @@ int64_t launches_per_step(const Plan& plan, int64_t width);
 // routes prepare them alike at every width share one preparation (the quantize-once pass): the
 // others carry `activations_from` and launch everything but this instance.
 std::optional<KernelInstance> activation_kernel(Route route, QuantType type);
+
+// Why `member` cannot be computed by `leader`'s launch (group-matmuls, `launched_with`), or ""
+// when it can: one weight type and column count, the same group-capable route at every width.
+// The text follows "launched_with %leader" in the verifier's messages; the pass groups only where
+// it is empty.
+std::string launch_group_conflict(const Plan& plan, const Op& leader, const Op& member);
+
+// The matmuls whose `launched_with` names `leader`, in plan order: what its launch computes beside it.
+std::vector<const Op*> launch_group_members(const Plan& plan, const Op& leader);
 
 // A matmul's activation kernel at each of its widths, as one string ("-" where its route needs
 // none); empty when no width needs one. Two matmuls of one input with the same signature can share
