@@ -2,6 +2,7 @@
 // y may be a or b (the plan runs them in place). A grid-stride loop over float4s when every
 // pointer is 16-byte aligned, then the last count % 4 elements one by one.
 #include "ops_common.cuh"
+#include "quantize_activations.cuh"
 
 namespace g4c {
 
@@ -31,6 +32,30 @@ __device__ inline float gelu_tanh(float x) {
 __global__ void __launch_bounds__(kElementwiseThreads) geglu(ElementwiseArgs a) {
   wait_for_prior_grids();
   elementwise<true>(a, [](float gate, float up) { return gelu_tanh(gate) * up; });
+}
+
+// geglu {quantize = F}: a warp per (row, 256-value super-block), eight values a lane, computed as
+// geglu computes them, written, and quantized into the down matmul's activations. Grid:
+// ceil(rows · cols / 256 · 32 / kElementwiseThreads) blocks.
+template <int QUANTIZE>
+__global__ void __launch_bounds__(kElementwiseThreads) geglu_quantize(GegluQuantizeArgs a) {
+  wait_for_prior_grids();
+  const long long super_blocks = a.cols / matmul::kQ8SuperBlock;
+  const long long item = (static_cast<long long>(blockIdx.x) * kElementwiseThreads + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (item >= super_blocks * a.rows) return;
+  const int n = static_cast<int>(item / super_blocks);
+  const long long kb = item % super_blocks;
+  const long long at = n * a.cols + kb * matmul::kQ8SuperBlock + 8 * lane;
+  float v[8];
+  for (int h = 0; h < 2; ++h) {
+    const float4 gate = load_float4(a.gate + at + 4 * h), up = load_float4(a.up + at + 4 * h);
+    const float4 y = make_float4(gelu_tanh(gate.x) * up.x, gelu_tanh(gate.y) * up.y, gelu_tanh(gate.z) * up.z,
+                                 gelu_tanh(gate.w) * up.w);
+    store_float4(a.y + at + 4 * h, y);
+    v[4 * h] = y.x, v[4 * h + 1] = y.y, v[4 * h + 2] = y.z, v[4 * h + 3] = y.w;
+  }
+  store_activation_lane<QUANTIZE>(v, a.x_q, a.rows, n, kb, lane);
 }
 
 __global__ void __launch_bounds__(kElementwiseThreads) add(ElementwiseArgs a) {

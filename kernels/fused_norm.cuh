@@ -44,16 +44,6 @@ __global__ void __launch_bounds__(norm_threads_per_group(GROUP) * norm_groups_pe
   });
 }
 
-// Orders the staging writes of a group's threads before their reads: a warp, or the block of a
-// group over 1024 floats.
-template <int THREADS>
-__device__ inline void group_barrier() {
-  if constexpr (THREADS > 32)
-    __syncthreads();
-  else
-    __syncwarp();
-}
-
 template <int HEAD_DIM, int ROTATED_PAIRS, bool WEIGHTED, int VEC>
 __device__ void rms_norm_rope_head(const RmsNormRopeArgs& a, long long head, int lane, float* partials,
                                    float* staged) {

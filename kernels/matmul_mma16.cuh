@@ -31,32 +31,7 @@ namespace g4c {
 // 256 · 32 / matmul::kThreads) blocks of matmul::kThreads threads.
 __global__ void __launch_bounds__(matmul::kThreads) quantize_mma16(QuantizeMma16Args a) {
   wait_for_prior_grids();
-  using namespace mm;
-  const long long super_blocks = a.cols / matmul::kQ8SuperBlock;
-  const long long item = (static_cast<long long>(blockIdx.x) * matmul::kThreads + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (item >= super_blocks * a.width) return;
-  const int n = static_cast<int>(item % a.width);
-  const long long kb = item / a.width;
-  const long long column = kb * matmul::kQ8SuperBlock + 8 * lane;
-  const float* x = a.x + n * a.cols + column;
-  const float4 first = __ldg(reinterpret_cast<const float4*>(x)), second = __ldg(reinterpret_cast<const float4*>(x + 4));
-  float v[8] = {first.x, first.y, first.z, first.w, second.x, second.y, second.z, second.w};
-  if (injected_drop(column))
-    for (float& e : v) e = 0.0f;  // a dropped weight block: its activations never meet the weights
-
-  const Q81Lane q = quantize_q8_1_lane(v);  // four lanes make a 32-value block, as quantize_q8_1 rounds it
-
-  // This lane's columns p = 8m..8m+3 and 8m+4..8m+7 of its block (m = L % 4) are two words.
-  unsigned char* record = static_cast<unsigned char*>(a.x_q) + kb * a.width * matmul::kMma16RowBytes;
-  const int block = lane / 4, m = lane % 4;
-  *reinterpret_cast<unsigned*>(record + matmul::mma16_code_byte(n, block, 8 * m)) = q.packed[0];
-  *reinterpret_cast<unsigned*>(record + matmul::mma16_code_byte(n, block, 8 * m + 4)) = q.packed[1];
-  if (m == 0) {
-    float* scales = reinterpret_cast<float*>(record + matmul::mma16_scales_byte(a.width, n));
-    scales[block] = q.d;
-    scales[8 + block] = q.d * static_cast<float>(q.sum);  // exact: 11 + 12 bits
-  }
+  quantize_rows<matmul::kActivationsMma16>(a.x, a.x_q, a.cols, a.width);
 }
 
 // A GGUF-layout weight → the mma16 layout, one 2-byte unit a thread (GGUF blocks are 2-byte

@@ -20,29 +20,7 @@ namespace g4c {
 // Grid: ceil(width · cols / 256 · 32 / matmul::kThreads) blocks of matmul::kThreads threads.
 __global__ void __launch_bounds__(matmul::kThreads) quantize_q8_1(QuantizeQ81Args args) {
   wait_for_prior_grids();
-  using namespace mm;
-  const long long super_blocks = args.cols / matmul::kQ8SuperBlock;
-  const long long item = (static_cast<long long>(blockIdx.x) * matmul::kThreads + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (item >= super_blocks * args.width) return;
-  const int n = static_cast<int>(item % args.width);
-  const long long kb = item / args.width;
-  const float* x = args.x + n * args.cols + kb * matmul::kQ8SuperBlock + 8 * lane;
-  const float4 first = __ldg(reinterpret_cast<const float4*>(x)), second = __ldg(reinterpret_cast<const float4*>(x + 4));
-  float v[8] = {first.x, first.y, first.z, first.w, second.x, second.y, second.z, second.w};
-  if (injected_drop(kb * matmul::kQ8SuperBlock + 8 * lane, true))
-    for (float& e : v) e = 0.0f;  // a dropped weight block: its activations never meet the weights
-
-  const Q81Lane q = quantize_q8_1_lane(v);  // four lanes make a 32-value block
-
-  unsigned char* super_block = static_cast<unsigned char*>(args.x_q8) + kb * args.width * matmul::kQ8RowBytes;
-  *reinterpret_cast<uint2*>(super_block + n * matmul::kQ8CodeBytes + 8 * lane) = make_uint2(q.packed[0], q.packed[1]);
-  if (lane % 4 == 0) {
-    unsigned short* record = reinterpret_cast<unsigned short*>(super_block + args.width * matmul::kQ8CodeBytes +
-                                                               n * matmul::kQ8ScaleBytes);
-    record[lane / 4] = static_cast<unsigned short>(q.d_bits);
-    record[8 + lane / 4] = static_cast<unsigned short>(q.sum);  // |Σq| ≤ 32 · 127: an int16
-  }
+  quantize_rows<matmul::kActivationsQ81>(args.x, args.x_q8, args.cols, args.width);
 }
 
 namespace mm {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "matmul_common.cuh"
+#include "quantize_activations.cuh"
 
 namespace g4c::mm {
 
@@ -21,36 +22,6 @@ struct MmqWarpTile {
   const unsigned char* scales;   // activation row n's 8 d (fp16) then 8 Σq (int16) at scales + n · 32
   int lane;
 };
-
-// Eight activations of a lane, quantized as q8_1 rounds the 32-value block that it and the next
-// three lanes of its quad share: d = fp16(max|x| / 127) (also its fp16 bits), q = round(x / d)
-// clamped to ±127 packed into two words, and the block's Σq (every lane of the quad gets it).
-struct Q81Lane {
-  unsigned packed[2];
-  unsigned d_bits;
-  float d;
-  int sum;
-};
-
-__device__ __forceinline__ Q81Lane quantize_q8_1_lane(const float (&v)[8]) {
-  float amax = 0.0f;
-#pragma unroll
-  for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(v[i]));
-  amax = fmaxf(amax, __shfl_xor_sync(kFullMask, amax, 1));
-  amax = fmaxf(amax, __shfl_xor_sync(kFullMask, amax, 2));
-  Q81Lane r{{0u, 0u}, float_to_half_bits(amax / 127.0f), 0.0f, 0};
-  r.d = half_to_float(r.d_bits);
-  const float inverse = r.d > 0.0f ? 1.0f / r.d : 0.0f;
-#pragma unroll
-  for (int i = 0; i < 8; ++i) {
-    const int q = max(-127, min(127, __float2int_rn(v[i] * inverse)));
-    r.sum += q;
-    r.packed[i / 4] |= (static_cast<unsigned>(q) & 0xffu) << (8 * (i % 4));
-  }
-  r.sum += __shfl_xor_sync(kFullMask, r.sum, 1);
-  r.sum += __shfl_xor_sync(kFullMask, r.sum, 2);
-  return r;
-}
 
 inline constexpr int kMmqBias = 0x4B400000;  // 1.5·2^23 as float bits: exact for |dot| < 2^22
 inline constexpr float kMmqBiasValue = 12582912.0f;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "ops_common.cuh"
+#include "quantize_activations.cuh"
 
 namespace g4c {
 
@@ -62,13 +63,31 @@ __device__ void rms_norm_group(const RmsNormArgs& a, long long group, int lane, 
   slice.store(a.y + base, lane, [&](float (&v)[VEC], int offset) { apply_rms<WEIGHTED>(v, inv, a.weight, offset); });
 }
 
-template <int GROUP, bool WEIGHTED>
+// Orders the writes of a group's threads before their reads: a warp, or the block of a group
+// over 1024 floats.
+template <int THREADS>
+__device__ inline void group_barrier() {
+  if constexpr (THREADS > 32)
+    __syncthreads();
+  else
+    __syncwarp();
+}
+
+// QUANTIZE (quantize-in-producer, matmul::kActivations*): each group is a whole row, and once it
+// is written its threads quantize it into the matmuls' int8 activations at a.x_q.
+template <int GROUP, bool WEIGHTED, int QUANTIZE>
 __global__ void __launch_bounds__(norm_threads_per_group(GROUP) * norm_groups_per_block(GROUP))
     rms_norm(RmsNormArgs a) {
   wait_for_prior_grids();
-  __shared__ float partials[norm_threads_per_group(GROUP) / 32];
+  constexpr int kThreads = norm_threads_per_group(GROUP);
+  __shared__ float partials[kThreads / 32];
   for_norm_group<GROUP>(a.groups, a.vectorized, [&](auto vec, long long group, int lane) {
     rms_norm_group<GROUP, WEIGHTED, decltype(vec)::value>(a, group, lane, partials);
+    if constexpr (QUANTIZE != matmul::kActivationsNone) {
+      group_barrier<kThreads>();
+      quantize_written_row<QUANTIZE, kThreads>(a.y + group * GROUP, GROUP, a.x_q, static_cast<int>(a.groups),
+                                                static_cast<int>(group), lane);
+    }
   });
 }
 

@@ -1,5 +1,5 @@
 // group-matmuls: matmuls that read one preparation of their input (quantize-once's
-// `activations_from = %first`), share the weight type and column count and run the same
+// `activations_from = %first`, or quantize-in-producer's `%producer`), share the weight type and column count and run the same
 // group-capable route at every width (mma16) become one launch: each later one is marked
 // `launched_with = %first` and launches nothing of its own, the first's kernel computing up to
 // plan::kMaxLaunchGroup weights. On the 12B: Q with K, and gate with up — 96 of 1,094 launches per
@@ -24,22 +24,16 @@ constexpr std::string_view kPass = "group-matmuls";
 void run_group_matmuls(Plan& plan, PassContext& ctx) {
   if (!ctx.fusions.runs(kPass)) return;
   for (Block& block : plan.blocks) {
-    std::map<std::string, const Op*> leaders;  // by result
-    std::map<std::string, int> members;        // launches so far, by leader
+    std::map<std::string, const Op*> leaders;  // by the activations they read
+    std::map<const Op*, int> members;          // launches so far, by leader
     for (Op& op : block.ops) {
       if (op.kind != OpKind::matmul || op.find("launched_with")) continue;
-      const Attr* from = op.find("activations_from");
-      if (!from) {
-        leaders[op.result] = &op;
-        continue;
-      }
-      const std::string leader = std::get<Ident>(from->value).text.substr(1);
-      auto it = leaders.find(leader);
-      if (it == leaders.end() || !launch_group_conflict(plan, *it->second, op).empty()) continue;
-      int& count = members.try_emplace(leader, 1).first->second;
+      auto [it, first] = leaders.emplace(activations_source(op), &op);
+      if (first || !launch_group_conflict(plan, *it->second, op).empty()) continue;
+      int& count = members.try_emplace(it->second, 1).first->second;
       if (count == kMaxLaunchGroup) continue;
       ++count;
-      op.set("launched_with", Ident{"%" + leader});
+      op.set("launched_with", Ident{"%" + it->second->result});
     }
   }
   fusion::record(plan, kPass);

@@ -54,6 +54,13 @@ std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op) {
           kernel_instance("attention.combine", {{"head_dim", int64_t{c->head_dim}}, {"q_heads", op.get_int("q_heads")}})};
 }
 
+// quantize-in-producer: the op's kernel also writes the int8 activations of its result.
+KernelInstance with_quantize(const Op& op, KernelInstance k) {
+  if (const std::optional<ActivationFormat> f = quantized_result(op))
+    k.constants.push_back({"quantize", Ident{std::string(name(*f))}});
+  return k;
+}
+
 }  // namespace
 
 std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t width) {
@@ -74,14 +81,14 @@ std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t 
     case OpKind::ple_combine:
       return {kernel_instance("ple_combine", {{"width", op.get_int("width")}})};
     case OpKind::rms_norm:
-      return {kernel_instance("rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}})};
+      return {with_quantize(op, kernel_instance("rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}}))};
     case OpKind::rope:
       return {kernel_instance("rope", {{"head_dim", op.get_int("head_dim")}, {"rotated_pairs", op.get_int("rotated_pairs")}})};
     case OpKind::kv_write:
     case OpKind::attention:
       return cache_kernels(plan, op);
     case OpKind::geglu:
-      return {kernel_instance("geglu")};
+      return {with_quantize(op, kernel_instance("geglu"))};
     case OpKind::add:
       return {kernel_instance("add")};
     case OpKind::scale_by:
@@ -111,6 +118,11 @@ std::optional<KernelInstance> activation_kernel(Route route, QuantType type) {
     case Route::gemm_n: return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::string activations_source(const Op& matmul) {
+  const Attr* from = matmul.find("activations_from");
+  return from ? std::get<Ident>(from->value).text : "%" + matmul.result;
 }
 
 std::string activation_signature(const Plan& plan, const Op& op) {
@@ -180,13 +192,17 @@ std::vector<const Op*> launch_group_members(const Plan& plan, const Op& leader) 
 
 bool runs_at_load(std::string_view family) { return family == "repack_mma16" || family == "dequantize_f16"; }
 
+int64_t launches_per_step(const Plan& plan, const Op& op, int64_t width) {
+  int64_t launches = 0;
+  for (const KernelInstance& k : kernels_for(plan, op, width)) launches += runs_at_load(k.family) ? 0 : 1;
+  if (op.kind == OpKind::matmul && route_at(op, width) == Route::cublas) ++launches;
+  return launches;
+}
+
 int64_t launches_per_step(const Plan& plan, int64_t width) {
   int64_t launches = 0;
   for (const Block& b : plan.blocks)
-    for (const Op& op : b.ops) {
-      for (const KernelInstance& k : kernels_for(plan, op, width)) launches += runs_at_load(k.family) ? 0 : 1;
-      if (op.kind == OpKind::matmul && route_at(op, width) == Route::cublas) ++launches;
-    }
+    for (const Op& op : b.ops) launches += launches_per_step(plan, op, width);
   return launches;
 }
 

@@ -92,6 +92,11 @@ constexpr AttrSchema kMatmulAttrs[] = {{"type", AK::ident, true},
                                        // group-matmuls: the earlier matmul whose launch computes this one
                                        {"launched_with", AK::value, false}};
 constexpr AttrSchema kNormAttrs[] = {{"eps", AK::number, true}, {"group", AK::integer, true, 1, kMaxDim}, kInPlace};
+// quantize-in-producer: the int8 activations (q8_1 or mma16) this op writes for the matmuls of its
+// result, which read them with `activations_from`.
+constexpr AttrSchema kQuantize{"quantize", AK::ident, false};
+constexpr AttrSchema kQuantizingNormAttrs[] = {kNormAttrs[0], kNormAttrs[1], kInPlace, kQuantize};
+constexpr AttrSchema kGegluAttrs[] = {kInPlace, kQuantize};
 constexpr AttrSchema kRopeAttrs[] = {{"head_dim", AK::integer, true, 2, kMaxHeadDim},
                                      {"rotated_pairs", AK::integer, true, 0, kMaxHeadDim / 2},
                                      {"theta", AK::number, true},
@@ -122,11 +127,11 @@ const std::array<OpSchema, kOpKindCount> kSchemas = {{
     {"slice", 1, P::none, false, true, false, kSliceAttrs},
     {"alias", 1, P::none, false, true, false, kAliasAttrs},
     {"matmul", 1, P::required, false, true, false, kMatmulAttrs},
-    {"rms_norm", 1, P::optional, false, true, true, kNormAttrs, false, true, true},
+    {"rms_norm", 1, P::optional, false, true, true, kQuantizingNormAttrs, false, true, true},
     {"rope", 2, P::none, false, true, true, kRopeAttrs, false, false, false, true},
     {"kv_write", 4, P::none, true, false, false, {}, true},
     {"attention", 3, P::none, true, true, false, kAttentionAttrs},
-    {"geglu", 2, P::none, false, true, true, kInPlaceOnly},
+    {"geglu", 2, P::none, false, true, true, kGegluAttrs},
     {"add", 2, P::none, false, true, true, kInPlaceOnly},
     {"scale_by", 1, P::required, false, true, true, kInPlaceOnly, false, true},
     {"softcap", 1, P::none, false, true, true, kSoftcapAttrs},

@@ -49,13 +49,54 @@ std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int6
 
 int64_t route_scratch_seq_bytes(Route route, QuantType type, int64_t cols) {
   switch (route) {
-    case Route::mmq: return cols / matmul::kQ8SuperBlock * matmul::kQ8RowBytes;
-    case Route::mma16: return matmul::mma16_activation_row_bytes(cols);
+    case Route::mmq: return activation_seq_bytes(ActivationFormat::q8_1, cols);
+    case Route::mma16: return activation_seq_bytes(ActivationFormat::mma16, cols);
     case Route::cublas: return type == QuantType::F32 ? 0 : cols * 2;
     case Route::ws:
     case Route::gemm_n: return 0;
   }
   return 0;
+}
+
+std::string_view name(ActivationFormat format) { return format == ActivationFormat::q8_1 ? "q8_1" : "mma16"; }
+
+std::optional<ActivationFormat> parse_activation_format(std::string_view s) {
+  if (s == "q8_1") return ActivationFormat::q8_1;
+  if (s == "mma16") return ActivationFormat::mma16;
+  return std::nullopt;
+}
+
+std::optional<ActivationFormat> activation_format(Route route) {
+  if (route == Route::mmq) return ActivationFormat::q8_1;
+  if (route == Route::mma16) return ActivationFormat::mma16;
+  return std::nullopt;
+}
+
+int64_t activation_seq_bytes(ActivationFormat format, int64_t cols) {
+  return format == ActivationFormat::q8_1 ? cols / matmul::kQ8SuperBlock * matmul::kQ8RowBytes
+                                          : matmul::mma16_activation_row_bytes(cols);
+}
+
+std::optional<ActivationFormat> uniform_activation_format(const Op& matmul) {
+  const std::vector<RouteChoice>* routes = matmul.kind == OpKind::matmul ? matmul.routes() : nullptr;
+  if (!routes || routes->empty()) return std::nullopt;
+  const std::optional<ActivationFormat> first = activation_format(routes->front().route);
+  for (const RouteChoice& c : *routes)
+    if (activation_format(c.route) != first) return std::nullopt;
+  return first;
+}
+
+bool can_quantize_result(const Op& op) {
+  const int64_t cols = op.type.seq_elements();
+  if (cols <= 0 || cols % kMmqKStep != 0) return false;
+  if (op.kind == OpKind::geglu) return true;
+  return op.kind == OpKind::rms_norm && op.get_int("group") == cols;
+}
+
+std::optional<ActivationFormat> quantized_result(const Op& op) {
+  const Attr* a = op.find("quantize");
+  if (!a || !std::holds_alternative<Ident>(a->value)) return std::nullopt;
+  return parse_activation_format(std::get<Ident>(a->value).text);
 }
 
 }  // namespace g4c::plan

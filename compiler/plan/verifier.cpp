@@ -506,19 +506,45 @@ class Verifier {
 
   // quantize-once: `activations_from = %p` reads the activations p prepared in its scratch, so p is
   // an earlier matmul of the same input that prepares them itself, alike at every width; a plan
-  // that records the fusion prepares no input twice alike.
+  // that records the fusion prepares no input twice alike. quantize-in-producer: or p computed the
+  // input and wrote its activations (`quantize`) in the format this op reads at every width; no
+  // matmul prepares such an input again, and some matmul reads what p wrote.
   bool check_shared_activations() {
     const auto& fusions = plan_.header.fusions;
     const bool fused = std::find(fusions.begin(), fusions.end(), "quantize-once") != fusions.end();
     std::map<std::pair<std::string, std::string>, const Op*> preparers;  // (input, signature)
     std::map<std::string, const Op*> earlier;                            // matmuls by result
+    std::map<std::string, const Op*> quantizers;  // ops writing their result's activations, by result
+    std::set<std::string> read;                   // quantizers some matmul reads
     for (const Op* op : ops_) {
-      if (op->kind != OpKind::matmul) continue;
+      if (op->kind != OpKind::matmul) {
+        if (op->find("quantize")) {
+          if (!check_quantizer(*op)) return false;
+          quantizers[op->result] = op;
+        }
+        continue;
+      }
       const std::string signature = activation_signature(plan_, *op);
-      if (const Attr* from = op->find("activations_from")) {
+      const Attr* from = op->find("activations_from");
+      if (!from) {
+        auto q = quantizers.find(op->operands.at(0));
+        if (q != quantizers.end() && uniform_activation_format(*op) == quantized_result(*q->second))
+          return fail(*op, "prepares the activations of %" + q->first + ", which %" + q->first +
+                               " already quantizes: read them with activations_from = %" + q->first);
+      } else if (auto q = quantizers.find(std::get<Ident>(from->value).text.substr(1)); q != quantizers.end()) {
+        if (q->first != op->operands.at(0))
+          return fail(*op, "activations_from %" + q->first + ", which quantizes %" + q->first + ", not %" +
+                               op->operands.at(0));
+        if (!check_quantized_input(*op, *q->second)) return false;
+        read.insert(q->first);
+        earlier[op->result] = op;
+        continue;
+      }
+      if (from) {
         const std::string producer = std::get<Ident>(from->value).text;
         auto p = earlier.find(producer.substr(1));
-        if (p == earlier.end()) return fail(*op, "activations_from " + producer + " is not an earlier matmul");
+        if (p == earlier.end())
+          return fail(*op, "activations_from " + producer + " is not an earlier matmul or an op writing quantized activations");
         if (p->second->find("activations_from"))
           return fail(*op, "activations_from " + producer + ", which reads another matmul's activations itself: name " +
                                std::get<Ident>(p->second->find("activations_from")->value).text);
@@ -537,6 +563,34 @@ class Verifier {
       }
       earlier[op->result] = op;
     }
+    for (const auto& [result, op] : quantizers)
+      if (!read.count(result))
+        return fail(*op, "quantizes %" + result + " for the matmuls that read it, but none reads those activations " +
+                             "(activations_from = %" + result + ")");
+    return true;
+  }
+
+  // quantize-in-producer: `quantize = F` names an int8 format and stands on an op that can write
+  // it: an rms_norm over whole rows or a geglu, of rows a multiple of 256 values.
+  bool check_quantizer(const Op& op) {
+    const Attr& a = *op.find("quantize");
+    if (!std::holds_alternative<Ident>(a.value) || !parse_activation_format(std::get<Ident>(a.value).text))
+      return fail(op, "quantize names no activation format (q8_1 or mma16)");
+    if (!can_quantize_result(op))
+      return fail(op, "quantize on " + std::string(schema(op.kind).name) + " of " + std::to_string(op.type.seq_elements()) +
+                          "-value rows: only an rms_norm over whole rows or a geglu, of rows a multiple of 256 " +
+                          "values, writes int8 activations");
+    return true;
+  }
+
+  // A matmul reading a producer's activations reads that format at every width.
+  bool check_quantized_input(const Op& op, const Op& producer) {
+    const ActivationFormat made = *quantized_result(producer);
+    for (const RouteChoice& c : *op.routes())
+      if (activation_format(c.route) != made)
+        return fail(op, "activations_from %" + producer.result + ", which quantizes as " + std::string(name(made)) +
+                            ", but route " + std::string(name(c.route)) + " at width " + std::to_string(c.width) +
+                            " does not read " + std::string(name(made)) + " activations");
     return true;
   }
 
@@ -557,9 +611,9 @@ class Verifier {
           return fail(*op, "launched_with " + leader + ", which is launched with " +
                                std::get<Ident>(further->value).text + " itself: name that one");
         const Attr* from = op->find("activations_from");
-        if (!from || std::get<Ident>(from->value).text != leader)
+        if (!from || std::get<Ident>(from->value).text != activations_source(l))
           return fail(*op, "launched_with " + leader + ", whose prepared activations it does not read: add activations_from = " +
-                               leader);
+                               activations_source(l));
         if (const std::string conflict = launch_group_conflict(plan_, l, *op); !conflict.empty())
           return fail(*op, "launched_with " + leader + conflict);
         if (++members.try_emplace(leader, 1).first->second > kMaxLaunchGroup)

@@ -135,6 +135,18 @@ std::string format_bench_json(const std::string& plan_name, const std::vector<Be
   return out + "\n]}\n";
 }
 
+std::string format_step_parts(const std::vector<StepPart>& parts, double step_ms) {
+  double sum = 0;
+  for (const StepPart& p : parts) sum += p.ms;
+  std::string out = format("%-22s %9s %10s %8s\n", "kind (graph alone)", "launches", "ms", "of step");
+  for (const StepPart& p : parts)
+    out += format("%-22s %9lld %10.4f %7.1f%%\n", p.kind.c_str(), static_cast<long long>(p.launches), p.ms,
+                  100 * p.ms / step_ms);
+  out += format("%-22s %9s %10.4f %7.1f%%\n%-22s %9s %10.4f\n", "sum of the kinds", "", sum, 100 * sum / step_ms,
+                "whole step (graph)", "", step_ms);
+  return out;
+}
+
 std::string format_profile(const std::vector<OpTiming>& timings) {
   double total = 0;
   for (const OpTiming& t : timings) total += t.ms;

@@ -134,7 +134,8 @@ struct Executor::Impl {
     const ValueStorage& v = storage.values.at(value);
     return static_cast<char*>(w.arena.get()) + w.width * (buffer_offsets.at(v.root) + v.seq_offset);
   }
-  // An op's scratch; a matmul that reads another's prepared activations (quantize-once), that one's.
+  // An op's scratch; a matmul that reads another op's prepared activations (quantize-once,
+  // quantize-in-producer), that one's.
   void* scratch(WidthState& w, const Op& op) {
     const Attr* from = op.kind == OpKind::matmul ? op.find("activations_from") : nullptr;
     auto it = buffer_offsets.find(from ? activations_scratch_name(*from) : scratch_name(op));
@@ -148,7 +149,9 @@ struct Executor::Impl {
   bool build_launches(WidthState& w, DiagnosticEngine& diag);
   std::optional<Launch> launch_for(const Op& op, WidthState& w, DiagnosticEngine& diag);
   bool capture(WidthState& w, DiagnosticEngine& diag);
-  cudaError_t run_eagerly(WidthState& w);
+  using LaunchFilter = std::function<bool(const Launch&)>;
+  cudaError_t capture_graph(WidthState& w, const LaunchFilter& include, cudaGraphExec_t& exec, size_t* nodes);
+  cudaError_t run_eagerly(WidthState& w, const LaunchFilter& include = nullptr);
 };
 
 //===----------------------------------------------------------------------===//
@@ -220,7 +223,7 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
     }
     case OpKind::rms_norm: {
       const RmsNormCall c{x, weight ? weight->floats() : nullptr, y, elements(w, op.operands[0]), op.get_int("group"),
-                          static_cast<float>(op.get_number("eps"))};
+                          static_cast<float>(op.get_number("eps")), op.find("quantize") ? scratch(w, op) : nullptr};
       l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_rms_norm(kernel, c, s); };
       return l;
     }
@@ -273,6 +276,12 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
       return l;
     }
     case OpKind::geglu:
+      if (op.find("quantize")) {  // quantize-in-producer: also the down matmul's activations
+        const GegluQuantizeCall c{x, f(op.operands[1]), y, scratch(w, op), W, elements(w, op.operands[0]) / W};
+        l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_geglu_quantize(kernel, c, s); };
+        return l;
+      }
+      [[fallthrough]];
     case OpKind::add:
     case OpKind::scale_by:
     case OpKind::softcap: {
@@ -327,10 +336,27 @@ bool Executor::Impl::build_launches(WidthState& w, DiagnosticEngine& diag) {
   return true;
 }
 
-cudaError_t Executor::Impl::run_eagerly(WidthState& w) {
+cudaError_t Executor::Impl::run_eagerly(WidthState& w, const LaunchFilter& include) {
   for (const Launch& l : w.launches)
-    if (cudaError_t e = l.run(stream.s); e != cudaSuccess) return e;
+    if (!include || include(l))
+      if (cudaError_t e = l.run(stream.s); e != cudaSuccess) return e;
   return cudaSuccess;
+}
+
+// The step's launches that `include` keeps (all without a filter), captured and instantiated.
+cudaError_t Executor::Impl::capture_graph(WidthState& w, const LaunchFilter& include, cudaGraphExec_t& exec,
+                                          size_t* nodes) {
+  cudaGraph_t graph = nullptr;
+  cudaError_t e = cudaStreamBeginCapture(stream.s, cudaStreamCaptureModeThreadLocal);
+  if (e == cudaSuccess) {
+    const cudaError_t run = run_eagerly(w, include);
+    e = cudaStreamEndCapture(stream.s, &graph);
+    if (run != cudaSuccess) e = run;
+  }
+  if (e == cudaSuccess && nodes) e = cudaGraphGetNodes(graph, nullptr, nodes);
+  if (e == cudaSuccess) e = cudaGraphInstantiate(&exec, graph, 0);
+  if (graph) cudaGraphDestroy(graph);
+  return e;
 }
 
 // The first eager run also performs one-time work (shared-memory opt-ins, cuBLAS heuristics) that
@@ -341,16 +367,7 @@ bool Executor::Impl::capture(WidthState& w, DiagnosticEngine& diag) {
   cudaError_t e = cudaMemcpyAsync(w.staging.get(), padding.data(), padding.size() * 4, cudaMemcpyHostToDevice, stream.s);
   if (e == cudaSuccess) e = run_eagerly(w);
   if (e == cudaSuccess) e = cudaStreamSynchronize(stream.s);
-  cudaGraph_t graph = nullptr;
-  if (e == cudaSuccess) e = cudaStreamBeginCapture(stream.s, cudaStreamCaptureModeThreadLocal);
-  if (e == cudaSuccess) {
-    const cudaError_t run = run_eagerly(w);
-    e = cudaStreamEndCapture(stream.s, &graph);
-    if (run != cudaSuccess) e = run;
-  }
-  if (e == cudaSuccess) e = cudaGraphGetNodes(graph, nullptr, &w.graph_nodes);
-  if (e == cudaSuccess) e = cudaGraphInstantiate(&w.graph, graph, 0);
-  if (graph) cudaGraphDestroy(graph);
+  if (e == cudaSuccess) e = capture_graph(w, nullptr, w.graph, &w.graph_nodes);
   if (e != cudaSuccess) {
     diag.error({}, "capturing the width-" + std::to_string(w.width) + " step into a CUDA graph failed: " +
                        cudaGetErrorString(e));
@@ -651,13 +668,11 @@ std::vector<OpTiming> Executor::profile(int64_t width, std::span<const int32_t> 
   return out;
 }
 
-double Executor::time_step(int64_t width, int repeats) {
-  const auto& widths = plan_->header.widths;
-  WidthState& w = *impl_->widths[std::lower_bound(widths.begin(), widths.end(), width) - widths.begin()];
-  const cudaStream_t s = impl_->stream.s;
-  DiagnosticEngine ignored;
-  if (impl_->options.use_graphs && !w.graph && !impl_->capture(w, ignored)) return 0;
-  auto run = [&] { return impl_->options.use_graphs ? cudaGraphLaunch(w.graph, s) : impl_->run_eagerly(w); };
+namespace {
+
+// The median of `repeats` timed runs after three untimed ones.
+template <class Run>
+double median_run_ms(cudaStream_t s, int repeats, Run run) {
   for (int i = 0; i < 3; ++i) run();
   Events events;
   std::vector<double> times;
@@ -669,6 +684,42 @@ double Executor::time_step(int64_t width, int repeats) {
     times.push_back(events.ms());
   }
   return median(times);
+}
+
+}  // namespace
+
+double Executor::time_step(int64_t width, int repeats) {
+  const auto& widths = plan_->header.widths;
+  WidthState& w = *impl_->widths[std::lower_bound(widths.begin(), widths.end(), width) - widths.begin()];
+  const cudaStream_t s = impl_->stream.s;
+  DiagnosticEngine ignored;
+  if (impl_->options.use_graphs && !w.graph && !impl_->capture(w, ignored)) return 0;
+  return median_run_ms(s, repeats,
+                       [&] { return impl_->options.use_graphs ? cudaGraphLaunch(w.graph, s) : impl_->run_eagerly(w); });
+}
+
+std::vector<StepPart> Executor::time_step_parts(int64_t width, int repeats) {
+  const auto& widths = plan_->header.widths;
+  WidthState& w = *impl_->widths[std::lower_bound(widths.begin(), widths.end(), width) - widths.begin()];
+  const cudaStream_t s = impl_->stream.s;
+  DiagnosticEngine ignored;
+  if (!w.graph && !impl_->capture(w, ignored)) return {};
+  std::vector<StepPart> parts;
+  for (const Launch& l : w.launches) {
+    const std::string kind(schema(l.op->kind).name);
+    if (std::none_of(parts.begin(), parts.end(), [&](const StepPart& p) { return p.kind == kind; }))
+      parts.push_back({kind, 0, 0});
+  }
+  for (StepPart& part : parts) {
+    const Impl::LaunchFilter only = [&](const Launch& l) { return schema(l.op->kind).name == part.kind; };
+    for (const Launch& l : w.launches)  // the step's input copies, one each; the op's kernels
+      if (only(l)) part.launches += l.op->kind == OpKind::input ? 1 : launches_per_step(*plan_, *l.op, w.width);
+    cudaGraphExec_t exec = nullptr;
+    if (impl_->capture_graph(w, only, exec, nullptr) != cudaSuccess) return {};
+    part.ms = median_run_ms(s, repeats, [&] { return cudaGraphLaunch(exec, s); });
+    cudaGraphExecDestroy(exec);
+  }
+  return parts;
 }
 
 }  // namespace g4c::gpu

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "g4c/kernels/matmul_args.h"
 #include "g4c/kernels/op_args.h"
 #include "g4c/kernels/weight_layouts.h"
 #include "g4c/plan/kernels.h"
@@ -87,7 +88,10 @@ cudaError_t launch_rms_norm(cudaKernel_t kernel, const RmsNormCall& c, cudaStrea
   if (c.group <= 0 || c.total < 0 || c.total % c.group != 0) return cudaErrorInvalidValue;
   if (c.total == 0) return cudaSuccess;
   const bool vectorized = c.group % 4 == 0 && all_aligned(c.x, c.y, c.weight);
-  RmsNormArgs args{c.x, c.weight, c.y, c.total / c.group, c.eps, vectorized};
+  // Quantizing: each group is a row of whole super-blocks, re-read as float4s.
+  if (c.x_q && (c.group % matmul::kQ8SuperBlock != 0 || c.total / c.group > INT32_MAX || !all_aligned(c.y, c.x_q)))
+    return cudaErrorInvalidValue;
+  RmsNormArgs args{c.x, c.weight, c.y, c.total / c.group, c.eps, vectorized, c.x_q};
   return launch(kernel, norm_group_dims(args.groups, c.group), args, stream);
 }
 
@@ -168,6 +172,17 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
 
 cudaError_t launch_geglu(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream) {
   return launch_elementwise(kernel, c, stream, true);
+}
+
+cudaError_t launch_geglu_quantize(cudaKernel_t kernel, const GegluQuantizeCall& c, cudaStream_t stream) {
+  if (c.rows < 0 || c.rows > INT32_MAX || c.cols <= 0 || c.cols % matmul::kQ8SuperBlock != 0 ||
+      !all_aligned(c.gate, c.up, c.y, c.x_q) || !c.x_q)
+    return cudaErrorInvalidValue;
+  if (c.rows == 0) return cudaSuccess;
+  GegluQuantizeArgs args{c.gate, c.up, c.y, c.x_q, c.cols, static_cast<int>(c.rows)};
+  const int64_t warps = c.rows * (c.cols / matmul::kQ8SuperBlock);
+  LaunchDims dims{dim3(blocks_for(warps * 32, kElementwiseThreads)), dim3(kElementwiseThreads)};
+  return launch(kernel, dims, args, stream);
 }
 
 cudaError_t launch_add(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream) {

@@ -34,8 +34,16 @@ std::string ple_combine(const plan::KernelInstance& k) {
   return instance_of("ple_combine", {arg(instance_int(k, "width"))});
 }
 
+// `quantize = q8_1 | mma16` (quantize-in-producer) as the kernels' template argument.
+std::string quantize_format(const plan::KernelInstance& k) {
+  const std::string format = instance_ident(k, "quantize");
+  return format == "mma16"  ? "g4c::matmul::kActivationsMma16"
+         : format == "q8_1" ? "g4c::matmul::kActivationsQ81"
+                            : "g4c::matmul::kActivationsNone";
+}
+
 std::string rms_norm(const plan::KernelInstance& k) {
-  return instance_of("rms_norm", {arg(instance_int(k, "group")), arg(instance_bool(k, "weighted"))});
+  return instance_of("rms_norm", {arg(instance_int(k, "group")), arg(instance_bool(k, "weighted")), quantize_format(k)});
 }
 
 std::string add_rms_norm(const plan::KernelInstance& k) {
@@ -73,7 +81,10 @@ std::string random_weights(const plan::KernelInstance& k) {
   return instance_of("random_weights", {block_type_name(instance_ident(k, "type"))});
 }
 
-std::string geglu(const plan::KernelInstance&) { return instance_of("geglu", {}); }
+std::string geglu(const plan::KernelInstance& k) {
+  if (instance_ident(k, "quantize").empty()) return instance_of("geglu", {});
+  return instance_of("geglu_quantize", {quantize_format(k)});
+}
 std::string add(const plan::KernelInstance&) { return instance_of("add", {}); }
 std::string scale_by(const plan::KernelInstance&) { return instance_of("scale_by", {}); }
 std::string softcap(const plan::KernelInstance&) { return instance_of("softcap", {}); }

@@ -37,6 +37,7 @@
 #include "g4c/plan/bytes_read.h"
 #include "g4c/plan/kernels.h"
 #include "g4c/runtime/generate.h"
+#include "g4c/runtime/gpu/bench.h"
 #include "g4c/runtime/gpu/executor.h"
 #include "g4c/runtime/load_weights.h"
 #include "gpu_support.h"
@@ -411,6 +412,15 @@ TEST_F(ExecutorTest, LaunchGroupsMatchSeparateLaunches) {
     expect_fusion_exact(*this, model, route_options(RoutePolicy::default_rules, kLayerMatmulsOnMma16), "group-matmuls");
 }
 
+// quantize-in-producer on the GPU: the norms and GEGLU write the activations the routes' own
+// kernels would (one lane function over the same floats), for mma16 and for mmq's q8_1: identical
+// logits; a wrong row, super-block, format or scratch is not.
+TEST_F(ExecutorTest, QuantizeInProducerMatchesTheRoutesOwnQuantization) {
+  expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::default_rules, kLayerMatmulsOnMma16),
+                      "quantize-in-producer");
+  expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::no_mma16, ""), "quantize-in-producer");
+}
+
 // attention-combine (opt-in) on the GPU: the partial kernel's last block merges the splits as the
 // combine kernel does, in the same order, over sliding rings, global and V-only caches and shared KV.
 TEST_F(ExecutorTest, AttentionCombinedInOneLaunchMatchesTwo) {
@@ -644,6 +654,15 @@ int64_t cublas_matmuls(const plan::Plan& plan, int64_t width) {
   return n;
 }
 
+// One step of `width` sequences (slots 0..width−1), each at position 0 with token 1.
+bool step_first_tokens(gpu::Executor& e, int64_t width) {
+  DiagnosticEngine diag;
+  const std::vector<int32_t> tokens(static_cast<size_t>(width), 1), positions(static_cast<size_t>(width), 0);
+  std::vector<int32_t> slots(static_cast<size_t>(width));
+  for (int64_t r = 0; r < width; ++r) slots[static_cast<size_t>(r)] = static_cast<int32_t>(r);
+  return e.step({tokens, positions, slots}, diag).has_value();
+}
+
 TEST_F(ExecutorTest, CapturedStepsHoldThePlansLaunches) {
   struct Case {
     std::string model;
@@ -659,11 +678,7 @@ TEST_F(ExecutorTest, CapturedStepsHoldThePlansLaunches) {
     auto e = executor(plan, 3, 4);
     ASSERT_TRUE(e);
     for (int64_t width : plan.header.widths) {
-      DiagnosticEngine diag;
-      const std::vector<int32_t> tokens(static_cast<size_t>(width), 1), positions(static_cast<size_t>(width), 0);
-      std::vector<int32_t> slots(static_cast<size_t>(width));
-      for (int64_t r = 0; r < width; ++r) slots[static_cast<size_t>(r)] = static_cast<int32_t>(r);
-      ASSERT_TRUE(e->step({tokens, positions, slots}, diag)) << "width " << width;
+      ASSERT_TRUE(step_first_tokens(*e, width)) << "width " << width;
       // A cuBLAS GEMM counts as one launch but may capture as several nodes (split-K and its
       // reduction): exact only where no matmul takes cuBLAS at this width.
       const int64_t planned = plan::launches_per_step(plan, width) + 3;
@@ -675,6 +690,26 @@ TEST_F(ExecutorTest, CapturedStepsHoldThePlansLaunches) {
                   c.model.c_str(), static_cast<long long>(width), static_cast<long long>(e->graph_nodes(width)),
                   static_cast<long long>(planned - 3), static_cast<long long>(cublas_matmuls(plan, width)));
     }
+  }
+}
+
+// g4run profile's in-graph split: each op kind's launches replayed alone. Every launch of the
+// step is in exactly one kind (with the 3 input copies), and each kind takes time.
+TEST_F(ExecutorTest, StepPartsCoverEveryLaunchOnce) {
+  const plan::Plan plan = testing::compile_shipped("synthetic/quant-q4_k.toml", {1, 4});
+  auto e = executor(plan, 3, 4);
+  ASSERT_TRUE(e);
+  for (int64_t width : plan.header.widths) {
+    ASSERT_TRUE(step_first_tokens(*e, width)) << "width " << width;
+    const std::vector<gpu::StepPart> parts = e->time_step_parts(width, 3);
+    ASSERT_FALSE(parts.empty());
+    int64_t launches = 0;
+    for (const gpu::StepPart& p : parts) {
+      launches += p.launches;
+      EXPECT_GT(p.ms, 0.0) << p.kind;
+    }
+    EXPECT_EQ(launches, plan::launches_per_step(plan, width) + 3) << "width " << width;
+    std::printf("%s", gpu::format_step_parts(parts, e->time_step(width, 3)).c_str());
   }
 }
 

@@ -6,17 +6,21 @@
 // for float reductions and transcendental functions, whose order or last bit may differ.
 #include <cstring>
 
+#include "g4c/kernels/matmul_args.h"
 #include "g4c/kernels/quant_host.h"
 #include "g4c/kernels/weight_layouts_host.h"
 #include "g4c/runtime/cpu_ops.h"
 #include "g4c/runtime/gpu/launch_ops.h"
 #include "g4c/runtime/load_weights.h"
 #include "g4c/plan/kernels.h"
+#include "g4c/plan/routes.h"
+#include "g4c/runtime/gpu/cuda.h"
 #include "gpu_support.h"
 
 namespace g4c {
 namespace {
 
+using plan::Attr;
 using plan::Ident;
 using plan::KernelInstance;
 
@@ -357,6 +361,72 @@ TEST_F(OpsTest, ElementwiseOpsMatchCpuAlignedAndNot) {
       sync();
       expect_close("softcap in place" + shape, tail(download<float>(dl, count + 1)), want, kReductionTolerance);
     }
+}
+
+// quantize-in-producer: rms_norm {quantize} and geglu {quantize} write the f32 result the plain
+// kernel writes and, byte for byte, the int8 activations the route's own kernel (quantize_q8_1,
+// quantize_mma16) makes of it, for every row and super-block (the activations start poisoned);
+// norms over whole rows of a warp (512) and of a block (3840), geglu out of place and in place.
+TEST_F(OpsTest, NormAndGegluWriteTheActivationsTheRoutesKernelsMake) {
+  for (const plan::ActivationFormat format : {plan::ActivationFormat::q8_1, plan::ActivationFormat::mma16}) {
+    const Ident q{std::string(plan::name(format))};
+    const char* own = format == plan::ActivationFormat::q8_1 ? "quantize_q8_1" : "quantize_mma16";
+    std::vector<KernelInstance> k = {kernel_instance(own), kernel_instance("geglu"), kernel_instance("geglu", {{"quantize", q}})};
+    for (int64_t group : {3840, 512})
+      for (bool quantizing : {false, true}) {
+        std::vector<Attr> attrs = {{"group", group}, {"weighted", true}};
+        if (quantizing) attrs.push_back({"quantize", q});
+        k.push_back(kernel_instance("rms_norm", attrs));
+      }
+    gpu::KernelLibrary lib = load(k);
+    // The route's own kernel over rows already written: its launch as launch_matmul makes it.
+    auto quantize_rows = [&](const float* x, void* x_q, int64_t rows, int64_t cols) {
+      const QuantizeQ81Args args{x, x_q, cols, static_cast<int>(rows)};  // QuantizeMma16Args alike
+      const int64_t threads = rows * cols / matmul::kQ8SuperBlock * 32;
+      return gpu::launch(lib.find(k[0]), {dim3(unsigned((threads + matmul::kThreads - 1) / matmul::kThreads)),
+                                          dim3(matmul::kThreads)}, args);
+    };
+    auto expect_same = [&](const std::string& what, const gpu::DeviceBuffer& got, const gpu::DeviceBuffer& want,
+                           size_t bytes) {
+      sync();
+      EXPECT_EQ(download<uint8_t>(got, bytes), download<uint8_t>(want, bytes)) << what << " " << q.text;
+    };
+    for (int64_t rows : {1, 5, 32}) {
+      for (int64_t g = 0; g < 2; ++g) {
+        const int64_t group = g == 0 ? 3840 : 512, total = rows * group;
+        const size_t q_bytes = rows * plan::activation_seq_bytes(format, group);
+        auto x = testing::random_floats(total, uint32_t(group + rows), 3.0f), w = testing::random_floats(group, 5);
+        gpu::DeviceBuffer dx = upload(x), dw = upload(w), y_want = poisoned(total * 4), y_got = poisoned(total * 4);
+        gpu::DeviceBuffer q_want = poisoned(q_bytes), q_got = poisoned(q_bytes);
+        ASSERT_EQ(gpu::launch_rms_norm(lib.find(k[3 + 2 * g]), {dx.as<float>(), dw.as<float>(), y_want.as<float>(), total,
+                                                                group, 1e-6f}, nullptr), cudaSuccess);
+        ASSERT_EQ(quantize_rows(y_want.as<float>(), q_want.get(), rows, group), cudaSuccess);
+        ASSERT_EQ(gpu::launch_rms_norm(lib.find(k[4 + 2 * g]), {dx.as<float>(), dw.as<float>(), y_got.as<float>(), total,
+                                                                group, 1e-6f, q_got.get()}, nullptr), cudaSuccess);
+        const std::string what = "rms_norm group " + std::to_string(group) + " rows " + std::to_string(rows);
+        expect_same(what + " result", y_got, y_want, total * 4);
+        expect_same(what + " activations", q_got, q_want, q_bytes);
+      }
+      for (int64_t cols : {int64_t{15360}, int64_t{512}})
+        for (bool in_place : {false, true}) {
+          const int64_t total = rows * cols;
+          const size_t q_bytes = rows * plan::activation_seq_bytes(format, cols);
+          auto gate = testing::random_floats(total, uint32_t(cols + rows), 4.0f), up = testing::random_floats(total, 9, 4.0f);
+          gpu::DeviceBuffer d_gate = upload(gate), d_up = upload(up), y_want = poisoned(total * 4), y_got = poisoned(total * 4);
+          gpu::DeviceBuffer q_want = poisoned(q_bytes), q_got = poisoned(q_bytes);
+          ASSERT_EQ(gpu::launch_geglu(lib.find(k[1]), {d_gate.as<float>(), d_up.as<float>(), nullptr, y_want.as<float>(), total},
+                                      nullptr), cudaSuccess);
+          ASSERT_EQ(quantize_rows(y_want.as<float>(), q_want.get(), rows, cols), cudaSuccess);
+          float* y = in_place ? d_gate.as<float>() : y_got.as<float>();
+          ASSERT_EQ(gpu::launch_geglu_quantize(lib.find(k[2]), {d_gate.as<float>(), d_up.as<float>(), y, q_got.get(), rows, cols},
+                                               nullptr), cudaSuccess);
+          const std::string what = "geglu cols " + std::to_string(cols) + " rows " + std::to_string(rows) +
+                                   (in_place ? " in place" : "");
+          expect_same(what + " result", in_place ? d_gate : y_got, y_want, total * 4);
+          expect_same(what + " activations", q_got, q_want, q_bytes);
+        }
+    }
+  }
 }
 
 TEST_F(OpsTest, SampleTakesTheFirstLargestLogit) {

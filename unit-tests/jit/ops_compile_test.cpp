@@ -34,7 +34,7 @@ TEST(OpKernels, FamilyNamesAreThePlansAndNameExpressionsTheTemplates) {
                                           "geglu", "add", "scale_by", "softcap", "sample", "random_weights"}));
   auto expression = [](const KernelInstance& k) { return find_kernel_family(k.family)->name_expression(k); };
   EXPECT_EQ(expression(kernel_instance("rms_norm", {{"group", int64_t{3840}}, {"weighted", true}})),
-            "g4c::rms_norm<3840, true>");
+            "g4c::rms_norm<3840, true, g4c::matmul::kActivationsNone>");
   EXPECT_EQ(expression(kernel_instance("add_rms_norm", {{"group", int64_t{2560}}, {"weighted", true}})),
             "g4c::add_rms_norm<2560, true>");
   EXPECT_EQ(expression(kernel_instance("rms_norm_rope", {{"head_dim", int64_t{512}},
@@ -80,6 +80,10 @@ TEST(OpKernels, FamilyNamesAreThePlansAndNameExpressionsTheTemplates) {
   EXPECT_EQ(expression(kernel_instance("embed_gather", {{"type", Ident{"Q6_K"}}, {"layout", Ident{"mma16"}}})),
             "g4c::embed_gather_mma16<g4c::block_q6_K>");
   EXPECT_EQ(expression(kernel_instance("geglu")), "g4c::geglu");
+  EXPECT_EQ(expression(kernel_instance("rms_norm", {{"group", int64_t{3840}}, {"weighted", true}, {"quantize", Ident{"mma16"}}})),
+            "g4c::rms_norm<3840, true, g4c::matmul::kActivationsMma16>");
+  EXPECT_EQ(expression(kernel_instance("geglu", {{"quantize", Ident{"q8_1"}}})),
+            "g4c::geglu_quantize<g4c::matmul::kActivationsQ81>");
 }
 
 TEST(OpKernels, EveryInstanceOfTheShippedPlansCompiles) {
@@ -110,6 +114,10 @@ std::vector<KernelInstance> norm_grid() {
   // Warp-per-group sizes, block-per-group sizes, and groups that are not whole float4s.
   for (int64_t group : {6, 32, 48, 64, 128, 256, 512, 1024, 1536, 2560, 3840, 5376})
     for (bool weighted : {false, true}) out.push_back(kernel_instance("rms_norm", {{"group", group}, {"weighted", weighted}}));
+  // quantize-in-producer: rows of whole super-blocks, a warp's (256, 512, 1024) or a block's.
+  for (int64_t group : {256, 512, 1024, 2560, 3840, 5376})
+    for (const char* format : {"q8_1", "mma16"})
+      out.push_back(kernel_instance("rms_norm", {{"group", group}, {"weighted", true}, {"quantize", Ident{format}}}));
   for (int64_t width : {6, 16, 256, 1536}) out.push_back(kernel_instance("ple_combine", {{"width", width}}));
   for (auto [head_dim, pairs] : {std::pair<int64_t, int64_t>{32, 16}, {64, 8}, {128, 64}, {256, 128}, {256, 0},
                                  {512, 64}, {512, 256}, {1024, 128}})
@@ -192,6 +200,7 @@ TEST(OpKernels, TemplateParameterGridCompiles) {
   for (auto part : {quant_type_grid("embed_gather"), quant_type_grid("random_weights"), norm_grid(), cache_grid()})
     instances.insert(instances.end(), part.begin(), part.end());
   for (const char* family : {"geglu", "add", "scale_by", "softcap", "sample"}) instances.push_back(kernel_instance(family));
+  for (const char* format : {"q8_1", "mma16"}) instances.push_back(kernel_instance("geglu", {{"quantize", Ident{format}}}));
   std::vector<JitRequest> requests;
   for (KernelInstance& k : instances) requests.push_back({std::move(k), "the template grid"});
   testing::expect_compiles_for_sm90(requests, "kernel instances");

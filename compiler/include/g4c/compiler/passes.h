@@ -72,6 +72,10 @@ void run_quantize_once(plan::Plan& plan, PassContext& ctx);
 // column count and group-capable route (mma16) at every width, is computed by that one's launch
 // (`launched_with`), up to plan::kMaxLaunchGroup matmuls a launch.
 void run_group_matmuls(plan::Plan& plan, PassContext& ctx);
+// quantize-in-producer: the rms_norm or geglu producing a matmul's input also writes its int8
+// activations (`quantize = q8_1 | mma16`); the matmuls of that input read them
+// (`activations_from = %producer`) and launch no quantization of their own.
+void run_quantize_in_producer(plan::Plan& plan, PassContext& ctx);
 // weight-layout: each weight's device layout (mma16 when every reader is a matmul on mma16).
 void run_weight_layout(plan::Plan& plan, PassContext& ctx);
 // buffer-plan: liveness and offsets in one per-sequence arena layout, scaled by the width.

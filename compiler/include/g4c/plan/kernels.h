@@ -35,6 +35,8 @@ bool runs_at_load(std::string_view family);
 // GEMM the cublas route hands to cuBLAS (a library call launches at least one kernel). The number
 // the fusion work drives down (`g4c compile --emit=kernels` prints it per width).
 int64_t launches_per_step(const Plan& plan, int64_t width);
+// One op's share of that count (a matmul launched with another: none).
+int64_t launches_per_step(const Plan& plan, const Op& op, int64_t width);
 
 // The instance that prepares a matmul's activations in its scratch on `route` (q8_1 for mmq, the
 // mma16 layout, fp16/bf16 for cuBLAS on non-F32 weights), or none. Matmuls of one input whose
@@ -47,6 +49,9 @@ std::optional<KernelInstance> activation_kernel(Route route, QuantType type);
 // The text follows "launched_with %leader" in the verifier's messages; the pass groups only where
 // it is empty.
 std::string launch_group_conflict(const Plan& plan, const Op& leader, const Op& member);
+
+// Whose preparation of its input a matmul reads: its `activations_from`, or itself ("%name").
+std::string activations_source(const Op& matmul);
 
 // The matmuls whose `launched_with` names `leader`, in plan order: what its launch computes beside it.
 std::vector<const Op*> launch_group_members(const Plan& plan, const Op& leader);

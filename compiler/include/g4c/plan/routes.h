@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "g4c/plan/plan.h"
 
@@ -28,6 +30,24 @@ std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int6
 // bytes per 32 values, matmul_args.h); cublas converts it to fp16 or bf16, except for F32
 // weights, which multiply f32 activations as they are.
 int64_t route_scratch_seq_bytes(Route route, QuantType type, int64_t cols);
+
+// The int8 activations a route multiplies, when an op other than the matmul may write them (the
+// quantize-in-producer fusion: `quantize = q8_1 | mma16` on an rms_norm or geglu): mmq's q8_1
+// blocks and mma16's layout of the same codes (matmul_args.h). cuBLAS's fp16 copy stays its own.
+enum class ActivationFormat { q8_1, mma16 };
+std::string_view name(ActivationFormat format);
+std::optional<ActivationFormat> parse_activation_format(std::string_view s);
+std::optional<ActivationFormat> activation_format(Route route);
+// Per-sequence bytes of a row of `cols` activations in `format` (route_scratch_seq_bytes' share).
+int64_t activation_seq_bytes(ActivationFormat format, int64_t cols);
+// The format a matmul's routes read at every one of its widths, or none (a route without int8
+// activations at some width, or two formats).
+std::optional<ActivationFormat> uniform_activation_format(const Op& matmul);
+// The ops that may write a matmul's activations as they produce its input: an rms_norm over whole
+// rows or a geglu, of a row length the int8 formats step over (256-value super-blocks).
+bool can_quantize_result(const Op& op);
+// The format an op's `quantize` attribute names (none without one).
+std::optional<ActivationFormat> quantized_result(const Op& op);
 
 // Whether an op other than a matmul reads a weight of `type` in `layout`: every op reads GGUF's;
 // embed_gather also gathers rows from the mma16 layout (a tied embedding whose LM head is on

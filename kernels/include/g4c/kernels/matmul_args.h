@@ -182,6 +182,11 @@ G4C_HD constexpr int tile_reduction_bytes(int capacity) { return kWarps * 32 * c
 // scratch holds. The sums are kept as integers rather than as ggml's fp16 s = d·Σq so that the
 // K-quants' minimum terms, which nearly cancel the codes' mean, come out exact.
 inline constexpr int kQ8SuperBlock = 256;
+// The int8 activation formats (plan::ActivationFormat) as the quantizing kernels' template
+// argument: none (a producer that does not quantize), q8_1 (mmq), the mma16 layout.
+inline constexpr int kActivationsNone = 0;
+inline constexpr int kActivationsQ81 = 1;
+inline constexpr int kActivationsMma16 = 2;
 inline constexpr int kQ8CodeBytes = 256;
 inline constexpr int kQ8ScaleBytes = 32;
 inline constexpr int kQ8RowBytes = kQ8CodeBytes + kQ8ScaleBytes;

@@ -94,6 +94,7 @@ struct RmsNormArgs {
   long long groups;
   float eps;
   int vectorized;  // 1: x, y, weight 16-byte aligned and GROUP % 4 == 0
+  void* x_q;       // quantize-in-producer: the int8 activations of the rows (a group is a row)
 };
 
 // y = residual + RMSNorm(x) [⊙ weight] over each GROUP consecutive floats; y may equal residual
@@ -189,6 +190,17 @@ struct ElementwiseArgs {
   int vectorized;  // 1: a, b, y 16-byte aligned (the kernel handles any count)
 };
 
+// geglu {quantize}: y = gelu_tanh(gate) · up over `rows` rows of `cols` floats (cols % 256 == 0,
+// every pointer 16-byte aligned; y may be gate or up), and y's int8 activations at x_q.
+struct GegluQuantizeArgs {
+  const float* gate;
+  const float* up;
+  float* y;
+  void* x_q;
+  long long cols;
+  int rows;
+};
+
 // tokens[r] = the first index of the largest of logits[r, 0 .. vocab).
 struct SampleArgs {
   const float* logits;
@@ -206,10 +218,10 @@ struct RandomWeightsArgs {
 
 // The host launchers and NVRTC must lay every struct out alike (LP64 on both sides); each
 // compiler checks the sizes when it reads this header.
-static_assert(sizeof(EmbedGatherArgs) == 48 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 40 &&
+static_assert(sizeof(EmbedGatherArgs) == 48 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 48 &&
                   sizeof(AddRmsNormArgs) == 48 && sizeof(RmsNormRopeArgs) == 64 &&
                   sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 96 &&
-                  sizeof(AttentionCombineArgs) == 24 && sizeof(ElementwiseArgs) == 48 && sizeof(SampleArgs) == 32 &&
+                  sizeof(AttentionCombineArgs) == 24 && sizeof(ElementwiseArgs) == 48 && sizeof(GegluQuantizeArgs) == 48 && sizeof(SampleArgs) == 32 &&
                   sizeof(RandomWeightsArgs) == 40,
               "kernel argument layouts");
 

@@ -50,5 +50,8 @@ std::string format_bench_json(const std::string& plan_name, const std::vector<Be
 // The per-op profile of a width as a table: op, kind, route, ms, share of the step, GB/s of the
 // bytes each op reads (OpTiming::bytes_read).
 std::string format_profile(const std::vector<OpTiming>& timings);
+// Executor::time_step_parts as a table: each kind's launches replayed alone against the whole
+// captured step, and the sum of the kinds (near the step when launches do not overlap).
+std::string format_step_parts(const std::vector<StepPart>& parts, double step_ms);
 
 }  // namespace g4c::gpu

@@ -57,6 +57,14 @@ struct OpTiming {
   int64_t bytes_read = 0;
 };
 
+// The launches of one op kind in a width's captured step, replayed alone as a graph of their own:
+// what they cost inside a graph (launch gaps included), unlike OpTiming's one-by-one launches.
+struct StepPart {
+  std::string kind;  // "matmul", "input" (the step's input copies)
+  int64_t launches = 0;
+  double ms = 0;  // median over the repeats
+};
+
 // Device memory the executor needs, by purpose. `caches` is kv_per_sequence (plan::KvCache's
 // seq_bytes summed) times the sequences; rope_tables are the (cos, sin) tables that rebuild the
 // keys of v_only caches.
@@ -100,6 +108,10 @@ class Executor final : public DecodeBackend {
   std::vector<OpTiming> profile(int64_t width, std::span<const int32_t> positions, int repeats);
   // The median time of a whole step at a width (graph replay when graphs are on), in ms.
   double time_step(int64_t width, int repeats);
+  // Each op kind's launches of a width's step captured alone and replayed (graphs always), in the
+  // order kinds first appear in the step; empty when a capture fails. Buffers and caches are read
+  // as they are: the times are the kernels', the values they leave meaningless until the next step.
+  std::vector<StepPart> time_step_parts(int64_t width, int repeats);
 
   const MemoryPlan& memory() const { return memory_; }
   const plan::Plan& plan() const { return *plan_; }

@@ -57,6 +57,7 @@ struct RmsNormCall {
   float* y = nullptr;
   int64_t total = 0, group = 0;
   float eps = 1e-6f;
+  void* x_q = nullptr;  // quantize-in-producer: the int8 activations of the rows (group = a row)
 };
 cudaError_t launch_rms_norm(cudaKernel_t kernel, const RmsNormCall& c, cudaStream_t stream);
 
@@ -164,6 +165,15 @@ struct ElementwiseCall {
 };
 cudaError_t launch_geglu(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream);
 cudaError_t launch_add(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream);
+// geglu {quantize}: also y's int8 activations of `rows` rows of `cols` floats at x_q.
+struct GegluQuantizeCall {
+  const float* gate = nullptr;
+  const float* up = nullptr;
+  float* y = nullptr;
+  void* x_q = nullptr;
+  int64_t rows = 0, cols = 0;
+};
+cudaError_t launch_geglu_quantize(cudaKernel_t kernel, const GegluQuantizeCall& c, cudaStream_t stream);
 cudaError_t launch_scale_by(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream);
 cudaError_t launch_softcap(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream);
 
