@@ -19,28 +19,47 @@
 
 namespace g4c {
 
-template <int GROUP, bool WEIGHTED, int VEC>
-__device__ void add_rms_norm_group(const AddRmsNormArgs& a, long long group, int lane, float* partials) {
-  GroupSlice<GROUP, norm_threads_per_group(GROUP), VEC> slice;
+template <int GROUP, bool WEIGHTED, bool SCALED, bool THEN_NORM, int QUANTIZE, int VEC>
+__device__ void add_rms_norm_group(const AddRmsNormArgs& a, long long group, int lane, float* partials,
+                                   float* then_partials) {
+  constexpr int kThreads = norm_threads_per_group(GROUP);
+  GroupSlice<GROUP, kThreads, VEC> slice;
   const long long base = group * GROUP;
   slice.load(a.x + base, lane, [](float v) { return v; });
   const float inv = rms_inverse(slice, a.eps, partials);
   const float* residual = a.residual + base;
+  float factor = 1.0f;
+  if constexpr (SCALED) factor = *a.scale;
   slice.store(a.y + base, lane, [&](float (&v)[VEC], int offset) {
     apply_rms<WEIGHTED>(v, inv, a.weight, offset);
     float r[VEC];
     load_vec<VEC>(residual + offset, r);
     for (int e = 0; e < VEC; ++e) v[e] = __fadd_rn(r[e], v[e]);
+    if constexpr (SCALED)
+      for (int e = 0; e < VEC; ++e) v[e] = __fmul_rn(v[e], factor);
   });
+  if constexpr (THEN_NORM) {  // the slice holds the row just stored: normalize it as rms_norm would
+    const float then_inv = rms_inverse(slice, a.then_eps, then_partials);
+    slice.store(a.then_y + base, lane,
+                [&](float (&v)[VEC], int offset) { apply_rms<true>(v, then_inv, a.then_weight, offset); });
+    if constexpr (QUANTIZE != matmul::kActivationsNone) {
+      group_barrier<kThreads>();
+      quantize_written_row<QUANTIZE, kThreads>(a.then_y + base, GROUP, a.x_q, static_cast<int>(a.groups),
+                                                static_cast<int>(group), lane);
+    }
+  }
 }
 
-template <int GROUP, bool WEIGHTED>
+// SCALED, THEN_NORM, QUANTIZE: the norm-chains launch (op_args.h), each group a whole row.
+template <int GROUP, bool WEIGHTED, bool SCALED, bool THEN_NORM, int QUANTIZE>
 __global__ void __launch_bounds__(norm_threads_per_group(GROUP) * norm_groups_per_block(GROUP))
     add_rms_norm(AddRmsNormArgs a) {
   wait_for_prior_grids();
   __shared__ float partials[norm_threads_per_group(GROUP) / 32];
+  __shared__ float then_partials[THEN_NORM ? norm_threads_per_group(GROUP) / 32 : 1];
   for_norm_group<GROUP>(a.groups, a.vectorized, [&](auto vec, long long group, int lane) {
-    add_rms_norm_group<GROUP, WEIGHTED, decltype(vec)::value>(a, group, lane, partials);
+    add_rms_norm_group<GROUP, WEIGHTED, SCALED, THEN_NORM, QUANTIZE, decltype(vec)::value>(a, group, lane, partials,
+                                                                                          then_partials);
   });
 }
 

@@ -91,10 +91,13 @@ struct GroupSlice {
     }
   }
 
+  // Fused multiply-adds, spelled out: left to the compiler, the contraction of s + v·v may differ
+  // between kernels that sum the same values (a norm chain's values in registers against a norm
+  // that loads them), and so may the sums.
   __device__ float sum_of_squares() const {
     float s = 0;
     for (int i = 0; i < kItems; ++i)
-      for (int e = 0; e < VEC; ++e) s += v[i][e] * v[i][e];
+      for (int e = 0; e < VEC; ++e) s = __fmaf_rn(v[i][e], v[i][e], s);
     return s;
   }
 

@@ -63,7 +63,21 @@ KernelInstance with_quantize(const Op& op, KernelInstance k) {
 
 }  // namespace
 
+// norm-chains: what an add_rms_norm's launch computes after it — the layer scale, the next norm
+// (and that norm's activations).
+KernelInstance with_chain(const Plan& plan, const Op& op, KernelInstance k) {
+  for (const Op* member : launch_group_members(plan, op)) {
+    if (member->kind == OpKind::scale_by) k.constants.push_back({"scale", true});
+    if (member->kind != OpKind::rms_norm) continue;
+    k.constants.push_back({"then_norm", true});
+    if (const std::optional<ActivationFormat> f = quantized_result(*member))
+      k.constants.push_back({"quantize", Ident{std::string(name(*f))}});
+  }
+  return k;
+}
+
 std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t width) {
+  if (op.kind != OpKind::matmul && op.find("launched_with")) return {};  // its chain's leader computes it
   switch (op.kind) {
     case OpKind::input:
     case OpKind::alias:
@@ -96,7 +110,7 @@ std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t 
     case OpKind::softcap:
       return {kernel_instance("softcap")};
     case OpKind::add_rms_norm:
-      return {kernel_instance("add_rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}})};
+      return {with_chain(plan, op, kernel_instance("add_rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}}))};
     case OpKind::rms_norm_rope:
       return {kernel_instance("rms_norm_rope", {{"head_dim", op.get_int("head_dim")},
                                                 {"rotated_pairs", op.get_int("rotated_pairs")},

@@ -95,7 +95,10 @@ constexpr AttrSchema kNormAttrs[] = {{"eps", AK::number, true}, {"group", AK::in
 // quantize-in-producer: the int8 activations (q8_1 or mma16) this op writes for the matmuls of its
 // result, which read them with `activations_from`.
 constexpr AttrSchema kQuantize{"quantize", AK::ident, false};
-constexpr AttrSchema kQuantizingNormAttrs[] = {kNormAttrs[0], kNormAttrs[1], kInPlace, kQuantize};
+// norm-chains: the add_rms_norm whose launch computes this op too.
+constexpr AttrSchema kChainedLaunch{"launched_with", AK::value, false};
+constexpr AttrSchema kQuantizingNormAttrs[] = {kNormAttrs[0], kNormAttrs[1], kInPlace, kQuantize, kChainedLaunch};
+constexpr AttrSchema kScaleAttrs[] = {kInPlace, kChainedLaunch};
 constexpr AttrSchema kGegluAttrs[] = {kInPlace, kQuantize};
 constexpr AttrSchema kRopeAttrs[] = {{"head_dim", AK::integer, true, 2, kMaxHeadDim},
                                      {"rotated_pairs", AK::integer, true, 0, kMaxHeadDim / 2},
@@ -133,7 +136,7 @@ const std::array<OpSchema, kOpKindCount> kSchemas = {{
     {"attention", 3, P::none, true, true, false, kAttentionAttrs},
     {"geglu", 2, P::none, false, true, true, kGegluAttrs},
     {"add", 2, P::none, false, true, true, kInPlaceOnly},
-    {"scale_by", 1, P::required, false, true, true, kInPlaceOnly, false, true},
+    {"scale_by", 1, P::required, false, true, true, kScaleAttrs, false, true},
     {"softcap", 1, P::none, false, true, true, kSoftcapAttrs},
     // residual + rms_norm(x) [⊙ w]: in place over the residual, as the add it replaces was.
     {"add_rms_norm", 2, P::optional, false, true, true, kNormAttrs, false, true, true},

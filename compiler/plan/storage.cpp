@@ -72,7 +72,9 @@ StorageAnalysis analyze_storage(const Plan& plan) {
     }
     if (!op.result.empty()) place_result(op, i, s);
     if (int64_t scratch = op_scratch_seq_bytes(op); scratch > 0) {
-      s.roots[scratch_name(op)] = RootStorage{scratch, i, i, true, false};
+      // Written by the launch that computes the op: its chain's leader (norm-chains) or its own.
+      const int def = op.result.empty() ? i : s.values.at(op.result).def;
+      s.roots[scratch_name(op)] = RootStorage{scratch, def, i, true, false};
       s.root_order.push_back(scratch_name(op));
     }
   }

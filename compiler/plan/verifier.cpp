@@ -501,7 +501,7 @@ class Verifier {
       for (int64_t width : plan_.header.widths)
         if (!seen.count(width)) return fail(*op, "width " + std::to_string(width) + " has no route");
     }
-    return check_shared_activations() && check_launch_groups() && check_layout_readers();
+    return check_shared_activations() && check_launch_groups() && check_norm_chains() && check_layout_readers();
   }
 
   // quantize-once: `activations_from = %p` reads the activations p prepared in its scratch, so p is
@@ -625,6 +625,53 @@ class Verifier {
     return true;
   }
 
+  // norm-chains: `launched_with = %p` on a scale_by or rms_norm names an earlier add_rms_norm over
+  // whole rows that launches itself; the chain's ops follow it directly, each reading the row the
+  // one before it wrote — at most a scale_by in place, whose unscaled row nothing else reads, then
+  // a weighted rms_norm over the same rows.
+  bool check_norm_chains() {
+    std::map<std::string, int> reads;  // operand slots reading each value
+    for (const Op* op : ops_)
+      for (const std::string& v : op->operands) ++reads[v];
+    std::map<std::string, const Op*> earlier;  // by result
+    const Op* leader = nullptr;                // of the chain being read
+    std::string row;                           // what the chain's next op must read
+    for (const Op* op : ops_) {
+      const Attr* with = op->kind == OpKind::matmul ? nullptr : op->find("launched_with");
+      if (with) {
+        const std::string name = std::get<Ident>(with->value).text;
+        auto p = earlier.find(name.substr(1));
+        if (p == earlier.end() || p->second->kind != OpKind::add_rms_norm)
+          return fail(*op, "launched_with " + name + " is not an earlier add_rms_norm");
+        const Op& l = *p->second;
+        if (l.get_int("group") != l.type.seq_elements())
+          return fail(*op, "launched_with " + name + ", whose norm groups are not whole rows");
+        if (leader != &l || op->operands.at(0) != row)
+          return fail(*op, "launched_with " + name + ", but does not follow its chain directly (each op of a chain " +
+                               "reads the row the one before it wrote, with nothing between)");
+        if (op->kind == OpKind::scale_by) {
+          if (row != l.result || !op->in_place())
+            return fail(*op, "launched_with " + name + ": a chain's scale_by comes first, in place over its row");
+          if (reads[l.result] != 1)
+            return fail(*op, "launched_with " + name + ", whose unscaled row is read elsewhere too: a chain keeps " +
+                                 "only the scaled one");
+        } else if (op->weight.empty() || op->get_int("group") != l.get_int("group") || op->in_place()) {
+          return fail(*op, "launched_with " + name + ": a chain's rms_norm is weighted, over " + name + "'s rows of " +
+                               std::to_string(l.get_int("group")) + ", into storage of its own (not in place)");
+        }
+        row = op->result;
+        if (op->kind == OpKind::rms_norm) leader = nullptr;  // nothing follows the norm
+      } else if (op->kind == OpKind::add_rms_norm) {
+        leader = op;
+        row = op->result;
+      } else {
+        leader = nullptr;
+      }
+      if (!op->result.empty()) earlier[op->result] = op;
+    }
+    return true;
+  }
+
   // A repacked weight is read only by the matmuls whose route reads its layout (checked above) and
   // by the ops that read that layout too (an embedding gather of an mma16 table).
   bool check_layout_readers() {
@@ -719,7 +766,8 @@ class Verifier {
       for (const auto& [name_ptr, v_ptr] : by_root[target.root]) {
         const std::string& name = *name_ptr;
         const ValueStorage& v = *v_ptr;
-        if (v.def >= i || v.last_use <= i) continue;
+        // The op's own result (live from its chain's leader when launched with one) is what it writes.
+        if (name == op.result || v.def >= i || v.last_use <= i) continue;
         bool overlaps = v.seq_offset < target.seq_offset + target.seq_bytes && target.seq_offset < v.seq_offset + v.seq_bytes;
         if (!overlaps) continue;
         std::string what = name == op.operands[0] ? "%" + name + ", which is read again"

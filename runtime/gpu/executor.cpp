@@ -174,6 +174,7 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
   float* y = op.result.empty() ? nullptr : f(op.result);
   const DeviceTensor* weight = op.weight.empty() ? nullptr : &this->weights->at(op.weight);
   Launch l{&op, "", {}};
+  if (op.kind != OpKind::matmul && op.find("launched_with")) return l;  // its chain's leader computes it
   switch (op.kind) {
     case OpKind::input:
     case OpKind::output:
@@ -234,8 +235,19 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
       return l;
     }
     case OpKind::add_rms_norm: {
-      const AddRmsNormCall c{x, f(op.operands[1]), weight ? weight->floats() : nullptr, y, elements(w, op.operands[1]),
-                             op.get_int("group"), static_cast<float>(op.get_number("eps"))};
+      AddRmsNormCall c{x, f(op.operands[1]), weight ? weight->floats() : nullptr, y, elements(w, op.operands[1]),
+                       op.get_int("group"), static_cast<float>(op.get_number("eps"))};
+      for (const Op* member : launch_group_members(*plan, op)) {  // norm-chains: the rest of the row's chain
+        l.group.push_back(member);
+        if (member->kind == OpKind::scale_by) {
+          c.scale = this->weights->at(member->weight).floats();
+          continue;
+        }
+        c.then_weight = this->weights->at(member->weight).floats();
+        c.then_y = f(member->result);
+        c.then_eps = static_cast<float>(member->get_number("eps"));
+        if (member->find("quantize")) c.x_q = scratch(w, *member);
+      }
       l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_add_rms_norm(kernel, c, s); };
       return l;
     }

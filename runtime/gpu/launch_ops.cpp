@@ -98,8 +98,12 @@ cudaError_t launch_rms_norm(cudaKernel_t kernel, const RmsNormCall& c, cudaStrea
 cudaError_t launch_add_rms_norm(cudaKernel_t kernel, const AddRmsNormCall& c, cudaStream_t stream) {
   if (c.group <= 0 || c.total < 0 || c.total % c.group != 0 || !c.residual || !c.x || !c.y) return cudaErrorInvalidValue;
   if (c.total == 0) return cudaSuccess;
-  const bool vectorized = c.group % 4 == 0 && all_aligned(c.residual, c.x, c.y, c.weight);
-  AddRmsNormArgs args{c.residual, c.x, c.weight, c.y, c.total / c.group, c.eps, vectorized};
+  const bool vectorized = c.group % 4 == 0 && all_aligned(c.residual, c.x, c.y, c.weight, c.then_weight, c.then_y);
+  if ((c.then_y && !c.then_weight) || (c.x_q && (!c.then_y || c.group % matmul::kQ8SuperBlock != 0 ||
+                                                 c.total / c.group > INT32_MAX || !all_aligned(c.then_y, c.x_q))))
+    return cudaErrorInvalidValue;
+  AddRmsNormArgs args{c.residual, c.x,     c.weight,      c.y,      c.total / c.group, c.eps,
+                      vectorized, c.scale, c.then_weight, c.then_y, c.then_eps,        c.x_q};
   return launch(kernel, norm_group_dims(args.groups, c.group), args, stream);
 }
 

@@ -46,8 +46,11 @@ std::string rms_norm(const plan::KernelInstance& k) {
   return instance_of("rms_norm", {arg(instance_int(k, "group")), arg(instance_bool(k, "weighted")), quantize_format(k)});
 }
 
+// `scale`, `then_norm`, `quantize` (norm-chains): what the launch computes after the add and norm.
 std::string add_rms_norm(const plan::KernelInstance& k) {
-  return instance_of("add_rms_norm", {arg(instance_int(k, "group")), arg(instance_bool(k, "weighted"))});
+  return instance_of("add_rms_norm", {arg(instance_int(k, "group")), arg(instance_bool(k, "weighted")),
+                                      arg(instance_bool(k, "scale")), arg(instance_bool(k, "then_norm")),
+                                      quantize_format(k)});
 }
 
 std::string rms_norm_rope(const plan::KernelInstance& k) {

@@ -161,25 +161,29 @@ TEST(Storage, SharedActivationsKeepTheProducersScratchLive) {
   EXPECT_EQ(shared, 40 * 6 + 8 * 5 + 1);
 }
 
-// group-matmuls: a matmul launched with another is written when that one runs, so its storage is
-// live from the leader's position (no value between them may take its bytes), and it launches
-// nothing of its own at any width.
+// group-matmuls and norm-chains: an op launched with another is written when that one runs, so
+// its storage (and its scratch) is live from the leader's position (no value between them may take
+// its bytes), and it launches nothing of its own at any width.
 TEST(Storage, LaunchGroupMembersAreLiveFromTheirLeader) {
   Plan plan = compile_shipped("gemma4-12b.toml", {1, 8});
   StorageAnalysis s = analyze_storage(plan);
-  int grouped = 0;
+  int grouped = 0, chained = 0;
   for (const Op* op : plan.ops()) {
     const Attr* with = op->find("launched_with");
     if (!with) continue;
-    ++grouped;
+    ++(op->kind == OpKind::matmul ? grouped : chained);
     const ValueStorage& leader = s.values.at(std::get<Ident>(with->value).text.substr(1));
     EXPECT_EQ(s.values.at(op->result).def, leader.def) << op->result;
-    EXPECT_EQ(s.roots.at(op->result).def, leader.def) << op->result;
+    if (s.roots.count(op->result)) EXPECT_EQ(s.roots.at(op->result).def, leader.def) << op->result;
+    if (s.roots.count(scratch_name(*op))) EXPECT_EQ(s.roots.at(scratch_name(*op)).def, leader.def) << op->result;
     for (int64_t width : plan.header.widths)
       for (const KernelInstance& k : kernels_for(plan, *op, width)) EXPECT_TRUE(runs_at_load(k.family)) << k.key();
   }
   // K (and V where it is Q4_K) with Q, up with gate: 40 + 20 + 8 + 48.
   EXPECT_EQ(grouped, 40 + 20 + 8 + 48);
+  // The FFN norm with the post-attention norm, the scale and the next attention norm with the
+  // post-FFN norm (but the final norm, in place): 48 + 48 + 47.
+  EXPECT_EQ(chained, 48 + 48 + 47);
 }
 
 TEST(Routes, EveryMatmulHasALegalRouteAtEveryWidth) {
@@ -214,8 +218,9 @@ TEST(KernelInstances, CountsEveryLaunchOnce) {
   // SGEMM (rule float-cublas), no kernel of the plan's.
   int64_t expected = 0;
   for (const Op* op : plan.ops()) {
+    // A norm-chains follower is computed by its post-norm's launch.
     bool launches_nothing = op->kind == OpKind::input || op->kind == OpKind::alias || op->kind == OpKind::slice ||
-                            op->kind == OpKind::output || op->kind == OpKind::matmul;
+                            op->kind == OpKind::output || op->kind == OpKind::matmul || op->find("launched_with");
     expected += launches_nothing ? 0 : op->kind == OpKind::attention ? 4 : 2;
   }
   EXPECT_EQ(launches, expected);

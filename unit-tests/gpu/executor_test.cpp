@@ -421,6 +421,16 @@ TEST_F(ExecutorTest, QuantizeInProducerMatchesTheRoutesOwnQuantization) {
   expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::no_mma16, ""), "quantize-in-producer");
 }
 
+// norm-chains on the GPU: a post-norm's launch computes the layer scale and the next norm (and its
+// activations) from the row it holds, with the same arithmetic in the same order as the kernels
+// launched apart: identical logits, with mma16's and mmq's activations and without any.
+TEST_F(ExecutorTest, NormChainsMatchSeparateLaunches) {
+  expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::default_rules, kLayerMatmulsOnMma16),
+                      "norm-chains");
+  expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::no_mma16, ""), "norm-chains");
+  expect_fusion_exact(*this, "synthetic/pairing-12b-tiny.toml", route_options(RoutePolicy::default_rules, ""), "norm-chains");
+}
+
 // attention-combine (opt-in) on the GPU: the partial kernel's last block merges the splits as the
 // combine kernel does, in the same order, over sliding rings, global and V-only caches and shared KV.
 TEST_F(ExecutorTest, AttentionCombinedInOneLaunchMatchesTwo) {

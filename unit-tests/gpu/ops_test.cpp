@@ -4,6 +4,7 @@
 // fails to write shows. Tolerances: bit-exact where the kernel performs the CPU's exact operations
 // (gathers, adds, scales, cache stores, argmax, random weights); 1e-5 of the largest |reference|
 // for float reductions and transcendental functions, whose order or last bit may differ.
+#include <algorithm>
 #include <cstring>
 
 #include "g4c/kernels/matmul_args.h"
@@ -32,6 +33,20 @@ void expect_close(const std::string& what, const std::vector<float>& got, const 
   const testing::Deviation d = testing::deviation(got, want);
   std::cout << "  " << what << ": " << d.describe() << ", relative " << d.relative() << " (tolerance " << tol << ")\n";
   EXPECT_LE(d.relative(), tol) << what << ": " << d.describe();
+}
+
+// Bit-identical floats; the first difference (index, both values) when not.
+void expect_same_bits(const std::string& what, const std::vector<float>& got, const std::vector<float>& want) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i)
+    if (std::memcmp(&got[i], &want[i], 4) != 0) {
+      ADD_FAILURE() << what << ": first difference at " << i << ": " << got[i] << " vs " << want[i] << " ("
+                    << std::count_if(got.begin(), got.end(), [&, j = size_t{0}](const float& g) mutable {
+                         return std::memcmp(&g, &want[j++], 4) != 0;
+                       })
+                    << " of " << got.size() << " differ)";
+      return;
+    }
 }
 
 class OpsTest : public testing::GpuTest {};
@@ -426,6 +441,64 @@ TEST_F(OpsTest, NormAndGegluWriteTheActivationsTheRoutesKernelsMake) {
           expect_same(what + " activations", q_got, q_want, q_bytes);
         }
     }
+  }
+}
+
+// norm-chains: add_rms_norm {scale, then_norm, quantize} writes, bit for bit, what add_rms_norm,
+// scale_by, rms_norm and the route's quantization write one after another (outputs poisoned):
+// rows of a block (3840) and of a warp (512), with q8_1 and mma16 activations and without.
+TEST_F(OpsTest, NormChainWritesWhatItsKernelsWriteApart) {
+  const int64_t groups[] = {3840, 512};
+  for (const char* format : {"", "q8_1", "mma16"}) {
+    std::vector<KernelInstance> k = {kernel_instance("scale_by"),
+                                     kernel_instance(std::string(format) == "q8_1" ? "quantize_q8_1" : "quantize_mma16")};
+    for (int64_t group : groups) {
+      k.push_back(kernel_instance("add_rms_norm", {{"group", group}, {"weighted", true}}));
+      k.push_back(kernel_instance("rms_norm", {{"group", group}, {"weighted", true}}));
+      std::vector<Attr> chain = {{"group", group}, {"weighted", true}, {"scale", true}, {"then_norm", true}};
+      if (*format) chain.push_back({"quantize", Ident{format}});
+      k.push_back(kernel_instance("add_rms_norm", chain));
+    }
+    gpu::KernelLibrary lib = load(k);
+    for (size_t g = 0; g < 2; ++g)
+      for (int64_t rows : {1, 5, 32}) {
+        const int64_t group = groups[g], total = rows * group;
+        const size_t q_bytes =
+            *format ? rows * plan::activation_seq_bytes(*plan::parse_activation_format(format), group) : 0;
+        auto residual = testing::random_floats(total, uint32_t(rows), 3.0f), x = testing::random_floats(total, 7, 3.0f);
+        auto w = testing::random_floats(group, 5), then_w = testing::random_floats(group, 6);
+        const std::vector<float> factor = {0.3717f};
+        gpu::DeviceBuffer d_res = upload(residual), dx = upload(x), dw = upload(w), d_tw = upload(then_w), df = upload(factor);
+        gpu::DeviceBuffer row_want = upload(residual), then_want = poisoned(total * 4), q_want = poisoned(q_bytes + 16);
+        // Apart, in place over the residual as the plan runs them.
+        float* r = row_want.as<float>();
+        ASSERT_EQ(gpu::launch_add_rms_norm(lib.find(k[2 + 3 * g]), {r, dx.as<float>(), dw.as<float>(), r, total, group, 1e-6f},
+                                           nullptr), cudaSuccess);
+        ASSERT_EQ(gpu::launch_scale_by(lib.find(k[0]), {r, nullptr, df.as<float>(), r, total}, nullptr), cudaSuccess);
+        ASSERT_EQ(gpu::launch_rms_norm(lib.find(k[3 + 3 * g]), {r, d_tw.as<float>(), then_want.as<float>(), total, group, 1e-6f},
+                                       nullptr), cudaSuccess);
+        if (*format) {
+          const QuantizeQ81Args args{then_want.as<float>(), q_want.get(), group, static_cast<int>(rows)};
+          const int64_t threads = total / matmul::kQ8SuperBlock * 32;
+          ASSERT_EQ(gpu::launch(lib.find(k[1]), {dim3(unsigned((threads + matmul::kThreads - 1) / matmul::kThreads)),
+                                                 dim3(matmul::kThreads)}, args), cudaSuccess);
+        }
+        // One launch.
+        gpu::DeviceBuffer row_got = upload(residual), then_got = poisoned(total * 4), q_got = poisoned(q_bytes + 16);
+        float* rg = row_got.as<float>();
+        gpu::AddRmsNormCall c{rg, dx.as<float>(), dw.as<float>(), rg, total, group, 1e-6f};
+        c.scale = df.as<float>();
+        c.then_weight = d_tw.as<float>();
+        c.then_y = then_got.as<float>();
+        c.x_q = *format ? q_got.get() : nullptr;
+        ASSERT_EQ(gpu::launch_add_rms_norm(lib.find(k[4 + 3 * g]), c, nullptr), cudaSuccess);
+        sync();
+        const std::string what = std::string("chain ") + (*format ? format : "f32") + " group " + std::to_string(group) +
+                                 " rows " + std::to_string(rows);
+        expect_same_bits(what + ": scaled row", download<float>(row_got, total), download<float>(row_want, total));
+        expect_same_bits(what + ": next norm", download<float>(then_got, total), download<float>(then_want, total));
+        EXPECT_EQ(download<uint8_t>(q_got, q_bytes + 16), download<uint8_t>(q_want, q_bytes + 16)) << what << ": activations";
+      }
   }
 }
 

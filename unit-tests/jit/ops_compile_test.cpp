@@ -36,7 +36,7 @@ TEST(OpKernels, FamilyNamesAreThePlansAndNameExpressionsTheTemplates) {
   EXPECT_EQ(expression(kernel_instance("rms_norm", {{"group", int64_t{3840}}, {"weighted", true}})),
             "g4c::rms_norm<3840, true, g4c::matmul::kActivationsNone>");
   EXPECT_EQ(expression(kernel_instance("add_rms_norm", {{"group", int64_t{2560}}, {"weighted", true}})),
-            "g4c::add_rms_norm<2560, true>");
+            "g4c::add_rms_norm<2560, true, false, false, g4c::matmul::kActivationsNone>");
   EXPECT_EQ(expression(kernel_instance("rms_norm_rope", {{"head_dim", int64_t{512}},
                                                          {"rotated_pairs", int64_t{64}},
                                                          {"weighted", false}})),
@@ -126,6 +126,15 @@ std::vector<KernelInstance> norm_grid() {
   for (int64_t group : {6, 48, 256, 1024, 1536, 2560, 3840, 5376})
     for (bool weighted : {false, true})
       out.push_back(kernel_instance("add_rms_norm", {{"group", group}, {"weighted", weighted}}));
+  // norm-chains: the scale, the next norm, its activations, over rows of a warp and of a block.
+  for (int64_t group : {128, 256, 1024, 2560, 3840})
+    for (int chain = 0; chain < 4; ++chain) {
+      std::vector<Attr> attrs = {{"group", group}, {"weighted", true}};
+      if (chain != 1) attrs.push_back({"scale", true});
+      if (chain >= 1) attrs.push_back({"then_norm", true});
+      if (chain == 3 && group % 256 == 0) attrs.push_back({"quantize", Ident{group == 3840 ? "mma16" : "q8_1"}});
+      out.push_back(kernel_instance("add_rms_norm", attrs));
+    }
   for (auto [head_dim, pairs] : {std::pair<int64_t, int64_t>{6, 3}, {32, 16}, {64, 8}, {128, 64}, {256, 128},
                                  {256, 0}, {512, 64}, {512, 256}, {1024, 128}, {2048, 256}})
     for (bool weighted : {false, true})

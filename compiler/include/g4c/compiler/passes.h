@@ -76,6 +76,10 @@ void run_group_matmuls(plan::Plan& plan, PassContext& ctx);
 // activations (`quantize = q8_1 | mma16`); the matmuls of that input read them
 // (`activations_from = %producer`) and launch no quantization of their own.
 void run_quantize_in_producer(plan::Plan& plan, PassContext& ctx);
+// norm-chains: an add_rms_norm over whole rows also computes the layer scale in place over its
+// result and the next weighted rms_norm of that row (`launched_with = %add_rms_norm` on both),
+// one launch instead of up to three.
+void run_norm_chains(plan::Plan& plan, PassContext& ctx);
 // weight-layout: each weight's device layout (mma16 when every reader is a matmul on mma16).
 void run_weight_layout(plan::Plan& plan, PassContext& ctx);
 // buffer-plan: liveness and offsets in one per-sequence arena layout, scaled by the width.

@@ -99,6 +99,8 @@ struct RmsNormArgs {
 
 // y = residual + RMSNorm(x) [⊙ weight] over each GROUP consecutive floats; y may equal residual
 // or x.
+// norm-chains: a group is a row, and the launch goes on with it: y ·= *scale (the layer scale, in
+// place), then then_y = RMSNorm(y) ⊙ then_weight, and then_y's int8 activations at x_q.
 struct AddRmsNormArgs {
   const float* residual;
   const float* x;
@@ -106,7 +108,12 @@ struct AddRmsNormArgs {
   float* y;
   long long groups;
   float eps;
-  int vectorized;  // 1: residual, x, y, weight 16-byte aligned and GROUP % 4 == 0
+  int vectorized;  // 1: residual, x, y, weight (and the chain's rows) 16-byte aligned and GROUP % 4 == 0
+  const float* scale;
+  const float* then_weight;
+  float* then_y;
+  float then_eps;
+  void* x_q;
 };
 
 // RMSNorm of each head (HEAD_DIM floats) [⊙ weight], then NeoX RoPE of it at its row's position;
@@ -219,7 +226,7 @@ struct RandomWeightsArgs {
 // The host launchers and NVRTC must lay every struct out alike (LP64 on both sides); each
 // compiler checks the sizes when it reads this header.
 static_assert(sizeof(EmbedGatherArgs) == 48 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 48 &&
-                  sizeof(AddRmsNormArgs) == 48 && sizeof(RmsNormRopeArgs) == 64 &&
+                  sizeof(AddRmsNormArgs) == 88 && sizeof(RmsNormRopeArgs) == 64 &&
                   sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 96 &&
                   sizeof(AttentionCombineArgs) == 24 && sizeof(ElementwiseArgs) == 48 && sizeof(GegluQuantizeArgs) == 48 && sizeof(SampleArgs) == 32 &&
                   sizeof(RandomWeightsArgs) == 40,

@@ -71,6 +71,13 @@ struct AddRmsNormCall {
   float* y = nullptr;
   int64_t total = 0, group = 0;
   float eps = 1e-6f;
+  // norm-chains (the instance's scale / then_norm / quantize; group = a row): the layer scale (one
+  // float on the device), the next norm's weight, output and eps, and its int8 activations.
+  const float* scale = nullptr;
+  const float* then_weight = nullptr;
+  float* then_y = nullptr;
+  float then_eps = 1e-6f;
+  void* x_q = nullptr;
 };
 cudaError_t launch_add_rms_norm(cudaKernel_t kernel, const AddRmsNormCall& c, cudaStream_t stream);
 
