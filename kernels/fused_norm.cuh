@@ -8,7 +8,8 @@
 // in-place add) or x.
 //
 // rms_norm_rope {head_dim, rotated_pairs, weighted}: each head of HEAD_DIM floats normalized
-// [⊙ w], then rotated as rope (rope.cuh) at its row's position. The normalized head is staged in
+// [⊙ w], then rotated as rope (rope.cuh) at its row's position, by the (cos, sin) of the host-made
+// table (the CPU's rope_cos_sin, as a v_only cache's keys are). The normalized head is staged in
 // shared memory, since a RoPE pair (i, i + HEAD_DIM/2) spans lanes; the head is read whole before
 // any of it is written, so y may be x.
 //
@@ -79,7 +80,11 @@ __device__ void rms_norm_rope_head(const RmsNormRopeArgs& a, long long head, int
     float first = staged[pair], second = staged[pair + kHalf];
     const bool swapped = injected(InjectedBug::swap_rope_pairs) || injected(InjectedBug::swap_rope_pairs_fused);
     const int angle_pair = swapped ? swapped_rope_pair(pair) : pair;
-    if (pair < ROTATED_PAIRS) rope_rotate(rope_cos_sin<HEAD_DIM>(a.theta, position, angle_pair), first, second);
+    if (pair < ROTATED_PAIRS)
+      rope_rotate(a.table ? reinterpret_cast<const float2*>(a.table)[static_cast<long long>(position) * ROTATED_PAIRS +
+                                                                     angle_pair]
+                          : rope_cos_sin<HEAD_DIM>(a.theta, position, angle_pair),
+                  first, second);
     a.y[base + pair] = first;
     a.y[base + pair + kHalf] = second;
   }

@@ -70,15 +70,22 @@ struct CacheState {
 
 namespace {
 
-// A v_only cache's keys rotate by the (cos, sin) of its rotated pairs at every position of the
-// plan's context: one table per distinct RoPE, [position][pair] (cpu::rope_table).
+// A v_only cache's keys, and the queries and keys of rms_norm_rope, rotate by the (cos, sin) of
+// their rotated pairs at every position of the plan's context: one table per distinct RoPE,
+// [position][pair] (cpu::rope_table).
 using RopeTableKey = std::tuple<int64_t, int64_t, double>;  // head_dim, rotated_pairs, theta
+
+RopeTableKey rope_table_key(const Op& rms_norm_rope) {
+  return {rms_norm_rope.get_int("head_dim"), rms_norm_rope.get_int("rotated_pairs"), rms_norm_rope.get_number("theta")};
+}
 
 std::set<RopeTableKey> rope_tables_of(const Plan& plan) {
   std::set<RopeTableKey> keys;
   for (const KvCache& c : *plan.caches)
     if (c.v_only() && c.k_from_v.rotated_pairs > 0)
       keys.insert({c.k_from_v.head_dim, c.k_from_v.rotated_pairs, c.k_from_v.theta});
+  for (const Op* op : plan.ops())  // rms_norm_rope looks its angles up too
+    if (op->kind == OpKind::rms_norm_rope && op->get_int("rotated_pairs") > 0) keys.insert(rope_table_key(*op));
   return keys;
 }
 
@@ -260,7 +267,10 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
                               elements(w, op.operands[0]) / W,
                               op.get_int("head_dim"),
                               static_cast<float>(op.get_number("eps")),
-                              op.get_number("theta")};
+                              op.get_number("theta"),
+                              options.rope_tables && op.get_int("rotated_pairs") > 0
+                                  ? rope_tables.at(rope_table_key(op)).as<float>()
+                                  : nullptr};
       l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_rms_norm_rope(kernel, c, s); };
       return l;
     }

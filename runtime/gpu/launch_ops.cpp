@@ -114,7 +114,8 @@ cudaError_t launch_rms_norm_rope(cudaKernel_t kernel, const RmsNormRopeCall& c, 
   if (c.rows == 0 || c.row_elems == 0) return cudaSuccess;
   const int64_t heads = c.row_elems / c.head_dim;
   const bool vectorized = c.head_dim % 4 == 0 && all_aligned(c.x, c.weight);
-  RmsNormRopeArgs args{c.x, c.weight, c.y, c.pos, c.theta, c.rows * heads, static_cast<int>(heads), c.eps, vectorized};
+  RmsNormRopeArgs args{c.x,     c.weight, c.y,  c.pos,     c.theta, c.rows * heads, static_cast<int>(heads),
+                       c.eps,   vectorized, c.table};
   return launch(kernel, norm_group_dims(args.groups, c.head_dim), args, stream);
 }
 

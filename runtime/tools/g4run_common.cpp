@@ -18,6 +18,10 @@ const g4c::OptionSpec kNoOverlapOption = {"no-launch-overlap", false, false, "",
                                           "launch each kernel only after the previous one ends (for A/B timing; "
                                           "default: overlapped on sm_90+)"};
 
+const g4c::OptionSpec kNoRopeTablesOption = {"no-rope-tables", false, false, "",
+                                             "compute each RoPE angle in the norm+RoPE kernels (double pow and "
+                                             "sincos) instead of looking it up (for A/B timing)"};
+
 void print_usage(std::ostream& os) {
   os << "usage: g4run [run] PLAN --weights SRC (--prompt-ids IDS | --prompt TEXT | --prompt-file F)... [options]\n"
         "       g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P | --context C] [--steps S] [--json]\n"
@@ -71,6 +75,7 @@ std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, c
   if (args.has("no-launch-overlap")) g4c::gpu::set_launch_overlap(false);
   g4c::gpu::ExecutorOptions options;
   options.max_sequences = sequences;
+  options.rope_tables = !args.has("no-rope-tables");
   options.jit.cache_dir = kernel_cache_dir(args);
   options.progress = [](const std::string& message) { std::cerr << "g4run: " << message << "\n"; };
   return g4c::gpu::Executor::create(plan, weights, options, diag);

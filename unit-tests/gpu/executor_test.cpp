@@ -622,8 +622,8 @@ TEST_F(ExecutorTest, Gemma12bPastTheRingAgreesAcrossRingLayouts) {
 //===----------------------------------------------------------------------===//
 
 // The executor sizes its caches from the plan's (plan::KvCache::seq_bytes): the 12B at 32,640
-// positions keeps 40 rings of 1024 x 8 x 256 F16 K and V and 8 global caches of V alone, plus one
-// (cos, sin) table of 64 pairs over the context to rebuild their keys. No device needed: this runs
+// positions keeps 40 rings of 1024 x 8 x 256 F16 K and V and 8 global caches of V alone, plus a
+// (cos, sin) table over the context per RoPE, which rebuilds their keys and rotates Q and K. No device needed: this runs
 // everywhere and prints how many sequences would fit in an H200's free memory (139 GiB assumed; the
 // executor prints the device's own figure: unit-tests/gpu/kv_storage_on_device.sh).
 TEST(MemoryPlan, KeqvCachesKeepVAloneAndTheRopeTableIsCounted) {
@@ -636,8 +636,10 @@ TEST(MemoryPlan, KeqvCachesKeepVAloneAndTheRopeTableIsCounted) {
   EXPECT_EQ(b.kv_per_sequence, rings + int64_t{8} * kContext * 512 * 2 * 2);
   EXPECT_EQ(a.kv_per_sequence, rings + int64_t{8} * kContext * 512 * 2);
   EXPECT_EQ(a.caches, 8 * a.kv_per_sequence);
-  EXPECT_EQ(a.rope_tables, kContext * 64 * 8);
-  EXPECT_EQ(b.rope_tables, 0);
+  // One table per RoPE: the global layers' (64 pairs of 512, shared by their rms_norm_rope and
+  // the v_only keys) and the sliding layers' (128 pairs of 256), with K and V apart or not.
+  EXPECT_EQ(a.rope_tables, kContext * (64 + 128) * 8);
+  EXPECT_EQ(b.rope_tables, kContext * (64 + 128) * 8);
   EXPECT_EQ(a.weights, b.weights);
   const int64_t h200_free = int64_t{139} << 30;
   for (const gpu::MemoryPlan* m : {&b, &a}) {

@@ -220,11 +220,22 @@ TEST_F(OpsTest, RmsNormRopeMatchesTheCpuNormThenRope) {
           std::vector<float> want(total);
           cpu::rms_norm_rope(x.data() + shift, weighted ? w.data() + shift : nullptr, positions.data(), want.data(),
                              rows, row_elems, 1e-6f, s.head_dim, s.pairs, s.theta);
-          gpu::DeviceBuffer dx = upload(x), dw = upload(w), dpos = upload(positions), dy = poisoned((total + 1) * 4);
+          // The kernel looks row r's angles up at table row pos[r]: here row r holds the CPU's
+          // (cos, sin) at positions[r], so the table stays small while the positions reach 262143.
+          std::vector<cpu::CosSin> table;
+          std::vector<int32_t> table_rows;
+          for (int32_t p : positions) {
+            table_rows.push_back(static_cast<int32_t>(table_rows.size()));
+            for (int64_t pair = 0; pair < s.pairs; ++pair) table.push_back(cpu::rope_cos_sin(s.theta, s.head_dim, p, pair));
+          }
+          table.push_back({});  // never empty
+          gpu::DeviceBuffer dx = upload(x), dw = upload(w), dpos = upload(table_rows), dy = poisoned((total + 1) * 4);
+          gpu::DeviceBuffer dtable = upload(table);
           gpu::DeviceBuffer& out = in_place ? dx : dy;
-          const gpu::RmsNormRopeCall call{dx.as<float>() + shift, weighted ? dw.as<float>() + shift : nullptr,
-                                          out.as<float>() + shift, dpos.as<int32_t>(), rows, row_elems,
-                                          s.head_dim, 1e-6f, s.theta};
+          gpu::RmsNormRopeCall call{dx.as<float>() + shift, weighted ? dw.as<float>() + shift : nullptr,
+                                    out.as<float>() + shift, dpos.as<int32_t>(), rows, row_elems,
+                                    s.head_dim, 1e-6f, s.theta};
+          call.table = dtable.as<float>();
           ASSERT_EQ(gpu::launch_rms_norm_rope(kernel, call, nullptr), cudaSuccess);
           sync();
           std::vector<float> all = download<float>(out, total + 1);

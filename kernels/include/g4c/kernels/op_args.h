@@ -128,6 +128,10 @@ struct RmsNormRopeArgs {
   int heads;         // per row
   float eps;
   int vectorized;  // 1: x and weight 16-byte aligned and HEAD_DIM % 4 == 0
+  // The (cos, sin) of every rotated pair at every position, [position][pair] (cpu::rope_table):
+  // the CPU's own floats, looked up instead of a double pow and sincos per pair and head; null:
+  // computed so (`g4run --no-rope-tables`, for A/B timing).
+  const float* table;
 };
 
 // NeoX RoPE of every head of each row; y may equal x.
@@ -226,7 +230,7 @@ struct RandomWeightsArgs {
 // The host launchers and NVRTC must lay every struct out alike (LP64 on both sides); each
 // compiler checks the sizes when it reads this header.
 static_assert(sizeof(EmbedGatherArgs) == 48 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 48 &&
-                  sizeof(AddRmsNormArgs) == 88 && sizeof(RmsNormRopeArgs) == 64 &&
+                  sizeof(AddRmsNormArgs) == 88 && sizeof(RmsNormRopeArgs) == 72 &&
                   sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 96 &&
                   sizeof(AttentionCombineArgs) == 24 && sizeof(ElementwiseArgs) == 48 && sizeof(GegluQuantizeArgs) == 48 && sizeof(SampleArgs) == 32 &&
                   sizeof(RandomWeightsArgs) == 40,

@@ -41,6 +41,9 @@ struct ExecutorOptions {
   JitOptions jit;            // arch is taken from the device
   bool use_graphs = true;    // capture each width's step into a CUDA graph
   bool keep_logits = true;   // copy every step's logits back (tokens are always copied)
+  // rms_norm_rope looks its (cos, sin) up in the host-made tables (off: computes them in double in
+  // each kernel, as before; for A/B timing, `g4run --no-rope-tables`).
+  bool rope_tables = true;
   // Fill every width's arena with NaN (0xFF bytes) before each step, and KV caches when created
   // and reset, so a value read before it is written shows as NaN in the logits. For tests.
   bool poison_memory = false;

@@ -92,6 +92,9 @@ struct RmsNormRopeCall {
   int64_t rows = 0, row_elems = 0, head_dim = 0;
   float eps = 1e-6f;
   double theta = 10000;
+  // cpu::rope_table(theta, head_dim, rotated_pairs, positions) on the device, covering every
+  // pos[r]; null: each angle computed in double in the kernel.
+  const float* table = nullptr;
 };
 cudaError_t launch_rms_norm_rope(cudaKernel_t kernel, const RmsNormRopeCall& c, cudaStream_t stream);
 
