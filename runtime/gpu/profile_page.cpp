@@ -90,6 +90,26 @@ std::string bandwidth_chart(const std::vector<OpTiming>& timings, double copy_gb
   return svg + "</svg>\n";
 }
 
+// One bar per op kind: its launches replayed alone as a graph, on the whole step's scale.
+std::string parts_chart(const std::vector<StepPart>& parts, double step_ms) {
+  double top = step_ms;
+  for (const StepPart& p : parts) top = std::max(top, p.ms);
+  const double height = kBarHeight * static_cast<double>(parts.size());
+  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + number("%.0f", kChartWidth + kLabelWidth) +
+                    "\" height=\"" + number("%.0f", height) + "\" font-family=\"monospace\" font-size=\"10\">\n";
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const StepPart& p = parts[i];
+    const auto kind = plan::parse_op_kind(p.kind);
+    const double y = kBarHeight * static_cast<double>(i), w = top > 0 ? kChartWidth * p.ms / top : 0;
+    const std::string text = p.kind + ": " + std::to_string(p.launches) + " launches, " + number("%.4f", p.ms) + " ms";
+    svg += "<text x=\"0\" y=\"" + number("%.1f", y + kBarHeight - 3) + "\">" + escaped(p.kind) + "</text>\n";
+    svg += "<rect x=\"" + number("%.0f", kLabelWidth) + "\" y=\"" + number("%.1f", y + 1) + "\" width=\"" +
+           number("%.3f", w) + "\" height=\"" + number("%.0f", kBarHeight - 2) + "\" fill=\"" +
+           std::string(kind ? plan::kind_color(*kind) : "#ffffff") + "\"><title>" + escaped(text) + "</title></rect>\n";
+  }
+  return svg + "</svg>\n";
+}
+
 }  // namespace
 
 std::string format_profile_html(const ProfilePage& page) {
@@ -103,7 +123,12 @@ std::string format_profile_html(const ProfilePage& page) {
   html += "<h2>Timeline: " + std::to_string(page.timings.size()) + " ops launched one by one, " + number("%.4f", total) +
           " ms</h2>\n" + timeline(page.timings, total);
   html += "<h2>Bandwidth of the ops that read weights or KV (GB/s)</h2>\n" + bandwidth_chart(page.timings, page.copy_gbps);
-  html += "<h2>Table</h2>\n<pre>" + escaped(format_profile(page.timings)) + "</pre>\n</body>\n</html>\n";
+  html += "<h2>Table</h2>\n<pre>" + escaped(format_profile(page.timings)) + "</pre>\n";
+  if (!page.parts.empty())
+    html += "<h2>In the captured step: each kind's launches replayed alone as a graph, against the step's " +
+            number("%.4f", page.step_ms) + " ms</h2>\n" + parts_chart(page.parts, page.step_ms) + "<pre>" +
+            escaped(format_step_parts(page.parts, page.step_ms)) + "</pre>\n";
+  html += "</body>\n</html>\n";
   return html;
 }
 

@@ -160,9 +160,10 @@ int profile(int argc, char** argv) {
                              executor->profile(result->width, positions, static_cast<int>(*repeats)), 0};
   std::cout << page.title << ", median of " << *repeats << " runs per op\n" << g4c::gpu::format_profile(page.timings);
   // The same step inside graphs: what each kind costs where launches are cheap.
-  const double step_ms = executor->time_step(result->width, static_cast<int>(*repeats));
+  page.step_ms = executor->time_step(result->width, static_cast<int>(*repeats));
+  page.parts = executor->time_step_parts(result->width, static_cast<int>(*repeats));
   std::cout << "\nin the captured step (each kind's launches replayed alone as a graph, median of " << *repeats
-            << " runs)\n" << g4c::gpu::format_step_parts(executor->time_step_parts(result->width, static_cast<int>(*repeats)), step_ms);
+            << " runs)\n" << g4c::gpu::format_step_parts(page.parts, page.step_ms);
   if (auto html = args->value("html")) {
     page.copy_gbps = g4c::gpu::copy_bandwidth_gbps();
     std::string why;

@@ -76,6 +76,20 @@ TEST(ProfilePage, IsWellFormedWithABarPerOpAndTheTable) {
   EXPECT_NE(html.find("1119.9 GB/s"), std::string::npos);
 }
 
+TEST(ProfilePage, DrawsTheCapturedStepsKindsWhenMeasured) {
+  gpu::ProfilePage page{"parts", timings(), 3015};
+  EXPECT_EQ(gpu::format_profile_html(page).find("In the captured step"), std::string::npos);
+  page.parts = {{"input", 3, 0.0064}, {"matmul", 261, 3.5058}, {"attention", 96, 0.6347}};
+  page.step_ms = 5.4457;
+  const std::string html = gpu::format_profile_html(page);
+  std::string why;
+  EXPECT_TRUE(well_formed(html, why)) << why;
+  EXPECT_EQ(count(html, "<svg "), 3u);
+  EXPECT_EQ(count(html, "<rect "), 4u + 3u + 3u);  // and a bar per kind
+  EXPECT_NE(html.find("matmul: 261 launches, 3.5058 ms"), std::string::npos);
+  EXPECT_NE(html.find(gpu::format_step_parts(page.parts, page.step_ms)), std::string::npos);
+}
+
 TEST(ProfilePage, LeavesTheCopyLineOutWithoutAMeasurement) {
   const std::string html = gpu::format_profile_html({"no copy", timings(), 0});
   EXPECT_EQ(html.find("copy "), std::string::npos);
