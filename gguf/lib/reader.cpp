@@ -40,7 +40,8 @@ class BufferStorage final : public File::Storage {
   uint64_t size() const override { return bytes_.size(); }
   bool grow(std::string&) override { return false; }
   bool read(uint64_t offset, std::span<uint8_t> out, std::string&) const override {
-    std::memcpy(out.data(), bytes_.data() + offset, out.size());  // callers stay inside the file
+    // Callers stay inside the file; a zero-byte tensor's buffer may be null, which memcpy may not see.
+    if (!out.empty()) std::memcpy(out.data(), bytes_.data() + offset, out.size());
     return true;
   }
   bool whole() const override { return true; }
