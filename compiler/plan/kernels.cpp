@@ -122,16 +122,10 @@ std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t 
 }
 
 std::optional<KernelInstance> activation_kernel(Route route, QuantType type) {
-  switch (route) {
-    case Route::mmq: return kernel_instance("quantize_q8_1");
-    case Route::mma16: return kernel_instance("quantize_mma16");
-    case Route::cublas:
-      if (type == QuantType::F32) return std::nullopt;
-      return kernel_instance("convert_activations", {{"to", Ident{type == QuantType::BF16 ? "BF16" : "F16"}}});
-    case Route::ws:
-    case Route::gemm_n: return std::nullopt;
-  }
-  return std::nullopt;
+  if (const std::optional<ActivationFormat> int8 = activation_format(route))
+    return kernel_instance(*int8 == ActivationFormat::q8_1 ? "quantize_q8_1" : "quantize_mma16");
+  if (route != Route::cublas || type == QuantType::F32) return std::nullopt;  // f32 as it is
+  return kernel_instance("convert_activations", {{"to", Ident{type == QuantType::BF16 ? "BF16" : "F16"}}});
 }
 
 std::string activations_source(const Op& matmul) {

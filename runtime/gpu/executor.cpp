@@ -181,7 +181,8 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
   float* y = op.result.empty() ? nullptr : f(op.result);
   const DeviceTensor* weight = op.weight.empty() ? nullptr : &this->weights->at(op.weight);
   Launch l{&op, "", {}};
-  if (op.kind != OpKind::matmul && op.find("launched_with")) return l;  // its chain's leader computes it
+  // group-matmuls, norm-chains: the launch of the op it names computes it.
+  if (op.find("launched_with")) return l;
   switch (op.kind) {
     case OpKind::input:
     case OpKind::output:
@@ -216,7 +217,6 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
         diag.error({}, "%" + op.result + " has no route at width " + std::to_string(W));
         return std::nullopt;
       }
-      if (op.find("launched_with")) return l;  // the leader's launch computes it
       const Route route = *at;
       l.route = std::string(name(route));
       MatmulCall c{weight->data.get(), weight->f16.get(), weight->type, weight->ne1, weight->ne0, x, y,

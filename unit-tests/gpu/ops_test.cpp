@@ -389,6 +389,15 @@ TEST_F(OpsTest, ElementwiseOpsMatchCpuAlignedAndNot) {
     }
 }
 
+// A route's own quantization kernel (quantize_q8_1 or quantize_mma16) over `rows` rows of `cols`
+// floats already written, launched as launch_matmul launches it.
+cudaError_t launch_route_quantization(cudaKernel_t kernel, const float* x, void* x_q, int64_t rows, int64_t cols) {
+  const QuantizeQ81Args args{x, x_q, cols, static_cast<int>(rows)};  // QuantizeMma16Args alike
+  const int64_t threads = rows * cols / matmul::kQ8SuperBlock * 32;
+  return gpu::launch(kernel, {dim3(unsigned((threads + matmul::kThreads - 1) / matmul::kThreads)), dim3(matmul::kThreads)},
+                     args);
+}
+
 // quantize-in-producer: rms_norm {quantize} and geglu {quantize} write the f32 result the plain
 // kernel writes and, byte for byte, the int8 activations the route's own kernel (quantize_q8_1,
 // quantize_mma16) makes of it, for every row and super-block (the activations start poisoned);
@@ -405,12 +414,8 @@ TEST_F(OpsTest, NormAndGegluWriteTheActivationsTheRoutesKernelsMake) {
         k.push_back(kernel_instance("rms_norm", attrs));
       }
     gpu::KernelLibrary lib = load(k);
-    // The route's own kernel over rows already written: its launch as launch_matmul makes it.
     auto quantize_rows = [&](const float* x, void* x_q, int64_t rows, int64_t cols) {
-      const QuantizeQ81Args args{x, x_q, cols, static_cast<int>(rows)};  // QuantizeMma16Args alike
-      const int64_t threads = rows * cols / matmul::kQ8SuperBlock * 32;
-      return gpu::launch(lib.find(k[0]), {dim3(unsigned((threads + matmul::kThreads - 1) / matmul::kThreads)),
-                                          dim3(matmul::kThreads)}, args);
+      return launch_route_quantization(lib.find(k[0]), x, x_q, rows, cols);
     };
     auto expect_same = [&](const std::string& what, const gpu::DeviceBuffer& got, const gpu::DeviceBuffer& want,
                            size_t bytes) {
@@ -488,12 +493,8 @@ TEST_F(OpsTest, NormChainWritesWhatItsKernelsWriteApart) {
         ASSERT_EQ(gpu::launch_scale_by(lib.find(k[0]), {r, nullptr, df.as<float>(), r, total}, nullptr), cudaSuccess);
         ASSERT_EQ(gpu::launch_rms_norm(lib.find(k[3 + 3 * g]), {r, d_tw.as<float>(), then_want.as<float>(), total, group, 1e-6f},
                                        nullptr), cudaSuccess);
-        if (*format) {
-          const QuantizeQ81Args args{then_want.as<float>(), q_want.get(), group, static_cast<int>(rows)};
-          const int64_t threads = total / matmul::kQ8SuperBlock * 32;
-          ASSERT_EQ(gpu::launch(lib.find(k[1]), {dim3(unsigned((threads + matmul::kThreads - 1) / matmul::kThreads)),
-                                                 dim3(matmul::kThreads)}, args), cudaSuccess);
-        }
+        if (*format)
+          ASSERT_EQ(launch_route_quantization(lib.find(k[1]), then_want.as<float>(), q_want.get(), rows, group), cudaSuccess);
         // One launch.
         gpu::DeviceBuffer row_got = upload(residual), then_got = poisoned(total * 4), q_got = poisoned(q_bytes + 16);
         float* rg = row_got.as<float>();
