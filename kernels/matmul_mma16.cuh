@@ -353,6 +353,68 @@ struct Mma16Type<block_q4_0> : Mma16BlockScaled<block_q4_0, 4> {};
 
 }  // namespace mm
 
+// compute(record, kb) for each super-block kb in [first, last) of a tile's records, from two record
+// buffers used in turn (no record is copied between registers): one record's loads are in flight
+// while the other is computed.
+template <class Type, class Compute>
+__device__ __forceinline__ void stream_records(const unsigned char* records, long long first, long long last, int lane,
+                                               unsigned long long policy, Compute compute) {
+  constexpr long long kRecordBytes = Type::Layout::kRecordBytes;
+  typename Type::Record r0, r1;
+  Type::load(r0, records + first * kRecordBytes, lane, policy);
+  for (long long kb = first; kb < last; kb += 2) {
+    if (kb + 1 < last) Type::load(r1, records + (kb + 1) * kRecordBytes, lane, policy);
+    compute(r0, kb);
+    if (kb + 1 >= last) break;
+    if (kb + 2 < last) Type::load(r0, records + (kb + 2) * kRecordBytes, lane, policy);
+    compute(r1, kb + 1);
+  }
+}
+
+// What one warp of an mma16 / mma16h launch computes: the block's member of the launch group
+// (picked with selects, not a dynamic index into the parameters), its
+// 16-row tile, its activation rows (from first_row, `capacity` of them) and its run of super-blocks
+// [first, last) of the tile's K split.
+struct Mma16Work {
+  Mma16Member member;
+  long long cols, tile_block, tile, first, last;
+  int width, tiles_per_block, first_row;
+
+  // Reads the parameters by value: a pointer to them would copy them to local memory.
+  __device__ Mma16Work(const Mma16Args& a, int capacity) : cols(a.cols), width(a.width) {
+    const int warp = threadIdx.x / 32;
+    tiles_per_block = matmul::kWarps / a.k_split;
+    const unsigned block = blockIdx.x;
+    const int m = a.member_count > 1 && block >= a.member_end[0] ? (a.member_count > 2 && block >= a.member_end[1] ? 2 : 1) : 0;
+    member = m == 0 ? a.members[0] : m == 1 ? a.members[1] : a.members[2];
+    const unsigned local = block - (m == 0 ? 0u : m == 1 ? a.member_end[0] : a.member_end[1]);
+    tile_block = local / a.row_groups;
+    first_row = capacity * static_cast<int>(local % a.row_groups);
+    tile = tile_block * tiles_per_block + warp % tiles_per_block;
+    const int k_lane = warp / tiles_per_block;
+    const long long super_blocks = a.cols / matmul::kQ8SuperBlock;
+    first = super_blocks * k_lane / a.k_split;
+    last = super_blocks * (k_lane + 1) / a.k_split;
+  }
+  __device__ bool active() const { return tile < layout::mma16_tiles(member.rows) && first < last; }
+  // The tile's first record.
+  __device__ const unsigned char* records(long long record_bytes) const {
+    return static_cast<const unsigned char*>(member.weight) + tile * (cols / matmul::kQ8SuperBlock) * record_bytes;
+  }
+  // compute(record, kb) over the warp's run of records, double-buffered (stream_records).
+  template <class Type, class Compute>
+  __device__ void stream(int lane, Compute compute) const {
+    if (active())
+      stream_records<Type>(records(Type::Layout::kRecordBytes), first, last, lane, mm::evict_first_policy(), compute);
+  }
+  // The k_split warps of a tile sum through shared memory, lowest K-lane first.
+  template <int kTiles8>
+  __device__ void finish(float (&acc)[kTiles8][4]) const {
+    mm::finish_block_tile(acc, mm::dynamic_shared_memory(), tiles_per_block, width - first_row,
+                      tile_block * tiles_per_block * layout::kMma16TileRows, member.rows, member.y + first_row * member.rows);
+  }
+};
+
 // y[n][j] = Σ_k x[n][k] · W[j][k] for n < args.width, W in the mma16 layout, x from quantize_mma16
 // for that width, for each member (W, y) of the launch group; a block computes kCapacity rows n (a
 // multiple of 8) of its row group. Grid: Σ_members ceil(tiles / (4 / k_split)) · row_groups blocks
@@ -367,58 +429,31 @@ __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per
   using Type = Mma16Type<Block>;
   constexpr int kTiles8 = kCapacity / 8;
   constexpr long long kRecordBytes = Type::Layout::kRecordBytes;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int tiles_per_block = matmul::kWarps / a.k_split;
-  // The block's member, picked with selects: a dynamic index into the parameters would copy them
-  // to local memory.
-  const unsigned block = blockIdx.x;
-  const int m = a.member_count > 1 && block >= a.member_end[0] ? (a.member_count > 2 && block >= a.member_end[1] ? 2 : 1) : 0;
-  const Mma16Member member = m == 0 ? a.members[0] : m == 1 ? a.members[1] : a.members[2];
-  const unsigned local = block - (m == 0 ? 0u : m == 1 ? a.member_end[0] : a.member_end[1]);
-  const long long tile_block = local / a.row_groups;
-  const int first_row = kCapacity * static_cast<int>(local % a.row_groups);
-  const long long tile = tile_block * tiles_per_block + warp % tiles_per_block;
-  const int k_lane = warp / tiles_per_block;
-  const long long super_blocks = a.cols / matmul::kQ8SuperBlock;
-  const long long first = super_blocks * k_lane / a.k_split, last = super_blocks * (k_lane + 1) / a.k_split;
-  const bool active = tile < layout::mma16_tiles(member.rows);
+  const int lane = threadIdx.x % 32;
+  const Mma16Work work(a, kCapacity);
 
   float acc[kTiles8][4];
   zero_fragments(acc);
-  if (active && first < last) {
-    const unsigned char* records = static_cast<const unsigned char*>(member.weight) + tile * super_blocks * kRecordBytes;
-    const long long activation_stride = static_cast<long long>(a.width) * matmul::kMma16RowBytes;
+  const long long activation_stride = static_cast<long long>(a.width) * matmul::kMma16RowBytes;
+  Mma16Activations<kTiles8> x(a.width, work.first_row, lane / 4, lane % 4);
+  if constexpr (kTiles8 == 1) {
+    work.stream<Type>(lane, [&](const typename Type::Record& r, long long kb) {
+      x.record = static_cast<const unsigned char*>(a.x_q) + kb * activation_stride;
+      Type::template multiply<kTiles8>(r, x, lane % 4, acc);
+    });
+  } else if (work.active()) {
+    // Wider tiles compute a record 2-4 times as long and need the registers: one buffer, the
+    // other warps of the SM covering its loads.
+    const unsigned char* records = work.records(kRecordBytes);
     const unsigned long long policy = evict_first_policy();
-    Mma16Activations<kTiles8> x(a.width, first_row, lane / 4, lane % 4);
-    if constexpr (kTiles8 == 1) {
-      // Two record buffers, used in turn (no record is copied between registers): one record's
-      // loads are in flight while the other is computed.
-      typename Type::Record r0, r1;
-      Type::load(r0, records + first * kRecordBytes, lane, policy);
-      for (long long kb = first; kb < last; kb += 2) {
-        if (kb + 1 < last) Type::load(r1, records + (kb + 1) * kRecordBytes, lane, policy);
-        x.record = static_cast<const unsigned char*>(a.x_q) + kb * activation_stride;
-        Type::template multiply<kTiles8>(r0, x, lane % 4, acc);
-        if (kb + 1 >= last) break;
-        if (kb + 2 < last) Type::load(r0, records + (kb + 2) * kRecordBytes, lane, policy);
-        x.record += activation_stride;
-        Type::template multiply<kTiles8>(r1, x, lane % 4, acc);
-      }
-    } else {
-      // Wider tiles compute a record 2-4 times as long and need the registers: one buffer, the
-      // other warps of the SM covering its loads.
-      for (long long kb = first; kb < last; ++kb) {
-        typename Type::Record r;
-        Type::load(r, records + kb * kRecordBytes, lane, policy);
-        x.record = static_cast<const unsigned char*>(a.x_q) + kb * activation_stride;
-        Type::template multiply<kTiles8>(r, x, lane % 4, acc);
-      }
+    for (long long kb = work.first; kb < work.last; ++kb) {
+      typename Type::Record r;
+      Type::load(r, records + kb * kRecordBytes, lane, policy);
+      x.record = static_cast<const unsigned char*>(a.x_q) + kb * activation_stride;
+      Type::template multiply<kTiles8>(r, x, lane % 4, acc);
     }
   }
-
-  // The k_split warps of a tile sum through shared memory, lowest K-lane first.
-  finish_block_tile(acc, dynamic_shared_memory(), tiles_per_block, a.width - first_row,
-                    tile_block * tiles_per_block * layout::kMma16TileRows, member.rows, member.y + first_row * member.rows);
+  work.finish(acc);
 }
 
 }  // namespace g4c

@@ -1,6 +1,7 @@
-// The int8 activations of the mmq and mma16 routes (matmul_args.h has both layouts), quantized per
-// 32 values as q8_1 rounds them: by the routes' own kernels (quantize_q8_1, quantize_mma16) from
-// f32 rows in memory, or by the op producing those rows (the plan's `quantize = q8_1 | mma16`:
+// The activations of the mmq and mma16 routes (matmul_args.h has the layouts), quantized per 32
+// values as q8_1 rounds them, and of mma16h (fp16 in its K order): by the routes' own kernels
+// (quantize_q8_1, quantize_mma16, quantize_mma16h) from f32 rows in memory, or by the op producing
+// those rows (the plan's `quantize = q8_1 | mma16 | mma16h`:
 // rms_norm, geglu) from the values it has just computed. Both go through store_activation_lane,
 // so a matmul reads the same bytes whichever kernel wrote them.
 #pragma once
@@ -46,17 +47,31 @@ __device__ __forceinline__ Q81Lane quantize_q8_1_lane(const float (&v)[8]) {
 }  // namespace mm
 
 // Eight values of row n, columns 8·lane .. 8·lane + 7 of super-block kb, quantized into the
-// activations of `width` rows at x_q in FORMAT (matmul::kActivationsQ81 or kActivationsMma16).
+// activations of `width` rows at x_q in FORMAT (matmul::kActivationsQ81, kActivationsMma16 or
+// kActivationsMma16h).
 // The four lanes of a quad share a 32-value block: a whole warp calls it for one (row,
 // super-block).
 template <int FORMAT>
 __device__ inline void store_activation_lane(float (&v)[8], void* x_q, int width, int n, long long kb, int lane) {
-  static_assert(FORMAT == matmul::kActivationsQ81 || FORMAT == matmul::kActivationsMma16, "an int8 format");
+  static_assert(FORMAT == matmul::kActivationsQ81 || FORMAT == matmul::kActivationsMma16 ||
+                    FORMAT == matmul::kActivationsMma16h,
+                "an activation format");
   using namespace mm;
   const long long column = kb * matmul::kQ8SuperBlock + 8 * lane;
   if (injected_drop(column, FORMAT == matmul::kActivationsQ81))
     for (float& e : v) e = 0.0f;  // a dropped weight block: its activations never meet the weights
 
+  if constexpr (FORMAT == matmul::kActivationsMma16h) {
+    // Columns p = 8m..8m+3 and 8m+4..8m+7 of block L / 4 (m = L % 4): each four an 8-byte slot
+    // in the route's K order (4t, 4t+2, 4t+1, 4t+3).
+    unsigned char* record = static_cast<unsigned char*>(x_q) + kb * width * matmul::kMma16hRowBytes;
+    const int block = lane / 4, m = lane % 4;
+    *reinterpret_cast<uint2*>(record + matmul::mma16h_half_byte(n, block, 8 * m)) =
+        make_uint2(pack_half2(v[0], v[2]), pack_half2(v[1], v[3]));
+    *reinterpret_cast<uint2*>(record + matmul::mma16h_half_byte(n, block, 8 * m + 4)) =
+        make_uint2(pack_half2(v[4], v[6]), pack_half2(v[5], v[7]));
+    return;
+  }
   const Q81Lane q = quantize_q8_1_lane(v);
 
   if constexpr (FORMAT == matmul::kActivationsQ81) {

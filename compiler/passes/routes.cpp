@@ -1,4 +1,5 @@
-// routes: for every matmul and every width of the plan, one of ws, mmq, gemm_n, cublas, mma16.
+// routes: for every matmul and every width of the plan, one of ws, mmq, gemm_n, cublas, mma16,
+// mma16h.
 // The default rule table decides first; a tuning-file entry for the same (type, rows, cols,
 // width) replaces it; a route policy then forces its route; `--route` overrides come last, in
 // order; a weight on mma16 at some widths takes it at all (settle_layouts). Each choice records
@@ -19,7 +20,7 @@ namespace {
 
 bool allows(const RouteOptions& options, Route route) {
   return !(options.policy == RoutePolicy::no_mmq && route == Route::mmq) &&
-         !(options.policy == RoutePolicy::no_mma16 && route == Route::mma16);
+         !(options.policy == RoutePolicy::no_mma16 && route_layout(route) == WeightLayout::mma16);
 }
 
 RouteChoice choose(const RouteQuery& q, const RouteOptions& options) {
@@ -52,8 +53,9 @@ void apply_overrides(const Plan& plan, Op& op, std::vector<RouteChoice>& routes,
   }
 }
 
-// The mma16 route reads its weight repacked, and the runtime keeps one copy of each weight: an op
-// whose rules or tuning entries give mma16 at some widths takes it at all of them, unless another
+// The mma16 and mma16h routes read their weight repacked, and the runtime keeps one copy of each
+// weight: an op whose rules or tuning entries give one of them at some widths takes the mma16
+// layout at all of them (mma16 where another route was chosen), unless another
 // op reads the same weight in GGUF's layout only (plan::reads_layout; a tied embedding's gather
 // reads the mma16 layout too): then every
 // such mma16 choice falls back to the default rules, as they do where the plan has widths past
@@ -69,15 +71,16 @@ void settle_layouts(Plan& plan, PassContext& ctx) {
   for (Op* op : plan.mutable_ops()) {
     if (op->kind != OpKind::matmul) continue;
     std::vector<RouteChoice> routes = *op->routes();
-    const bool any = std::any_of(routes.begin(), routes.end(), [](const RouteChoice& c) { return c.route == Route::mma16; });
+    const auto repacked = [](const RouteChoice& c) { return route_layout(c.route) == WeightLayout::mma16; };
+    const bool any = std::any_of(routes.begin(), routes.end(), repacked);
     if (!any) continue;
     const WeightDecl* w = plan.find_weight(op->weight);
-    const bool decided_elsewhere = std::any_of(routes.begin(), routes.end(), [](const RouteChoice& c) {
-      return !c.source.starts_with("rule ") && c.route != Route::mma16;
+    const bool decided_elsewhere = std::any_of(routes.begin(), routes.end(), [&](const RouteChoice& c) {
+      return !c.source.starts_with("rule ") && !repacked(c);
     });
     const bool keep = !gathered.count(op->weight) && plan.header.widths.back() <= matmul::kMaxWidth && !decided_elsewhere;
     for (RouteChoice& c : routes) {
-      if (c.source.starts_with("override ") || (c.route == Route::mma16) == keep) continue;
+      if (c.source.starts_with("override ") || repacked(c) == keep) continue;
       c = keep ? RouteChoice{c.width, Route::mma16, "layout mma16"}
                : default_route({w->type, w->ne1, w->ne0, c.width}, allows(ctx.routes, Route::mmq), /*allow_mma16=*/false);
     }

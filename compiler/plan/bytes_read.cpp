@@ -23,7 +23,7 @@ std::optional<Route> route_at(const Op& op, int64_t width) {
 
 int64_t matmul_weight_bytes_read(Route route, QuantType type, int64_t rows, int64_t cols) {
   if (route == Route::cublas && !info(type).is_float) return rows * cols * 2;
-  if (route == Route::mma16) return mma16_bytes(type, rows, cols);
+  if (route_layout(route) == WeightLayout::mma16) return mma16_bytes(type, rows, cols);
   return row_bytes(type, cols) * rows;
 }
 

@@ -16,6 +16,7 @@ std::string_view route_color(Route r) {
     case Route::gemm_n: return "#9e9ac8";
     case Route::cublas: return "#6baed6";
     case Route::mma16: return "#fb6a4a";
+    case Route::mma16h: return "#cb181d";
   }
   return "#ffffff";
 }

@@ -122,8 +122,8 @@ std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t 
 }
 
 std::optional<KernelInstance> activation_kernel(Route route, QuantType type) {
-  if (const std::optional<ActivationFormat> int8 = activation_format(route))
-    return kernel_instance(*int8 == ActivationFormat::q8_1 ? "quantize_q8_1" : "quantize_mma16");
+  if (const std::optional<ActivationFormat> format = activation_format(route))
+    return kernel_instance("quantize_" + std::string(name(*format)));
   if (route != Route::cublas || type == QuantType::F32) return std::nullopt;  // f32 as it is
   return kernel_instance("convert_activations", {{"to", Ident{type == QuantType::BF16 ? "BF16" : "F16"}}});
 }
@@ -156,10 +156,11 @@ std::vector<KernelInstance> matmul_route_kernels(Route route, QuantType type, in
     case Route::mmq:
       return {*activation_kernel(route, type), kernel_instance("matmul.mmq", {{"type", type_name}, {"n", width}})};
     case Route::mma16:
-      // The weight is repacked into the mma16 layout once at load; each step quantizes the
-      // activations, then multiplies.
+    case Route::mma16h:
+      // The weight is repacked into the mma16 layout once at load; each step quantizes (mma16h:
+      // rounds to fp16) the activations, then multiplies.
       return {kernel_instance("repack_mma16", {{"type", type_name}}), *activation_kernel(route, type),
-              kernel_instance("matmul.mma16", {{"type", type_name}, {"n", width}})};
+              kernel_instance("matmul." + std::string(name(route)), {{"type", type_name}, {"n", width}})};
     case Route::cublas: {
       // cuBLAS runs the GEMM. F32 weights multiply f32 activations as they are; F16/BF16 ones
       // need activations of their type; quantized ones are dequantized to fp16 once at load.

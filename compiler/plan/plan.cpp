@@ -32,7 +32,7 @@ int64_t ValueType::seq_elements() const {
   return n;
 }
 
-static constexpr std::array<std::string_view, 5> kRouteNames = {"ws", "mmq", "gemm_n", "cublas", "mma16"};
+static constexpr std::array<std::string_view, 6> kRouteNames = {"ws", "mmq", "gemm_n", "cublas", "mma16", "mma16h"};
 
 std::string_view name(Route r) { return kRouteNames[static_cast<size_t>(r)]; }
 
@@ -64,7 +64,9 @@ std::optional<WeightLayout> parse_weight_layout(std::string_view s) {
   return std::nullopt;
 }
 
-WeightLayout route_layout(Route r) { return r == Route::mma16 ? WeightLayout::mma16 : WeightLayout::gguf; }
+WeightLayout route_layout(Route r) {
+  return r == Route::mma16 || r == Route::mma16h ? WeightLayout::mma16 : WeightLayout::gguf;
+}
 
 // ---- op schemas ----
 

@@ -1,5 +1,7 @@
 #include "g4c/plan/routes.h"
 
+#include <array>
+
 #include "g4c/kernels/matmul_args.h"
 #include "g4c/kernels/weight_layouts_host.h"
 
@@ -39,9 +41,11 @@ std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int6
       if (cols % kGemmNKStep != 0) return "gemm_n steps over 32-weight tiles and needs cols % 32 == 0";
       return {};
     case Route::mma16:
+    case Route::mma16h:
       if (!mma16_supports(type))
-        return "mma16 reads Q4_K, Q6_K, Q8_0 and Q4_0 weights repacked for it (no other type yet)";
-      if (cols % kMmqKStep != 0) return "mma16 steps over 256-weight super-blocks and needs cols % 256 == 0";
+        return std::string(name(route)) + " reads Q4_K, Q6_K, Q8_0 and Q4_0 weights repacked for it (no other type yet)";
+      if (cols % kMmqKStep != 0)
+        return std::string(name(route)) + " steps over 256-weight super-blocks and needs cols % 256 == 0";
       return {};
   }
   return "unknown route";
@@ -51,6 +55,7 @@ int64_t route_scratch_seq_bytes(Route route, QuantType type, int64_t cols) {
   switch (route) {
     case Route::mmq: return activation_seq_bytes(ActivationFormat::q8_1, cols);
     case Route::mma16: return activation_seq_bytes(ActivationFormat::mma16, cols);
+    case Route::mma16h: return activation_seq_bytes(ActivationFormat::mma16h, cols);
     case Route::cublas: return type == QuantType::F32 ? 0 : cols * 2;
     case Route::ws:
     case Route::gemm_n: return 0;
@@ -58,23 +63,32 @@ int64_t route_scratch_seq_bytes(Route route, QuantType type, int64_t cols) {
   return 0;
 }
 
-std::string_view name(ActivationFormat format) { return format == ActivationFormat::q8_1 ? "q8_1" : "mma16"; }
+static constexpr std::array<std::string_view, 3> kActivationFormatNames = {"q8_1", "mma16", "mma16h"};
+
+std::string_view name(ActivationFormat format) { return kActivationFormatNames[static_cast<size_t>(format)]; }
 
 std::optional<ActivationFormat> parse_activation_format(std::string_view s) {
-  if (s == "q8_1") return ActivationFormat::q8_1;
-  if (s == "mma16") return ActivationFormat::mma16;
+  for (size_t i = 0; i < kActivationFormatNames.size(); ++i)
+    if (kActivationFormatNames[i] == s) return static_cast<ActivationFormat>(i);
   return std::nullopt;
 }
 
 std::optional<ActivationFormat> activation_format(Route route) {
-  if (route == Route::mmq) return ActivationFormat::q8_1;
-  if (route == Route::mma16) return ActivationFormat::mma16;
-  return std::nullopt;
+  switch (route) {
+    case Route::mmq: return ActivationFormat::q8_1;
+    case Route::mma16: return ActivationFormat::mma16;
+    case Route::mma16h: return ActivationFormat::mma16h;
+    default: return std::nullopt;
+  }
 }
 
 int64_t activation_seq_bytes(ActivationFormat format, int64_t cols) {
-  return format == ActivationFormat::q8_1 ? cols / matmul::kQ8SuperBlock * matmul::kQ8RowBytes
-                                          : matmul::mma16_activation_row_bytes(cols);
+  switch (format) {
+    case ActivationFormat::q8_1: return cols / matmul::kQ8SuperBlock * matmul::kQ8RowBytes;
+    case ActivationFormat::mma16: return matmul::mma16_activation_row_bytes(cols);
+    case ActivationFormat::mma16h: return matmul::mma16h_activation_row_bytes(cols);
+  }
+  return 0;
 }
 
 std::optional<ActivationFormat> uniform_activation_format(const Op& matmul) {

@@ -570,12 +570,12 @@ class Verifier {
     return true;
   }
 
-  // quantize-in-producer: `quantize = F` names an int8 format and stands on an op that can write
+  // quantize-in-producer: `quantize = F` names an activation format and stands on an op that can write
   // it: an rms_norm over whole rows or a geglu, of rows a multiple of 256 values.
   bool check_quantizer(const Op& op) {
     const Attr& a = *op.find("quantize");
     if (!std::holds_alternative<Ident>(a.value) || !parse_activation_format(std::get<Ident>(a.value).text))
-      return fail(op, "quantize names no activation format (q8_1 or mma16)");
+      return fail(op, "quantize names no activation format (q8_1, mma16 or mma16h)");
     if (!can_quantize_result(op))
       return fail(op, "quantize on " + std::string(schema(op.kind).name) + " of " + std::to_string(op.type.seq_elements()) +
                           "-value rows: only an rms_norm over whole rows or a geglu, of rows a multiple of 256 " +

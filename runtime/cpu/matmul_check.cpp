@@ -117,6 +117,7 @@ double route_element_tolerance(Route route, QuantType type) {
     case Route::ws:
       return 1e-4;
     case Route::gemm_n:
+    case Route::mma16h:
       return 5e-3;
     case Route::cublas:
       return type == QuantType::F32 ? 1e-4 : type == QuantType::BF16 ? 1e-2 : 5e-3;

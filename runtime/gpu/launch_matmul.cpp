@@ -27,6 +27,14 @@ unsigned grid_for(int64_t items, int64_t per_block) { return static_cast<unsigne
 // The blocks of one mma16 row group: 4 / k_split 16-row tiles each.
 unsigned mma16_blocks(int64_t rows, int k_split) { return grid_for(layout::mma16_tiles(rows), matmul::kWarps / k_split); }
 
+// mma16 runs wide widths as row groups of its capacity; mma16h holds every row in one kernel.
+int mma16_capacity_of(plan::Route route, int width) {
+  return route == plan::Route::mma16h ? matmul::mma16h_capacity(width) : matmul::mma16_capacity(width);
+}
+int mma16_row_groups_of(plan::Route route, int width) {
+  return route == plan::Route::mma16h ? 1 : matmul::mma16_row_groups(width);
+}
+
 int current_device_attribute(cudaDeviceAttr attribute) {
   int device = 0, value = 0;
   cudaGetDevice(&device);
@@ -84,7 +92,10 @@ cudaError_t launch_mmq(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulC
                        matmul_shared_bytes(plan::Route::mmq, c.type, c.width, row_warps), args, stream);
 }
 
-cudaError_t launch_mma16(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
+// mma16 and mma16h: the same grid of 16-row tiles and launch-group members over the same weight
+// layout; they differ in the activations' format and in row groups.
+cudaError_t launch_mma16(plan::Route route, cudaKernel_t quantize, cudaKernel_t kernel, const MatmulCall& c,
+                         cudaStream_t stream) {
   if (!mma16_supports(c.type) || c.cols % matmul::kQ8SuperBlock != 0 || !c.scratch || !aligned16(c.scratch) ||
       !aligned16(c.x))
     return cudaErrorInvalidValue;
@@ -96,20 +107,19 @@ cudaError_t launch_mma16(cudaKernel_t quantize, cudaKernel_t kernel, const Matmu
       return e;
   if (c.group.size() + 1 > kMma16MaxMembers) return cudaErrorInvalidValue;
   std::array<int64_t, kMma16MaxMembers> rows = {c.rows};
-  Mma16Args args{{{c.weight, c.y, c.rows}}, {}, 1, c.scratch, c.cols, c.width, 0, matmul::mma16_row_groups(c.width)};
+  Mma16Args args{{{c.weight, c.y, c.rows}}, {}, 1, c.scratch, c.cols, c.width, 0, mma16_row_groups_of(route, c.width)};
   for (const MatmulCall::GroupMember& g : c.group) {
     if (!g.weight || !g.y || g.rows < 1) return cudaErrorInvalidValue;
     if (!aligned16(g.weight)) return cudaErrorMisalignedAddress;
     rows[args.member_count] = g.rows;
     args.members[args.member_count++] = {g.weight, g.y, g.rows};
   }
-  args.k_split = mma16_k_split(std::span(rows.data(), args.member_count), c.width,
+  args.k_split = mma16_k_split(route, std::span(rows.data(), args.member_count), c.width,
                                current_device_attribute(cudaDevAttrMultiProcessorCount));
   unsigned blocks = 0;
   for (int m = 0; m < args.member_count; ++m)
     args.member_end[m] = blocks += mma16_blocks(rows[m], args.k_split) * args.row_groups;
-  return launch_kernel(kernel, blocks, matmul_shared_bytes(plan::Route::mma16, c.type, c.width, args.k_split), args,
-                       stream);
+  return launch_kernel(kernel, blocks, matmul_shared_bytes(route, c.type, c.width, args.k_split), args, stream);
 }
 
 cudaError_t launch_gemm_n(cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
@@ -165,7 +175,8 @@ int matmul_shared_bytes(plan::Route route, QuantType type, int width, int row_wa
     case plan::Route::cublas:
       return 0;
     case plan::Route::mma16:  // `row_warps` is the K split here: its warps meet in shared memory
-      return row_warps > 1 ? matmul::tile_reduction_bytes(matmul::mma16_capacity(width)) : 0;
+    case plan::Route::mma16h:
+      return row_warps > 1 ? matmul::tile_reduction_bytes(mma16_capacity_of(route, width)) : 0;
   }
   return 0;
 }
@@ -173,11 +184,11 @@ int matmul_shared_bytes(plan::Route route, QuantType type, int width, int row_wa
 // The most warps per tile whose grid still runs in one wave of the blocks an SM holds at the
 // kernel's register budget: more warps put more weight bytes in flight, a second wave costs a
 // whole pass of latency. A grid that overflows even with a warp per tile takes one.
-int mma16_k_split(std::span<const int64_t> rows, int width, int sm_count) {
-  const int64_t resident = static_cast<int64_t>(sm_count) * matmul::mma16_min_blocks_per_sm(matmul::mma16_capacity(width));
+int mma16_k_split(plan::Route route, std::span<const int64_t> rows, int width, int sm_count) {
+  const int64_t resident = static_cast<int64_t>(sm_count) * matmul::mma16_min_blocks_per_sm(mma16_capacity_of(route, width));
   for (int k_split : {4, 2}) {
     int64_t blocks = 0;
-    for (int64_t r : rows) blocks += static_cast<int64_t>(mma16_blocks(r, k_split)) * matmul::mma16_row_groups(width);
+    for (int64_t r : rows) blocks += static_cast<int64_t>(mma16_blocks(r, k_split)) * mma16_row_groups_of(route, width);
     if (blocks <= resident) return k_split;
   }
   return 1;
@@ -198,7 +209,7 @@ int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, in
 cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kernels, const MatmulCall& call,
                           cudaStream_t stream, cublasHandle_t cublas) {
   if (cudaError_t e = check_call(kernels, call); e != cudaSuccess) return e;
-  if (!call.group.empty() && route != plan::Route::mma16) return cudaErrorInvalidValue;  // one weight a launch
+  if (!call.group.empty() && !plan::route_launches_groups(route)) return cudaErrorInvalidValue;  // one weight a launch
   switch (route) {
     case plan::Route::ws:
       return kernels.size() == 1 ? launch_ws(kernels[0], call, stream) : cudaErrorInvalidValue;
@@ -210,8 +221,10 @@ cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kerne
     case plan::Route::cublas:
       return launch_cublas(kernels, call, stream, cublas);
     case plan::Route::mma16:  // kernels[0] repacked the weight at load
-      if (call.activations_ready) return kernels.size() == 2 ? launch_mma16(nullptr, kernels[1], call, stream) : cudaErrorInvalidValue;
-      return kernels.size() == 3 ? launch_mma16(kernels[1], kernels[2], call, stream) : cudaErrorInvalidValue;
+    case plan::Route::mma16h:
+      if (call.activations_ready)
+        return kernels.size() == 2 ? launch_mma16(route, nullptr, kernels[1], call, stream) : cudaErrorInvalidValue;
+      return kernels.size() == 3 ? launch_mma16(route, kernels[1], kernels[2], call, stream) : cudaErrorInvalidValue;
   }
   return cudaErrorInvalidValue;
 }

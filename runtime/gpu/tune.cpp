@@ -110,7 +110,7 @@ class ShapeBench {
   template <class Prepare>
   std::string make_derived_copies(WeightCopies& copies, int64_t bytes, const char* what, Prepare prepare);
   std::string make_f16_copies();
-  std::string make_mma16_copies();
+  std::string make_mma16_copies(Route route);
   const WeightCopies& copies_for_route(Route route) const;
   MatmulCall call(Route route, int64_t width, int64_t copy) const;
   std::string check(Route route, int64_t width, TuneCandidate& c);
@@ -188,9 +188,10 @@ std::string ShapeBench::make_f16_copies() {
   });
 }
 
-// The mma16 route multiplies the weight repacked into its layout.
-std::string ShapeBench::make_mma16_copies() {
-  const cudaKernel_t repack = kernels(Route::mma16, 1).front();
+// The mma16 and mma16h routes multiply the weight repacked into its layout (the route's first
+// kernel repacks it).
+std::string ShapeBench::make_mma16_copies(Route route) {
+  const cudaKernel_t repack = kernels(route, 1).front();
   return make_derived_copies(weights_mma16_, mma16_bytes(shape_.type, shape_.rows, shape_.cols), "repack_mma16",
                              [&](void* out) {
                                return prepare_mma16_weight(repack, weights_.copy(0), shape_.type, shape_.rows,
@@ -199,10 +200,10 @@ std::string ShapeBench::make_mma16_copies() {
 }
 
 // The copies a route reads: the weight's own, its fp16 copy (cublas on a quantized weight) or its
-// repacked copy (mma16).
+// repacked copy (mma16, mma16h).
 const WeightCopies& ShapeBench::copies_for_route(Route route) const {
   if (route == Route::cublas && !info(shape_.type).is_float) return weights_f16_;
-  return route == Route::mma16 ? weights_mma16_ : weights_;
+  return plan::route_layout(route) == WeightLayout::mma16 ? weights_mma16_ : weights_;
 }
 
 MatmulCall ShapeBench::call(Route route, int64_t width, int64_t copy) const {
@@ -276,7 +277,8 @@ TuneCandidate ShapeBench::measure(Route route, int64_t width, std::string& cuda_
   TuneCandidate c;
   c.route = route;
   if (route == Route::cublas && (cuda_failure = make_f16_copies(), !cuda_failure.empty())) return c;
-  if (route == Route::mma16 && (cuda_failure = make_mma16_copies(), !cuda_failure.empty())) return c;
+  if (plan::route_layout(route) == WeightLayout::mma16 && (cuda_failure = make_mma16_copies(route), !cuda_failure.empty()))
+    return c;
   if (cuda_failure = check(route, width, c); !cuda_failure.empty() || !c.rejected.empty()) return c;
   cuda_failure = time(route, width, c.median_us);
   c.admitted = cuda_failure.empty();
@@ -298,8 +300,8 @@ void choose(TuneResult& r, double tie, WeightLayout layout) {
 }
 
 // A weight is laid out one way for all widths (compiler/passes/weight_layout.cpp): a shape takes
-// the mma16 route at every width when that is faster, summed over the widths, than the best GGUF
-// route at each; else no width takes it.
+// the mma16 layout's routes (mma16, mma16h) at every width when they are faster, summed over the
+// widths, than the best GGUF route at each; else no width takes them.
 void choose_for_shape(std::span<TuneResult> widths, double tie) {
   double repacked = 0, plain = 0;
   for (TuneResult& r : widths) {

@@ -42,6 +42,12 @@ std::string matmul_mma16(const plan::KernelInstance& k) {
 
 std::string quantize_mma16(const plan::KernelInstance&) { return "g4c::quantize_mma16"; }
 
+std::string matmul_mma16h(const plan::KernelInstance& k) {
+  return instance_of("matmul_mma16h", weight_block(k), matmul::mma16h_capacity(capacity_argument(k)));
+}
+
+std::string quantize_mma16h(const plan::KernelInstance&) { return "g4c::quantize_mma16h"; }
+
 std::string repack_mma16(const plan::KernelInstance& k) { return "g4c::repack_mma16<" + weight_block(k) + ">"; }
 
 std::string dequantize_f16(const plan::KernelInstance& k) { return "g4c::dequantize_f16<" + weight_block(k) + ">"; }
@@ -59,6 +65,8 @@ const std::array kMatmulFamilies = {
     KernelFamily{"repack_mma16", "matmul_mma16.cuh", repack_mma16},
     KernelFamily{"quantize_mma16", "matmul_mma16.cuh", quantize_mma16},
     KernelFamily{"matmul.mma16", "matmul_mma16.cuh", matmul_mma16},
+    KernelFamily{"quantize_mma16h", "matmul_mma16h.cuh", quantize_mma16h},
+    KernelFamily{"matmul.mma16h", "matmul_mma16h.cuh", matmul_mma16h},
     KernelFamily{"dequantize_f16", "matmul_cublas.cuh", dequantize_f16},
     KernelFamily{"convert_activations", "matmul_cublas.cuh", convert_activations},
 };

@@ -34,12 +34,13 @@ std::string ple_combine(const plan::KernelInstance& k) {
   return instance_of("ple_combine", {arg(instance_int(k, "width"))});
 }
 
-// `quantize = q8_1 | mma16` (quantize-in-producer) as the kernels' template argument.
+// `quantize = q8_1 | mma16 | mma16h` (quantize-in-producer) as the kernels' template argument.
 std::string quantize_format(const plan::KernelInstance& k) {
   const std::string format = instance_ident(k, "quantize");
-  return format == "mma16"  ? "g4c::matmul::kActivationsMma16"
-         : format == "q8_1" ? "g4c::matmul::kActivationsQ81"
-                            : "g4c::matmul::kActivationsNone";
+  return format == "mma16"    ? "g4c::matmul::kActivationsMma16"
+         : format == "mma16h" ? "g4c::matmul::kActivationsMma16h"
+         : format == "q8_1"   ? "g4c::matmul::kActivationsQ81"
+                              : "g4c::matmul::kActivationsNone";
 }
 
 std::string rms_norm(const plan::KernelInstance& k) {

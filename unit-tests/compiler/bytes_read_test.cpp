@@ -20,7 +20,7 @@ using plan::Route;
 // and cublas by override, mmq and cublas (the float weights) by the default rules.
 plan::Plan plan_with_every_route() {
   RouteOptions routes;
-  for (const char* text : {"attn_q=ws", "attn_k=gemm_n@N>=4", "ffn_down=mma16", "ffn_up=cublas@N>=8"}) {
+  for (const char* text : {"attn_q=ws", "attn_k=gemm_n@N>=4", "ffn_down=mma16", "ffn_up=cublas@N>=8", "attn_output=mma16h"}) {
     std::string error;
     std::optional<RouteOverride> o = parse_route_override(text, error);
     EXPECT_TRUE(o) << error;
@@ -46,7 +46,8 @@ int64_t documented_weight_bytes(const plan::Plan& plan, const plan::Op& op, int6
         case Route::ws:
         case Route::mmq:
         case Route::gemm_n: return w.bytes();
-        case Route::mma16: return mma16_bytes(w.type, w.ne1, w.ne0);
+        case Route::mma16:
+        case Route::mma16h: return mma16_bytes(w.type, w.ne1, w.ne0);
         case Route::cublas: return info(w.type).is_float ? w.bytes() : w.ne0 * w.ne1 * 2;
       }
       return -1;

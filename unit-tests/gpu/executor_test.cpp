@@ -97,6 +97,7 @@ double route_tolerance(Route r) {
       return 1e-4;
     case Route::gemm_n:
     case Route::cublas:
+    case Route::mma16h:
       return 1e-2;
     case Route::mmq:
     case Route::mma16:
@@ -253,9 +254,12 @@ RouteOptions route_options(RoutePolicy policy, const std::string& overrides) {
   return routes;
 }
 
-// Every matmul of the layers on mma16 (the tied embedding stays: its gather needs GGUF's layout).
+// Every matmul of the layers on mma16 (the tied embedding stays: its gather needs GGUF's layout),
+// or on mma16h.
 constexpr const char* kLayerMatmulsOnMma16 =
     "attn_q=mma16;attn_k=mma16;attn_v=mma16;attn_output=mma16;ffn_gate=mma16;ffn_up=mma16;ffn_down=mma16";
+constexpr const char* kLayerMatmulsOnMma16h =
+    "attn_q=mma16h;attn_k=mma16h;attn_v=mma16h;attn_output=mma16h;ffn_gate=mma16h;ffn_up=mma16h;ffn_down=mma16h";
 
 class ExecutorVsInterpreter : public ExecutorTest, public ::testing::WithParamInterface<InterpreterCase> {};
 
@@ -281,8 +285,10 @@ std::vector<InterpreterCase> interpreter_cases() {
     if (quant[0] == 'q') cases.push_back({model, RoutePolicy::default_rules, "*=mmq@N>=2"});
     std::string upper = quant;
     std::transform(upper.begin(), upper.end(), upper.begin(), [](char c) { return static_cast<char>(std::toupper(c)); });
-    if (const auto type = parse_quant_type(upper); type && mma16_supports(*type))
+    if (const auto type = parse_quant_type(upper); type && mma16_supports(*type)) {
       cases.push_back({model, RoutePolicy::default_rules, kLayerMatmulsOnMma16});
+      cases.push_back({model, RoutePolicy::default_rules, kLayerMatmulsOnMma16h});
+    }
   }
   return cases;
 }
@@ -293,6 +299,8 @@ INSTANTIATE_TEST_SUITE_P(SyntheticModels, ExecutorVsInterpreter, ::testing::Valu
                            s = s.substr(0, s.find('.')) + "_" + std::string(name(info.param.policy));
                            if (info.param.force == kLayerMatmulsOnMma16)
                              s += "_layers_mma16";
+                           else if (info.param.force == kLayerMatmulsOnMma16h)
+                             s += "_layers_mma16h";
                            else if (!info.param.force.empty())
                              s += "_" + info.param.force.substr(2, info.param.force.find('@') - 2);
                            std::replace_if(s.begin(), s.end(), [](char c) { return !std::isalnum(c); }, '_');
@@ -409,15 +417,17 @@ void expect_fusion_exact(ExecutorTest& test, const std::string& model, const Rou
 // identical; a wrong member, row range or output pointer is not.
 TEST_F(ExecutorTest, LaunchGroupsMatchSeparateLaunches) {
   for (const char* model : {"synthetic/quant-q4_k.toml", "synthetic/quant-q6_k.toml", "synthetic/quant-q8_0.toml"})
-    expect_fusion_exact(*this, model, route_options(RoutePolicy::default_rules, kLayerMatmulsOnMma16), "group-matmuls");
+    for (const char* layers : {kLayerMatmulsOnMma16, kLayerMatmulsOnMma16h})
+      expect_fusion_exact(*this, model, route_options(RoutePolicy::default_rules, layers), "group-matmuls");
 }
 
 // quantize-in-producer on the GPU: the norms and GEGLU write the activations the routes' own
-// kernels would (one lane function over the same floats), for mma16 and for mmq's q8_1: identical
-// logits; a wrong row, super-block, format or scratch is not.
+// kernels would (one lane function over the same floats), for mma16, mma16h's fp16 and mmq's q8_1:
+// identical logits; a wrong row, super-block, format or scratch is not.
 TEST_F(ExecutorTest, QuantizeInProducerMatchesTheRoutesOwnQuantization) {
-  expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::default_rules, kLayerMatmulsOnMma16),
-                      "quantize-in-producer");
+  for (const char* layers : {kLayerMatmulsOnMma16, kLayerMatmulsOnMma16h})
+    expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::default_rules, layers),
+                        "quantize-in-producer");
   expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::no_mma16, ""), "quantize-in-producer");
 }
 

@@ -134,7 +134,8 @@ class MatmulTest : public testing::GpuTest {
       EXPECT_EQ(gpu::prepare_cublas_weight(k[0], m.device.get(), m.type, m.rows, m.cols, m.device_f16.get(), nullptr),
                 cudaSuccess);
     }
-    if (route == Route::mma16 && !m.device_mma16.get()) {
+    const bool repacked = plan::route_layout(route) == WeightLayout::mma16;
+    if (repacked && !m.device_mma16.get()) {
       m.device_mma16 = gpu::DeviceBuffer(mma16_bytes(m.type, m.rows, m.cols) + 16);
       EXPECT_EQ(gpu::prepare_mma16_weight(k[0], m.device.get(), m.type, m.rows, m.cols, m.device_mma16.get(), nullptr),
                 cudaSuccess);
@@ -142,7 +143,7 @@ class MatmulTest : public testing::GpuTest {
     const int64_t scratch_bytes = width * plan::route_scratch_seq_bytes(route, m.type, m.cols);
     gpu::DeviceBuffer scratch = poisoned(std::max<int64_t>(scratch_bytes, 16));
     gpu::DeviceBuffer y = poisoned(width * m.rows * sizeof(float));
-    const void* weight = route == Route::mma16 ? m.device_mma16.get() : m.device.get();
+    const void* weight = repacked ? m.device_mma16.get() : m.device.get();
     const gpu::MatmulCall call{weight,         m.device_f16.get(), m.type, m.rows, m.cols, x.as<float>(),
                                y.as<float>(),  width,              scratch_bytes ? scratch.get() : nullptr};
     EXPECT_EQ(gpu::launch_matmul(route, k, call, nullptr, cublas_), cudaSuccess)
@@ -345,8 +346,8 @@ TEST_F(MatmulTest, F16AndQ5KShapes) {
 // Every pair of routes agrees at every width on one Q4_K shape, within the looser route's
 // tolerance of the CPU reference (twice it: both sides may err).
 TEST_F(MatmulTest, RoutesAgreeWithEachOther) {
-  const Case c{QuantType::Q4_K, 4096, 3840, {Route::ws, Route::mmq, Route::gemm_n, Route::cublas, Route::mma16},
-               kAllWidths, kAllWidths};
+  const Case c{QuantType::Q4_K, 4096, 3840,
+               {Route::ws, Route::mmq, Route::gemm_n, Route::cublas, Route::mma16, Route::mma16h}, kAllWidths, kAllWidths};
   Matrix m = make_matrix(c.type, c.rows, c.cols, 800);
   load_kernels(c);
   const std::vector<float> x = testing::random_floats(kMaxWidth * c.cols, 801);

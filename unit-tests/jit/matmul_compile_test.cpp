@@ -41,10 +41,14 @@ std::vector<KernelInstance> every_matmul_instance() {
       out.push_back(matmul("gemm_n", type, n));
     }
     for (std::string_view type : kQuantized) out.push_back(matmul("mmq", type, n));
-    for (std::string_view type : kMma16Types) out.push_back(matmul("mma16", type, n));
+    for (std::string_view type : kMma16Types) {
+      out.push_back(matmul("mma16", type, n));
+      out.push_back(matmul("mma16h", type, n));
+    }
   }
   out.push_back(kernel_instance("quantize_q8_1"));
   out.push_back(kernel_instance("quantize_mma16"));
+  out.push_back(kernel_instance("quantize_mma16h"));
   for (std::string_view type : kMma16Types) out.push_back(kernel_instance("repack_mma16", {{"type", Ident{std::string(type)}}}));
   for (std::string_view type : kQuantized) out.push_back(kernel_instance("dequantize_f16", {{"type", Ident{std::string(type)}}}));
   for (const char* to : {"F16", "BF16"}) out.push_back(kernel_instance("convert_activations", {{"to", Ident{to}}}));
@@ -64,6 +68,11 @@ TEST(MatmulKernels, WidthsOfOneCapacityNameOneTemplate) {
   EXPECT_EQ(name_expression(matmul("mma16", "Q4_K", 1)), "g4c::matmul_mma16<g4c::block_q4_K, 8>");
   // mma16 runs wider widths as row groups of 8 (matmul::mma16_row_groups).
   EXPECT_EQ(name_expression(matmul("mma16", "Q8_0", 20)), "g4c::matmul_mma16<g4c::block_q8_0, 8>");
+  // mma16h holds every row: capacities 8, 16, 32.
+  EXPECT_EQ(name_expression(matmul("mma16h", "Q4_K", 8)), "g4c::matmul_mma16h<g4c::block_q4_K, 8>");
+  EXPECT_EQ(name_expression(matmul("mma16h", "Q6_K", 9)), "g4c::matmul_mma16h<g4c::block_q6_K, 16>");
+  EXPECT_EQ(name_expression(matmul("mma16h", "Q4_0", 17)), "g4c::matmul_mma16h<g4c::block_q4_0, 32>");
+  EXPECT_EQ(name_expression(kernel_instance("quantize_mma16h")), "g4c::quantize_mma16h");
   EXPECT_EQ(name_expression(kernel_instance("repack_mma16", {{"type", Ident{"Q8_0"}}})),
             "g4c::repack_mma16<g4c::block_q8_0>");
   EXPECT_EQ(name_expression(kernel_instance("dequantize_f16", {{"type", Ident{"Q6_K"}}})), "g4c::dequantize_f16<g4c::block_q6_K>");
@@ -79,7 +88,7 @@ TEST(MatmulKernels, EveryInstanceCompilesForSm90) {
   const auto stats = testing::expect_compiles_for_sm90(
       requests, "matmul kernel instances (" + std::to_string(templates.size()) + " distinct templates)");
   if (stats) {
-    EXPECT_EQ(stats->programs, 5);  // matmul_ws, matmul_mmq, matmul_gemm_n, matmul_cublas, matmul_mma16
+    EXPECT_EQ(stats->programs, 6);  // matmul_ws, _mmq, _gemm_n, _cublas, _mma16, _mma16h
   }
 }
 

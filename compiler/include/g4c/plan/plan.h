@@ -65,11 +65,11 @@ struct ValueType {
 
 // ---- attributes ----
 
-enum class Route : uint8_t { ws, mmq, gemm_n, cublas, mma16 };
+enum class Route : uint8_t { ws, mmq, gemm_n, cublas, mma16, mma16h };
 std::string_view name(Route r);
 std::optional<Route> parse_route(std::string_view s);
-inline constexpr Route kAllRoutes[] = {Route::ws, Route::mmq, Route::gemm_n, Route::cublas, Route::mma16};
-// "ws", "mmq", "gemm_n", "cublas", "mma16": for messages that list the routes.
+inline constexpr Route kAllRoutes[] = {Route::ws, Route::mmq, Route::gemm_n, Route::cublas, Route::mma16, Route::mma16h};
+// "ws", "mmq", "gemm_n", "cublas", "mma16", "mma16h": for messages that list the routes.
 std::vector<std::string> route_names();
 
 // The route of a matmul at one width, and what decided it ("rule mmq-quant", "tuning",

@@ -27,20 +27,22 @@ std::string route_illegal_reason(Route route, QuantType type, int64_t rows, int6
 
 // Per-sequence scratch the route needs beside its output: mmq quantizes the activation row to
 // int8 blocks (32 values + fp16 scale and sum: 36 bytes), mma16 likewise in its own layout (40
-// bytes per 32 values, matmul_args.h); cublas converts it to fp16 or bf16, except for F32
-// weights, which multiply f32 activations as they are.
+// bytes per 32 values, matmul_args.h), mma16h rounds it to fp16 in its K order (2 bytes a value);
+// cublas converts it to fp16 or bf16, except for F32 weights, which multiply f32 activations as
+// they are.
 int64_t route_scratch_seq_bytes(Route route, QuantType type, int64_t cols);
 
-// The int8 activations a route multiplies, when an op other than the matmul may write them (the
-// quantize-in-producer fusion: `quantize = q8_1 | mma16` on an rms_norm or geglu): mmq's q8_1
-// blocks and mma16's layout of the same codes (matmul_args.h). cuBLAS's fp16 copy stays its own.
-enum class ActivationFormat { q8_1, mma16 };
+// The activations a route multiplies, when an op other than the matmul may write them (the
+// quantize-in-producer fusion: `quantize = q8_1 | mma16 | mma16h` on an rms_norm or geglu): mmq's
+// q8_1 blocks, mma16's layout of the same codes and mma16h's fp16 (matmul_args.h). cuBLAS's fp16
+// copy stays its own.
+enum class ActivationFormat { q8_1, mma16, mma16h };
 std::string_view name(ActivationFormat format);
 std::optional<ActivationFormat> parse_activation_format(std::string_view s);
 std::optional<ActivationFormat> activation_format(Route route);
 // Per-sequence bytes of a row of `cols` activations in `format` (route_scratch_seq_bytes' share).
 int64_t activation_seq_bytes(ActivationFormat format, int64_t cols);
-// The format a matmul's routes read at every one of its widths, or none (a route without int8
+// The format a matmul's routes read at every one of its widths, or none (a route without such
 // activations at some width, or two formats).
 std::optional<ActivationFormat> uniform_activation_format(const Op& matmul);
 // The ops that may write a matmul's activations as they produce its input: an rms_norm over whole
@@ -56,8 +58,8 @@ bool reads_layout(OpKind kind, QuantType type, WeightLayout layout);
 
 // Launch groups (the group-matmuls fusion, `launched_with`): matmuls of one input, weight type and
 // column count whose route is the same at every width run as one launch, the first (the leader)
-// computing all of them, up to kMaxLaunchGroup. Only mma16 launches several weights at once.
+// computing all of them, up to kMaxLaunchGroup. Only mma16 and mma16h launch several weights at once.
 inline constexpr int kMaxLaunchGroup = 3;
-inline bool route_launches_groups(Route route) { return route == Route::mma16; }
+inline bool route_launches_groups(Route route) { return route == Route::mma16 || route == Route::mma16h; }
 
 }  // namespace g4c::plan

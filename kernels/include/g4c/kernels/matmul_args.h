@@ -182,11 +182,12 @@ G4C_HD constexpr int tile_reduction_bytes(int capacity) { return kWarps * 32 * c
 // scratch holds. The sums are kept as integers rather than as ggml's fp16 s = d·Σq so that the
 // K-quants' minimum terms, which nearly cancel the codes' mean, come out exact.
 inline constexpr int kQ8SuperBlock = 256;
-// The int8 activation formats (plan::ActivationFormat) as the quantizing kernels' template
-// argument: none (a producer that does not quantize), q8_1 (mmq), the mma16 layout.
+// The activation formats (plan::ActivationFormat) as the quantizing kernels' template argument:
+// none (a producer that does not quantize), q8_1 (mmq), the mma16 layout, mma16h's fp16.
 inline constexpr int kActivationsNone = 0;
 inline constexpr int kActivationsQ81 = 1;
 inline constexpr int kActivationsMma16 = 2;
+inline constexpr int kActivationsMma16h = 3;
 inline constexpr int kQ8CodeBytes = 256;
 inline constexpr int kQ8ScaleBytes = 32;
 inline constexpr int kQ8RowBytes = kQ8CodeBytes + kQ8ScaleBytes;
@@ -206,6 +207,19 @@ G4C_HD constexpr int mma16_code_byte(int n, int block, int p) {
   return n * kQ8CodeBytes + 64 * (block / 2) + 16 * ((p % 16) / 4) + 8 * (block % 2) + 4 * (p / 16) + p % 4;
 }
 G4C_HD constexpr int mma16_scales_byte(int width, int n) { return width * kQ8CodeBytes + n * kMma16ScaleFloats * 4; }
+// mma16h activations as quantize_mma16h writes them and matmul_mma16h reads them: for each
+// 256-column super-block kb, the width rows' 256 values as fp16 (512 bytes a row), each 32-value
+// block in the order of the route's K mapping (g4c/kernels/mma16h_fragments.h): lane t of a quad
+// finds at bytes 16t of the block columns 4t, 4t+2, 4t+1, 4t+3, then 16 + the same — its B
+// fragments of both k16 mmas in one 16-byte load. 2 bytes a value: the route's scratch.
+inline constexpr int kMma16hRowBytes = kQ8SuperBlock * 2;
+G4C_HD constexpr long long mma16h_activation_row_bytes(long long cols) { return cols * 2; }
+// Within one super-block's activations (width rows): the byte of column p (0..31) of block j of row n.
+G4C_HD constexpr int mma16h_half_byte(int n, int block, int p) {
+  return n * kMma16hRowBytes + 64 * block + 16 * ((p % 16) / 4) + 8 * (p / 16) + 2 * ((p % 2) * 2 + (p % 4) / 2);
+}
+// mma16h holds up to 32 rows in one kernel (its arithmetic per tile is the mma alone): 8, 16 or 32.
+G4C_HD constexpr int mma16h_capacity(int n) { return n <= 8 ? 8 : n <= 16 ? 16 : 32; }
 // A kernel holds at most kMma16MaxCapacity activation rows; wider widths run as row groups: each
 // tile block is launched once per group of rows, the groups of one tile block side by side in the
 // grid, so that the later ones find the weights in L2. Groups of 8 rows beat kernels holding 16 or

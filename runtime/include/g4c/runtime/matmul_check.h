@@ -6,7 +6,7 @@
 // these inputs has before cancellation, max_j Σ_k |W[j][k]·x[k]| / √cols, so that a tiny output
 // set whose values happen to cancel is not held to a bound meant for typical ones):
 //   ws      f32 products and sums:            max |δ| ≤ 1e-4 · max |reference|
-//   gemm_n  fp16 weights and activations:     max |δ| ≤ 5e-3 · max |reference|
+//   gemm_n, mma16h  fp16 weights and activations: max |δ| ≤ 5e-3 · max |reference|
 //   cublas  F32 (SGEMM): 1e-4; fp16 copies (F16, quantized): 5e-3; BF16 activations: 1e-2 (8-bit
 //           significands) · max |reference|
 //   mmq, mma16  int8 activations (q8_1): uniform inputs rounded to 8 bits per 32 values err by ≈0.38%

@@ -69,8 +69,10 @@ cudaError_t prepare_mma16_weight(cudaKernel_t repack, const void* weight, QuantT
 // How many warps of the mma16 route share a 16-row tile, splitting its super-blocks (1, 2 or 4):
 // the most whose grid (all row groups of `width`, for weights of these rows: a launch group's
 // members) still fits one wave on `sm_count` SMs.
-int mma16_k_split(std::span<const int64_t> rows, int width, int sm_count);
-inline int mma16_k_split(int64_t rows, int width, int sm_count) { return mma16_k_split({&rows, 1}, width, sm_count); }
+int mma16_k_split(plan::Route route, std::span<const int64_t> rows, int width, int sm_count);
+inline int mma16_k_split(int64_t rows, int width, int sm_count, plan::Route route = plan::Route::mma16) {
+  return mma16_k_split(route, {&rows, 1}, width, sm_count);
+}
 
 // How the mma routes (mmq, gemm_n) lay out a block for a matmul of `rows` rows: the number of its
 // four warps that take different rows (4, 2 or 1; the others split K). Fewer row warps mean more,
