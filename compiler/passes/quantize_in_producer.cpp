@@ -1,5 +1,7 @@
-// quantize-in-producer: the op that computes a matmul's input also writes its int8 activations
-// (`quantize = q8_1 | mma16`), so the matmul's own quantization kernel does not run. The producer
+// quantize-in-producer: the op that computes a matmul's input also writes its activations, at each
+// width in the format the matmul's route there reads (`quantize = [1..8: mma16 (%l0.q), 16..32:
+// mma16h (%l0.q)]`: mmq's q8_1, mma16's int8 layout, mma16h's fp16), so the matmul's own
+// quantization kernel does not run. The producer
 // is an rms_norm over whole rows or a geglu: its kernel has the row's values in hand and quantizes
 // them as the routes' quantization kernels do (the same bytes), into its scratch; the matmuls of
 // that input read it (`activations_from = %producer`, which replaces quantize-once's
@@ -19,11 +21,10 @@ namespace {
 
 constexpr std::string_view kPass = "quantize-in-producer";
 
-// Whether `producer` may write the activations `format` of a matmul reading its result.
-bool can_produce(const Op& producer, ActivationFormat format) {
-  if (!can_quantize_result(producer)) return false;
-  const std::optional<ActivationFormat> already = quantized_result(producer);
-  return !already || *already == format;
+// Whether `producer` may write the activations of `matmul`, which reads its result: at every width
+// those it already writes for another matmul, if any.
+bool can_produce(const Op& producer, const Op& matmul) {
+  return can_quantize_result(producer) && (!producer.find("quantize") || quantizes_for(producer, matmul));
 }
 
 }  // namespace
@@ -43,10 +44,10 @@ void run_quantize_in_producer(Plan& plan, PassContext& ctx) {
         if (it != moved.end()) op.set("activations_from", Ident{"%" + it->second});
         continue;
       }
-      const std::optional<ActivationFormat> format = uniform_activation_format(op);
+      const std::optional<std::vector<RouteChoice>> activations = activations_for(op);
       auto producer = producers.find(op.operands[0]);
-      if (!format || producer == producers.end() || !can_produce(*producer->second, *format)) continue;
-      producer->second->set("quantize", Ident{std::string(name(*format))});
+      if (!activations || producer == producers.end() || !can_produce(*producer->second, op)) continue;
+      if (!producer->second->find("quantize")) producer->second->set("quantize", *activations);
       op.set("activations_from", Ident{"%" + producer->first});
       moved[op.result] = producer->first;
     }

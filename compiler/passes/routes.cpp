@@ -20,11 +20,13 @@ namespace {
 
 bool allows(const RouteOptions& options, Route route) {
   return !(options.policy == RoutePolicy::no_mmq && route == Route::mmq) &&
-         !(options.policy == RoutePolicy::no_mma16 && route_layout(route) == WeightLayout::mma16);
+         !(options.policy == RoutePolicy::no_mma16 && route_layout(route) == WeightLayout::mma16) &&
+         !(options.policy == RoutePolicy::no_mma16h && route == Route::mma16h);
 }
 
 RouteChoice choose(const RouteQuery& q, const RouteOptions& options) {
-  RouteChoice choice = default_route(q, allows(options, Route::mmq), allows(options, Route::mma16));
+  RouteChoice choice =
+      default_route(q, allows(options, Route::mmq), allows(options, Route::mma16), allows(options, Route::mma16h));
   if (options.tuning)
     if (const TuningEntry* e = options.tuning->find(q.type, q.rows, q.cols, q.width); e && allows(options, e->route))
       choice = {choice.width, e->route, "tuning"};

@@ -54,9 +54,10 @@ std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op) {
           kernel_instance("attention.combine", {{"head_dim", int64_t{c->head_dim}}, {"q_heads", op.get_int("q_heads")}})};
 }
 
-// quantize-in-producer: the op's kernel also writes the int8 activations of its result.
-KernelInstance with_quantize(const Op& op, KernelInstance k) {
-  if (const std::optional<ActivationFormat> f = quantized_result(op))
+// quantize-in-producer: the op's kernel also writes the activations of its result, in the format
+// of this width.
+KernelInstance with_quantize(const Op& op, int64_t width, KernelInstance k) {
+  if (const std::optional<ActivationFormat> f = quantized_result(op, width))
     k.constants.push_back({"quantize", Ident{std::string(name(*f))}});
   return k;
 }
@@ -65,13 +66,12 @@ KernelInstance with_quantize(const Op& op, KernelInstance k) {
 
 // norm-chains: what an add_rms_norm's launch computes after it — the layer scale, the next norm
 // (and that norm's activations).
-KernelInstance with_chain(const Plan& plan, const Op& op, KernelInstance k) {
+KernelInstance with_chain(const Plan& plan, const Op& op, int64_t width, KernelInstance k) {
   for (const Op* member : launch_group_members(plan, op)) {
     if (member->kind == OpKind::scale_by) k.constants.push_back({"scale", true});
     if (member->kind != OpKind::rms_norm) continue;
     k.constants.push_back({"then_norm", true});
-    if (const std::optional<ActivationFormat> f = quantized_result(*member))
-      k.constants.push_back({"quantize", Ident{std::string(name(*f))}});
+    k = with_quantize(*member, width, std::move(k));
   }
   return k;
 }
@@ -95,14 +95,15 @@ std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t 
     case OpKind::ple_combine:
       return {kernel_instance("ple_combine", {{"width", op.get_int("width")}})};
     case OpKind::rms_norm:
-      return {with_quantize(op, kernel_instance("rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}}))};
+      return {with_quantize(op, width,
+                            kernel_instance("rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}}))};
     case OpKind::rope:
       return {kernel_instance("rope", {{"head_dim", op.get_int("head_dim")}, {"rotated_pairs", op.get_int("rotated_pairs")}})};
     case OpKind::kv_write:
     case OpKind::attention:
       return cache_kernels(plan, op);
     case OpKind::geglu:
-      return {with_quantize(op, kernel_instance("geglu"))};
+      return {with_quantize(op, width, kernel_instance("geglu"))};
     case OpKind::add:
       return {kernel_instance("add")};
     case OpKind::scale_by:
@@ -110,7 +111,8 @@ std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t 
     case OpKind::softcap:
       return {kernel_instance("softcap")};
     case OpKind::add_rms_norm:
-      return {with_chain(plan, op, kernel_instance("add_rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}}))};
+      return {with_chain(plan, op, width,
+                         kernel_instance("add_rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}}))};
     case OpKind::rms_norm_rope:
       return {kernel_instance("rms_norm_rope", {{"head_dim", op.get_int("head_dim")},
                                                 {"rotated_pairs", op.get_int("rotated_pairs")},

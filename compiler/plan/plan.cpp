@@ -94,9 +94,9 @@ constexpr AttrSchema kMatmulAttrs[] = {{"type", AK::ident, true},
                                        // group-matmuls: the earlier matmul whose launch computes this one
                                        {"launched_with", AK::value, false}};
 constexpr AttrSchema kNormAttrs[] = {{"eps", AK::number, true}, {"group", AK::integer, true, 1, kMaxDim}, kInPlace};
-// quantize-in-producer: the int8 activations (q8_1 or mma16) this op writes for the matmuls of its
-// result, which read them with `activations_from`.
-constexpr AttrSchema kQuantize{"quantize", AK::ident, false};
+// quantize-in-producer: at each width, the activations of which route (mmq: q8_1, mma16, mma16h)
+// this op writes for the matmuls of its result, which read them with `activations_from`.
+constexpr AttrSchema kQuantize{"quantize", AK::routes, false};
 // norm-chains: the add_rms_norm whose launch computes this op too.
 constexpr AttrSchema kChainedLaunch{"launched_with", AK::value, false};
 constexpr AttrSchema kQuantizingNormAttrs[] = {kNormAttrs[0], kNormAttrs[1], kInPlace, kQuantize, kChainedLaunch};

@@ -91,14 +91,25 @@ int64_t activation_seq_bytes(ActivationFormat format, int64_t cols) {
   return 0;
 }
 
-std::optional<ActivationFormat> uniform_activation_format(const Op& matmul) {
+std::optional<std::vector<RouteChoice>> activations_for(const Op& matmul) {
   const std::vector<RouteChoice>* routes = matmul.kind == OpKind::matmul ? matmul.routes() : nullptr;
   if (!routes || routes->empty()) return std::nullopt;
-  const std::optional<ActivationFormat> first = activation_format(routes->front().route);
-  for (const RouteChoice& c : *routes)
-    if (activation_format(c.route) != first) return std::nullopt;
-  return first;
+  std::vector<RouteChoice> out;
+  for (const RouteChoice& c : *routes) {
+    if (!activation_format(c.route)) return std::nullopt;
+    out.push_back({c.width, c.route, "%" + matmul.result});
+  }
+  return out;
 }
+
+namespace {
+
+const std::vector<RouteChoice>* quantize_list(const Op& op) {
+  const Attr* a = op.find("quantize");
+  return a ? std::get_if<std::vector<RouteChoice>>(&a->value) : nullptr;
+}
+
+}  // namespace
 
 bool can_quantize_result(const Op& op) {
   const int64_t cols = op.type.seq_elements();
@@ -107,10 +118,29 @@ bool can_quantize_result(const Op& op) {
   return op.kind == OpKind::rms_norm && op.get_int("group") == cols;
 }
 
-std::optional<ActivationFormat> quantized_result(const Op& op) {
-  const Attr* a = op.find("quantize");
-  if (!a || !std::holds_alternative<Ident>(a->value)) return std::nullopt;
-  return parse_activation_format(std::get<Ident>(a->value).text);
+std::optional<ActivationFormat> quantized_result(const Op& op, int64_t width) {
+  if (const std::vector<RouteChoice>* list = quantize_list(op))
+    for (const RouteChoice& c : *list)
+      if (c.width == width) return activation_format(c.route);
+  return std::nullopt;
+}
+
+bool quantizes_for(const Op& op, const Op& matmul) {
+  const std::vector<RouteChoice>* list = quantize_list(op);
+  const std::vector<RouteChoice>* routes = matmul.routes();
+  if (!list || !routes) return false;
+  for (const RouteChoice& c : *routes)
+    if (!activation_format(c.route) || quantized_result(op, c.width) != activation_format(c.route)) return false;
+  return true;
+}
+
+int64_t quantized_result_seq_bytes(const Op& op) {
+  int64_t bytes = 0;
+  if (const std::vector<RouteChoice>* list = quantize_list(op))
+    for (const RouteChoice& c : *list)
+      if (const std::optional<ActivationFormat> f = activation_format(c.route))
+        bytes = std::max(bytes, activation_seq_bytes(*f, op.type.seq_elements()));
+  return bytes;
 }
 
 }  // namespace g4c::plan

@@ -10,8 +10,7 @@ namespace g4c::plan {
 int64_t op_scratch_seq_bytes(const Op& op) {
   if (op.kind == OpKind::attention)  // per query head and split: head_dim accumulators, max and sum
     return op.get_int("q_heads") * kAttentionMaxSplits * (op.get_int("head_dim") + 2) * 4;
-  if (const std::optional<ActivationFormat> f = quantized_result(op))  // quantize-in-producer
-    return activation_seq_bytes(*f, op.type.seq_elements());
+  if (op.find("quantize")) return quantized_result_seq_bytes(op);  // quantize-in-producer
   const std::vector<RouteChoice>* routes = op.routes();
   if (op.kind != OpKind::matmul || !routes) return 0;
   if (op.find("activations_from")) return 0;  // it reads the producer's scratch (quantize-once)

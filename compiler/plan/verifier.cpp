@@ -507,7 +507,7 @@ class Verifier {
   // quantize-once: `activations_from = %p` reads the activations p prepared in its scratch, so p is
   // an earlier matmul of the same input that prepares them itself, alike at every width; a plan
   // that records the fusion prepares no input twice alike. quantize-in-producer: or p computed the
-  // input and wrote its activations (`quantize`) in the format this op reads at every width; no
+  // input and wrote its activations (`quantize`) in the format this op reads at each width; no
   // matmul prepares such an input again, and some matmul reads what p wrote.
   bool check_shared_activations() {
     const auto& fusions = plan_.header.fusions;
@@ -528,7 +528,7 @@ class Verifier {
       const Attr* from = op->find("activations_from");
       if (!from) {
         auto q = quantizers.find(op->operands.at(0));
-        if (q != quantizers.end() && uniform_activation_format(*op) == quantized_result(*q->second))
+        if (q != quantizers.end() && quantizes_for(*q->second, *op))
           return fail(*op, "prepares the activations of %" + q->first + ", which %" + q->first +
                                " already quantizes: read them with activations_from = %" + q->first);
       } else if (auto q = quantizers.find(std::get<Ident>(from->value).text.substr(1)); q != quantizers.end()) {
@@ -570,12 +570,18 @@ class Verifier {
     return true;
   }
 
-  // quantize-in-producer: `quantize = F` names an activation format and stands on an op that can write
-  // it: an rms_norm over whole rows or a geglu, of rows a multiple of 256 values.
+  // quantize-in-producer: `quantize = [W: R (%m), ...]` names, at every width of the plan, a route
+  // whose activations a producer writes (mmq, mma16, mma16h), and stands on an op that can write
+  // them: an rms_norm over whole rows or a geglu, of rows a multiple of 256 values.
   bool check_quantizer(const Op& op) {
-    const Attr& a = *op.find("quantize");
-    if (!std::holds_alternative<Ident>(a.value) || !parse_activation_format(std::get<Ident>(a.value).text))
-      return fail(op, "quantize names no activation format (q8_1, mma16 or mma16h)");
+    const auto& list = std::get<std::vector<RouteChoice>>(op.find("quantize")->value);
+    for (int64_t width : plan_.header.widths) {
+      const auto c = std::find_if(list.begin(), list.end(), [&](const RouteChoice& r) { return r.width == width; });
+      if (c == list.end()) return fail(op, "quantize names no route at width " + std::to_string(width));
+      if (!activation_format(c->route))
+        return fail(op, "quantize names " + std::string(name(c->route)) + " at width " + std::to_string(width) +
+                            ", whose activations no producer writes (mmq, mma16 or mma16h)");
+    }
     if (!can_quantize_result(op))
       return fail(op, "quantize on " + std::string(schema(op.kind).name) + " of " + std::to_string(op.type.seq_elements()) +
                           "-value rows: only an rms_norm over whole rows or a geglu, of rows a multiple of 256 " +
@@ -583,14 +589,15 @@ class Verifier {
     return true;
   }
 
-  // A matmul reading a producer's activations reads that format at every width.
+  // A matmul reading a producer's activations reads, at every width, the format written there.
   bool check_quantized_input(const Op& op, const Op& producer) {
-    const ActivationFormat made = *quantized_result(producer);
-    for (const RouteChoice& c : *op.routes())
-      if (activation_format(c.route) != made)
-        return fail(op, "activations_from %" + producer.result + ", which quantizes as " + std::string(name(made)) +
-                            ", but route " + std::string(name(c.route)) + " at width " + std::to_string(c.width) +
-                            " does not read " + std::string(name(made)) + " activations");
+    for (const RouteChoice& c : *op.routes()) {
+      const std::optional<ActivationFormat> made = quantized_result(producer, c.width);
+      if (made && activation_format(c.route) != made)
+        return fail(op, "activations_from %" + producer.result + ", which quantizes as " + std::string(name(*made)) +
+                            " at width " + std::to_string(c.width) + ", but route " + std::string(name(c.route)) +
+                            " there does not read " + std::string(name(*made)) + " activations");
+    }
     return true;
   }
 

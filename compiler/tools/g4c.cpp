@@ -47,7 +47,7 @@ const std::vector<g4c::OptionSpec> kCompileOptions = {
     {"context", true, false, "tokens", "longest sequence the plan serves (default: the model's context)"},
     {"prefill-chunk", true, false, "n", "most prompt tokens of one sequence per step (default 1; rings grow by n - 1 slots)"},
     {"target", true, false, "arch", "GPU architecture the plan is routed for (default sm_90)"},
-    {"route-policy", true, false, "policy", "default, ws-only, no-mmq, no-mma16 or all-cublas"},
+    {"route-policy", true, false, "policy", "default, ws-only, no-mmq, no-mma16, all-cublas or no-mma16h"},
     {"route", true, true, "rule", "override routes: PATTERN=ROUTE[@N<op>K], e.g. ffn_down=mmq@N>=5 (repeatable)"},
     {"tuning", true, false, "file", "measured routes (written by g4run tune) that replace the default rules"},
     {"fuse", true, false, "fusions", "fusion passes to run: all (default), none, or a comma list, e.g. residual-norm"},

@@ -17,13 +17,19 @@ TEST(DefaultRules, FollowTheDocumentedTable) {
     return std::string(plan::name(c.route)) + " " + c.source;
   };
   EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 1), "mma16 rule mma16-k-quant");
-  EXPECT_EQ(route(QuantType::Q6_K, 262144, 3840, 32), "mma16 rule mma16-k-quant");
+  EXPECT_EQ(route(QuantType::Q6_K, 262144, 3840, 8), "mma16 rule mma16-k-quant");
+  // From 16 rows on, the fp16 form of the same layout; without it (policy no-mma16h), mma16.
+  EXPECT_EQ(route(QuantType::Q6_K, 262144, 3840, 32), "mma16h rule mma16h-wide");
+  EXPECT_EQ(route(QuantType::Q4_K, 2048, 3840, 16), "mma16h rule mma16h-wide");
+  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 16), "mmq rule mmq-quant");
+  EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 32}, true, true, false).route, Route::mma16);
   EXPECT_EQ(route(QuantType::Q4_K, 512, 3840, 8), "mma16 rule mma16-k-quant");
   // Q8_0 and Q4_0 are legal on mma16 but unmeasured there.
   EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 5), "mmq rule mmq-quant");
   EXPECT_EQ(route(QuantType::Q4_0, 4096, 3840, 1), "mmq rule mmq-quant");
-  // Where mma16 is not allowed (policy no-mma16, or a weight that cannot take its layout), mmq.
+  // Where the mma16 layout is not allowed (policy no-mma16, or a weight that cannot take it), mmq.
   EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 8}, true, false).route, Route::mmq);
+  EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 32}, true, false).route, Route::mmq);
   EXPECT_EQ(route(QuantType::F32, 256, 2560, 1), "cublas rule float-cublas");
   EXPECT_EQ(route(QuantType::BF16, 10752, 2560, 16), "cublas rule float-cublas");
   EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 256), "cublas rule prefill-cublas");

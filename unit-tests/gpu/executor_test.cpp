@@ -260,6 +260,10 @@ constexpr const char* kLayerMatmulsOnMma16 =
     "attn_q=mma16;attn_k=mma16;attn_v=mma16;attn_output=mma16;ffn_gate=mma16;ffn_up=mma16;ffn_down=mma16";
 constexpr const char* kLayerMatmulsOnMma16h =
     "attn_q=mma16h;attn_k=mma16h;attn_v=mma16h;attn_output=mma16h;ffn_gate=mma16h;ffn_up=mma16h;ffn_down=mma16h";
+// mma16 below N = 4, mma16h from it: producers write int8 or fp16 activations by width.
+constexpr const char* kLayerMatmulsOnMma16hFrom4 =
+    "attn_q=mma16h@N>=4;attn_k=mma16h@N>=4;attn_v=mma16h@N>=4;attn_output=mma16h@N>=4;ffn_gate=mma16h@N>=4;"
+    "ffn_up=mma16h@N>=4;ffn_down=mma16h@N>=4";
 
 class ExecutorVsInterpreter : public ExecutorTest, public ::testing::WithParamInterface<InterpreterCase> {};
 
@@ -288,6 +292,7 @@ std::vector<InterpreterCase> interpreter_cases() {
     if (const auto type = parse_quant_type(upper); type && mma16_supports(*type)) {
       cases.push_back({model, RoutePolicy::default_rules, kLayerMatmulsOnMma16});
       cases.push_back({model, RoutePolicy::default_rules, kLayerMatmulsOnMma16h});
+      if (*type == QuantType::Q4_K) cases.push_back({model, RoutePolicy::default_rules, kLayerMatmulsOnMma16hFrom4});
     }
   }
   return cases;
@@ -301,6 +306,8 @@ INSTANTIATE_TEST_SUITE_P(SyntheticModels, ExecutorVsInterpreter, ::testing::Valu
                              s += "_layers_mma16";
                            else if (info.param.force == kLayerMatmulsOnMma16h)
                              s += "_layers_mma16h";
+                           else if (info.param.force == kLayerMatmulsOnMma16hFrom4)
+                             s += "_layers_mma16h_from_4";
                            else if (!info.param.force.empty())
                              s += "_" + info.param.force.substr(2, info.param.force.find('@') - 2);
                            std::replace_if(s.begin(), s.end(), [](char c) { return !std::isalnum(c); }, '_');
@@ -425,7 +432,7 @@ TEST_F(ExecutorTest, LaunchGroupsMatchSeparateLaunches) {
 // kernels would (one lane function over the same floats), for mma16, mma16h's fp16 and mmq's q8_1:
 // identical logits; a wrong row, super-block, format or scratch is not.
 TEST_F(ExecutorTest, QuantizeInProducerMatchesTheRoutesOwnQuantization) {
-  for (const char* layers : {kLayerMatmulsOnMma16, kLayerMatmulsOnMma16h})
+  for (const char* layers : {kLayerMatmulsOnMma16, kLayerMatmulsOnMma16h, kLayerMatmulsOnMma16hFrom4})
     expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::default_rules, layers),
                         "quantize-in-producer");
   expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::no_mma16, ""), "quantize-in-producer");

@@ -116,7 +116,7 @@ std::vector<KernelInstance> norm_grid() {
     for (bool weighted : {false, true}) out.push_back(kernel_instance("rms_norm", {{"group", group}, {"weighted", weighted}}));
   // quantize-in-producer: rows of whole super-blocks, a warp's (256, 512, 1024) or a block's.
   for (int64_t group : {256, 512, 1024, 2560, 3840, 5376})
-    for (const char* format : {"q8_1", "mma16"})
+    for (const char* format : {"q8_1", "mma16", "mma16h"})
       out.push_back(kernel_instance("rms_norm", {{"group", group}, {"weighted", true}, {"quantize", Ident{format}}}));
   for (int64_t width : {6, 16, 256, 1536}) out.push_back(kernel_instance("ple_combine", {{"width", width}}));
   for (auto [head_dim, pairs] : {std::pair<int64_t, int64_t>{32, 16}, {64, 8}, {128, 64}, {256, 128}, {256, 0},
@@ -134,6 +134,10 @@ std::vector<KernelInstance> norm_grid() {
       if (chain >= 1) attrs.push_back({"then_norm", true});
       if (chain == 3 && group % 256 == 0) attrs.push_back({"quantize", Ident{group == 3840 ? "mma16" : "q8_1"}});
       out.push_back(kernel_instance("add_rms_norm", attrs));
+      if (chain == 3 && group == 3840) {
+        attrs.back() = {"quantize", Ident{"mma16h"}};
+        out.push_back(kernel_instance("add_rms_norm", attrs));
+      }
     }
   for (auto [head_dim, pairs] : {std::pair<int64_t, int64_t>{6, 3}, {32, 16}, {64, 8}, {128, 64}, {256, 128},
                                  {256, 0}, {512, 64}, {512, 256}, {1024, 128}, {2048, 256}})
@@ -209,7 +213,8 @@ TEST(OpKernels, TemplateParameterGridCompiles) {
   for (auto part : {quant_type_grid("embed_gather"), quant_type_grid("random_weights"), norm_grid(), cache_grid()})
     instances.insert(instances.end(), part.begin(), part.end());
   for (const char* family : {"geglu", "add", "scale_by", "softcap", "sample"}) instances.push_back(kernel_instance(family));
-  for (const char* format : {"q8_1", "mma16"}) instances.push_back(kernel_instance("geglu", {{"quantize", Ident{format}}}));
+  for (const char* format : {"q8_1", "mma16", "mma16h"})
+    instances.push_back(kernel_instance("geglu", {{"quantize", Ident{format}}}));
   std::vector<JitRequest> requests;
   for (KernelInstance& k : instances) requests.push_back({std::move(k), "the template grid"});
   testing::expect_compiles_for_sm90(requests, "kernel instances");

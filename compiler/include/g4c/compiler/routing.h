@@ -34,11 +34,11 @@ struct RouteRule {
 // shape wins. The last rule (ws) matches everything.
 std::span<const RouteRule> default_route_rules();
 
-// The default decision; rules for a route not allowed are skipped (policies no-mmq and no-mma16;
-// mma16 also where a weight cannot take its layout).
-plan::RouteChoice default_route(const RouteQuery& q, bool allow_mmq, bool allow_mma16 = true);
+// The default decision; rules for a route not allowed are skipped (policies no-mmq, no-mma16 — both
+// routes of the mma16 layout — and no-mma16h; the mma16 layout also where a weight cannot take it).
+plan::RouteChoice default_route(const RouteQuery& q, bool allow_mmq, bool allow_mma16 = true, bool allow_mma16h = true);
 
-enum class RoutePolicy : uint8_t { default_rules, ws_only, no_mmq, no_mma16, all_cublas };
+enum class RoutePolicy : uint8_t { default_rules, ws_only, no_mmq, no_mma16, all_cublas, no_mma16h };
 std::string_view name(RoutePolicy p);
 std::optional<RoutePolicy> parse_route_policy(std::string_view s);
 std::span<const std::string> route_policy_names();

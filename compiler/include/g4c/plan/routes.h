@@ -42,14 +42,19 @@ std::optional<ActivationFormat> parse_activation_format(std::string_view s);
 std::optional<ActivationFormat> activation_format(Route route);
 // Per-sequence bytes of a row of `cols` activations in `format` (route_scratch_seq_bytes' share).
 int64_t activation_seq_bytes(ActivationFormat format, int64_t cols);
-// The format a matmul's routes read at every one of its widths, or none (a route without such
-// activations at some width, or two formats).
-std::optional<ActivationFormat> uniform_activation_format(const Op& matmul);
+// What a producer writes for a matmul (quantize-in-producer): the matmul's routes, each naming the
+// activations it reads at its width (source: the matmul), or none when a route at some width reads
+// none a producer writes (ws, gemm_n, cublas).
+std::optional<std::vector<RouteChoice>> activations_for(const Op& matmul);
 // The ops that may write a matmul's activations as they produce its input: an rms_norm over whole
-// rows or a geglu, of a row length the int8 formats step over (256-value super-blocks).
+// rows or a geglu, of a row length the formats step over (256-value super-blocks).
 bool can_quantize_result(const Op& op);
-// The format an op's `quantize` attribute names (none without one).
-std::optional<ActivationFormat> quantized_result(const Op& op);
+// The format an op's `quantize` attribute names at `width` (none without one, or at another width).
+std::optional<ActivationFormat> quantized_result(const Op& op, int64_t width);
+// Whether an op's `quantize` writes the format `matmul` reads at every width the op quantizes at.
+bool quantizes_for(const Op& op, const Op& matmul);
+// Per-sequence scratch of an op's `quantize`: the largest of its widths' formats (0 without one).
+int64_t quantized_result_seq_bytes(const Op& op);
 
 // Whether an op other than a matmul reads a weight of `type` in `layout`: every op reads GGUF's;
 // embed_gather also gathers rows from the mma16 layout (a tied embedding whose LM head is on
