@@ -138,8 +138,9 @@ int tune(int argc, char** argv) {
       " at widths " + width_list + ".\nOf " + route_list + ", each is checked against the CPU op on " +
       std::to_string(*check_rows) + " output rows, then timed as the median of " + std::to_string(*repeats) +
       " CUDA-graph replays over\nweight copies larger than the L2 cache; the fastest wins, and routes within 2% of it "
-      "tie, going to the first of ws, mmq, gemm_n, cublas, mma16.\nA shape takes mma16 (a repacked weight) at every width "
-      "if that is faster over the widths together, else at none.";
+      "tie, going to the first of ws, mmq, gemm_n, cublas, mma16, mma16h.\nA shape takes the mma16 layout (a repacked "
+      "weight: mma16 or mma16h) at every width if that is faster over the widths together, else at none; a shape none of "
+      "these routes can run has no entry (the rules keep it).";
   const std::string text =
       g4c::format_tuning_file(g4c::gpu::tuning_table(*results, device->arch(), device->name, comment));
   std::cerr << g4c::gpu::format_tune_report(*results, g4c::gpu::copy_bandwidth_gbps());

@@ -16,17 +16,18 @@ TEST(DefaultRules, FollowTheDocumentedTable) {
     plan::RouteChoice c = default_route({t, rows, cols, n}, true);
     return std::string(plan::name(c.route)) + " " + c.source;
   };
-  EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 1), "mma16 rule mma16-k-quant");
-  EXPECT_EQ(route(QuantType::Q6_K, 262144, 3840, 8), "mma16 rule mma16-k-quant");
+  EXPECT_EQ(route(QuantType::Q4_K, 4096, 3840, 1), "mma16 rule mma16-quant");
+  EXPECT_EQ(route(QuantType::Q6_K, 262144, 3840, 8), "mma16 rule mma16-quant");
   // From 16 rows on, the fp16 form of the same layout; without it (policy no-mma16h), mma16.
   EXPECT_EQ(route(QuantType::Q6_K, 262144, 3840, 32), "mma16h rule mma16h-wide");
   EXPECT_EQ(route(QuantType::Q4_K, 2048, 3840, 16), "mma16h rule mma16h-wide");
-  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 16), "mmq rule mmq-quant");
+  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 16), "mma16h rule mma16h-wide");
   EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 32}, true, true, false).route, Route::mma16);
-  EXPECT_EQ(route(QuantType::Q4_K, 512, 3840, 8), "mma16 rule mma16-k-quant");
-  // Q8_0 and Q4_0 are legal on mma16 but unmeasured there.
-  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 5), "mmq rule mmq-quant");
-  EXPECT_EQ(route(QuantType::Q4_0, 4096, 3840, 1), "mmq rule mmq-quant");
+  EXPECT_EQ(route(QuantType::Q4_K, 512, 3840, 8), "mma16 rule mma16-quant");
+  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 5), "mma16 rule mma16-quant");
+  EXPECT_EQ(route(QuantType::Q4_0, 4096, 3840, 1), "mma16 rule mma16-quant");
+  // Q5_K is not in the layout: the int8 tile.
+  EXPECT_EQ(route(QuantType::Q5_K, 4096, 3840, 8), "mmq rule mmq-quant");
   // Where the mma16 layout is not allowed (policy no-mma16, or a weight that cannot take it), mmq.
   EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 8}, true, false).route, Route::mmq);
   EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 32}, true, false).route, Route::mmq);
@@ -40,7 +41,7 @@ TEST(DefaultRules, FollowTheDocumentedTable) {
   EXPECT_EQ(route(QuantType::Q8_0, 4096, 96, 32), "gemm_n rule gemm-n");
   EXPECT_EQ(route(QuantType::Q8_0, 4096, 80, 32), "ws rule ws-any");
   // Without the int8 routes the big shapes stay on ws, or gemm_n past 16.
-  EXPECT_EQ(default_route({QuantType::Q8_0, 4096, 2560, 8}, false).route, Route::ws);
+  EXPECT_EQ(default_route({QuantType::Q8_0, 4096, 2560, 8}, false, false).route, Route::ws);
   EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 8}, false, false).route, Route::ws);
   EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 32}, false, false).route, Route::gemm_n);
 }

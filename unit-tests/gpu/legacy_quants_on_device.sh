@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Q8_0 and Q4_0 on the mma16 layout's routes, on the device machine (binaries built on the build
+# machine). Logs: $OUT/legacy-quants-<step>.tgz.
+#
+#   G4C_DEADLINE=300 unit-tests/gpu/legacy_quants_on_device.sh tune    (carry build/bin)
+#     `g4run tune` of the E4B's (Q8_0) and the QAT 12B's (Q4_0) shapes on mmq, mma16 and mma16h at
+#     N = 1, 8, 16, then each model benched with the default rules and with that tuning file.
+#   G4C_DEADLINE=400 unit-tests/gpu/legacy_quants_on_device.sh ab      (carry build/bin)
+#     the E4B's full-size oracles (batched vs single, exact at one width) and the Q8_0 / Q4_0
+#     synthetic models on every route against the interpreter, then both models at N = 1, 8, 16,
+#     32 with the default rules against the rules before (mmq for Q8_0 and Q4_0), twice, alternating.
+set -uo pipefail
+. "$(dirname "$0")/on_device_common.sh"
+what=${1:-ab}
+on_device_start legacy-quants-$what
+bench() {  # NAME PLAN WIDTHS
+  step bench-$1 timeout $(( $(left) - 10 )) build/bin/g4run bench $2 --weights random:seed=1 --batch $3 --context 1024
+}
+case $what in
+  tune)
+    for model in e4b 12b-qat-q4_0; do
+      build/bin/g4c compile models/gemma4-$model.toml --batch 1,8,16 --context 4096 -o build/plans/$model.plan
+      step tune-$model timeout 100 build/bin/g4run tune build/plans/$model.plan --batch 1,8,16 --routes mmq,mma16,mma16h \
+        -o $r/tune-$model.toml
+      [ -f $r/tune-$model.toml ] && build/bin/g4c compile models/gemma4-$model.toml --batch 1,8,16 --context 4096 \
+        --tuning $r/tune-$model.toml -o build/plans/$model-tuned.plan
+    done
+    for plan in e4b e4b-tuned 12b-qat-q4_0 12b-qat-q4_0-tuned; do
+      [ -f build/plans/$plan.plan ] && [ $(left) -gt 25 ] && bench $plan build/plans/$plan.plan 1,8,16
+    done
+    for f in $r/tune-*.log; do echo "== $f"; grep -E "^Q[0-9]_[0K]|copy bandwidth" $f | head -40; done ;;
+  ab)
+    step oracle-tests timeout 240 build/bin/g4c_gpu_tests --gtest_color=no \
+      --gtest_filter='ExecutorTest.GemmaE4b*:*ExecutorVsInterpreter*quant_q8_0*:*ExecutorVsInterpreter*quant_q4_0*'
+    build/bin/g4c compile models/gemma4-e4b.toml --batch 1,8,16,32 --context 4096 -o build/plans/e4b.plan
+    build/bin/g4c compile models/gemma4-e4b.toml --batch 1,8,16,32 --context 4096 --route-policy=no-mma16 \
+      -o build/plans/e4b-before.plan
+    build/bin/g4c compile models/gemma4-12b-qat-q4_0.toml --batch 1,8,16,32 --context 4096 -o build/plans/qat.plan
+    build/bin/g4c compile models/gemma4-12b-qat-q4_0.toml --batch 1,8,16,32 --context 4096 --route '*=mmq' \
+      --route 'lm_head=mma16@N<16' --route 'lm_head=mma16h@N>=16' -o build/plans/qat-before.plan
+    for round in 1 2; do
+      for plan in e4b e4b-before qat qat-before; do [ $(left) -gt 25 ] && bench $plan-$round build/plans/$plan.plan 1,8,16,32; done
+    done
+    grep -hE "^\[  (PASSED|FAILED)|tests ran" $r/oracle-tests.log ;;
+esac
+tar -czf ${OUT:-/tmp}/legacy-quants-$what.tgz -C $r .
+for f in $r/bench-*.log; do echo "== $f"; grep -E "^ +N |^ +[0-9]+ +[0-9]+ |copy bandwidth" $f; done
+cat $r/steps.log
