@@ -8,7 +8,8 @@
 #   G4C_DEADLINE=400 unit-tests/gpu/legacy_quants_on_device.sh ab      (carry build/bin)
 #     the E4B's full-size oracles (batched vs single, exact at one width) and the Q8_0 / Q4_0
 #     synthetic models on every route against the interpreter, then both models at N = 1, 8, 16,
-#     32 with the default rules against the rules before (mmq for Q8_0 and Q4_0), twice, alternating.
+#     32 with the default rules against the rules before (mmq for Q8_0 and Q4_0), twice, alternating;
+#     then compute-sanitizer memcheck of the mma16h kernels and producers on the small models.
 set -uo pipefail
 . "$(dirname "$0")/on_device_common.sh"
 what=${1:-ab}
@@ -41,7 +42,11 @@ case $what in
     for round in 1 2; do
       for plan in e4b e4b-before qat qat-before; do [ $(left) -gt 25 ] && bench $plan-$round build/plans/$plan.plan 1,8,16,32; done
     done
-    grep -hE "^\[  (PASSED|FAILED)|tests ran" $r/oracle-tests.log ;;
+    # The mma16h kernels and the producers' fp16 activations under memcheck, on small models.
+    [ $(left) -gt 60 ] && step memcheck timeout $(( $(left) - 15 )) compute-sanitizer --tool memcheck --error-exitcode 1 \
+      build/bin/g4c_gpu_tests --gtest_color=no \
+      --gtest_filter='ExecutorTest.QuantizeInProducer*:*ExecutorVsInterpreter*quant_q4_0_default_layers_mma16h'
+    grep -hE "^\[  (PASSED|FAILED)|tests ran|ERROR SUMMARY" $r/oracle-tests.log $r/memcheck.log ;;
 esac
 tar -czf ${OUT:-/tmp}/legacy-quants-$what.tgz -C $r .
 for f in $r/bench-*.log; do echo "== $f"; grep -E "^ +N |^ +[0-9]+ +[0-9]+ |copy bandwidth" $f; done
