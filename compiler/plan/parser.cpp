@@ -37,7 +37,7 @@ std::vector<RouteChoice> parse_routes(Cursor& c, const std::vector<int64_t>& wid
     size_t route_at = c.pos();
     std::string route_text = c.word();
     auto route = parse_route(route_text);
-    if (!route) c.fail_at(route_at, "unknown route '" + route_text + "' (expected ws, mmq, gemm_n or cublas)");
+    if (!route) c.fail_at(route_at, "unknown route '" + route_text + "' (expected one of " + join(route_names()) + ")");
     c.expect("(");
     std::string source = c.until(')');
     c.expect(")");
