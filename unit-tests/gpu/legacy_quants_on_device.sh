@@ -10,6 +10,8 @@
 #     synthetic models on every route against the interpreter, then both models at N = 1, 8, 16,
 #     32 with the default rules against the rules before (mmq for Q8_0 and Q4_0), twice, alternating;
 #     then compute-sanitizer memcheck of the mma16h kernels and producers on the small models.
+#   G4C_DEADLINE=150 unit-tests/gpu/legacy_quants_on_device.sh quick   (carry build/bin)
+#     one round of that A/B, then the E4B's batched-vs-single oracles on the default routes.
 set -uo pipefail
 . "$(dirname "$0")/on_device_common.sh"
 what=${1:-ab}
@@ -30,6 +32,17 @@ case $what in
       [ -f build/plans/$plan.plan ] && [ $(left) -gt 25 ] && bench $plan build/plans/$plan.plan 1,8,16
     done
     for f in $r/tune-*.log; do echo "== $f"; grep -E "^Q[0-9]_[0K]|copy bandwidth" $f | head -40; done ;;
+  quick)  # ab for a short lease: one bench round first, then the E4B's full-size oracles
+    build/bin/g4c compile models/gemma4-e4b.toml --batch 1,8,16,32 --context 4096 -o build/plans/e4b.plan
+    build/bin/g4c compile models/gemma4-e4b.toml --batch 1,8,16,32 --context 4096 --route-policy=no-mma16 \
+      -o build/plans/e4b-before.plan
+    build/bin/g4c compile models/gemma4-12b-qat-q4_0.toml --batch 1,8,16,32 --context 4096 -o build/plans/qat.plan
+    build/bin/g4c compile models/gemma4-12b-qat-q4_0.toml --batch 1,8,16,32 --context 4096 --route '*=mmq' \
+      --route 'lm_head=mma16@N<16' --route 'lm_head=mma16h@N>=16' -o build/plans/qat-before.plan
+    for plan in e4b e4b-before qat qat-before; do [ $(left) -gt 25 ] && bench $plan build/plans/$plan.plan 1,8,16,32; done
+    [ $(left) -gt 30 ] && step oracle-tests timeout $(( $(left) - 10 )) build/bin/g4c_gpu_tests --gtest_color=no \
+      --gtest_filter='ExecutorTest.GemmaE4bBatchedMatchesSingleWithDefaultRoutes:ExecutorTest.GemmaE4bBatchingIsExactAtOneWidth'
+    grep -hE "^\[  (PASSED|FAILED)|tests ran|^\[ +OK|^\[  FAILED" $r/oracle-tests.log ;;
   ab)
     step oracle-tests timeout 240 build/bin/g4c_gpu_tests --gtest_color=no \
       --gtest_filter='ExecutorTest.GemmaE4b*:*ExecutorVsInterpreter*quant_q8_0*:*ExecutorVsInterpreter*quant_q4_0*'
