@@ -554,6 +554,16 @@ TEST_F(ExecutorTest, GemmaE4bBatchedMatchesSingleWithDefaultRoutes) {
                             {8, 32}, 13);
 }
 
+// The E4B's Q8_0 matmuls on the mma16 layout: mma16 to N = 8, mma16h from 16 (measured faster than
+// mmq; the oracle a rule change for Q8_0 waits for).
+TEST_F(ExecutorTest, GemmaE4bBatchedMatchesSingleOnTheMma16Layout) {
+  std::string layers;
+  for (const char* w : {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down", "lm_head"})
+    layers += std::string(layers.empty() ? "" : ";") + w + "=mma16@N<16;" + w + "=mma16h@N>=16";
+  expect_full_size_batching(*this, "gemma4-e4b.toml", route_options(RoutePolicy::default_rules, layers),
+                            "mma16 layout routes", {8, 32}, 13);
+}
+
 TEST_F(ExecutorTest, GemmaE4bBatchedMatchesSingleWithTunedRoutes) {
   expect_full_size_batching(*this, "gemma4-e4b.toml", h200_tuned_routes(), "tuned routes", {8, 16, 32}, 13);
 }
