@@ -29,7 +29,7 @@ namespace g4c {
 // x f32 [width][cols] → the mma16 activations (matmul_args.h). One warp per (row, super-block),
 // eight values a lane: lane L holds columns 8L..8L+7 of block L / 4. Grid: ceil(width · cols /
 // 256 · 32 / matmul::kThreads) blocks of matmul::kThreads threads.
-__global__ void __launch_bounds__(matmul::kThreads) quantize_mma16(QuantizeMma16Args a) {
+__global__ void __launch_bounds__(matmul::kThreads) quantize_mma16(QuantizeActivationsArgs a) {
   wait_for_prior_grids();
   quantize_rows<matmul::kActivationsMma16>(a.x, a.x_q, a.cols, a.width);
 }
@@ -119,11 +119,12 @@ __device__ __forceinline__ void accumulate_dot(float (&part)[4], const int (&bia
   part[3] = fmaf(lower * dx1, unbias(biased[3]), part[3]);
 }
 
-// The fp16 scale of 32-column block b (a constant) from a row's eight (Q8_0, Q4_0).
-__device__ __forceinline__ float block_scale(const uint4& scales, int b) {
+// The fp16 bits of 32-column block b's scale (a constant) among a row's eight (Q8_0, Q4_0).
+__device__ __forceinline__ unsigned block_scale_bits(const uint4& scales, int b) {
   const unsigned word = b < 2 ? scales.x : b < 4 ? scales.y : b < 6 ? scales.z : scales.w;
-  return half_to_float(word >> (16 * (b % 2)));
+  return (word >> (16 * (b % 2))) & 0xffffu;
 }
+__device__ __forceinline__ float block_scale(const uint4& scales, int b) { return half_to_float(block_scale_bits(scales, b)); }
 
 // What each weight type does with one record (16 rows × 256 columns): the lane's loads, and its
 // product with the activations into the accumulators.
@@ -411,7 +412,8 @@ struct Mma16Work {
   template <int kTiles8>
   __device__ void finish(float (&acc)[kTiles8][4]) const {
     mm::finish_block_tile(acc, mm::dynamic_shared_memory(), tiles_per_block, width - first_row,
-                      tile_block * tiles_per_block * layout::kMma16TileRows, member.rows, member.y + first_row * member.rows);
+                          tile_block * tiles_per_block * layout::kMma16TileRows, member.rows,
+                          member.y + first_row * member.rows);
   }
 };
 

@@ -21,7 +21,7 @@ namespace g4c {
 
 // x f32 [width][cols] → the mma16h activations (matmul_args.h). One warp per (row, super-block),
 // as quantize_mma16.
-__global__ void __launch_bounds__(matmul::kThreads) quantize_mma16h(QuantizeMma16Args a) {
+__global__ void __launch_bounds__(matmul::kThreads) quantize_mma16h(QuantizeActivationsArgs a) {
   wait_for_prior_grids();
   quantize_rows<matmul::kActivationsMma16h>(a.x, a.x_q, a.cols, a.width);
 }
@@ -60,11 +60,6 @@ struct Mma16hType<block_q8_0> {
     const uint4 c = r.codes[b];
     return mma16h::q8_0_fragments(c.x, c.y, c.z, c.w, block_scale_bits(r.upper, b), block_scale_bits(r.lower, b));
   }
-  // The fp16 bits of block b's scale (a constant) among a row's eight.
-  __device__ static unsigned block_scale_bits(const uint4& scales, int b) {
-    const unsigned word = b < 2 ? scales.x : b < 4 ? scales.y : b < 6 ? scales.z : scales.w;
-    return (word >> (16 * (b % 2))) & 0xffffu;
-  }
 };
 
 template <>
@@ -72,8 +67,8 @@ struct Mma16hType<block_q4_0> {
   __device__ static mma16h::BlockFragments fragments(const Mma16Type<block_q4_0>::Record& r, int b) {
     const uint4 c = r.codes[b / 2];
     const bool odd = b % 2 != 0;
-    return mma16h::q4_0_fragments(odd ? c.z : c.x, odd ? c.w : c.y, Mma16hType<block_q8_0>::block_scale_bits(r.upper, b),
-                                  Mma16hType<block_q8_0>::block_scale_bits(r.lower, b));
+    return mma16h::q4_0_fragments(odd ? c.z : c.x, odd ? c.w : c.y, block_scale_bits(r.upper, b),
+                                  block_scale_bits(r.lower, b));
   }
 };
 

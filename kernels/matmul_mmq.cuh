@@ -18,9 +18,9 @@ namespace g4c {
 // x f32 [width][cols] → q8_1 (matmul_args.h: super-block-major, per 32 values d = max|x| / 127
 // as fp16, q = round(x / d), and Σq). One warp per (row, super-block), 8 values a lane.
 // Grid: ceil(width · cols / 256 · 32 / matmul::kThreads) blocks of matmul::kThreads threads.
-__global__ void __launch_bounds__(matmul::kThreads) quantize_q8_1(QuantizeQ81Args args) {
+__global__ void __launch_bounds__(matmul::kThreads) quantize_q8_1(QuantizeActivationsArgs args) {
   wait_for_prior_grids();
-  quantize_rows<matmul::kActivationsQ81>(args.x, args.x_q8, args.cols, args.width);
+  quantize_rows<matmul::kActivationsQ81>(args.x, args.x_q, args.cols, args.width);
 }
 
 namespace mm {

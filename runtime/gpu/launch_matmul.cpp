@@ -74,18 +74,19 @@ cudaError_t launch_ws(cudaKernel_t kernel, const MatmulCall& c, cudaStream_t str
                        matmul_shared_bytes(plan::Route::ws, c.type, c.width, 0), args, stream);
 }
 
-// `quantize` is null when the scratch already holds the activations (MatmulCall::activations_ready).
+// A route's activations of x into the scratch, one warp per (activation row, super-block); nothing
+// when `quantize` is null (the scratch already holds them: MatmulCall::activations_ready).
+cudaError_t launch_quantize(cudaKernel_t quantize, const MatmulCall& c, cudaStream_t stream) {
+  if (!quantize) return cudaSuccess;
+  const QuantizeActivationsArgs args{c.x, c.scratch, c.cols, c.width};
+  return launch_kernel(quantize, grid_for(c.width * (c.cols / matmul::kQ8SuperBlock), matmul::kWarps), 0, args, stream);
+}
+
 cudaError_t launch_mmq(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
   if (info(c.type).is_float || c.cols % matmul::kQ8SuperBlock != 0 || !c.scratch || !aligned16(c.scratch) ||
       !aligned16(c.x))
     return cudaErrorInvalidValue;
-  // One warp per (activation row, super-block).
-  const QuantizeQ81Args quantize_args{c.x, c.scratch, c.cols, c.width};
-  const int64_t warps = c.width * (c.cols / matmul::kQ8SuperBlock);
-  if (quantize)
-    if (cudaError_t e = launch_kernel(quantize, grid_for(warps, matmul::kWarps), 0, quantize_args, stream);
-        e != cudaSuccess)
-      return e;
+  if (cudaError_t e = launch_quantize(quantize, c, stream); e != cudaSuccess) return e;
   const int row_warps = row_warps_for(plan::Route::mmq, c);
   const MmqArgs args{c.weight, c.scratch, c.y, c.rows, c.cols, c.width, row_warps};
   return launch_kernel(kernel, grid_for(c.rows, matmul::kTileRowsPerWarp * row_warps),
@@ -99,12 +100,7 @@ cudaError_t launch_mma16(plan::Route route, cudaKernel_t quantize, cudaKernel_t 
   if (!mma16_supports(c.type) || c.cols % matmul::kQ8SuperBlock != 0 || !c.scratch || !aligned16(c.scratch) ||
       !aligned16(c.x))
     return cudaErrorInvalidValue;
-  const QuantizeMma16Args quantize_args{c.x, c.scratch, c.cols, c.width};
-  const int64_t warps = c.width * (c.cols / matmul::kQ8SuperBlock);  // one per (row, super-block)
-  if (quantize)  // null when the scratch already holds them
-    if (cudaError_t e = launch_kernel(quantize, grid_for(warps, matmul::kWarps), 0, quantize_args, stream);
-        e != cudaSuccess)
-      return e;
+  if (cudaError_t e = launch_quantize(quantize, c, stream); e != cudaSuccess) return e;
   if (c.group.size() + 1 > kMma16MaxMembers) return cudaErrorInvalidValue;
   std::array<int64_t, kMma16MaxMembers> rows = {c.rows};
   Mma16Args args{{{c.weight, c.y, c.rows}}, {}, 1, c.scratch, c.cols, c.width, 0, mma16_row_groups_of(route, c.width)};

@@ -389,10 +389,10 @@ TEST_F(OpsTest, ElementwiseOpsMatchCpuAlignedAndNot) {
     }
 }
 
-// A route's own quantization kernel (quantize_q8_1 or quantize_mma16) over `rows` rows of `cols`
+// A route's own quantization kernel (quantize_q8_1, quantize_mma16 or quantize_mma16h) over `rows` rows of `cols`
 // floats already written, launched as launch_matmul launches it.
 cudaError_t launch_route_quantization(cudaKernel_t kernel, const float* x, void* x_q, int64_t rows, int64_t cols) {
-  const QuantizeQ81Args args{x, x_q, cols, static_cast<int>(rows)};  // QuantizeMma16Args alike
+  const QuantizeActivationsArgs args{x, x_q, cols, static_cast<int>(rows)};
   const int64_t threads = rows * cols / matmul::kQ8SuperBlock * 32;
   return gpu::launch(kernel, {dim3(unsigned((threads + matmul::kThreads - 1) / matmul::kThreads)), dim3(matmul::kThreads)},
                      args);

@@ -236,7 +236,7 @@ TEST(Mma16hModel, TheProducersLaneStoresFillTheLayout) {
 // The fp16 steps: one rounding of the exact result, magic-number codes exact.
 TEST(Mma16hModel, HalfStepsRoundOnce) {
   const unsigned codes = mma16h::code_pairs(0x0f3a0c05u, 0x000F000Fu).even;  // bytes 0, 2: 5 and 10
-  EXPECT_EQ(mma16h::hsub2(codes, mma16h::kHalf1024), mma16h::half_bits(5.0) | mma16h::half_bits(10.0) << 16);
+  EXPECT_EQ(mma16h::hsub2(codes, mma16h::kMagic), mma16h::half_bits(5.0) | mma16h::half_bits(10.0) << 16);
   const unsigned high = mma16h::code_pairs(0x00f000a0u, 0x00F000F0u).even;  // high nibbles 10 and 15
   EXPECT_EQ(mma16h::hfma2(high, mma16h::kHalfSixteenth, mma16h::kHalfMinus64),
             mma16h::half_bits(10.0) | mma16h::half_bits(15.0) << 16);

@@ -62,8 +62,9 @@ struct Mma16Args {
   int row_groups;  // blocks per tile block, each taking `capacity` activation rows (mma16_row_groups)
 };
 
-// quantize_mma16: x f32 [width][cols] → the mma16 activations (layout below).
-struct QuantizeMma16Args {
+// quantize_q8_1, quantize_mma16, quantize_mma16h: x f32 [width][cols] → a route's activations
+// (q8_1, the mma16 layout, mma16h's fp16; layouts below).
+struct QuantizeActivationsArgs {
   const float* x;
   void* x_q;
   long long cols;
@@ -77,14 +78,6 @@ struct RepackMma16Args {
   long long rows;
   long long cols;
   long long units;
-};
-
-// quantize_q8_1: x f32 [width][cols] → q8_1 blocks in the super-block-major layout below.
-struct QuantizeQ81Args {
-  const float* x;
-  void* x_q8;
-  long long cols;
-  int width;
 };
 
 // dequantize_f16: a whole weight → fp16 [rows][cols] (the cuBLAS route's copy, made at load).

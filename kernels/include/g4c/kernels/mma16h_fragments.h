@@ -10,7 +10,7 @@
 // 2t+8, 2t+9 of 16; since a dot product does not care in which order it sums, the route maps
 // logical k 2t, 2t+1, 2t+8, 2t+9 of the first mma to columns 4t, 4t+2, 4t+1, 4t+3 of the block
 // (bytes 0 and 2, then 1 and 3 of the word: one mask each), and of the second mma to the same
-// + 16. The activations are stored in that order (mma16h_half_position in matmul_args.h), so a
+// + 16. The activations are stored in that order (matmul::mma16h_half_byte in matmul_args.h), so a
 // lane's B fragments for both mmas are one 16-byte load.
 //
 // Codes become halves exactly by the magic-number trick: a code q < 1024 or-ed into the mantissa
@@ -28,8 +28,7 @@
 
 namespace g4c::mma16h {
 
-inline constexpr unsigned kMagic = 0x64006400u;        // (1024, 1024)
-inline constexpr unsigned kHalf1024 = 0x64006400u;     // 1024
+inline constexpr unsigned kMagic = 0x64006400u;        // (1024, 1024): also the value subtracted
 inline constexpr unsigned kHalfMinus1024 = 0xE400E400u;
 inline constexpr unsigned kHalf1032 = 0x64086408u;     // 1024 + 8: Q4_0's q − 8
 inline constexpr unsigned kHalf1056 = 0x64206420u;     // 1024 + 32: Q6_K's q − 32
@@ -186,7 +185,7 @@ G4C_HD inline BlockFragments q4_k_fragments(unsigned x, unsigned y, unsigned z, 
   };
   const unsigned su = scale(upper), ou = negated_minimum(upper), sl = scale(lower), ol = negated_minimum(lower);
   return assemble(p, [&](unsigned biased, bool upper_row, bool) {
-    const unsigned q = high ? hfma2(biased, kHalfSixteenth, kHalfMinus64) : hsub2(biased, kHalf1024);
+    const unsigned q = high ? hfma2(biased, kHalfSixteenth, kHalfMinus64) : hsub2(biased, kMagic);
     return hfma2(q, upper_row ? su : sl, upper_row ? ou : ol);
   });
 }
