@@ -19,10 +19,8 @@ __global__ void __launch_bounds__(kKvWriteThreads) kv_write(KvWriteArgs a) {
   const int row = blockIdx.y;
   const int offset = (blockIdx.x * kKvWriteThreads + threadIdx.x) * kChunkElems;
   const int seq = a.seq[row];
-  const long long pos = a.pos[row];
-  // Padding rows store nothing; neither does a row outside the cache (a second line of defence).
-  if (seq < 0 || seq >= a.sequences || pos < 0 || (!RING && pos >= a.slots) || offset >= kRowElems) return;
-  const long long slot = RING ? pos % a.slots : pos;
+  const long long slot = cache_slot<RING>(seq, a.pos[row], a.slots, a.sequences);
+  if (slot < 0 || offset >= kRowElems) return;
   const long long element = (seq * a.slots + slot) * kRowElems + offset;
   const long long source = static_cast<long long>(row) * kRowElems + offset;
   constexpr int kElemBytes = 16 / kChunkElems;

@@ -173,6 +173,15 @@ struct CacheElement<block_f32> {
   }
 };
 
+// The cache slot a row at position `pos` of sequence `seq` is stored in (a ring keeps position p in
+// slot p mod slots), or -1 for a row that stores nothing: padding (seq < 0) and, as a second line
+// of defence, one outside the cache (the backends check them first).
+template <bool RING>
+__device__ inline long long cache_slot(int seq, long long pos, long long slots, int sequences) {
+  if (seq < 0 || seq >= sequences || pos < 0 || (!RING && pos >= slots)) return -1;
+  return RING ? pos % slots : pos;
+}
+
 // kChunkElems floats (16-byte aligned) as the 16 bytes of cache elements that store them.
 template <class Elem>
 __device__ inline uint4 encode_chunk(const float* src) {

@@ -11,9 +11,11 @@ namespace g4c {
 // instances) then sees the fused ops, never the pairs they replaced. quantize-once reads the
 // routes, so it follows them, and group-matmuls the preparations quantize-once shares; quantize-in-producer
 // then moves each shared preparation into the op producing the input, and norm-chains lets a
-// post-norm's launch carry the norms after it (and their quantization); liveness
+// post-norm's launch carry the norms after it (and their quantization), and attention-inputs a
+// Q norm's launch its layer's K and V norms and KV write (after alias, whose in-place decisions
+// it must not break, and kv-storage, which decides whether K is stored); liveness
 // and kernel instances still come after both.
-static constexpr std::array<PassInfo, 14> kPipeline = {{
+static constexpr std::array<PassInfo, 15> kPipeline = {{
     {"residual-norm", "residual add of an rms_norm as one add_rms_norm op", run_fuse_residual_norm, true},
     {"norm-rope", "per-head rms_norm and its rope as one rms_norm_rope op", run_fuse_norm_rope, true},
     {"attention-combine", "attention's split partials merged by the partial kernel's last block", run_fuse_attention_combine,
@@ -28,6 +30,8 @@ static constexpr std::array<PassInfo, 14> kPipeline = {{
     {"quantize-in-producer", "the rms_norm or geglu before a matmul writes its int8 activations", run_quantize_in_producer,
      true},
     {"norm-chains", "an add_rms_norm launches the layer scale and the next norm of its row", run_norm_chains, true},
+    {"attention-inputs", "a layer's Q norm+RoPE launches its K norm+RoPE, V norm and KV write", run_attention_inputs,
+     true},
     {"buffer-plan", "liveness and per-sequence arena offsets", run_buffer_plan},
     {"kernel-instances", "the kernel instances the plan launches", run_kernel_instances},
 }};

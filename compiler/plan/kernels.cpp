@@ -27,15 +27,22 @@ std::vector<KernelInstance> matmul_kernels(const Plan& plan, const Op& op, int64
   return k;
 }
 
+// What every kernel writing or reading a cache is specialized on.
+std::vector<Attr> cache_constants(const KvCache& c) {
+  return {{"kind", Ident{std::string(name(c.kind))}},
+          {"head_dim", int64_t{c.head_dim}},
+          {"kv_heads", int64_t{c.kv_heads}},
+          {"dtype", Ident{std::string(name(c.dtype))}}};
+}
+
+// A v_only cache: kv_write stores V alone; attention rebuilds K, rotating its first pairs.
+const Attr kVOnly{"storage", Ident{std::string(name(KvStorage::v_only))}};
+
 std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op) {
   const KvCache* c = plan.find_cache(op.cache);
   if (!c) return {};
-  std::vector<Attr> k = {{"kind", Ident{std::string(name(c->kind))}},
-                         {"head_dim", int64_t{c->head_dim}},
-                         {"kv_heads", int64_t{c->kv_heads}},
-                         {"dtype", Ident{std::string(name(c->dtype))}}};
-  // A v_only cache: kv_write stores V alone; attention rebuilds K, rotating its first pairs.
-  const Attr v_only{"storage", Ident{std::string(name(KvStorage::v_only))}};
+  std::vector<Attr> k = cache_constants(*c);
+  const Attr& v_only = kVOnly;
   if (op.kind == OpKind::kv_write) {
     if (c->v_only()) k.push_back(v_only);
     return {kernel_instance("kv_write", std::move(k))};
@@ -60,6 +67,16 @@ KernelInstance with_quantize(const Op& op, int64_t width, KernelInstance k) {
   if (const std::optional<ActivationFormat> f = quantized_result(op, width))
     k.constants.push_back({"quantize", Ident{std::string(name(*f))}});
   return k;
+}
+
+// attention-inputs: the cache's constants, the RoPE's rotated pairs, and whether K is stored.
+KernelInstance attention_inputs_kernel(const Plan& plan, const AttentionInputs& in) {
+  const KvCache* c = plan.find_cache(in.write->cache);
+  if (!c) return kernel_instance("attention_inputs");
+  std::vector<Attr> k = cache_constants(*c);
+  k.push_back({"rotated_pairs", in.q->get_int("rotated_pairs")});
+  if (c->v_only()) k.push_back(kVOnly);
+  return kernel_instance("attention_inputs", std::move(k));
 }
 
 }  // namespace
@@ -114,6 +131,7 @@ std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t 
       return {with_chain(plan, op, width,
                          kernel_instance("add_rms_norm", {{"group", op.get_int("group")}, {"weighted", !op.weight.empty()}}))};
     case OpKind::rms_norm_rope:
+      if (const std::optional<AttentionInputs> in = attention_inputs_of(plan, op)) return {attention_inputs_kernel(plan, *in)};
       return {kernel_instance("rms_norm_rope", {{"head_dim", op.get_int("head_dim")},
                                                 {"rotated_pairs", op.get_int("rotated_pairs")},
                                                 {"weighted", !op.weight.empty()}})};
@@ -191,6 +209,58 @@ std::string launch_group_conflict(const Plan& plan, const Op& leader, const Op& 
              ", which launches one weight at a time (launch groups: mma16)";
   }
   return {};
+}
+
+std::optional<AttentionInputs> attention_inputs_of(const Plan& plan, const Op& q) {
+  if (q.kind != OpKind::rms_norm_rope || q.find("launched_with")) return std::nullopt;
+  AttentionInputs in{&q};
+  for (const Op* member : launch_group_members(plan, q))
+    (member->kind == OpKind::rms_norm_rope ? in.k : member->kind == OpKind::rms_norm ? in.v : in.write) = member;
+  if (!in.write) return std::nullopt;
+  return in;
+}
+
+namespace {
+
+std::string value_ref(const std::string& value) { return "%" + value; }
+
+// The op among `in`'s that writes storage another of them reads, as "%writer ... %reader", or "".
+std::string storage_clash(const AttentionInputs& in, const StorageAnalysis& s) {
+  const Op* ops[] = {in.q, in.k, in.v};
+  auto root = [&](const std::string& v) {
+    auto it = s.values.find(v);
+    return it == s.values.end() ? v : it->second.root;
+  };
+  for (const Op* writer : ops)
+    for (const Op* reader : ops)
+      if (writer && reader && writer != reader && root(writer->result) == root(reader->operands.at(0)))
+        return ", but " + value_ref(writer->result) + " writes the storage " + value_ref(reader->result) +
+               " reads (one launch runs their heads at once)";
+  return {};
+}
+
+}  // namespace
+
+std::string attention_inputs_conflict(const Plan& plan, const AttentionInputs& in, const StorageAnalysis& storage) {
+  const Op& q = *in.q;
+  const int64_t head_dim = q.get_int("head_dim");
+  const std::string heads = std::to_string(head_dim);
+  const KvCache* cache = plan.find_cache(in.write->cache);
+  if (!cache) return {};  // an undeclared cache is the cache rules' error
+  const KvWriteOperands io = kv_write_operands(*in.write);
+  if (cache->head_dim != head_dim)
+    return ", whose heads of " + heads + " are not %" + in.write->cache + "'s of " + std::to_string(cache->head_dim);
+  if (!in.v || io.v != in.v->result)
+    return ": the launch's kv_write stores " + value_ref(io.v) + ", not its V norm's result";
+  if (in.v->get_int("group") != head_dim || in.v->find("quantize"))
+    return ": its V norm " + value_ref(in.v->result) + " is not over heads of " + heads + " (or quantizes)";
+  if (in.k ? io.k != in.k->result : !io.k.empty())
+    return ": the launch's kv_write stores K " + (io.k.empty() ? std::string("none") : value_ref(io.k)) +
+           ", not its K norm's result";
+  if (in.k && (in.k->get_int("head_dim") != head_dim || in.k->get_int("rotated_pairs") != q.get_int("rotated_pairs") ||
+               in.k->get_number("theta") != q.get_number("theta")))
+    return ": its K norm " + value_ref(in.k->result) + " rotates other heads, pairs or theta than Q's";
+  return storage_clash(in, storage);
 }
 
 std::vector<const Op*> launch_group_members(const Plan& plan, const Op& leader) {

@@ -97,7 +97,8 @@ constexpr AttrSchema kNormAttrs[] = {{"eps", AK::number, true}, {"group", AK::in
 // quantize-in-producer: at each width, the activations of which route (mmq: q8_1, mma16, mma16h)
 // this op writes for the matmuls of its result, which read them with `activations_from`.
 constexpr AttrSchema kQuantize{"quantize", AK::routes, false};
-// norm-chains: the add_rms_norm whose launch computes this op too.
+// norm-chains: the add_rms_norm whose launch computes this op too; attention-inputs: the Q
+// rms_norm_rope whose launch computes this K norm, V norm or KV write.
 constexpr AttrSchema kChainedLaunch{"launched_with", AK::value, false};
 constexpr AttrSchema kQuantizingNormAttrs[] = {kNormAttrs[0], kNormAttrs[1], kInPlace, kQuantize, kChainedLaunch};
 constexpr AttrSchema kScaleAttrs[] = {kInPlace, kChainedLaunch};
@@ -119,8 +120,10 @@ constexpr AttrSchema kNormRopeAttrs[] = {kNormAttrs[0],
                                          kRopeAttrs[0],
                                          kRopeAttrs[1],
                                          kRopeAttrs[2],
-                                         kInPlace};
+                                         kInPlace,
+                                         kChainedLaunch};
 constexpr AttrSchema kInPlaceOnly[] = {kInPlace};
+constexpr AttrSchema kKvWriteAttrs[] = {kChainedLaunch};
 constexpr AttrSchema kSoftcapAttrs[] = {{"cap", AK::number, true}, kInPlace};
 constexpr AttrSchema kOutputAttrs[] = {{"role", AK::ident, true}};
 
@@ -134,7 +137,7 @@ const std::array<OpSchema, kOpKindCount> kSchemas = {{
     {"matmul", 1, P::required, false, true, false, kMatmulAttrs},
     {"rms_norm", 1, P::optional, false, true, true, kQuantizingNormAttrs, false, true, true},
     {"rope", 2, P::none, false, true, true, kRopeAttrs, false, false, false, true},
-    {"kv_write", 4, P::none, true, false, false, {}, true},
+    {"kv_write", 4, P::none, true, false, false, kKvWriteAttrs, true},
     {"attention", 3, P::none, true, true, false, kAttentionAttrs},
     {"geglu", 2, P::none, false, true, true, kGegluAttrs},
     {"add", 2, P::none, false, true, true, kInPlaceOnly},

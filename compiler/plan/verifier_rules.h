@@ -27,7 +27,7 @@ class Reporter {
   DiagnosticEngine& diag_;
 };
 
-// quantize-once, quantize-in-producer, group-matmuls and norm-chains: the attributes they leave
+// quantize-once, quantize-in-producer, group-matmuls, norm-chains and attention-inputs: the attributes they leave
 // (activations_from, quantize, launched_with) say what the runtime may skip; each must hold.
 bool check_fusion_attributes(const Plan& plan, const std::vector<const Op*>& ops, Reporter& report);
 

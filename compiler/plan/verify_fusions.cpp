@@ -1,12 +1,14 @@
 // The rules for the fusion passes' attributes (verifier_rules.h): what quantize-once,
-// quantize-in-producer, group-matmuls and norm-chains leave in a plan must describe launches the
-// runtime can skip without changing a result.
+// quantize-in-producer, group-matmuls, norm-chains and attention-inputs leave in a plan must
+// describe launches the runtime can skip without changing a result.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "g4c/plan/kernels.h"
 #include "g4c/plan/routes.h"
+#include "g4c/plan/storage.h"
 #include "verifier_rules.h"
 
 namespace g4c::plan::verify {
@@ -18,7 +20,9 @@ class FusionRules {
   FusionRules(const Plan& plan, const std::vector<const Op*>& ops, Reporter& report)
       : plan_(plan), ops_(ops), report_(report) {}
 
-  bool run() { return check_shared_activations() && check_launch_groups() && check_norm_chains(); }
+  bool run() {
+    return check_shared_activations() && check_launch_groups() && check_norm_chains() && check_attention_inputs();
+  }
 
  private:
   bool fail(const Op& op, const std::string& message) { return report_.fail(op, message); }
@@ -167,9 +171,17 @@ class FusionRules {
       if (with) {
         const std::string name = std::get<Ident>(with->value).text;
         auto p = earlier.find(name.substr(1));
+        if (p != earlier.end() && p->second->kind == OpKind::rms_norm_rope) {  // attention-inputs' rules
+          leader = nullptr;
+          if (!op->result.empty()) earlier[op->result] = op;
+          continue;
+        }
         if (p == earlier.end() || p->second->kind != OpKind::add_rms_norm)
-          return fail(*op, "launched_with " + name + " is not an earlier add_rms_norm");
+          return fail(*op, "launched_with " + name + " is not an earlier add_rms_norm or rms_norm_rope");
         const Op& l = *p->second;
+        if (op->kind != OpKind::scale_by && op->kind != OpKind::rms_norm)
+          return fail(*op, "launched_with " + name + ", an add_rms_norm: only a scale_by and an rms_norm continue " +
+                               "its row (norm-chains)");
         if (l.get_int("group") != l.type.seq_elements())
           return fail(*op, "launched_with " + name + ", whose norm groups are not whole rows");
         if (leader != &l || op->operands.at(0) != row)
@@ -196,6 +208,58 @@ class FusionRules {
       if (!op->result.empty()) earlier[op->result] = op;
     }
     return true;
+  }
+
+  // attention-inputs: `launched_with = %q` on an rms_norm_rope, rms_norm or kv_write names an
+  // earlier rms_norm_rope that launches itself; its members follow it directly — a K
+  // rms_norm_rope, a V rms_norm, then the kv_write, which ends them — and
+  // attention_inputs_conflict finds nothing that keeps them from one launch.
+  bool check_attention_inputs() {
+    std::map<std::string, const Op*> earlier;  // by result
+    std::optional<AttentionInputs> open;       // an rms_norm_rope and the members read so far
+    std::optional<StorageAnalysis> storage;
+    for (const Op* op : ops_) {
+      const Attr* with = op->kind == OpKind::matmul ? nullptr : op->find("launched_with");
+      const std::string name = with ? std::get<Ident>(with->value).text : "";
+      auto p = with ? earlier.find(name.substr(1)) : earlier.end();
+      if (p == earlier.end() || p->second->kind != OpKind::rms_norm_rope) {  // not a member
+        if (open && !unfinished(*open)) return false;
+        open.reset();
+        if (op->kind == OpKind::rms_norm_rope && !with) open = AttentionInputs{op};
+        if (!op->result.empty()) earlier[op->result] = op;
+        continue;
+      }
+      const Op& q = *p->second;
+      if (const Attr* further = q.find("launched_with"))
+        return fail(*op, "launched_with " + name + ", which is launched with " + std::get<Ident>(further->value).text +
+                             " itself: name that one");
+      if (!open || open->q != &q)
+        return fail(*op, "launched_with " + name + ", but does not follow it directly (the ops a Q norm launches " +
+                             "come right after it)");
+      const Op** slot = op->kind == OpKind::rms_norm_rope ? &open->k
+                        : op->kind == OpKind::rms_norm    ? &open->v
+                        : op->kind == OpKind::kv_write    ? &open->write
+                                                          : nullptr;
+      if (!slot || *slot || (op->kind == OpKind::rms_norm_rope && open->v))
+        return fail(*op, "launched_with " + name + ", an rms_norm_rope: a K rms_norm_rope, a V rms_norm and then " +
+                             "the kv_write join its launch, each once (attention-inputs)");
+      *slot = op;
+      if (op->kind == OpKind::kv_write) {
+        if (!storage) storage = analyze_storage(plan_);
+        if (const std::string conflict = attention_inputs_conflict(plan_, *open, *storage); !conflict.empty())
+          return fail(*op, "launched_with " + name + conflict);
+        open.reset();
+      }
+      if (!op->result.empty()) earlier[op->result] = op;
+    }
+    return !open || unfinished(*open);
+  }
+
+  // False (reported) when the Q norm launches ops with it but no kv_write ends them.
+  bool unfinished(const AttentionInputs& in) {
+    if (!in.k && !in.v) return true;
+    return fail(*in.q, "launches " + op_id(in.v ? *in.v : *in.k) +
+                           " with it but no kv_write after: attention-inputs ends with the layer's KV write");
   }
 
   const Plan& plan_;

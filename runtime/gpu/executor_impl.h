@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "g4c/plan/kernels.h"
 #include "g4c/plan/storage.h"
 #include "g4c/runtime/gpu/device_weights.h"
 #include "g4c/runtime/gpu/executor.h"
@@ -120,6 +121,7 @@ struct Executor::Impl {
   bool allocate_caches(DiagnosticEngine& diag);
   bool build_launches(WidthState& w, DiagnosticEngine& diag);
   std::optional<Launch> launch_for(const Op& op, WidthState& w, DiagnosticEngine& diag);
+  AttentionInputsCall attention_inputs_call(const AttentionInputs& in, WidthState& w);
   bool capture(WidthState& w, DiagnosticEngine& diag);
   using LaunchFilter = std::function<bool(const Launch&)>;
   cudaError_t capture_graph(WidthState& w, const LaunchFilter& include, cudaGraphExec_t& exec, size_t* nodes);

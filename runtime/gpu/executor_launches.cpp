@@ -106,6 +106,13 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
       return l;
     }
     case OpKind::rms_norm_rope: {
+      if (const std::optional<AttentionInputs> in = attention_inputs_of(*plan, op)) {
+        AttentionInputsCall c = attention_inputs_call(*in, w);
+        for (const Op* member : {in->k, in->v, in->write})
+          if (member) l.group.push_back(member);
+        l.run = [=, kernel = k.at(0)](cudaStream_t s) { return launch_attention_inputs(kernel, c, s); };
+        return l;
+      }
       const RmsNormRopeCall c{x,
                               weight ? weight->floats() : nullptr,
                               y,
@@ -172,6 +179,33 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
     }
   }
   return l;
+}
+
+// attention-inputs: each kind of head's buffers and norm weight, the Q norm's positions and RoPE
+// table, and the cache the kv_write stores into.
+AttentionInputsCall Executor::Impl::attention_inputs_call(const AttentionInputs& in, WidthState& w) {
+  auto heads = [&](const Op* norm) {
+    AttentionHeads h;
+    if (!norm) return h;
+    h.x = static_cast<const float*>(address(w, norm->operands[0]));
+    h.y = static_cast<float*>(address(w, norm->result));
+    h.weight = norm->weight.empty() ? nullptr : this->weights->at(norm->weight).floats();
+    h.eps = static_cast<float>(norm->get_number("eps"));
+    h.heads = elements(w, norm->operands[0]) / w.width / norm->get_int("group");
+    return h;
+  };
+  const Op& q = *in.q;
+  AttentionInputsCall c;
+  c.q = heads(in.q);
+  c.k = heads(in.k);
+  c.v = heads(in.v);
+  c.pos = static_cast<const int32_t*>(address(w, q.operands[1]));
+  c.seq = static_cast<const int32_t*>(address(w, kv_write_operands(*in.write).seq));
+  c.table = options.rope_tables && q.get_int("rotated_pairs") > 0 ? rope_tables.at(rope_table_key(q)).as<float>() : nullptr;
+  c.theta = q.get_number("theta");
+  c.cache = caches.at(in.write->cache).ref;
+  c.rows = w.width;
+  return c;
 }
 
 bool Executor::Impl::build_launches(WidthState& w, DiagnosticEngine& diag) {

@@ -113,7 +113,7 @@ cudaError_t launch_rms_norm_rope(cudaKernel_t kernel, const RmsNormRopeCall& c, 
     return cudaErrorInvalidValue;
   if (c.rows == 0 || c.row_elems == 0) return cudaSuccess;
   const int64_t heads = c.row_elems / c.head_dim;
-  const bool vectorized = c.head_dim % 4 == 0 && all_aligned(c.x, c.weight);
+  const bool vectorized = c.head_dim % 4 == 0 && all_aligned(c.x, c.y, c.weight);
   RmsNormRopeArgs args{c.x,     c.weight, c.y,  c.pos,     c.theta, c.rows * heads, static_cast<int>(heads),
                        c.eps,   vectorized, c.table};
   return launch(kernel, norm_group_dims(args.groups, c.head_dim), args, stream);
@@ -144,6 +144,39 @@ cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, cudaStrea
   LaunchDims dims{dim3(blocks_for(row_elems / chunk_elems, kKvWriteThreads), static_cast<unsigned>(c.rows)),
                   dim3(kKvWriteThreads)};
   return launch(kernel, dims, args, stream);
+}
+
+cudaError_t launch_attention_inputs(cudaKernel_t kernel, const AttentionInputsCall& c, cudaStream_t stream) {
+  const KvCacheRef& cache = c.cache;
+  const int64_t head_dim = cache.head_dim;
+  const bool keys = c.k.heads > 0;
+  const AttentionHeads* kinds[] = {&c.q, &c.k, &c.v};
+  bool heads_ok = c.q.heads > 0 && c.v.heads == cache.kv_heads && keys == !cache.v_only() &&
+                  (!keys || c.k.heads == cache.kv_heads) && c.q.heads + 2 * cache.kv_heads <= INT32_MAX;
+  bool aligned_all = head_dim % 4 == 0;
+  for (const AttentionHeads* h : kinds) {
+    if (h->heads == 0) continue;
+    heads_ok = heads_ok && h->x && h->y;
+    aligned_all = aligned_all && all_aligned(h->x, h->y, h->weight);
+  }
+  if (!is_cache_dtype(cache.dtype) || head_dim <= 0 || head_dim % 2 != 0 || head_dim > 2048 || !heads_ok ||
+      (head_dim * element_bytes(cache.dtype)) % 16 != 0 || cache.slots <= 0 || c.rows < 0 || c.rows > INT32_MAX ||
+      c.rows * (c.q.heads + 2 * cache.kv_heads) > INT32_MAX || !cache.v || !all_aligned(cache.k, cache.v) ||
+      !c.pos || !c.seq)
+    return cudaErrorInvalidValue;
+  if (c.rows == 0) return cudaSuccess;
+  const int sequences = cache.sequences > 0 && cache.sequences < std::numeric_limits<int>::max()
+                            ? static_cast<int>(cache.sequences)
+                            : std::numeric_limits<int>::max();
+  auto heads = [](const AttentionHeads& h) {
+    return AttentionHeadsArgs{h.x, h.weight, h.y, h.eps, static_cast<int>(h.heads)};
+  };
+  AttentionInputsArgs args{heads(c.q), heads(c.k), heads(c.v),     c.pos,
+                           c.seq,      c.table,    c.theta,        cache.k,
+                           cache.v,    cache.slots, static_cast<int>(c.rows), sequences,
+                           aligned_all};
+  const int64_t groups = c.rows * (c.q.heads + c.k.heads + c.v.heads);
+  return launch(kernel, norm_group_dims(groups, head_dim), args, stream);
 }
 
 int64_t attention_tickets(int64_t q_heads, int64_t kv_heads) {

@@ -59,6 +59,13 @@ std::string rms_norm_rope(const plan::KernelInstance& k) {
                                        arg(instance_bool(k, "weighted"))});
 }
 
+// attention-inputs: the cache's constants (as kv_write's) and the RoPE's rotated pairs.
+std::string attention_inputs(const plan::KernelInstance& k) {
+  return instance_of("attention_inputs", {arg(is_ring(k)), arg(instance_int(k, "head_dim")),
+                                          arg(instance_int(k, "kv_heads")), block_type_name(instance_ident(k, "dtype")),
+                                          arg(instance_int(k, "rotated_pairs")), arg(is_v_only(k))});
+}
+
 std::string rope(const plan::KernelInstance& k) {
   return instance_of("rope", {arg(instance_int(k, "head_dim")), arg(instance_int(k, "rotated_pairs"))});
 }
@@ -101,6 +108,7 @@ const std::array kFamilies = {
     KernelFamily{"rope", "rope.cuh", rope},
     KernelFamily{"add_rms_norm", "fused_norm.cuh", add_rms_norm},
     KernelFamily{"rms_norm_rope", "fused_norm.cuh", rms_norm_rope},
+    KernelFamily{"attention_inputs", "fused_norm.cuh", attention_inputs},
     KernelFamily{"kv_write", "kv_cache.cuh", kv_write},
     KernelFamily{"attention.partial", "attention.cuh", attention_partial},
     KernelFamily{"attention.combine", "attention.cuh", attention_combine},

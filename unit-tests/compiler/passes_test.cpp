@@ -161,29 +161,36 @@ TEST(Storage, SharedActivationsKeepTheProducersScratchLive) {
   EXPECT_EQ(shared, 40 * 6 + 8 * 5 + 1);
 }
 
-// group-matmuls and norm-chains: an op launched with another is written when that one runs, so
+// group-matmuls, norm-chains and attention-inputs: an op launched with another is written when that one runs, so
 // its storage (and its scratch) is live from the leader's position (no value between them may take
 // its bytes), and it launches nothing of its own at any width.
 TEST(Storage, LaunchGroupMembersAreLiveFromTheirLeader) {
   Plan plan = compile_shipped("gemma4-12b.toml", {1, 8});
   StorageAnalysis s = analyze_storage(plan);
-  int grouped = 0, chained = 0;
+  int grouped = 0, chained = 0, attention_inputs = 0;
   for (const Op* op : plan.ops()) {
     const Attr* with = op->find("launched_with");
     if (!with) continue;
-    ++(op->kind == OpKind::matmul ? grouped : chained);
-    const ValueStorage& leader = s.values.at(std::get<Ident>(with->value).text.substr(1));
+    const std::string leader_name = std::get<Ident>(with->value).text.substr(1);
+    ++(op->kind == OpKind::matmul                               ? grouped
+       : find_op(plan, leader_name)->kind == OpKind::rms_norm_rope ? attention_inputs
+                                                                  : chained);
+    for (int64_t width : plan.header.widths)
+      for (const KernelInstance& k : kernels_for(plan, *op, width)) EXPECT_TRUE(runs_at_load(k.family)) << k.key();
+    if (op->result.empty()) continue;  // a kv_write
+    const ValueStorage& leader = s.values.at(leader_name);
     EXPECT_EQ(s.values.at(op->result).def, leader.def) << op->result;
     if (s.roots.count(op->result)) EXPECT_EQ(s.roots.at(op->result).def, leader.def) << op->result;
     if (s.roots.count(scratch_name(*op))) EXPECT_EQ(s.roots.at(scratch_name(*op)).def, leader.def) << op->result;
-    for (int64_t width : plan.header.widths)
-      for (const KernelInstance& k : kernels_for(plan, *op, width)) EXPECT_TRUE(runs_at_load(k.family)) << k.key();
   }
   // K (and V where it is Q4_K) with Q, up with gate: 40 + 20 + 8 + 48.
   EXPECT_EQ(grouped, 40 + 20 + 8 + 48);
   // The FFN norm with the post-attention norm, the scale and the next attention norm with the
   // post-FFN norm (but the final norm, in place): 48 + 48 + 47.
   EXPECT_EQ(chained, 48 + 48 + 47);
+  // attention-inputs: K's norm (the 40 sliding layers; the global ones keep V alone), V's norm and
+  // the KV write with Q's norm.
+  EXPECT_EQ(attention_inputs, 40 + 48 + 48);
 }
 
 TEST(Routes, EveryMatmulHasALegalRouteAtEveryWidth) {

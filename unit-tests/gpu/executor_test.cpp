@@ -448,6 +448,17 @@ TEST_F(ExecutorTest, NormChainsMatchSeparateLaunches) {
   expect_fusion_exact(*this, "synthetic/pairing-12b-tiny.toml", route_options(RoutePolicy::default_rules, ""), "norm-chains");
 }
 
+// attention-inputs on the GPU: the Q norm's launch computes K's norm and RoPE, V's norm and the KV
+// write as their kernels do: identical logits over sliding rings with K and V, v_only global caches
+// (no K heads), shared KV (layers whose queries launch alone) and mma16's activations.
+TEST_F(ExecutorTest, AttentionInputsInOneLaunchMatchFour) {
+  for (const char* model : {"synthetic/pairing-12b-tiny.toml", "synthetic/all-global-keqv.toml",
+                            "synthetic/ple-shared-kv-tiny.toml", "synthetic/mixed-v-keqv.toml"})
+    expect_fusion_exact(*this, model, route_options(RoutePolicy::default_rules, ""), "attention-inputs");
+  expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::default_rules, kLayerMatmulsOnMma16),
+                      "attention-inputs");
+}
+
 // attention-combine (opt-in) on the GPU: the partial kernel's last block merges the splits as the
 // combine kernel does, in the same order, over sliding rings, global and V-only caches and shared KV.
 TEST_F(ExecutorTest, AttentionCombinedInOneLaunchMatchesTwo) {

@@ -5,6 +5,7 @@
 # default fusions' kernels (TESTS, a gtest filter, beside executor vs interpreter on the default
 # and mma16 routes and the 12B and E4B batched vs single), compute-sanitizer memcheck of MEMCHECK
 # (a gtest filter), and a profile of the default plan at N = 1 (the in-graph split per op kind).
+# G4C_AB_ORACLES=0 leaves the oracles out of the tests step (after a whole-suite call).
 # Logs: $OUT/FUSION.tgz.
 #   G4C_DEADLINE=560 unit-tests/gpu/fusion_ab_on_device.sh quantize-in-producer \
 #     'OpsTest.*:ExecutorTest.QuantizeInProducer*' 'OpsTest.NormAndGeglu*:ExecutorTest.QuantizeInProducer*'
@@ -25,8 +26,9 @@ for round in 1 2; do
       --batch 1,8,16,32 --context 1024
   done
 done
-step tests timeout $(( $(left) - 130 )) build/bin/g4c_gpu_tests --gtest_color=no \
-  --gtest_filter="$tests:*ExecutorVsInterpreter*mma16*:*ExecutorVsInterpreter*default*:ExecutorTest.Gemma12bBatchedMatchesSingleWithDefaultRoutes:ExecutorTest.GemmaE4bBatchedMatchesSingleWithDefaultRoutes"
+oracles=":*ExecutorVsInterpreter*mma16*:*ExecutorVsInterpreter*default*:ExecutorTest.Gemma12bBatchedMatchesSingleWithDefaultRoutes:ExecutorTest.GemmaE4bBatchedMatchesSingleWithDefaultRoutes"
+[ "${G4C_AB_ORACLES:-1}" = 0 ] && oracles=  # the whole suite ran them in this lease
+step tests timeout $(( $(left) - 130 )) build/bin/g4c_gpu_tests --gtest_color=no --gtest_filter="$tests$oracles"
 [ $(left) -gt 60 ] && step memcheck timeout $(( $(left) - 45 )) compute-sanitizer --tool memcheck --error-exitcode 1 \
   build/bin/g4c_gpu_tests --gtest_color=no --gtest_filter="$memcheck"
 [ $(left) -gt 25 ] && step profile timeout $(( $(left) - 5 )) build/bin/g4run profile build/plans/12b-with.plan \

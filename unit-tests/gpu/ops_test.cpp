@@ -514,6 +514,92 @@ TEST_F(OpsTest, NormChainWritesWhatItsKernelsWriteApart) {
   }
 }
 
+// attention-inputs: attention_inputs writes, bit for bit, what rms_norm_rope (Q, K), rms_norm (V)
+// and kv_write write one after another, in place as the plan runs them: Q, K and V and both
+// caches' bytes, on a sliding ring (positions that wrap), a v_only global cache (no K heads), BF16
+// and F32 caches, with a padding row that stores nothing; with the RoPE table and without.
+TEST_F(OpsTest, AttentionInputsWriteWhatTheirKernelsWriteApart) {
+  struct Layer {
+    plan::KvKind kind;
+    int64_t head_dim, pairs, q_heads, kv_heads, slots;
+    QuantType dtype;
+    bool v_only;
+  };
+  const Layer layers[] = {{plan::KvKind::ring, 256, 128, 16, 8, 1024, QuantType::F16, false},
+                          {plan::KvKind::full, 512, 64, 16, 1, 4096, QuantType::F16, true},
+                          {plan::KvKind::full, 64, 8, 4, 2, 600, QuantType::BF16, false},
+                          {plan::KvKind::ring, 32, 16, 4, 2, 4, QuantType::F32, false}};
+  const double theta = 1e4;
+  for (const Layer& c : layers) {
+    std::vector<Attr> cache = {{"kind", Ident{std::string(plan::name(c.kind))}},
+                               {"head_dim", c.head_dim},
+                               {"kv_heads", c.kv_heads},
+                               {"dtype", Ident{std::string(name(c.dtype))}}};
+    std::vector<Attr> write = cache, fused = cache;
+    fused.push_back({"rotated_pairs", c.pairs});
+    if (c.v_only) write.push_back({"storage", Ident{"v_only"}}), fused.push_back({"storage", Ident{"v_only"}});
+    const std::vector<KernelInstance> k = {
+        kernel_instance("rms_norm_rope", {{"head_dim", c.head_dim}, {"rotated_pairs", c.pairs}, {"weighted", true}}),
+        kernel_instance("rms_norm", {{"group", c.head_dim}, {"weighted", false}}), kernel_instance("kv_write", write),
+        kernel_instance("attention_inputs", fused)};
+    gpu::KernelLibrary lib = load(k);
+    const int32_t far = c.kind == plan::KvKind::ring ? int32_t(3 * c.slots + 2) : int32_t(c.slots - 1);
+    const std::vector<int32_t> pos = {0, far, 7 % int32_t(c.slots), 2, int32_t(c.slots / 2)};
+    const std::vector<int32_t> seq = {0, 3, -1, 1, 2};
+    const int64_t rows = static_cast<int64_t>(pos.size()), sequences = 4;
+    const int64_t q_total = rows * c.q_heads * c.head_dim, kv_total = rows * c.kv_heads * c.head_dim;
+    auto q = testing::random_floats(q_total, uint32_t(c.head_dim), 3.0f), key = testing::random_floats(kv_total, 2, 3.0f),
+         value = testing::random_floats(kv_total, 3, 3.0f);
+    auto q_w = testing::random_floats(c.head_dim, 4), k_w = testing::random_floats(c.head_dim, 5);
+    std::vector<cpu::CosSin> table = cpu::rope_table(theta, c.head_dim, c.pairs, far + 1);
+    table.push_back({});  // never empty
+    const size_t cache_bytes = size_t(sequences * c.slots * c.kv_heads * c.head_dim * (c.dtype == QuantType::F32 ? 4 : 2));
+    const std::vector<uint8_t> k_cache(cache_bytes, 0x5A), v_cache(cache_bytes, 0xA5);
+    gpu::DeviceBuffer dpos = upload(pos), dseq = upload(seq), dqw = upload(q_w), dkw = upload(k_w), dtable = upload(table);
+    struct Side {
+      gpu::DeviceBuffer q, k, v, k_cache, v_cache;
+    };
+    auto side = [&] { return Side{upload(q), upload(key), upload(value), upload(k_cache), upload(v_cache)}; };
+    for (bool tables : {true, false}) {
+      const float* table_ptr = tables ? dtable.as<float>() : nullptr;
+      Side apart = side(), one = side();
+      const gpu::KvCacheRef apart_cache{c.v_only ? nullptr : apart.k_cache.get(), apart.v_cache.get(), c.dtype, c.slots,
+                                        c.kv_heads, c.head_dim, sequences};
+      gpu::RmsNormRopeCall q_call{apart.q.as<float>(), dqw.as<float>(), apart.q.as<float>(), dpos.as<int32_t>(), rows,
+                                  c.q_heads * c.head_dim, c.head_dim, 1e-6f, theta, table_ptr};
+      gpu::RmsNormRopeCall k_call = q_call;
+      k_call.x = k_call.y = apart.k.as<float>(), k_call.weight = dkw.as<float>(), k_call.row_elems = c.kv_heads * c.head_dim;
+      ASSERT_EQ(gpu::launch_rms_norm_rope(lib.find(k[0]), q_call, nullptr), cudaSuccess);
+      if (!c.v_only) ASSERT_EQ(gpu::launch_rms_norm_rope(lib.find(k[0]), k_call, nullptr), cudaSuccess);
+      ASSERT_EQ(gpu::launch_rms_norm(lib.find(k[1]), {apart.v.as<float>(), nullptr, apart.v.as<float>(), kv_total, c.head_dim, 1e-6f},
+                                     nullptr), cudaSuccess);
+      ASSERT_EQ(gpu::launch_kv_write(lib.find(k[2]), {c.v_only ? nullptr : apart.k.as<float>(), apart.v.as<float>(),
+                                                      dpos.as<int32_t>(), dseq.as<int32_t>(), apart_cache, rows},
+                                     nullptr), cudaSuccess);
+      gpu::AttentionInputsCall call;
+      call.q = {one.q.as<float>(), dqw.as<float>(), one.q.as<float>(), 1e-6f, c.q_heads};
+      if (!c.v_only) call.k = {one.k.as<float>(), dkw.as<float>(), one.k.as<float>(), 1e-6f, c.kv_heads};
+      call.v = {one.v.as<float>(), nullptr, one.v.as<float>(), 1e-6f, c.kv_heads};
+      call.pos = dpos.as<int32_t>(), call.seq = dseq.as<int32_t>(), call.table = table_ptr, call.theta = theta;
+      call.cache = {c.v_only ? nullptr : one.k_cache.get(), one.v_cache.get(), c.dtype, c.slots, c.kv_heads, c.head_dim, sequences};
+      call.rows = rows;
+      ASSERT_EQ(gpu::launch_attention_inputs(lib.find(k[3]), call, nullptr), cudaSuccess);
+      sync();
+      const std::string what = k[3].key() + (tables ? "" : " without tables");
+      expect_same_bits(what + ": Q", download<float>(one.q, q_total), download<float>(apart.q, q_total));
+      if (!c.v_only) expect_same_bits(what + ": K", download<float>(one.k, kv_total), download<float>(apart.k, kv_total));
+      expect_same_bits(what + ": V", download<float>(one.v, kv_total), download<float>(apart.v, kv_total));
+      EXPECT_TRUE(download<uint8_t>(one.k_cache, cache_bytes) == download<uint8_t>(apart.k_cache, cache_bytes))
+          << what << ": K cache bytes differ";
+      EXPECT_TRUE(download<uint8_t>(one.v_cache, cache_bytes) == download<uint8_t>(apart.v_cache, cache_bytes))
+          << what << ": V cache bytes differ";
+      // Not two untouched caches compared: the rows were stored.
+      EXPECT_FALSE(download<uint8_t>(one.v_cache, cache_bytes) == v_cache) << what << ": nothing stored";
+      std::cout << "  " << what << ": Q, K, V and cache bytes compared\n";
+    }
+  }
+}
+
 TEST_F(OpsTest, SampleTakesTheFirstLargestLogit) {
   KernelInstance k = kernel_instance("sample");
   gpu::KernelLibrary lib = load({k});

@@ -30,8 +30,8 @@ TEST(OpKernels, FamilyNamesAreThePlansAndNameExpressionsTheTemplates) {
   std::set<std::string> names;
   for (const KernelFamily& f : op_kernel_families()) names.insert(std::string(f.family));
   EXPECT_EQ(names, (std::set<std::string>{"embed_gather", "ple_combine", "rms_norm", "rope", "add_rms_norm",
-                                          "rms_norm_rope", "kv_write", "attention.partial", "attention.combine",
-                                          "geglu", "add", "scale_by", "softcap", "sample", "random_weights"}));
+                                          "rms_norm_rope", "attention_inputs", "kv_write", "attention.partial",
+                                          "attention.combine", "geglu", "add", "scale_by", "softcap", "sample", "random_weights"}));
   auto expression = [](const KernelInstance& k) { return find_kernel_family(k.family)->name_expression(k); };
   EXPECT_EQ(expression(kernel_instance("rms_norm", {{"group", int64_t{3840}}, {"weighted", true}})),
             "g4c::rms_norm<3840, true, g4c::matmul::kActivationsNone>");
@@ -41,6 +41,13 @@ TEST(OpKernels, FamilyNamesAreThePlansAndNameExpressionsTheTemplates) {
                                                          {"rotated_pairs", int64_t{64}},
                                                          {"weighted", false}})),
             "g4c::rms_norm_rope<512, 64, false>");
+  EXPECT_EQ(expression(kernel_instance("attention_inputs", {{"kind", Ident{"full"}},
+                                                            {"head_dim", int64_t{512}},
+                                                            {"kv_heads", int64_t{1}},
+                                                            {"dtype", Ident{"F16"}},
+                                                            {"rotated_pairs", int64_t{64}},
+                                                            {"storage", Ident{"v_only"}}})),
+            "g4c::attention_inputs<false, 512, 1, g4c::block_f16, 64, true>");
   EXPECT_EQ(expression(kernel_instance("embed_gather", {{"type", Ident{"Q6_K"}}})), "g4c::embed_gather<g4c::block_q6_K>");
   EXPECT_EQ(expression(kernel_instance("kv_write", {{"kind", Ident{"ring"}},
                                              {"head_dim", int64_t{256}},
@@ -200,7 +207,17 @@ std::vector<KernelInstance> cache_grid() {
                                                  {"kv_heads", int64_t{1}},
                                                  {"dtype", Ident{dtype}},
                                                  {"storage", v_only}}));
+      // attention-inputs: a v_only cache's (no K heads) and a ring's with K, in every dtype.
+      auto inputs = [&](const char* kind, int64_t kv_heads, int64_t pairs, bool v_only_cache) {
+        std::vector<Attr> attrs = {{"kind", Ident{kind}},     {"head_dim", head_dim},     {"kv_heads", kv_heads},
+                                   {"dtype", Ident{dtype}}, {"rotated_pairs", pairs}};
+        if (v_only_cache) attrs.push_back({"storage", v_only});
+        return kernel_instance("attention_inputs", std::move(attrs));
+      };
+      out.push_back(inputs("full", 1, head_dim / 8, true));
+      out.push_back(inputs("ring", 8, head_dim / 2, false));
       if (std::string(dtype) != "F16") continue;
+      out.push_back(inputs("full", 2, 0, false));
       out.push_back(partial({4, 2}, head_dim / 2));
       if (head_dim == 64) out.push_back(partial({4, 1}, 3));
       if (head_dim == 512) out.push_back(partial({16, 1}, 0));

@@ -80,6 +80,9 @@ void run_quantize_in_producer(plan::Plan& plan, PassContext& ctx);
 // result and the next weighted rms_norm of that row (`launched_with = %add_rms_norm` on both),
 // one launch instead of up to three.
 void run_norm_chains(plan::Plan& plan, PassContext& ctx);
+// attention-inputs: a layer's Q rms_norm_rope also computes its K rms_norm_rope, V rms_norm and
+// kv_write (`launched_with = %q` on each), moved next to it: one launch instead of up to four.
+void run_attention_inputs(plan::Plan& plan, PassContext& ctx);
 // weight-layout: each weight's device layout (mma16 when every reader is a matmul on mma16).
 void run_weight_layout(plan::Plan& plan, PassContext& ctx);
 // buffer-plan: liveness and offsets in one per-sequence arena layout, scaled by the width.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "g4c/plan/plan.h"
+#include "g4c/plan/storage.h"
 
 namespace g4c::plan {
 
@@ -55,6 +56,26 @@ std::string activations_source(const Op& matmul);
 
 // The matmuls whose `launched_with` names `leader`, in plan order: what its launch computes beside it.
 std::vector<const Op*> launch_group_members(const Plan& plan, const Op& leader);
+
+// attention-inputs: a layer's Q norm+RoPE launch also computes its K norm+RoPE (none into a v_only
+// cache), its V norm and the KV write of both (`launched_with = %q` on each; kernel
+// attention_inputs).
+struct AttentionInputs {
+  const Op* q = nullptr;      // rms_norm_rope of the queries: the launch
+  const Op* k = nullptr;      // rms_norm_rope of the keys, or null
+  const Op* v = nullptr;      // rms_norm of the values
+  const Op* write = nullptr;  // kv_write of k and v
+};
+
+// Why those ops cannot be one launch, or "" when they can: one head size and RoPE for Q and K
+// (their positions are the plan's one positions input); the kv_write stores the K and V normalized
+// here into a cache of that head size; no op writes storage another one reads (their heads run at
+// once). The text
+// follows "launched_with %q" in the verifier's messages; the pass fuses only where it is empty.
+std::string attention_inputs_conflict(const Plan& plan, const AttentionInputs& in, const StorageAnalysis& storage);
+
+// The attention-inputs ops `q` launches (q itself first), or none when it launches only itself.
+std::optional<AttentionInputs> attention_inputs_of(const Plan& plan, const Op& q);
 
 // A matmul's activation kernel at each of its widths, as one string ("-" where its route needs
 // none); empty when no width needs one. Two matmuls of one input with the same signature can share

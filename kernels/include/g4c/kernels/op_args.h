@@ -127,11 +127,37 @@ struct RmsNormRopeArgs {
   long long groups;  // heads of all rows
   int heads;         // per row
   float eps;
-  int vectorized;  // 1: x and weight 16-byte aligned and HEAD_DIM % 4 == 0
+  int vectorized;  // 1: x, y and weight 16-byte aligned and HEAD_DIM % 4 == 0
   // The (cos, sin) of every rotated pair at every position, [position][pair] (cpu::rope_table):
   // the CPU's own floats, looked up instead of a double pow and sincos per pair and head; null:
   // computed so (`g4run --no-rope-tables`, for A/B timing).
   const float* table;
+};
+
+// One kind of head of attention_inputs: `heads` heads of HEAD_DIM floats a row, normalized
+// [⊙ weight] from x into y (y may equal x).
+struct AttentionHeadsArgs {
+  const float* x;
+  const float* weight;  // HEAD_DIM floats, or null: unweighted
+  float* y;
+  float eps;
+  int heads;  // per row; 0: none (K into a v_only cache)
+};
+
+// attention-inputs: a layer's Q heads normalized and roped, K heads (none into a v_only cache)
+// the same, V heads normalized, and each row's K and V stored as kv_write stores them (KvWriteArgs).
+struct AttentionInputsArgs {
+  AttentionHeadsArgs q, k, v;
+  const int* pos;
+  const int* seq;
+  const float* table;  // RmsNormRopeArgs::table (null: angles computed)
+  double theta;
+  void* k_cache;  // null for a v_only cache
+  void* v_cache;
+  long long slots;
+  int rows;
+  int sequences;
+  int vectorized;  // 1: every x, y and weight 16-byte aligned and HEAD_DIM % 4 == 0
 };
 
 // NeoX RoPE of every head of each row; y may equal x.
@@ -231,6 +257,7 @@ struct RandomWeightsArgs {
 // compiler checks the sizes when it reads this header.
 static_assert(sizeof(EmbedGatherArgs) == 48 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 48 &&
                   sizeof(AddRmsNormArgs) == 88 && sizeof(RmsNormRopeArgs) == 72 &&
+                  sizeof(AttentionHeadsArgs) == 32 && sizeof(AttentionInputsArgs) == 168 &&
                   sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 96 &&
                   sizeof(AttentionCombineArgs) == 24 && sizeof(ElementwiseArgs) == 48 && sizeof(GegluQuantizeArgs) == 48 && sizeof(SampleArgs) == 32 &&
                   sizeof(RandomWeightsArgs) == 40,

@@ -126,6 +126,31 @@ struct KvCacheRef {
   bool v_only() const { return k == nullptr; }
 };
 
+// One kind of head of attention_inputs: rows × heads heads of the cache's head_dim floats,
+// normalized [⊙ weight, head_dim floats (F32)] from x into y (y may equal x; all aligned).
+struct AttentionHeads {
+  const float* x = nullptr;
+  const float* weight = nullptr;
+  float* y = nullptr;
+  float eps = 1e-6f;
+  int64_t heads = 0;
+};
+
+// attention_inputs {kind, head_dim, kv_heads, dtype, rotated_pairs[, storage = v_only]}
+// (attention-inputs): the Q heads normalized and roped at pos[r] (as rms_norm_rope, with `table`
+// or `theta`), the K heads the same (none into a v_only cache: k.heads = 0), the V heads
+// normalized, and K and V stored as kv_write stores them (cache.kv_heads heads of each a row).
+struct AttentionInputsCall {
+  AttentionHeads q, k, v;
+  const int32_t* pos = nullptr;
+  const int32_t* seq = nullptr;
+  const float* table = nullptr;
+  double theta = 10000;
+  KvCacheRef cache;
+  int64_t rows = 0;
+};
+cudaError_t launch_attention_inputs(cudaKernel_t kernel, const AttentionInputsCall& c, cudaStream_t stream);
+
 // kv_write {kind, head_dim, kv_heads, dtype[, storage = v_only]}: row r's K and V (rows ×
 // kv_heads·head_dim floats, aligned) at position pos[r] of sequence seq[r]; rows with seq < 0
 // store nothing. Into a v_only cache V alone: k is null.
