@@ -14,26 +14,28 @@ namespace {
 
 bool is_float(const RouteQuery& q) { return info(q.type).is_float; }
 
-// The types whose whole-model oracles have run on the mma16 layout's routes: the 12B's. Q8_0 (the
-// E4B) and Q4_0 (the QAT 12B) measured faster there than on mmq at every shape (1.0-1.7x; plans
-// from those tunes −18% / −27% at N = 1; docs/perf.md) and pass the kernel and synthetic-model
-// tests, but the E4B's full-size batched-vs-single oracle has not run on them: not yet a default.
-bool oracle_checked_type(const RouteQuery& q) { return q.type == QuantType::Q4_K || q.type == QuantType::Q6_K; }
+// The types measured faster on the mma16 layout's routes than on mmq, whose whole-model oracles
+// have run there: the 12B's Q4_K and Q6_K (1.0-1.9x mmq at every shape at N = 1 and 8; H100,
+// tuning/h100-12b-mma16.toml), and Q8_0 (the E4B) and Q4_0 (the QAT 12B): 1.0-1.7x at every shape,
+// the whole step −27% / −33% at N = 1 (H100, same-call A/B against mmq; the E4B's full-size
+// batched-vs-single oracle passed on them; docs/perf.md).
+bool layout_measured_type(const RouteQuery& q) {
+  return q.type == QuantType::Q4_K || q.type == QuantType::Q6_K || q.type == QuantType::Q8_0 ||
+         q.type == QuantType::Q4_0;
+}
 
-// mma16 measured fastest at every 12B shape at N = 1 and 8 on an H100 (1.0-1.9x mmq;
-// tuning/h100-12b-mma16.toml, docs/perf.md).
-bool mma16_measured(const RouteQuery& q) { return oracle_checked_type(q) && q.width <= 32; }
+bool mma16_measured(const RouteQuery& q) { return layout_measured_type(q) && q.width <= 32; }
 
 // mma16h measured faster than mma16's 8-row groups at N = 16 and 32 on the 12B's large Q4_K and
 // Q6_K shapes (gate/up 21.2 vs 26.7 µs at N = 16, 30.9 vs 47.1 at 32; the whole step −8% / −15%;
 // H100, docs/perf.md); at N <= 8 the two are within a few %, mma16 ahead on the large shapes.
-bool mma16h_measured(const RouteQuery& q) { return oracle_checked_type(q) && q.width >= 16 && q.width <= 32; }
+bool mma16h_measured(const RouteQuery& q) { return layout_measured_type(q) && q.width >= 16 && q.width <= 32; }
 
 const std::array<RouteRule, 7> kRules = {{
     {"prefill-cublas", "N >= 128", Route::cublas, [](const RouteQuery& q) { return q.width >= 128; }},
     {"float-cublas", "float weight", Route::cublas, [](const RouteQuery& q) { return is_float(q); }},
-    {"mma16h-wide", "Q4_K or Q6_K weight, 16 <= N <= 32", Route::mma16h, mma16h_measured},
-    {"mma16-quant", "Q4_K or Q6_K weight, N <= 32", Route::mma16, mma16_measured},
+    {"mma16h-wide", "Q4_K, Q6_K, Q8_0 or Q4_0 weight, 16 <= N <= 32", Route::mma16h, mma16h_measured},
+    {"mma16-quant", "Q4_K, Q6_K, Q8_0 or Q4_0 weight, N <= 32", Route::mma16, mma16_measured},
     {"mmq-quant", "quantized weight, N <= 32", Route::mmq, [](const RouteQuery& q) { return q.width <= 32; }},
     {"gemm-n", "N > 16", Route::gemm_n, [](const RouteQuery& q) { return q.width > 16; }},
     {"ws-any", "anything else", Route::ws, [](const RouteQuery&) { return true; }},

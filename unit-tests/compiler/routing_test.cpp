@@ -21,12 +21,13 @@ TEST(DefaultRules, FollowTheDocumentedTable) {
   // From 16 rows on, the fp16 form of the same layout; without it (policy no-mma16h), mma16.
   EXPECT_EQ(route(QuantType::Q6_K, 262144, 3840, 32), "mma16h rule mma16h-wide");
   EXPECT_EQ(route(QuantType::Q4_K, 2048, 3840, 16), "mma16h rule mma16h-wide");
-  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 16), "mmq rule mmq-quant");
+  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 16), "mma16h rule mma16h-wide");
   EXPECT_EQ(default_route({QuantType::Q4_K, 4096, 3840, 32}, true, true, false).route, Route::mma16);
   EXPECT_EQ(route(QuantType::Q4_K, 512, 3840, 8), "mma16 rule mma16-quant");
-  // Q8_0 and Q4_0 are legal on the mma16 layout, measured faster, but not yet oracle-checked there.
-  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 5), "mmq rule mmq-quant");
-  EXPECT_EQ(route(QuantType::Q4_0, 4096, 3840, 1), "mmq rule mmq-quant");
+  // Q8_0 and Q4_0 (the E4B, the QAT 12B) too, measured faster there and oracle-checked.
+  EXPECT_EQ(route(QuantType::Q8_0, 4096, 2560, 5), "mma16 rule mma16-quant");
+  EXPECT_EQ(route(QuantType::Q4_0, 4096, 3840, 1), "mma16 rule mma16-quant");
+  EXPECT_EQ(route(QuantType::Q4_0, 4096, 3840, 32), "mma16h rule mma16h-wide");
   // Q5_K is not in the layout: the int8 tile.
   EXPECT_EQ(route(QuantType::Q5_K, 4096, 3840, 8), "mmq rule mmq-quant");
   // Where the mma16 layout is not allowed (policy no-mma16, or a weight that cannot take it), mmq.
