@@ -30,6 +30,7 @@
 // rotate by the same floats). A thread's chunks c and c + kChunksPerThread/2 sit HEAD_DIM/2
 // elements apart, so it holds both halves of each of its RoPE pairs.
 #include "ops_common.cuh"
+#include "quantize_activations.cuh"
 #include "rope.cuh"
 
 namespace g4c {
@@ -431,15 +432,29 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_partial(Attention
   }
 }
 
-template <int HEAD_DIM, int Q_HEADS>
+// QUANTIZE (quantize-in-producer, matmul::kActivations*): once the head is written, warp w
+// quantizes its super-block w into the O projection's activations at a.x_q (the row's super-blocks
+// head · HEAD_DIM / 256 + w), as the route's own kernel would from the row in memory.
+template <int HEAD_DIM, int Q_HEADS, int QUANTIZE>
 __global__ void __launch_bounds__(attention_combine_threads(HEAD_DIM)) attention_combine(AttentionCombineArgs a) {
   wait_for_prior_grids();
   constexpr int kThreads = attention_combine_threads(HEAD_DIM);
   __shared__ float weights[1][kAttentionSplits];
   const int head = blockIdx.x, row = blockIdx.y;
   float* out = a.out + (static_cast<long long>(row) * Q_HEADS + head) * HEAD_DIM;
-  if (a.seq[row] < 0) return zero_head<HEAD_DIM, kThreads>(out);
-  combine_heads<HEAD_DIM, Q_HEADS, kThreads, 1>(a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>, head, out, weights);
+  if (a.seq[row] < 0)
+    zero_head<HEAD_DIM, kThreads>(out);
+  else
+    combine_heads<HEAD_DIM, Q_HEADS, kThreads, 1>(a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>, head, out, weights);
+  if constexpr (QUANTIZE != matmul::kActivationsNone) {
+    constexpr int kSuperBlocks = HEAD_DIM / matmul::kQ8SuperBlock;
+    static_assert(HEAD_DIM % matmul::kQ8SuperBlock == 0 && kSuperBlocks <= kThreads / 32, "a warp per super-block");
+    __syncthreads();
+    const int warp = threadIdx.x / 32;
+    if (warp < kSuperBlocks)
+      quantize_written_super_block<QUANTIZE>(out - head * HEAD_DIM, a.x_q, a.rows, row,
+                                             static_cast<long long>(head) * kSuperBlocks + warp, threadIdx.x % 32);
+  }
 }
 
 }  // namespace g4c

@@ -114,20 +114,24 @@ __device__ inline void quantize_rows(const float* x_rows, void* x_q, long long c
   store_activation_lane<FORMAT>(v, x_q, width, n, kb, lane);
 }
 
-// Row n of `width` rows (`cols` floats at `row`, 16-byte aligned), which this group of THREADS
-// threads has just written (a barrier of the group has passed since), quantized into x_q: each
-// warp of the group takes every (THREADS / 32)-th super-block. The loads go to L2 (ld.global.cg),
-// never to a read-only path that could predate the writes.
+// Super-block kb of row n of `width` rows (`row`: the row's floats, 16-byte aligned), which this
+// warp's block has just written (a barrier has passed since), quantized into x_q by the whole warp.
+// The loads go to L2 (ld.global.cg), never to a read-only path that could predate the writes.
+template <int FORMAT>
+__device__ inline void quantize_written_super_block(const float* row, void* x_q, int width, int n, long long kb, int lane) {
+  const float* x = row + kb * matmul::kQ8SuperBlock + 8 * lane;
+  const float4 first = __ldcg(reinterpret_cast<const float4*>(x)), second = __ldcg(reinterpret_cast<const float4*>(x + 4));
+  float v[8] = {first.x, first.y, first.z, first.w, second.x, second.y, second.z, second.w};
+  store_activation_lane<FORMAT>(v, x_q, width, n, kb, lane);
+}
+
+// Row n of `width` rows (`cols` floats at `row`), which this group of THREADS threads has just
+// written, quantized into x_q: each warp of the group takes every (THREADS / 32)-th super-block.
 template <int FORMAT, int THREADS>
 __device__ inline void quantize_written_row(const float* row, long long cols, void* x_q, int width, int n, int thread) {
   static_assert(THREADS % 32 == 0, "whole warps");
-  const int lane = thread % 32;
-  for (long long kb = thread / 32; kb < cols / matmul::kQ8SuperBlock; kb += THREADS / 32) {
-    const float* x = row + kb * matmul::kQ8SuperBlock + 8 * lane;
-    const float4 first = __ldcg(reinterpret_cast<const float4*>(x)), second = __ldcg(reinterpret_cast<const float4*>(x + 4));
-    float v[8] = {first.x, first.y, first.z, first.w, second.x, second.y, second.z, second.w};
-    store_activation_lane<FORMAT>(v, x_q, width, n, kb, lane);
-  }
+  for (long long kb = thread / 32; kb < cols / matmul::kQ8SuperBlock; kb += THREADS / 32)
+    quantize_written_super_block<FORMAT>(row, x_q, width, n, kb, thread % 32);
 }
 
 }  // namespace g4c

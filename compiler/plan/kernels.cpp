@@ -27,6 +27,14 @@ std::vector<KernelInstance> matmul_kernels(const Plan& plan, const Op& op, int64
   return k;
 }
 
+// quantize-in-producer: the op's kernel also writes the activations of its result, in the format
+// of this width.
+KernelInstance with_quantize(const Op& op, int64_t width, KernelInstance k) {
+  if (const std::optional<ActivationFormat> f = quantized_result(op, width))
+    k.constants.push_back({"quantize", Ident{std::string(name(*f))}});
+  return k;
+}
+
 // What every kernel writing or reading a cache is specialized on.
 std::vector<Attr> cache_constants(const KvCache& c) {
   return {{"kind", Ident{std::string(name(c.kind))}},
@@ -38,7 +46,7 @@ std::vector<Attr> cache_constants(const KvCache& c) {
 // A v_only cache: kv_write stores V alone; attention rebuilds K, rotating its first pairs.
 const Attr kVOnly{"storage", Ident{std::string(name(KvStorage::v_only))}};
 
-std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op) {
+std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op, int64_t width) {
   const KvCache* c = plan.find_cache(op.cache);
   if (!c) return {};
   std::vector<Attr> k = cache_constants(*c);
@@ -57,17 +65,12 @@ std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op) {
     k.push_back({"combine", Ident{"last_block"}});
     return {kernel_instance("attention.partial", std::move(k))};
   }
+  // quantize-in-producer: the combine kernel also writes the O projection's activations.
   return {kernel_instance("attention.partial", std::move(k)),
-          kernel_instance("attention.combine", {{"head_dim", int64_t{c->head_dim}}, {"q_heads", op.get_int("q_heads")}})};
+          with_quantize(op, width, kernel_instance("attention.combine", {{"head_dim", int64_t{c->head_dim}},
+                                                                         {"q_heads", op.get_int("q_heads")}}))};
 }
 
-// quantize-in-producer: the op's kernel also writes the activations of its result, in the format
-// of this width.
-KernelInstance with_quantize(const Op& op, int64_t width, KernelInstance k) {
-  if (const std::optional<ActivationFormat> f = quantized_result(op, width))
-    k.constants.push_back({"quantize", Ident{std::string(name(*f))}});
-  return k;
-}
 
 // attention-inputs: the cache's constants, the RoPE's rotated pairs, and whether K is stored.
 KernelInstance attention_inputs_kernel(const Plan& plan, const AttentionInputs& in) {
@@ -118,7 +121,7 @@ std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t 
       return {kernel_instance("rope", {{"head_dim", op.get_int("head_dim")}, {"rotated_pairs", op.get_int("rotated_pairs")}})};
     case OpKind::kv_write:
     case OpKind::attention:
-      return cache_kernels(plan, op);
+      return cache_kernels(plan, op, width);
     case OpKind::geglu:
       return {with_quantize(op, width, kernel_instance("geglu"))};
     case OpKind::add:

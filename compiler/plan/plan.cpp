@@ -113,7 +113,8 @@ constexpr AttrSchema kAttentionAttrs[] = {{"q_heads", AK::integer, true, 1, kMax
                                           {"window", AK::integer, true, 0, kMaxDim},
                                           {"scale", AK::number, true},
                                           // attention-combine: last_block, the partial kernel merges the splits
-                                          {"combine", AK::ident, false}};
+                                          {"combine", AK::ident, false},
+                                          kQuantize};
 // rms_norm's attributes, then rope's: the fused op states both halves as the unfused pair did.
 constexpr AttrSchema kNormRopeAttrs[] = {kNormAttrs[0],
                                          kNormAttrs[1],

@@ -115,6 +115,8 @@ bool can_quantize_result(const Op& op) {
   const int64_t cols = op.type.seq_elements();
   if (cols <= 0 || cols % kMmqKStep != 0) return false;
   if (op.kind == OpKind::geglu) return true;
+  // attention: its combine kernel's block per (head, row) quantizes the head's whole super-blocks.
+  if (op.kind == OpKind::attention) return !op.find("combine") && op.get_int("head_dim") % kMmqKStep == 0;
   return op.kind == OpKind::rms_norm && op.get_int("group") == cols;
 }
 

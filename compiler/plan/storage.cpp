@@ -7,9 +7,11 @@
 
 namespace g4c::plan {
 
+int64_t attention_partials_seq_offset(const Op& attention) { return quantized_result_seq_bytes(attention); }
+
 int64_t op_scratch_seq_bytes(const Op& op) {
-  if (op.kind == OpKind::attention)  // per query head and split: head_dim accumulators, max and sum
-    return op.get_int("q_heads") * kAttentionMaxSplits * (op.get_int("head_dim") + 2) * 4;
+  if (op.kind == OpKind::attention)  // quantize-in-producer's activations, then the split partials
+    return attention_partials_seq_offset(op) + op.get_int("q_heads") * kAttentionMaxSplits * (op.get_int("head_dim") + 2) * 4;
   if (op.find("quantize")) return quantized_result_seq_bytes(op);  // quantize-in-producer
   const std::vector<RouteChoice>* routes = op.routes();
   if (op.kind != OpKind::matmul || !routes) return 0;

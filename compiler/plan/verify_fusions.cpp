@@ -95,7 +95,7 @@ class FusionRules {
 
   // quantize-in-producer: `quantize = [W: R (%m), ...]` names, at every width of the plan, a route
   // whose activations a producer writes (mmq, mma16, mma16h), and stands on an op that can write
-  // them: an rms_norm over whole rows or a geglu, of rows a multiple of 256 values.
+  // them (plan::can_quantize_result).
   bool check_quantizer(const Op& op) {
     const auto& list = std::get<std::vector<RouteChoice>>(op.find("quantize")->value);
     for (int64_t width : plan_.header.widths) {
@@ -107,8 +107,8 @@ class FusionRules {
     }
     if (!can_quantize_result(op))
       return fail(op, "quantize on " + std::string(schema(op.kind).name) + " of " + std::to_string(op.type.seq_elements()) +
-                          "-value rows: only an rms_norm over whole rows or a geglu, of rows a multiple of 256 " +
-                          "values, writes int8 activations");
+                          "-value rows: only an rms_norm over whole rows, a geglu, or an attention with heads of a multiple of " +
+                          "256 values and a combine kernel, of rows a multiple of 256 values, writes int8 activations");
     return true;
   }
 

@@ -135,16 +135,20 @@ std::optional<Launch> Executor::Impl::launch_for(const Op& op, WidthState& w, Di
       return l;
     }
     case OpKind::attention: {
-      const AttentionCall c{x,
+      // quantize-in-producer: the combine kernel writes the O projection's activations at the
+      // scratch's start, and the split partials follow them.
+      char* activations = static_cast<char*>(scratch(w, op));
+      AttentionCall c{x,
                             ids(op.operands[1]),
                             ids(op.operands[2]),
                             caches.at(op.cache).ref,
                             op.get_int("q_heads"),
                             y,
-                            static_cast<float*>(scratch(w, op)),
+                            reinterpret_cast<float*>(activations + W * attention_partials_seq_offset(op)),
                             W,
                             static_cast<float>(op.get_number("scale")),
                             static_cast<unsigned*>(w.attention_tickets.get())};
+      if (op.find("quantize")) c.x_q = activations;
       // combine = last_block: one kernel, which merges the splits itself.
       l.run = [=, partial = k.at(0), combine = k.size() > 1 ? k[1] : nullptr](cudaStream_t s) {
         return launch_attention(partial, combine, c, s);

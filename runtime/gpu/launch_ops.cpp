@@ -193,7 +193,8 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
       !all_aligned(c.q, c.out, c.scratch, cache.k, cache.v) || !cache.v || cache.v_only() != (cache.k_norm != nullptr))
     return cudaErrorInvalidValue;
   if (c.rows == 0) return cudaSuccess;
-  if (!combine && !c.tickets) return cudaErrorInvalidValue;
+  if ((!combine && !c.tickets) || (c.x_q && (!combine || cache.head_dim % matmul::kQ8SuperBlock != 0 || !aligned(c.x_q))))
+    return cudaErrorInvalidValue;
   AttentionPartialArgs partial_args{c.q,         c.pos,        c.seq,           cache.k,     cache.v,
                                     c.scratch,   cache.k_norm, cache.rope_table, cache.slots, c.scale,
                                     kAttentionMinKeysPerSplit, c.out, c.tickets};
@@ -202,7 +203,7 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
                                static_cast<unsigned>(c.rows)),
                           dim3(kAttentionThreads)};
   if (cudaError_t e = launch(partial, partial_dims, partial_args, stream); e != cudaSuccess || !combine) return e;
-  AttentionCombineArgs combine_args{c.scratch, c.seq, c.out};
+  AttentionCombineArgs combine_args{c.scratch, c.seq, c.out, c.x_q, static_cast<int>(c.rows)};
   LaunchDims combine_dims{dim3(static_cast<unsigned>(c.q_heads), static_cast<unsigned>(c.rows)),
                           dim3(static_cast<unsigned>(attention_combine_threads(static_cast<int>(cache.head_dim))))};
   return launch(combine, combine_dims, combine_args, stream);

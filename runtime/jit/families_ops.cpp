@@ -84,8 +84,10 @@ std::string attention_partial(const plan::KernelInstance& k) {
                       arg(instance_ident(k, "combine") == "last_block")});
 }
 
+// `quantize` (quantize-in-producer): the O projection's activations too.
 std::string attention_combine(const plan::KernelInstance& k) {
-  return instance_of("attention_combine", {arg(instance_int(k, "head_dim")), arg(instance_int(k, "q_heads"))});
+  return instance_of("attention_combine",
+                     {arg(instance_int(k, "head_dim")), arg(instance_int(k, "q_heads")), quantize_format(k)});
 }
 
 std::string random_weights(const plan::KernelInstance& k) {

@@ -157,8 +157,15 @@ TEST(Storage, SharedActivationsKeepTheProducersScratchLive) {
   }
   // Every matmul of the 12B reads activations prepared elsewhere: quantize-in-producer moves Q's,
   // gate's, down's and the LM head's into the norm or GEGLU before them, whose scratch K, V and up
-  // read too (Q, K, V, gate, up, down on the sliding layers, no V on the global ones).
-  EXPECT_EQ(shared, 40 * 6 + 8 * 5 + 1);
+  // read too, and O's into the attention's combine (Q, K, V, O, gate, up, down on the sliding
+  // layers, no V on the global ones).
+  EXPECT_EQ(shared, 40 * 7 + 8 * 6 + 1);
+  // The attention's scratch holds O's activations first, then the split partials.
+  const Op* attention = find_op(plan, "l0.attn");
+  EXPECT_EQ(attention_partials_seq_offset(*attention), quantized_result_seq_bytes(*attention));
+  EXPECT_GT(attention_partials_seq_offset(*attention), 0);
+  EXPECT_EQ(op_scratch_seq_bytes(*attention),
+            attention_partials_seq_offset(*attention) + 16 * kAttentionMaxSplits * (256 + 2) * 4);
 }
 
 // group-matmuls, norm-chains and attention-inputs: an op launched with another is written when that one runs, so

@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "g4c/plan/kernels.h"
+#include "g4c/plan/routes.h"
 #include "g4c/runtime/cpu_ops.h"
 #include "g4c/runtime/gpu/launch_ops.h"
 #include "gpu_support.h"
@@ -64,8 +65,11 @@ struct Shape {
     if (fused) k.push_back({"combine", Ident{"last_block"}});
     return plan::kernel_instance("attention.partial", std::move(k));
   }
-  KernelInstance combine() const {
-    return {"attention.combine", {{"head_dim", head_dim}, {"q_heads", q_heads}}, 0, {}};
+  // `quantize` (quantize-in-producer): the combine also writes the O projection's activations.
+  KernelInstance combine(const char* quantize = nullptr) const {
+    KernelInstance k{"attention.combine", {{"head_dim", head_dim}, {"q_heads", q_heads}}, 0, {}};
+    if (quantize) k.constants.push_back({"quantize", Ident{quantize}});
+    return k;
   }
   KernelInstance writer() const {
     std::vector<plan::Attr> k = {{"kind", Ident{std::string(plan::name(kind))}},
@@ -184,6 +188,28 @@ class AttentionTest : public testing::GpuTest {
           << s.describe() << ": combine = last_block differs from the combine kernel (launch " << replay << ")";
       for (uint32_t c : download<uint32_t>(counters, tickets)) ASSERT_EQ(c, 0u) << "a counter left set";
     }
+    if (s.head_dim % matmul::kQ8SuperBlock == 0) expect_combine_quantizes(s, rows, cache_ref(s, dk, dv, rebuild), got);
+  }
+
+  // quantize-in-producer: a combine with `quantize` writes the same output and, byte for byte, the
+  // activations the route's own quantization kernel makes of it (both start poisoned), padding rows
+  // included, in each format.
+  void expect_combine_quantizes(const Shape& s, const std::vector<Row>& rows, const gpu::KvCacheRef& cache,
+                                const std::vector<float>& got) {
+    const int64_t n = static_cast<int64_t>(rows.size()), cols = s.q_heads * s.head_dim;
+    for (const char* format : {"q8_1", "mma16", "mma16h"}) {
+      const KernelInstance own = plan::kernel_instance(std::string("quantize_") + format);
+      gpu::KernelLibrary lib = load({s.partial(), s.combine(format), own});
+      const size_t bytes = n * plan::activation_seq_bytes(*plan::parse_activation_format(format), cols);
+      gpu::DeviceBuffer x_q = poisoned(bytes), want_q = poisoned(bytes), d_got = upload(got);
+      const std::vector<float> out = run(lib, s, rows, cache, nullptr, s.combine(format), x_q.get());
+      EXPECT_EQ(0, std::memcmp(out.data(), got.data(), got.size() * sizeof(float)))
+          << s.describe() << ": the quantizing combine (" << format << ") changed the output";
+      ASSERT_EQ(testing::launch_route_quantization(lib.find(own), d_got.as<float>(), want_q.get(), n, cols), cudaSuccess);
+      sync();
+      EXPECT_EQ(download<uint8_t>(x_q, bytes), download<uint8_t>(want_q, bytes))
+          << s.describe() << ": the combine's " << format << " activations differ from " << own.family << "'s";
+    }
   }
 
   // The device's view of a cache (K null when V-only).
@@ -206,8 +232,10 @@ class AttentionTest : public testing::GpuTest {
 
   // The GPU attention of `rows` over device caches.
   // `tickets` (zeroed counters): one launch of the combine = last_block instance; else the two kernels.
+  // `combine` / `x_q`: a quantizing combine instance and the activations it writes.
   std::vector<float> run(const gpu::KernelLibrary& lib, const Shape& s, const std::vector<Row>& rows,
-                         const gpu::KvCacheRef& cache, unsigned* tickets = nullptr) {
+                         const gpu::KvCacheRef& cache, unsigned* tickets = nullptr,
+                         std::optional<KernelInstance> combine = std::nullopt, void* x_q = nullptr) {
     const int64_t n = static_cast<int64_t>(rows.size()), out_elems = n * s.q_heads * s.head_dim;
     query_ = testing::random_floats(out_elems, uint32_t(n * 7 + s.head_dim), 0.5f);
     std::vector<int32_t> pos, seq;
@@ -225,8 +253,9 @@ class AttentionTest : public testing::GpuTest {
                             n,
                             1.0f,
                             tickets};
+    call.x_q = x_q;
     EXPECT_EQ(tickets ? gpu::launch_attention(lib.find(s.partial(true)), nullptr, call, nullptr)
-                      : gpu::launch_attention(lib.find(s.partial()), lib.find(s.combine()), call, nullptr),
+                      : gpu::launch_attention(lib.find(s.partial()), lib.find(combine.value_or(s.combine())), call, nullptr),
               cudaSuccess);
     sync();
     return download<float>(out, out_elems);

@@ -436,6 +436,12 @@ TEST_F(ExecutorTest, QuantizeInProducerMatchesTheRoutesOwnQuantization) {
     expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::default_rules, layers),
                         "quantize-in-producer");
   expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::no_mma16, ""), "quantize-in-producer");
+  // Heads of 256 and 512 values: the attention's combine kernel writes the O projection's activations.
+  for (const char* layers : {"", kLayerMatmulsOnMma16h})
+    expect_fusion_exact(*this, "synthetic/heads-256-q4_k.toml", route_options(RoutePolicy::default_rules, layers),
+                        "quantize-in-producer");
+  expect_fusion_exact(*this, "synthetic/heads-256-q4_k.toml", route_options(RoutePolicy::no_mma16, ""),
+                      "quantize-in-producer");
 }
 
 // norm-chains on the GPU: a post-norm's launch computes the layer scale and the next norm (and its

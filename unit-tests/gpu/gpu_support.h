@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "g4c/kernels/matmul_args.h"
 #include "g4c/runtime/gpu/cuda.h"
 #include "g4c/runtime/jit.h"
 #include "injected_bug_env.h"
@@ -83,6 +84,16 @@ inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1
   std::vector<float> v(n);
   for (float& x : v) x = dist(rng);
   return v;
+}
+
+// A route's own quantization kernel (quantize_q8_1, quantize_mma16 or quantize_mma16h) over `rows`
+// rows of `cols` floats already written, launched as launch_matmul launches it: what a producer's
+// `quantize` must write, byte for byte.
+inline cudaError_t launch_route_quantization(cudaKernel_t kernel, const float* x, void* x_q, int64_t rows, int64_t cols) {
+  const QuantizeActivationsArgs args{x, x_q, cols, static_cast<int>(rows)};
+  const int64_t threads = rows * cols / matmul::kQ8SuperBlock * 32;
+  return gpu::launch(kernel, {dim3(unsigned((threads + matmul::kThreads - 1) / matmul::kThreads)), dim3(matmul::kThreads)},
+                     args);
 }
 
 }  // namespace g4c::testing

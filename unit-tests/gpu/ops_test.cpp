@@ -389,14 +389,7 @@ TEST_F(OpsTest, ElementwiseOpsMatchCpuAlignedAndNot) {
     }
 }
 
-// A route's own quantization kernel (quantize_q8_1, quantize_mma16 or quantize_mma16h) over `rows` rows of `cols`
-// floats already written, launched as launch_matmul launches it.
-cudaError_t launch_route_quantization(cudaKernel_t kernel, const float* x, void* x_q, int64_t rows, int64_t cols) {
-  const QuantizeActivationsArgs args{x, x_q, cols, static_cast<int>(rows)};
-  const int64_t threads = rows * cols / matmul::kQ8SuperBlock * 32;
-  return gpu::launch(kernel, {dim3(unsigned((threads + matmul::kThreads - 1) / matmul::kThreads)), dim3(matmul::kThreads)},
-                     args);
-}
+using testing::launch_route_quantization;
 
 // quantize-in-producer: rms_norm {quantize} and geglu {quantize} write the f32 result the plain
 // kernel writes and, byte for byte, the int8 activations the route's own kernel (quantize_q8_1,

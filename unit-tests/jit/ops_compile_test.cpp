@@ -182,8 +182,14 @@ std::vector<KernelInstance> cache_grid() {
                                                      {"kv_heads", h.kv},
                                                      {"dtype", Ident{dtype}},
                                                      {"window", int64_t{ring ? 1024 : 0}}}));
-        if (combines.insert({head_dim, h.q}).second)
+        if (combines.insert({head_dim, h.q}).second) {
           out.push_back(kernel_instance("attention.combine", {{"head_dim", head_dim}, {"q_heads", h.q}}));
+          // quantize-in-producer: heads of whole super-blocks write the O projection's activations.
+          if (head_dim % 256 == 0)
+            for (const char* format : {"q8_1", "mma16", "mma16h"})
+              out.push_back(kernel_instance("attention.combine",
+                                            {{"head_dim", head_dim}, {"q_heads", h.q}, {"quantize", Ident{format}}}));
+        }
       }
   // v_only caches: V alone written; keys rebuilt with a proportional RoPE's pairs (head_dim / 8) at
   // MQA 16:1 in every dtype, all pairs on a GQA ring, and none or an odd count.

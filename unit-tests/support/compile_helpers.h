@@ -57,7 +57,8 @@ inline const std::vector<std::string>& shipped_models() {
   static const std::vector<std::string> models = {
       "gemma4-12b.toml", "gemma4-12b-qat-q4_0.toml", "gemma4-e4b.toml", "gemma4-e2b.toml", "gemma4-31b.toml",
       "synthetic/all-global-keqv.toml", "synthetic/mixed-v-keqv.toml", "synthetic/pairing-12b-tiny.toml",
-      "synthetic/ple-shared-kv-tiny.toml", "synthetic/quant-q4_k.toml", "synthetic/quant-q8_0.toml"};
+      "synthetic/ple-shared-kv-tiny.toml", "synthetic/quant-q4_k.toml", "synthetic/quant-q8_0.toml",
+      "synthetic/heads-256-q4_k.toml"};
   return models;
 }
 

@@ -47,7 +47,8 @@ int64_t activation_seq_bytes(ActivationFormat format, int64_t cols);
 // none a producer writes (ws, gemm_n, cublas).
 std::optional<std::vector<RouteChoice>> activations_for(const Op& matmul);
 // The ops that may write a matmul's activations as they produce its input: an rms_norm over whole
-// rows or a geglu, of a row length the formats step over (256-value super-blocks).
+// rows or a geglu, of a row length the formats step over (256-value super-blocks), or an attention
+// of heads of whole super-blocks that merges its splits in its combine kernel.
 bool can_quantize_result(const Op& op);
 // The format an op's `quantize` attribute names at `width` (none without one, or at another width).
 std::optional<ActivationFormat> quantized_result(const Op& op, int64_t width);

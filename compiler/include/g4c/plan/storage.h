@@ -47,6 +47,12 @@ inline std::string activations_scratch_name(const Attr& activations_from) {
   return std::get<Ident>(activations_from.value).text.substr(1) + ".scratch";
 }
 
+// Where an attention op's split partials start in its scratch, per sequence: after the activations
+// its combine kernel writes for the O projection (quantize-in-producer), which a matmul reading
+// them (`activations_from`) finds at the scratch's start. Per sequence, so a width-W arena's
+// partials start W times further.
+int64_t attention_partials_seq_offset(const Op& attention);
+
 // Walks the ops in order. Values used before definition are ignored here (the verifier reports
 // them). Output values stay live past the last op.
 StorageAnalysis analyze_storage(const Plan& plan);

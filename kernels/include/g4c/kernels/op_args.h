@@ -213,6 +213,8 @@ struct AttentionCombineArgs {
   const float* scratch;
   const int* seq;
   float* out;  // rows × Q_HEADS·HEAD_DIM
+  void* x_q;   // quantize-in-producer: the int8 (or fp16) activations of the rows
+  int rows;
 };
 
 // geglu: y = gelu_tanh(a) · b; add: y = a + b; scale_by: y = a · *factor; softcap: y =
@@ -259,7 +261,7 @@ static_assert(sizeof(EmbedGatherArgs) == 48 && sizeof(PleCombineArgs) == 64 && s
                   sizeof(AddRmsNormArgs) == 88 && sizeof(RmsNormRopeArgs) == 72 &&
                   sizeof(AttentionHeadsArgs) == 32 && sizeof(AttentionInputsArgs) == 168 &&
                   sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 96 &&
-                  sizeof(AttentionCombineArgs) == 24 && sizeof(ElementwiseArgs) == 48 && sizeof(GegluQuantizeArgs) == 48 && sizeof(SampleArgs) == 32 &&
+                  sizeof(AttentionCombineArgs) == 40 && sizeof(ElementwiseArgs) == 48 && sizeof(GegluQuantizeArgs) == 48 && sizeof(SampleArgs) == 32 &&
                   sizeof(RandomWeightsArgs) == 40,
               "kernel argument layouts");
 

@@ -181,6 +181,9 @@ struct AttentionCall {
   // A partial kernel of `combine = last_block` (combine null): rows × attention_tickets(…) zeroed
   // counters, which the kernel leaves zeroed.
   unsigned* tickets = nullptr;
+  // A combine instance with `quantize` (quantize-in-producer; head_dim a multiple of 256): the O
+  // projection's activations of the rows, in that format.
+  void* x_q = nullptr;
 };
 // The counters per row a `combine = last_block` partial kernel takes: one per (KV head, head slice).
 int64_t attention_tickets(int64_t q_heads, int64_t kv_heads);
