@@ -113,12 +113,14 @@ void gather(std::vector<Op>& ops, const AttentionInputs& in) {
 
 void run_attention_inputs(Plan& plan, PassContext& ctx) {
   if (!ctx.fusions.runs(kPass)) return;
+  // Storage roots are named by value and do not depend on the ops' order: one analysis serves
+  // every layer, before and after the moves.
+  const StorageAnalysis storage = analyze_storage(plan);
   for (Block& block : plan.blocks) {
     for (size_t i = 0; i < block.ops.size(); ++i) {
       if (block.ops[i].kind != OpKind::kv_write) continue;
       const std::optional<AttentionInputs> in = candidates(block.ops, i);
       if (!in) continue;
-      const StorageAnalysis storage = analyze_storage(plan);
       if (!attention_inputs_conflict(plan, *in, storage).empty() || !movable(block.ops, *in, storage)) continue;
       const std::string queries = in->q->result;
       const size_t members = in->k ? 3 : 2;

@@ -50,15 +50,14 @@ std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op, int64_
   const KvCache* c = plan.find_cache(op.cache);
   if (!c) return {};
   std::vector<Attr> k = cache_constants(*c);
-  const Attr& v_only = kVOnly;
   if (op.kind == OpKind::kv_write) {
-    if (c->v_only()) k.push_back(v_only);
+    if (c->v_only()) k.push_back(kVOnly);
     return {kernel_instance("kv_write", std::move(k))};
   }
   k.insert(k.begin() + 2, Attr{"q_heads", op.get_int("q_heads")});
   k.push_back({"window", op.get_int("window")});
   if (c->v_only()) {
-    k.push_back(v_only);
+    k.push_back(kVOnly);
     k.push_back({"rotated_pairs", c->k_from_v.rotated_pairs});
   }
   if (op.find("combine")) {  // attention-combine: the partial kernel's last block merges the splits
