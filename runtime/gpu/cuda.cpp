@@ -32,6 +32,18 @@ cudaError_t launch_kernel_args(cudaKernel_t kernel, const LaunchDims& dims, void
   return cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(kernel), params);
 }
 
+DeviceLimits device_limits(DeviceLimits given) {
+  auto current = [](cudaDeviceAttr attribute) {
+    int device = 0, value = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&value, attribute, device);
+    return value;
+  };
+  if (given.sm_count == 0) given.sm_count = current(cudaDevAttrMultiProcessorCount);
+  if (given.max_shared_bytes == 0) given.max_shared_bytes = current(cudaDevAttrMaxSharedMemoryPerBlockOptin);
+  return given;
+}
+
 std::optional<DeviceInfo> find_device(std::string& why) {
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);

@@ -130,11 +130,6 @@ bool Executor::Impl::allocate_caches(DiagnosticEngine& diag) {
       return false;
     }
     state.k.fill(fill), state.v.fill(fill);
-    state.ref = KvCacheRef{state.k.get(), state.v.get(), c.dtype, c.slots, c.kv_heads, c.head_dim, options.max_sequences};
-    if (!c.v_only()) continue;
-    const KFromV& r = c.k_from_v;
-    state.ref.k_norm = weights->at(r.norm).floats();
-    if (r.rotated_pairs > 0) state.ref.rope_table = rope_tables.at({r.head_dim, r.rotated_pairs, r.theta}).as<float>();
   }
   return true;
 }
@@ -176,8 +171,6 @@ std::unique_ptr<Executor> Executor::create(const Plan& plan, const WeightSource&
   auto impl = std::make_unique<Impl>();
   impl->plan = &plan;
   impl->options = options;
-  impl->storage = analyze_storage(plan);
-  for (const Buffer& b : plan.buffers->buffers) impl->buffer_offsets[b.value] = b.seq_offset;
 
   JitOptions jit = options.jit;
   jit.arch = device->arch();
@@ -269,9 +262,9 @@ std::optional<StepOutput> Executor::step(const StepRows& rows, DiagnosticEngine&
   if (e == cudaSuccess) e = impl_->options.use_graphs ? cudaGraphLaunch(w.graph, s) : impl_->run_eagerly(w);
   const int64_t vocab = plan_->header.vocab;
   if (e == cudaSuccess)
-    e = cudaMemcpyAsync(impl_->host_next->p, w.next, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToHost, s);
-  if (e == cudaSuccess && keep_logits_ && w.logits)
-    e = cudaMemcpyAsync(impl_->host_logits->p, w.logits, static_cast<size_t>(n * vocab) * 4, cudaMemcpyDeviceToHost, s);
+    e = cudaMemcpyAsync(impl_->host_next->p, w.step.next, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToHost, s);
+  if (e == cudaSuccess && keep_logits_ && w.step.logits)
+    e = cudaMemcpyAsync(impl_->host_logits->p, w.step.logits, static_cast<size_t>(n * vocab) * 4, cudaMemcpyDeviceToHost, s);
   if (e == cudaSuccess) e = cudaStreamSynchronize(s);
   if (e != cudaSuccess) {
     diag.error({}, std::string("a decode step on the device failed: ") + cudaGetErrorString(e));
@@ -280,7 +273,7 @@ std::optional<StepOutput> Executor::step(const StepRows& rows, DiagnosticEngine&
   StepOutput out;
   out.width = w.width;
   out.next.assign(impl_->host_next->p, impl_->host_next->p + n);
-  if (keep_logits_ && w.logits) out.logits.assign(impl_->host_logits->p, impl_->host_logits->p + n * vocab);
+  if (keep_logits_ && w.step.logits) out.logits.assign(impl_->host_logits->p, impl_->host_logits->p + n * vocab);
   return out;
 }
 
@@ -324,27 +317,28 @@ std::vector<OpTiming> Executor::profile(int64_t width, std::span<const int32_t> 
   const auto& widths = plan_->header.widths;
   WidthState& w = *impl_->widths[std::lower_bound(widths.begin(), widths.end(), width) - widths.begin()];
   const cudaStream_t s = impl_->stream.s;
-  std::vector<std::vector<double>> times(w.launches.size());
+  const std::vector<OpLaunches>& launches = w.step.ops;
+  std::vector<std::vector<double>> times(launches.size());
   Events events;
   impl_->run_eagerly(w);  // warm-up
   for (int r = 0; r < repeats; ++r)
-    for (size_t i = 0; i < w.launches.size(); ++i) {
+    for (size_t i = 0; i < launches.size(); ++i) {
       cudaEventRecord(events.start, s);
-      w.launches[i].run(s);
+      impl_->run(launches[i]);
       cudaEventRecord(events.stop, s);
       cudaEventSynchronize(events.stop);
       times[i].push_back(events.ms());
     }
   std::vector<OpTiming> out;
-  for (size_t i = 0; i < w.launches.size(); ++i) {
-    const Op& op = *w.launches[i].op;
+  for (size_t i = 0; i < launches.size(); ++i) {
+    const Op& op = *launches[i].op;
     int64_t bytes = weight_bytes_read(*plan_, op, w.width) + kv_bytes_read(*plan_, op, positions);
     std::string name = "%" + op.result;
-    for (const Op* member : w.launches[i].group) {  // one launch computes them all
+    for (const Op* member : launches[i].group) {  // one launch computes them all
       bytes += weight_bytes_read(*plan_, *member, w.width);
       name += "+%" + member->result;
     }
-    out.push_back({name, std::string(schema(op.kind).name), w.launches[i].route, median(times[i]), bytes});
+    out.push_back({name, std::string(schema(op.kind).name), launches[i].route, median(times[i]), bytes});
   }
   return out;
 }
@@ -386,15 +380,15 @@ std::vector<StepPart> Executor::time_step_parts(int64_t width, int repeats) {
   DiagnosticEngine ignored;
   if (!w.graph && !impl_->capture(w, ignored)) return {};
   std::vector<StepPart> parts;
-  for (const Launch& l : w.launches) {
+  for (const OpLaunches& l : w.step.ops) {
     const std::string kind(schema(l.op->kind).name);
     if (std::none_of(parts.begin(), parts.end(), [&](const StepPart& p) { return p.kind == kind; }))
       parts.push_back({kind, 0, 0});
   }
   for (StepPart& part : parts) {
-    const Impl::LaunchFilter only = [&](const Launch& l) { return schema(l.op->kind).name == part.kind; };
-    for (const Launch& l : w.launches)  // the step's input copies, one each; the op's kernels
-      if (only(l)) part.launches += l.op->kind == OpKind::input ? 1 : launches_per_step(*plan_, *l.op, w.width);
+    const Impl::LaunchFilter only = [&](const OpLaunches& l) { return schema(l.op->kind).name == part.kind; };
+    for (const OpLaunches& l : w.step.ops)  // the step's input copies, one each; the op's kernels
+      if (only(l)) part.launches += static_cast<int64_t>(l.records.size());
     cudaGraphExec_t exec = nullptr;
     if (impl_->capture_graph(w, only, exec, nullptr) != cudaSuccess) return {};
     part.ms = median_run_ms(s, repeats, [&] { return cudaGraphLaunch(exec, s); });

@@ -1,6 +1,6 @@
 // The GPU executor's state, shared by its files (private to runtime/gpu): executor.cpp creates an
-// executor, steps it and times it; executor_launches.cpp turns each plan op into its launches at
-// one width and captures them as a graph.
+// executor, steps it and times it; executor_launches.cpp builds each width's launch records
+// (step_launches.h) in its memory, enqueues them and captures them as a graph.
 #pragma once
 
 #include <functional>
@@ -16,6 +16,7 @@
 #include "g4c/runtime/gpu/device_weights.h"
 #include "g4c/runtime/gpu/executor.h"
 #include "g4c/runtime/gpu/launch_ops.h"
+#include "g4c/runtime/gpu/step_launches.h"
 
 namespace g4c::gpu {
 
@@ -38,28 +39,10 @@ struct Pinned {
   ~Pinned() { cudaFreeHost(p); }
 };
 
-// One op's work at one width: enqueues its kernels (and cuBLAS calls) on a stream.
-struct Launch {
-  const Op* op = nullptr;
-  std::string route;
-  std::function<cudaError_t(cudaStream_t)> run;
-  std::vector<const Op*> group;  // the matmuls launched with `op` (group-matmuls)
-};
-
 struct CacheState {
   const KvCache* decl = nullptr;
   DeviceBuffer k, v;  // no K on a v_only cache
-  KvCacheRef ref;
 };
-
-// A v_only cache's keys, and the queries and keys of rms_norm_rope, rotate by the (cos, sin) of
-// their rotated pairs at every position of the plan's context: one table per distinct RoPE,
-// [position][pair] (cpu::rope_table).
-using RopeTableKey = std::tuple<int64_t, int64_t, double>;  // head_dim, rotated_pairs, theta
-
-inline RopeTableKey rope_table_key(const Op& rms_norm_rope) {
-  return {rms_norm_rope.get_int("head_dim"), rms_norm_rope.get_int("rotated_pairs"), rms_norm_rope.get_number("theta")};
-}
 
 struct WidthState {
   int64_t width = 0;
@@ -71,12 +54,9 @@ struct WidthState {
   // The counters of attention kernels that merge their own splits (combine = last_block): zeroed
   // once, left zeroed by each launch, shared by the step's attention ops (they run one after another).
   DeviceBuffer attention_tickets;
-  std::vector<Launch> launches;
+  StepLaunches step;  // every op's launch records at this width
   cudaGraphExec_t graph = nullptr;
   size_t graph_nodes = 0;  // of the captured step
-  int32_t *tokens = nullptr, *positions = nullptr, *sequences = nullptr;
-  const float* logits = nullptr;
-  const int32_t* next = nullptr;
   ~WidthState() {
     if (graph) cudaGraphExecDestroy(graph);
   }
@@ -85,8 +65,6 @@ struct WidthState {
 struct Executor::Impl {
   const Plan* plan = nullptr;
   ExecutorOptions options;
-  StorageAnalysis storage;
-  std::map<std::string, int64_t> buffer_offsets;
   std::optional<KernelLibrary> library;
   std::optional<DeviceWeights> weights;
   std::map<std::string, CacheState> caches;
@@ -103,27 +81,11 @@ struct Executor::Impl {
     if (cublas) cublasDestroy(cublas);
   }
 
-  void* address(WidthState& w, const std::string& value) {
-    const ValueStorage& v = storage.values.at(value);
-    return static_cast<char*>(w.arena.get()) + w.width * (buffer_offsets.at(v.root) + v.seq_offset);
-  }
-  // An op's scratch; a matmul that reads another op's prepared activations (quantize-once,
-  // quantize-in-producer), that one's.
-  void* scratch(WidthState& w, const Op& op) {
-    const Attr* from = op.kind == OpKind::matmul ? op.find("activations_from") : nullptr;
-    auto it = buffer_offsets.find(from ? activations_scratch_name(*from) : scratch_name(op));
-    return it == buffer_offsets.end() ? nullptr : static_cast<char*>(w.arena.get()) + w.width * it->second;
-  }
-  int64_t elements(const WidthState& w, const std::string& value) const {
-    return w.width * storage.values.at(value).seq_bytes / 4;
-  }
-
   bool allocate_caches(DiagnosticEngine& diag);
   bool build_launches(WidthState& w, DiagnosticEngine& diag);
-  std::optional<Launch> launch_for(const Op& op, WidthState& w, DiagnosticEngine& diag);
-  AttentionInputsCall attention_inputs_call(const AttentionInputs& in, WidthState& w);
   bool capture(WidthState& w, DiagnosticEngine& diag);
-  using LaunchFilter = std::function<bool(const Launch&)>;
+  cudaError_t run(const OpLaunches& l) const;
+  using LaunchFilter = std::function<bool(const OpLaunches&)>;
   cudaError_t capture_graph(WidthState& w, const LaunchFilter& include, cudaGraphExec_t& exec, size_t* nodes);
   cudaError_t run_eagerly(WidthState& w, const LaunchFilter& include = nullptr);
 };

@@ -6,14 +6,11 @@
 #include "g4c/kernels/matmul_args.h"
 #include "g4c/kernels/weight_layouts_host.h"
 #include "g4c/plan/routes.h"
-#include "g4c/runtime/gpu/cuda.h"
+#include "g4c/runtime/gpu/launch_record.h"
 
 namespace g4c::gpu {
 
 namespace {
-
-// Launches above this much dynamic shared memory must opt in per kernel.
-constexpr int kDefaultSharedLimit = 48 * 1024;
 
 struct BlockShape {
   int elems, bytes;
@@ -35,22 +32,10 @@ int mma16_row_groups_of(plan::Route route, int width) {
   return route == plan::Route::mma16h ? 1 : matmul::mma16_row_groups(width);
 }
 
-int current_device_attribute(cudaDeviceAttr attribute) {
-  int device = 0, value = 0;
-  cudaGetDevice(&device);
-  cudaDeviceGetAttribute(&value, attribute, device);
-  return value;
-}
-
 template <class Args>
-cudaError_t launch_kernel(cudaKernel_t kernel, unsigned grid, int shared_bytes, const Args& args, cudaStream_t stream) {
-  if (shared_bytes > kDefaultSharedLimit) {
-    cudaError_t e = cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel),
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes);
-    if (e != cudaSuccess) return e;
-  }
+cudaError_t launch_kernel(cudaKernel_t kernel, unsigned grid, int shared_bytes, const Args& args, LaunchTarget target) {
   return launch(kernel, LaunchDims{dim3(grid), dim3(matmul::kThreads), static_cast<unsigned>(shared_bytes)}, args,
-                stream);
+                target);
 }
 
 // What every route needs of a call; the route-specific checks follow in each launcher.
@@ -64,43 +49,43 @@ cudaError_t check_call(std::span<const cudaKernel_t> kernels, const MatmulCall& 
 }
 
 int row_warps_for(plan::Route route, const MatmulCall& c) {
-  return mma_row_warps(route, c.type, c.rows, c.width, current_device_attribute(cudaDevAttrMultiProcessorCount),
-                       current_device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin));
+  const DeviceLimits limits = device_limits(c.limits);
+  return mma_row_warps(route, c.type, c.rows, c.width, limits.sm_count, limits.max_shared_bytes);
 }
 
-cudaError_t launch_ws(cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
+cudaError_t launch_ws(cudaKernel_t kernel, const MatmulCall& c, LaunchTarget target) {
   const MatmulArgs args{c.weight, c.x, c.y, c.rows, c.cols, c.width, 0};
   return launch_kernel(kernel, grid_for(c.rows, matmul::kWsBlockRows),
-                       matmul_shared_bytes(plan::Route::ws, c.type, c.width, 0), args, stream);
+                       matmul_shared_bytes(plan::Route::ws, c.type, c.width, 0), args, target);
 }
 
 // A route's activations of x into the scratch, one warp per (activation row, super-block); nothing
 // when `quantize` is null (the scratch already holds them: MatmulCall::activations_ready).
-cudaError_t launch_quantize(cudaKernel_t quantize, const MatmulCall& c, cudaStream_t stream) {
+cudaError_t launch_quantize(cudaKernel_t quantize, const MatmulCall& c, LaunchTarget target) {
   if (!quantize) return cudaSuccess;
   const QuantizeActivationsArgs args{c.x, c.scratch, c.cols, c.width};
-  return launch_kernel(quantize, grid_for(c.width * (c.cols / matmul::kQ8SuperBlock), matmul::kWarps), 0, args, stream);
+  return launch_kernel(quantize, grid_for(c.width * (c.cols / matmul::kQ8SuperBlock), matmul::kWarps), 0, args, target);
 }
 
-cudaError_t launch_mmq(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
+cudaError_t launch_mmq(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulCall& c, LaunchTarget target) {
   if (info(c.type).is_float || c.cols % matmul::kQ8SuperBlock != 0 || !c.scratch || !aligned16(c.scratch) ||
       !aligned16(c.x))
     return cudaErrorInvalidValue;
-  if (cudaError_t e = launch_quantize(quantize, c, stream); e != cudaSuccess) return e;
+  if (cudaError_t e = launch_quantize(quantize, c, target); e != cudaSuccess) return e;
   const int row_warps = row_warps_for(plan::Route::mmq, c);
   const MmqArgs args{c.weight, c.scratch, c.y, c.rows, c.cols, c.width, row_warps};
   return launch_kernel(kernel, grid_for(c.rows, matmul::kTileRowsPerWarp * row_warps),
-                       matmul_shared_bytes(plan::Route::mmq, c.type, c.width, row_warps), args, stream);
+                       matmul_shared_bytes(plan::Route::mmq, c.type, c.width, row_warps), args, target);
 }
 
 // mma16 and mma16h: the same grid of 16-row tiles and launch-group members over the same weight
 // layout; they differ in the activations' format and in row groups.
 cudaError_t launch_mma16(plan::Route route, cudaKernel_t quantize, cudaKernel_t kernel, const MatmulCall& c,
-                         cudaStream_t stream) {
+                         LaunchTarget target) {
   if (!mma16_supports(c.type) || c.cols % matmul::kQ8SuperBlock != 0 || !c.scratch || !aligned16(c.scratch) ||
       !aligned16(c.x))
     return cudaErrorInvalidValue;
-  if (cudaError_t e = launch_quantize(quantize, c, stream); e != cudaSuccess) return e;
+  if (cudaError_t e = launch_quantize(quantize, c, target); e != cudaSuccess) return e;
   if (c.group.size() + 1 > kMma16MaxMembers) return cudaErrorInvalidValue;
   std::array<int64_t, kMma16MaxMembers> rows = {c.rows};
   Mma16Args args{{{c.weight, c.y, c.rows}}, {}, 1, c.scratch, c.cols, c.width, 0, mma16_row_groups_of(route, c.width)};
@@ -111,50 +96,41 @@ cudaError_t launch_mma16(plan::Route route, cudaKernel_t quantize, cudaKernel_t 
     args.members[args.member_count++] = {g.weight, g.y, g.rows};
   }
   args.k_split = mma16_k_split(route, std::span(rows.data(), args.member_count), c.width,
-                               current_device_attribute(cudaDevAttrMultiProcessorCount));
+                               device_limits(c.limits).sm_count);
   unsigned blocks = 0;
   for (int m = 0; m < args.member_count; ++m)
     args.member_end[m] = blocks += mma16_blocks(rows[m], args.k_split) * args.row_groups;
-  return launch_kernel(kernel, blocks, matmul_shared_bytes(route, c.type, c.width, args.k_split), args, stream);
+  return launch_kernel(kernel, blocks, matmul_shared_bytes(route, c.type, c.width, args.k_split), args, target);
 }
 
-cudaError_t launch_gemm_n(cudaKernel_t kernel, const MatmulCall& c, cudaStream_t stream) {
+cudaError_t launch_gemm_n(cudaKernel_t kernel, const MatmulCall& c, LaunchTarget target) {
   if (c.cols % plan::kGemmNKStep != 0 || !aligned16(c.x)) return cudaErrorInvalidValue;
   const int row_warps = row_warps_for(plan::Route::gemm_n, c);
   const MatmulArgs args{c.weight, c.x, c.y, c.rows, c.cols, c.width, row_warps};
   return launch_kernel(kernel, grid_for(c.rows, matmul::kTileRowsPerWarp * row_warps),
-                       matmul_shared_bytes(plan::Route::gemm_n, c.type, c.width, row_warps), args, stream);
+                       matmul_shared_bytes(plan::Route::gemm_n, c.type, c.width, row_warps), args, target);
 }
 
 // y (width × rows, row-major) = x · Wᵀ is, column-major, yᵀ (rows × width) = W (cols × rows,
-// transposed) · xᵀ (cols × width): op(A) = Aᵀ with A = W and lda = cols.
-cudaError_t launch_cublas(std::span<const cudaKernel_t> kernels, const MatmulCall& c, cudaStream_t stream,
+// transposed) · xᵀ (cols × width): op(A) = Aᵀ with A = W and lda = cols (CublasGemm).
+cudaError_t launch_cublas(std::span<const cudaKernel_t> kernels, const MatmulCall& c, LaunchTarget target,
                           cublasHandle_t cublas) {
-  if (!cublas || cublasSetStream(cublas, stream) != CUBLAS_STATUS_SUCCESS) return cudaErrorUnknown;
-  const int m = static_cast<int>(c.rows), n = c.width, k = static_cast<int>(c.cols);
-  const float alpha = 1.0f, beta = 0.0f;
-  if (c.type == QuantType::F32) {
-    if (!kernels.empty()) return cudaErrorInvalidValue;
-    return cublasSgemm(cublas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, static_cast<const float*>(c.weight), k, c.x,
-                       k, &beta, c.y, m) == CUBLAS_STATUS_SUCCESS
-               ? cudaSuccess
-               : cudaErrorUnknown;
-  }
+  CublasGemm gemm{static_cast<int>(c.rows), c.width, static_cast<int>(c.cols), c.weight, c.x, c.y, CUDA_R_32F};
+  target = target.with_cublas(cublas);
+  if (c.type == QuantType::F32) return kernels.empty() ? target.add(gemm) : cudaErrorInvalidValue;
   const bool quantized = !info(c.type).is_float;
   const size_t expected = (quantized ? 1u : 0u) + (c.activations_ready ? 0u : 1u);
   if (kernels.size() != expected || !c.scratch || (quantized && !c.weight_f16)) return cudaErrorInvalidValue;
   const int64_t count = static_cast<int64_t>(c.width) * c.cols;
   const ConvertActivationsArgs convert{c.x, static_cast<unsigned short*>(c.scratch), count};
   if (!c.activations_ready)
-    if (cudaError_t e = launch_kernel(kernels.back(), grid_for(count, matmul::kThreads), 0, convert, stream);
+    if (cudaError_t e = launch_kernel(kernels.back(), grid_for(count, matmul::kThreads), 0, convert, target);
         e != cudaSuccess)
       return e;
-  const cudaDataType element = c.type == QuantType::BF16 ? CUDA_R_16BF : CUDA_R_16F;
-  const void* a = quantized ? c.weight_f16 : c.weight;
-  return cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, a, element, k, c.scratch, element, k, &beta,
-                      c.y, CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT) == CUBLAS_STATUS_SUCCESS
-             ? cudaSuccess
-             : cudaErrorUnknown;
+  gemm.element = c.type == QuantType::BF16 ? CUDA_R_16BF : CUDA_R_16F;
+  gemm.a = quantized ? c.weight_f16 : c.weight;
+  gemm.b = c.scratch;
+  return target.add(gemm);
 }
 
 }  // namespace
@@ -203,46 +179,46 @@ int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, in
 }
 
 cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kernels, const MatmulCall& call,
-                          cudaStream_t stream, cublasHandle_t cublas) {
+                          LaunchTarget target, cublasHandle_t cublas) {
   if (cudaError_t e = check_call(kernels, call); e != cudaSuccess) return e;
   if (!call.group.empty() && !plan::route_launches_groups(route)) return cudaErrorInvalidValue;  // one weight a launch
   switch (route) {
     case plan::Route::ws:
-      return kernels.size() == 1 ? launch_ws(kernels[0], call, stream) : cudaErrorInvalidValue;
+      return kernels.size() == 1 ? launch_ws(kernels[0], call, target) : cudaErrorInvalidValue;
     case plan::Route::mmq:
-      if (call.activations_ready) return kernels.size() == 1 ? launch_mmq(nullptr, kernels[0], call, stream) : cudaErrorInvalidValue;
-      return kernels.size() == 2 ? launch_mmq(kernels[0], kernels[1], call, stream) : cudaErrorInvalidValue;
+      if (call.activations_ready) return kernels.size() == 1 ? launch_mmq(nullptr, kernels[0], call, target) : cudaErrorInvalidValue;
+      return kernels.size() == 2 ? launch_mmq(kernels[0], kernels[1], call, target) : cudaErrorInvalidValue;
     case plan::Route::gemm_n:
-      return kernels.size() == 1 ? launch_gemm_n(kernels[0], call, stream) : cudaErrorInvalidValue;
+      return kernels.size() == 1 ? launch_gemm_n(kernels[0], call, target) : cudaErrorInvalidValue;
     case plan::Route::cublas:
-      return launch_cublas(kernels, call, stream, cublas);
+      return launch_cublas(kernels, call, target, cublas);
     case plan::Route::mma16:  // kernels[0] repacked the weight at load
     case plan::Route::mma16h:
       if (call.activations_ready)
-        return kernels.size() == 2 ? launch_mma16(route, nullptr, kernels[1], call, stream) : cudaErrorInvalidValue;
-      return kernels.size() == 3 ? launch_mma16(route, kernels[1], kernels[2], call, stream) : cudaErrorInvalidValue;
+        return kernels.size() == 2 ? launch_mma16(route, nullptr, kernels[1], call, target) : cudaErrorInvalidValue;
+      return kernels.size() == 3 ? launch_mma16(route, kernels[1], kernels[2], call, target) : cudaErrorInvalidValue;
   }
   return cudaErrorInvalidValue;
 }
 
 cudaError_t prepare_mma16_weight(cudaKernel_t repack, const void* weight, QuantType type, int64_t rows, int64_t cols,
-                                 void* out, cudaStream_t stream) {
+                                 void* out, LaunchTarget target) {
   if (!repack || !weight || !out || !mma16_supports(type) || rows < 1 || cols % matmul::kQ8SuperBlock != 0 ||
       !aligned16(out))
     return cudaErrorInvalidValue;
   const int64_t units = mma16_bytes(type, rows, cols) / 2;
   const RepackMma16Args args{weight, out, rows, cols, units};
-  return launch_kernel(repack, grid_for(units, matmul::kThreads), 0, args, stream);
+  return launch_kernel(repack, grid_for(units, matmul::kThreads), 0, args, target);
 }
 
 cudaError_t prepare_cublas_weight(cudaKernel_t dequantize_f16, const void* weight, QuantType type, int64_t rows,
-                                  int64_t cols, void* out_f16, cudaStream_t stream) {
+                                  int64_t cols, void* out_f16, LaunchTarget target) {
   if (!dequantize_f16 || !weight || !out_f16 || rows < 1 || cols < 1 || cols % info(type).block_elems != 0 ||
       !aligned16(out_f16))
     return cudaErrorInvalidValue;
   const DequantizeF16Args args{weight, static_cast<unsigned short*>(out_f16), rows, cols};
   const int64_t per_thread = cols % 8 == 0 ? 8 : 1;  // as the kernel decides
-  return launch_kernel(dequantize_f16, grid_for(rows * cols / per_thread, matmul::kThreads), 0, args, stream);
+  return launch_kernel(dequantize_f16, grid_for(rows * cols / per_thread, matmul::kThreads), 0, args, target);
 }
 
 }  // namespace g4c::gpu

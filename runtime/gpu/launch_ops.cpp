@@ -7,7 +7,7 @@
 #include "g4c/kernels/op_args.h"
 #include "g4c/kernels/weight_layouts.h"
 #include "g4c/plan/kernels.h"
-#include "g4c/runtime/gpu/cuda.h"
+#include "g4c/runtime/gpu/launch_record.h"
 
 namespace g4c::gpu {
 
@@ -50,17 +50,17 @@ bool is_cache_dtype(QuantType dtype) {
 
 bool is_power_of_two(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
-cudaError_t launch_elementwise(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream, bool binary) {
+cudaError_t launch_elementwise(cudaKernel_t kernel, const ElementwiseCall& c, LaunchTarget target, bool binary) {
   if (c.count < 0 || !c.a || !c.y || (binary && !c.b)) return cudaErrorInvalidValue;
   if (c.count == 0) return cudaSuccess;
   ElementwiseArgs args{c.a, c.b, c.factor, c.y, c.count, c.cap, all_aligned(c.a, c.b, c.y)};
   LaunchDims dims{dim3(elementwise_blocks(c.count, args.vectorized)), dim3(kElementwiseThreads)};
-  return launch(kernel, dims, args, stream);
+  return launch(kernel, dims, args, target);
 }
 
 }  // namespace
 
-cudaError_t launch_embed_gather(cudaKernel_t kernel, const EmbedGatherCall& c, cudaStream_t stream) {
+cudaError_t launch_embed_gather(cudaKernel_t kernel, const EmbedGatherCall& c, LaunchTarget target) {
   if (c.rows < 0 || c.rows > kMaxGridY || c.row_elems <= 0) return cudaErrorInvalidValue;
   if (c.rows == 0) return cudaSuccess;
   EmbedGatherArgs args{c.table, c.ids,   c.out, c.row_elems, static_cast<int>(c.rows), c.scale,
@@ -69,10 +69,10 @@ cudaError_t launch_embed_gather(cudaKernel_t kernel, const EmbedGatherCall& c, c
   // mma16: a block per 256-column super-block; else a thread per element.
   const int64_t blocks = c.mma16_layout ? c.row_elems / layout::kMma16SuperBlock : blocks_for(c.row_elems, kGatherThreads);
   LaunchDims dims{dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(c.rows)), dim3(kGatherThreads)};
-  return launch(kernel, dims, args, stream);
+  return launch(kernel, dims, args, target);
 }
 
-cudaError_t launch_ple_combine(cudaKernel_t kernel, const PleCombineCall& c, cudaStream_t stream) {
+cudaError_t launch_ple_combine(cudaKernel_t kernel, const PleCombineCall& c, LaunchTarget target) {
   if (c.rows < 0 || c.rows > c.out_rows || c.layers <= 0 || c.width <= 0) return cudaErrorInvalidValue;
   if (c.rows == 0) return cudaSuccess;
   const bool vectorized = c.width % 4 == 0 && all_aligned(c.proj, c.ple_rows, c.norm, c.out);
@@ -81,10 +81,10 @@ cudaError_t launch_ple_combine(cudaKernel_t kernel, const PleCombineCall& c, cud
   const int64_t groups_per_block = norm_groups_per_block(c.width);
   LaunchDims dims{dim3(blocks_for(c.rows * c.layers, groups_per_block)),
                   dim3(static_cast<unsigned>(norm_threads_per_group(c.width) * groups_per_block))};
-  return launch(kernel, dims, args, stream);
+  return launch(kernel, dims, args, target);
 }
 
-cudaError_t launch_rms_norm(cudaKernel_t kernel, const RmsNormCall& c, cudaStream_t stream) {
+cudaError_t launch_rms_norm(cudaKernel_t kernel, const RmsNormCall& c, LaunchTarget target) {
   if (c.group <= 0 || c.total < 0 || c.total % c.group != 0) return cudaErrorInvalidValue;
   if (c.total == 0) return cudaSuccess;
   const bool vectorized = c.group % 4 == 0 && all_aligned(c.x, c.y, c.weight);
@@ -92,10 +92,10 @@ cudaError_t launch_rms_norm(cudaKernel_t kernel, const RmsNormCall& c, cudaStrea
   if (c.x_q && (c.group % matmul::kQ8SuperBlock != 0 || c.total / c.group > INT32_MAX || !all_aligned(c.y, c.x_q)))
     return cudaErrorInvalidValue;
   RmsNormArgs args{c.x, c.weight, c.y, c.total / c.group, c.eps, vectorized, c.x_q};
-  return launch(kernel, norm_group_dims(args.groups, c.group), args, stream);
+  return launch(kernel, norm_group_dims(args.groups, c.group), args, target);
 }
 
-cudaError_t launch_add_rms_norm(cudaKernel_t kernel, const AddRmsNormCall& c, cudaStream_t stream) {
+cudaError_t launch_add_rms_norm(cudaKernel_t kernel, const AddRmsNormCall& c, LaunchTarget target) {
   if (c.group <= 0 || c.total < 0 || c.total % c.group != 0 || !c.residual || !c.x || !c.y) return cudaErrorInvalidValue;
   if (c.total == 0) return cudaSuccess;
   const bool vectorized = c.group % 4 == 0 && all_aligned(c.residual, c.x, c.y, c.weight, c.then_weight, c.then_y);
@@ -104,10 +104,10 @@ cudaError_t launch_add_rms_norm(cudaKernel_t kernel, const AddRmsNormCall& c, cu
     return cudaErrorInvalidValue;
   AddRmsNormArgs args{c.residual, c.x,     c.weight,      c.y,      c.total / c.group, c.eps,
                       vectorized, c.scale, c.then_weight, c.then_y, c.then_eps,        c.x_q};
-  return launch(kernel, norm_group_dims(args.groups, c.group), args, stream);
+  return launch(kernel, norm_group_dims(args.groups, c.group), args, target);
 }
 
-cudaError_t launch_rms_norm_rope(cudaKernel_t kernel, const RmsNormRopeCall& c, cudaStream_t stream) {
+cudaError_t launch_rms_norm_rope(cudaKernel_t kernel, const RmsNormRopeCall& c, LaunchTarget target) {
   if (c.head_dim <= 0 || c.head_dim % 2 != 0 || c.head_dim > 2048 || c.row_elems % c.head_dim != 0 || c.rows < 0 ||
       c.row_elems / c.head_dim > INT32_MAX || !c.x || !c.y || !c.pos)
     return cudaErrorInvalidValue;
@@ -116,19 +116,19 @@ cudaError_t launch_rms_norm_rope(cudaKernel_t kernel, const RmsNormRopeCall& c, 
   const bool vectorized = c.head_dim % 4 == 0 && all_aligned(c.x, c.y, c.weight);
   RmsNormRopeArgs args{c.x,     c.weight, c.y,  c.pos,     c.theta, c.rows * heads, static_cast<int>(heads),
                        c.eps,   vectorized, c.table};
-  return launch(kernel, norm_group_dims(args.groups, c.head_dim), args, stream);
+  return launch(kernel, norm_group_dims(args.groups, c.head_dim), args, target);
 }
 
-cudaError_t launch_rope(cudaKernel_t kernel, const RopeCall& c, cudaStream_t stream) {
+cudaError_t launch_rope(cudaKernel_t kernel, const RopeCall& c, LaunchTarget target) {
   if (c.head_dim <= 0 || c.head_dim % 2 != 0 || c.head_dim > 2048 || c.row_elems % c.head_dim != 0 || c.rows < 0)
     return cudaErrorInvalidValue;
   if (c.rows == 0 || c.row_elems == 0) return cudaSuccess;
   RopeArgs args{c.x, c.y, c.pos, static_cast<int>(c.row_elems / c.head_dim), static_cast<int>(c.rows), c.theta};
   LaunchDims dims{dim3(static_cast<unsigned>(c.rows)), dim3(static_cast<unsigned>(c.head_dim / 2))};
-  return launch(kernel, dims, args, stream);
+  return launch(kernel, dims, args, target);
 }
 
-cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, cudaStream_t stream) {
+cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, LaunchTarget target) {
   const KvCacheRef& cache = c.cache;
   const int64_t row_elems = cache.kv_heads * cache.head_dim;
   if (!is_cache_dtype(cache.dtype) || row_elems <= 0 || cache.slots <= 0 || c.rows < 0 || c.rows > kMaxGridY ||
@@ -143,10 +143,10 @@ cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, cudaStrea
   const int64_t chunk_elems = 16 / element_bytes(cache.dtype);
   LaunchDims dims{dim3(blocks_for(row_elems / chunk_elems, kKvWriteThreads), static_cast<unsigned>(c.rows)),
                   dim3(kKvWriteThreads)};
-  return launch(kernel, dims, args, stream);
+  return launch(kernel, dims, args, target);
 }
 
-cudaError_t launch_attention_inputs(cudaKernel_t kernel, const AttentionInputsCall& c, cudaStream_t stream) {
+cudaError_t launch_attention_inputs(cudaKernel_t kernel, const AttentionInputsCall& c, LaunchTarget target) {
   const KvCacheRef& cache = c.cache;
   const int64_t head_dim = cache.head_dim;
   const bool keys = c.k.heads > 0;
@@ -176,7 +176,7 @@ cudaError_t launch_attention_inputs(cudaKernel_t kernel, const AttentionInputsCa
                            cache.v,    cache.slots, static_cast<int>(c.rows), sequences,
                            aligned_all};
   const int64_t groups = c.rows * (c.q.heads + c.k.heads + c.v.heads);
-  return launch(kernel, norm_group_dims(groups, head_dim), args, stream);
+  return launch(kernel, norm_group_dims(groups, head_dim), args, target);
 }
 
 int64_t attention_tickets(int64_t q_heads, int64_t kv_heads) {
@@ -185,7 +185,7 @@ int64_t attention_tickets(int64_t q_heads, int64_t kv_heads) {
 }
 
 cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const AttentionCall& c,
-                             cudaStream_t stream) {
+                             LaunchTarget target) {
   const KvCacheRef& cache = c.cache;
   if (!is_cache_dtype(cache.dtype) || !is_power_of_two(cache.head_dim) || cache.head_dim < 32 ||
       cache.head_dim > 1024 || cache.kv_heads <= 0 || c.q_heads <= 0 || c.q_heads % cache.kv_heads != 0 ||
@@ -202,18 +202,18 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
   LaunchDims partial_dims{dim3(kAttentionSplits * head_blocks, static_cast<unsigned>(cache.kv_heads),
                                static_cast<unsigned>(c.rows)),
                           dim3(kAttentionThreads)};
-  if (cudaError_t e = launch(partial, partial_dims, partial_args, stream); e != cudaSuccess || !combine) return e;
+  if (cudaError_t e = launch(partial, partial_dims, partial_args, target); e != cudaSuccess || !combine) return e;
   AttentionCombineArgs combine_args{c.scratch, c.seq, c.out, c.x_q, static_cast<int>(c.rows)};
   LaunchDims combine_dims{dim3(static_cast<unsigned>(c.q_heads), static_cast<unsigned>(c.rows)),
                           dim3(static_cast<unsigned>(attention_combine_threads(static_cast<int>(cache.head_dim))))};
-  return launch(combine, combine_dims, combine_args, stream);
+  return launch(combine, combine_dims, combine_args, target);
 }
 
-cudaError_t launch_geglu(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream) {
-  return launch_elementwise(kernel, c, stream, true);
+cudaError_t launch_geglu(cudaKernel_t kernel, const ElementwiseCall& c, LaunchTarget target) {
+  return launch_elementwise(kernel, c, target, true);
 }
 
-cudaError_t launch_geglu_quantize(cudaKernel_t kernel, const GegluQuantizeCall& c, cudaStream_t stream) {
+cudaError_t launch_geglu_quantize(cudaKernel_t kernel, const GegluQuantizeCall& c, LaunchTarget target) {
   if (c.rows < 0 || c.rows > INT32_MAX || c.cols <= 0 || c.cols % matmul::kQ8SuperBlock != 0 ||
       !all_aligned(c.gate, c.up, c.y, c.x_q) || !c.x_q)
     return cudaErrorInvalidValue;
@@ -221,39 +221,39 @@ cudaError_t launch_geglu_quantize(cudaKernel_t kernel, const GegluQuantizeCall& 
   GegluQuantizeArgs args{c.gate, c.up, c.y, c.x_q, c.cols, static_cast<int>(c.rows)};
   const int64_t warps = c.rows * (c.cols / matmul::kQ8SuperBlock);
   LaunchDims dims{dim3(blocks_for(warps * 32, kElementwiseThreads)), dim3(kElementwiseThreads)};
-  return launch(kernel, dims, args, stream);
+  return launch(kernel, dims, args, target);
 }
 
-cudaError_t launch_add(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream) {
-  return launch_elementwise(kernel, c, stream, true);
+cudaError_t launch_add(cudaKernel_t kernel, const ElementwiseCall& c, LaunchTarget target) {
+  return launch_elementwise(kernel, c, target, true);
 }
 
-cudaError_t launch_scale_by(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream) {
+cudaError_t launch_scale_by(cudaKernel_t kernel, const ElementwiseCall& c, LaunchTarget target) {
   if (!c.factor) return cudaErrorInvalidValue;
-  return launch_elementwise(kernel, c, stream, false);
+  return launch_elementwise(kernel, c, target, false);
 }
 
-cudaError_t launch_softcap(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream) {
+cudaError_t launch_softcap(cudaKernel_t kernel, const ElementwiseCall& c, LaunchTarget target) {
   if (!(c.cap > 0)) return cudaErrorInvalidValue;
-  return launch_elementwise(kernel, c, stream, false);
+  return launch_elementwise(kernel, c, target, false);
 }
 
-cudaError_t launch_sample(cudaKernel_t kernel, const SampleCall& c, cudaStream_t stream) {
+cudaError_t launch_sample(cudaKernel_t kernel, const SampleCall& c, LaunchTarget target) {
   if (c.rows < 0 || c.vocab <= 0 || c.vocab > INT32_MAX) return cudaErrorInvalidValue;
   if (c.rows == 0) return cudaSuccess;
   SampleArgs args{c.logits, c.tokens, c.vocab, c.vocab % 4 == 0 && aligned(c.logits)};
   LaunchDims dims{dim3(static_cast<unsigned>(c.rows)), dim3(kSampleThreads)};
-  return launch(kernel, dims, args, stream);
+  return launch(kernel, dims, args, target);
 }
 
-cudaError_t launch_random_weights(cudaKernel_t kernel, const RandomWeightsCall& c, cudaStream_t stream) {
+cudaError_t launch_random_weights(cudaKernel_t kernel, const RandomWeightsCall& c, LaunchTarget target) {
   if (c.blocks < 0) return cudaErrorInvalidValue;
   if (c.blocks == 0) return cudaSuccess;
   constexpr int64_t kMaxBlocks = 16384;  // grid-stride beyond
   RandomWeightsArgs args{c.params, c.out, c.blocks};
   LaunchDims dims{dim3(static_cast<unsigned>(std::min<int64_t>(blocks_for(c.blocks, kRandomThreads), kMaxBlocks))),
                   dim3(kRandomThreads)};
-  return launch(kernel, dims, args, stream);
+  return launch(kernel, dims, args, target);
 }
 
 }  // namespace g4c::gpu

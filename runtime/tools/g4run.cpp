@@ -7,6 +7,7 @@
 //   g4run export-gguf PLAN --weights SRC -o FILE [--vocab F.gguf]
 //   g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]
 //   g4run tune PLAN... [-o FILE] [--batch 1,8,32] [--routes ws,mmq,...] [--repeats R] [--check-rows N]
+//   g4run plan-launches PLAN [--batch 1,8] [--sm-count 132] [--max-shared BYTES]
 //
 // SRC is `random:seed=N` or a GGUF file. Each prompt is one sequence; all sequences decode
 // together, one batched step per token. Text prompts are encoded by the tokenizer of the weights
@@ -39,6 +40,7 @@ int dispatch(int argc, char** argv) {
   if (command == "export-gguf") return export_gguf(argc, argv);
   if (command == "jit") return jit(argc, argv);
   if (command == "tune") return tune(argc, argv);
+  if (command == "plan-launches") return plan_launches(argc, argv);
   // `run` is the default subcommand: `g4run PLAN ...` is `g4run run PLAN ...`.
   return run(argc, argv, 1);
 }

@@ -8,7 +8,6 @@
 #include "g4c/support/file_io.h"
 #include "g4c/support/text.h"
 #include "g4run_common.h"
-#include "text_io.h"
 
 namespace g4run {
 
@@ -67,16 +66,9 @@ int bench(int argc, char** argv) {
   };
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
   if (!plan) return finish(kInputError);
-  std::vector<int64_t> batch = plan->header.widths;
-  if (auto text = args->value("batch")) {
-    auto ids = parse_ids(*text, error);
-    if (!ids) return usage_error("--batch: expected numbers of sequences such as 1,8,32");
-    batch.assign(ids->begin(), ids->end());
-  }
-  for (int64_t n : batch)
-    if (n < 1 || n > plan->header.widths.back())
-      return usage_error("--batch: " + std::to_string(n) + " sequences: the plan serves 1.." +
-                         std::to_string(plan->header.widths.back()));
+  const std::optional<std::vector<int64_t>> sizes = batch_sizes(*args, *plan, error);
+  if (!sizes) return usage_error(error);
+  const std::vector<int64_t>& batch = *sizes;
   if (*context > 0 && *context + *steps > plan->header.context)
     return usage_error("--context + --steps: " + std::to_string(*context + *steps) +
                        " positions, past the plan's context (" + std::to_string(plan->header.context) + ")");

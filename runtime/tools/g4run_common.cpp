@@ -4,6 +4,7 @@
 
 #include "g4c/runtime/jit.h"
 #include "g4c/support/text.h"
+#include "text_io.h"
 
 namespace g4run {
 
@@ -29,6 +30,7 @@ void print_usage(std::ostream& os) {
         "       g4run export-gguf PLAN --weights SRC -o FILE [--vocab F.gguf]\n"
         "       g4run jit PLAN [--arch sm_90] [--kernel-cache-dir DIR | --no-kernel-cache]\n"
         "       g4run tune PLAN... [-o FILE] [--batch 1,8,32] [--routes ws,mmq,...] [--repeats R] [--check-rows N]\n"
+        "       g4run plan-launches PLAN [--batch 1,8] [--sm-count 132] [--max-shared BYTES]\n"
         "\n"
         "Runs a decode plan compiled by g4c: on the GPU executor when a CUDA device is present, else\n"
         "on the CPU backend.\n"
@@ -39,7 +41,8 @@ void print_usage(std::ostream& os) {
      << g4c::format_options_help(profile_options()) << "\nexport-gguf options:\n"
      << g4c::format_options_help(export_options()) << "\njit options:\n"
      << g4c::format_options_help(jit_options()) << "\ntune options:\n"
-     << g4c::format_options_help(tune_options());
+     << g4c::format_options_help(tune_options()) << "\nplan-launches options:\n"
+     << g4c::format_options_help(launches_options());
 }
 
 int usage_error(const std::string& message) {
@@ -91,6 +94,25 @@ std::optional<int64_t> positive_option(const g4c::ParsedArgs& args, const std::s
     return std::nullopt;
   }
   return *n;
+}
+
+std::optional<std::vector<int64_t>> batch_sizes(const g4c::ParsedArgs& args, const g4c::plan::Plan& plan,
+                                                std::string& error) {
+  std::vector<int64_t> batch = plan.header.widths;
+  if (auto text = args.value("batch")) {
+    auto ids = parse_ids(*text, error);
+    if (!ids) {
+      error = "--batch: expected numbers of sequences such as 1,8,32";
+      return std::nullopt;
+    }
+    batch.assign(ids->begin(), ids->end());
+  }
+  for (int64_t n : batch)
+    if (n < 1 || n > plan.header.widths.back()) {
+      error = "--batch: " + std::to_string(n) + " sequences: the plan serves 1.." + std::to_string(plan.header.widths.back());
+      return std::nullopt;
+    }
+  return batch;
 }
 
 std::optional<g4c::ParsedArgs> start_subcommand(int argc, char** argv, const std::string& name,

@@ -31,6 +31,7 @@ const std::vector<g4c::OptionSpec>& profile_options();
 const std::vector<g4c::OptionSpec>& export_options();
 const std::vector<g4c::OptionSpec>& jit_options();
 const std::vector<g4c::OptionSpec>& tune_options();
+const std::vector<g4c::OptionSpec>& launches_options();
 
 void print_usage(std::ostream& os);
 // Prints a command-line mistake and returns kUsageError.
@@ -47,6 +48,10 @@ std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, c
 // --key's value as a number in 1..1000000, `fallback` when absent; nothing (with `error`) when bad.
 std::optional<int64_t> positive_option(const g4c::ParsedArgs& args, const std::string& key, int64_t fallback,
                                        std::string& error);
+// --batch's numbers of sequences (default: every width the plan compiles), each one the plan
+// serves; nothing, with a usage error in `error`, otherwise.
+std::optional<std::vector<int64_t>> batch_sizes(const g4c::ParsedArgs& args, const g4c::plan::Plan& plan,
+                                                std::string& error);
 // The start every subcommand after `run` shares: its options parsed, --help answered, one plan
 // file required (or several, for `many_plans`). Returns the arguments, or nothing with `exit_code`
 // set when the command is done.
@@ -63,5 +68,6 @@ int profile(int argc, char** argv);
 int export_gguf(int argc, char** argv);
 int jit(int argc, char** argv);
 int tune(int argc, char** argv);
+int plan_launches(int argc, char** argv);
 
 }  // namespace g4run

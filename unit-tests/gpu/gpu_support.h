@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "g4c/kernels/matmul_args.h"
-#include "g4c/runtime/gpu/cuda.h"
+#include "g4c/runtime/gpu/launch_record.h"
 #include "g4c/runtime/jit.h"
 #include "injected_bug_env.h"
 #include "numeric_compare.h"

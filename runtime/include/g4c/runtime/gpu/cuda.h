@@ -33,6 +33,14 @@ std::optional<DeviceInfo> find_device(std::string& why);
 std::string cuda_error(cudaError_t e, const char* call, const char* file, int line);
 #define G4C_CUDA_TRY(call) ::g4c::gpu::cuda_error((call), #call, __FILE__, __LINE__)
 
+// What launch geometry depends on: the SMs a grid spreads over and the dynamic shared memory a
+// block may opt into. A zero field: the current device's (device_limits fills it in).
+struct DeviceLimits {
+  int sm_count = 0;
+  int max_shared_bytes = 0;
+};
+DeviceLimits device_limits(DeviceLimits given = {});
+
 struct LaunchDims {
   dim3 grid;
   dim3 block;
@@ -64,14 +72,8 @@ class KernelLibrary {
 void set_launch_overlap(bool on);
 bool launch_overlap();
 
+// Launches `kernel` with its parameters (launch_record.h launches with one argument struct).
 cudaError_t launch_kernel_args(cudaKernel_t kernel, const LaunchDims& dims, void** params, cudaStream_t stream);
-
-// Launches `kernel` with a single by-value argument struct (every g4c kernel takes one).
-template <class Args>
-cudaError_t launch(cudaKernel_t kernel, const LaunchDims& dims, const Args& args, cudaStream_t stream = nullptr) {
-  void* params[] = {const_cast<Args*>(&args)};
-  return launch_kernel_args(kernel, dims, params, stream);
-}
 
 // Device memory for `bytes` bytes, freed on destruction.
 class DeviceBuffer {

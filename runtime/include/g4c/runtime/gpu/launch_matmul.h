@@ -1,9 +1,10 @@
 // Host launchers of the matmul routes (kernels/matmul_*.cuh, docs/routes.md): one call runs a
 // matmul op at one width on its route, y = x · Wᵀ for `width` activation rows.
 //
-// Like the other launchers, these only enqueue work on `stream` (kernels and cuBLAS calls): no
-// allocation, no synchronization, no read of device memory, so a decode step can be captured into
-// a CUDA graph (cuBLAS then needs a workspace set with cublasSetWorkspace before capture). Each
+// Like the other launchers, these only hand records to `target` (launch_record.h: kernels and
+// cuBLAS GEMMs, enqueued on a stream or kept): no allocation, no synchronization, no read of device
+// memory, so a decode step can be captured into a CUDA graph (cuBLAS then needs a workspace set
+// with cublasSetWorkspace before capture) or printed without a device. Each
 // returns the first error, cudaErrorInvalidValue for a call that breaks the stated preconditions,
 // cudaErrorMisalignedAddress for a weight that does not start on a 16-byte boundary, and
 // cudaErrorUnknown when cuBLAS fails.
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "g4c/plan/plan.h"
+#include "g4c/runtime/gpu/launch_record.h"
 #include "g4c/spec/quant_type.h"
 
 namespace g4c::gpu {
@@ -46,6 +48,8 @@ struct MatmulCall {
     int64_t rows;
   };
   std::vector<GroupMember> group;
+  // The device the grid is shaped for (SMs, shared memory a block may take); zero: the current one.
+  DeviceLimits limits;
 };
 
 // `kernels`: the op's instances at this width, in plan::kernels_for order, resolved by the caller
@@ -54,17 +58,17 @@ struct MatmulCall {
 // mma16: repack_mma16, quantize_mma16, matmul.mma16, the weight already repacked by the first),
 // less the activation kernel (plan::activation_kernel) when `call.activations_ready`.
 cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kernels, const MatmulCall& call,
-                          cudaStream_t stream, cublasHandle_t cublas);
+                          LaunchTarget target, cublasHandle_t cublas);
 
 // cublas route, quantized types: dequantizes the whole weight into `out_f16` (rows × cols
 // halves, 16-byte aligned), once, when weights are loaded.
 cudaError_t prepare_cublas_weight(cudaKernel_t dequantize_f16, const void* weight, QuantType type, int64_t rows,
-                                  int64_t cols, void* out_f16, cudaStream_t stream);
+                                  int64_t cols, void* out_f16, LaunchTarget target);
 
 // mma16 route: repacks a GGUF-layout Q4_K weight into the mma16 layout (layout::mma16_bytes(rows,
 // cols) bytes at `out`, 16-byte aligned), once, when weights are loaded.
 cudaError_t prepare_mma16_weight(cudaKernel_t repack, const void* weight, QuantType type, int64_t rows, int64_t cols,
-                                 void* out, cudaStream_t stream);
+                                 void* out, LaunchTarget target);
 
 // How many warps of the mma16 route share a 16-row tile, splitting its super-blocks (1, 2 or 4):
 // the most whose grid (all row groups of `width`, for weights of these rows: a launch group's

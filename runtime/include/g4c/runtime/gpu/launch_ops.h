@@ -2,9 +2,10 @@
 // instances from a KernelLibrary (plan::kernels_for names them) and passes device pointers into
 // its arena, weights and caches.
 //
-// Every launcher only enqueues work on `stream`: no allocation, no synchronization and no read of
-// device memory (row positions, sequences and token ids stay on the device), so a whole decode
-// step can be captured into a CUDA graph. Each returns the launch's error, or cudaErrorInvalidValue
+// Every launcher only hands its kernel's record to `target` (launch_record.h: enqueued on a stream,
+// or kept): no allocation, no synchronization and no read of device memory (row positions,
+// sequences and token ids stay on the device), so a whole decode step can be captured into a CUDA
+// graph or printed without a device. Each returns the launch's error, or cudaErrorInvalidValue
 // for a call that breaks the stated preconditions (checked on the host from sizes and pointer
 // values alone).
 //
@@ -17,6 +18,7 @@
 #include <cstdint>
 
 #include "g4c/kernels/random_blocks.h"
+#include "g4c/runtime/gpu/launch_record.h"
 #include "g4c/spec/quant_type.h"
 
 namespace g4c::gpu {
@@ -34,7 +36,7 @@ struct EmbedGatherCall {
   // kernel is embed_gather {type, layout = mma16}, and row_elems a multiple of 256.
   bool mma16_layout = false;
 };
-cudaError_t launch_embed_gather(cudaKernel_t kernel, const EmbedGatherCall& c, cudaStream_t stream);
+cudaError_t launch_embed_gather(cudaKernel_t kernel, const EmbedGatherCall& c, LaunchTarget target);
 
 // ple_combine {width}: gemma4.md §3.2 for rows 0..rows−1; proj and ple_rows are rows ×
 // (layers · width); out is layer-major [layers][out_rows][width] (rows ≤ out_rows; rows past
@@ -47,7 +49,7 @@ struct PleCombineCall {
   int64_t rows = 0, out_rows = 0, layers = 0, width = 0;
   float proj_scale = 1, eps = 1e-6f, out_scale = 1;
 };
-cudaError_t launch_ple_combine(cudaKernel_t kernel, const PleCombineCall& c, cudaStream_t stream);
+cudaError_t launch_ple_combine(cudaKernel_t kernel, const PleCombineCall& c, LaunchTarget target);
 
 // rms_norm {group, weighted}: over each `group` floats of x (total floats, a multiple of group);
 // y may equal x. weight: group floats (F32), null for an unweighted instance.
@@ -59,7 +61,7 @@ struct RmsNormCall {
   float eps = 1e-6f;
   void* x_q = nullptr;  // quantize-in-producer: the int8 activations of the rows (group = a row)
 };
-cudaError_t launch_rms_norm(cudaKernel_t kernel, const RmsNormCall& c, cudaStream_t stream);
+cudaError_t launch_rms_norm(cudaKernel_t kernel, const RmsNormCall& c, LaunchTarget target);
 
 // add_rms_norm {group, weighted}: y = residual + rms_norm(x) [⊙ weight] over each `group` floats
 // (total floats, a multiple of group); y may equal residual or x. weight: group floats (F32), null
@@ -79,7 +81,7 @@ struct AddRmsNormCall {
   float then_eps = 1e-6f;
   void* x_q = nullptr;
 };
-cudaError_t launch_add_rms_norm(cudaKernel_t kernel, const AddRmsNormCall& c, cudaStream_t stream);
+cudaError_t launch_add_rms_norm(cudaKernel_t kernel, const AddRmsNormCall& c, LaunchTarget target);
 
 // rms_norm_rope {head_dim, rotated_pairs, weighted}: each head of head_dim floats (at most 2048)
 // of rows × row_elems normalized [⊙ weight, head_dim floats (F32)], then roped at the device
@@ -96,7 +98,7 @@ struct RmsNormRopeCall {
   // pos[r]; null: each angle computed in double in the kernel.
   const float* table = nullptr;
 };
-cudaError_t launch_rms_norm_rope(cudaKernel_t kernel, const RmsNormRopeCall& c, cudaStream_t stream);
+cudaError_t launch_rms_norm_rope(cudaKernel_t kernel, const RmsNormRopeCall& c, LaunchTarget target);
 
 // rope {head_dim, rotated_pairs}: rows × row_elems floats (row_elems a multiple of head_dim), at
 // the device positions pos[r]; y may equal x.
@@ -107,7 +109,7 @@ struct RopeCall {
   int64_t rows = 0, row_elems = 0, head_dim = 0;
   double theta = 10000;
 };
-cudaError_t launch_rope(cudaKernel_t kernel, const RopeCall& c, cudaStream_t stream);
+cudaError_t launch_rope(cudaKernel_t kernel, const RopeCall& c, LaunchTarget target);
 
 // A layer's KV cache on the device, in g4c::cpu::KvCacheView's layout (cpu_ops.h): for each
 // sequence, `slots` rows of kv_heads × head_dim elements of `dtype` (F16, BF16 or F32, as the
@@ -149,7 +151,7 @@ struct AttentionInputsCall {
   KvCacheRef cache;
   int64_t rows = 0;
 };
-cudaError_t launch_attention_inputs(cudaKernel_t kernel, const AttentionInputsCall& c, cudaStream_t stream);
+cudaError_t launch_attention_inputs(cudaKernel_t kernel, const AttentionInputsCall& c, LaunchTarget target);
 
 // kv_write {kind, head_dim, kv_heads, dtype[, storage = v_only]}: row r's K and V (rows ×
 // kv_heads·head_dim floats, aligned) at position pos[r] of sequence seq[r]; rows with seq < 0
@@ -162,7 +164,7 @@ struct KvWriteCall {
   KvCacheRef cache;
   int64_t rows = 0;
 };
-cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, cudaStream_t stream);
+cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, LaunchTarget target);
 
 // attention.partial + attention.combine: decode attention of rows × q_heads·head_dim queries
 // (aligned) over their sequences' caches (the instance fixes kind, dtype, window and, for a
@@ -189,7 +191,7 @@ struct AttentionCall {
 int64_t attention_tickets(int64_t q_heads, int64_t kv_heads);
 // `combine` null: `partial` is a combine = last_block instance, and the one launch does both.
 cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const AttentionCall& c,
-                             cudaStream_t stream);
+                             LaunchTarget target);
 
 // geglu (gelu_tanh(a) · b), add (a + b), scale_by (a · *factor, one F32 in device memory),
 // softcap (cap · tanh(a / cap)) over `count` floats; y may equal a or b.
@@ -201,8 +203,8 @@ struct ElementwiseCall {
   int64_t count = 0;
   float cap = 0;
 };
-cudaError_t launch_geglu(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream);
-cudaError_t launch_add(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream);
+cudaError_t launch_geglu(cudaKernel_t kernel, const ElementwiseCall& c, LaunchTarget target);
+cudaError_t launch_add(cudaKernel_t kernel, const ElementwiseCall& c, LaunchTarget target);
 // geglu {quantize}: also y's int8 activations of `rows` rows of `cols` floats at x_q.
 struct GegluQuantizeCall {
   const float* gate = nullptr;
@@ -211,9 +213,9 @@ struct GegluQuantizeCall {
   void* x_q = nullptr;
   int64_t rows = 0, cols = 0;
 };
-cudaError_t launch_geglu_quantize(cudaKernel_t kernel, const GegluQuantizeCall& c, cudaStream_t stream);
-cudaError_t launch_scale_by(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream);
-cudaError_t launch_softcap(cudaKernel_t kernel, const ElementwiseCall& c, cudaStream_t stream);
+cudaError_t launch_geglu_quantize(cudaKernel_t kernel, const GegluQuantizeCall& c, LaunchTarget target);
+cudaError_t launch_scale_by(cudaKernel_t kernel, const ElementwiseCall& c, LaunchTarget target);
+cudaError_t launch_softcap(cudaKernel_t kernel, const ElementwiseCall& c, LaunchTarget target);
 
 // sample: tokens[r] = the first index of the largest of logits[r, 0 .. vocab).
 struct SampleCall {
@@ -221,7 +223,7 @@ struct SampleCall {
   int32_t* tokens = nullptr;
   int64_t rows = 0, vocab = 0;
 };
-cudaError_t launch_sample(cudaKernel_t kernel, const SampleCall& c, cudaStream_t stream);
+cudaError_t launch_sample(cudaKernel_t kernel, const SampleCall& c, LaunchTarget target);
 
 // random_weights {type}: `blocks` blocks of the instance's type, as g4c::random_weights draws them
 // for a tensor with these params (random_tensor_params).
@@ -230,6 +232,6 @@ struct RandomWeightsCall {
   void* out = nullptr;
   int64_t blocks = 0;
 };
-cudaError_t launch_random_weights(cudaKernel_t kernel, const RandomWeightsCall& c, cudaStream_t stream);
+cudaError_t launch_random_weights(cudaKernel_t kernel, const RandomWeightsCall& c, LaunchTarget target);
 
 }  // namespace g4c::gpu

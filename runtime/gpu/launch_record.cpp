@@ -1,0 +1,48 @@
+#include "g4c/runtime/gpu/launch_record.h"
+
+namespace g4c::gpu {
+
+namespace {
+
+// Launches above this much dynamic shared memory must opt in per kernel.
+constexpr unsigned kDefaultSharedLimit = 48 * 1024;
+
+struct Enqueue {
+  cudaStream_t stream;
+  cublasHandle_t cublas;
+
+  cudaError_t operator()(const KernelLaunch& l) const {
+    if (l.dims.shared_bytes > kDefaultSharedLimit)
+      if (cudaError_t e = cudaFuncSetAttribute(reinterpret_cast<const void*>(l.kernel),
+                                               cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                               static_cast<int>(l.dims.shared_bytes));
+          e != cudaSuccess)
+        return e;
+    void* params[] = {const_cast<std::byte*>(l.args.data())};
+    return launch_kernel_args(l.kernel, l.dims, params, stream);
+  }
+
+  cudaError_t operator()(const CublasGemm& g) const {
+    if (!cublas || cublasSetStream(cublas, stream) != CUBLAS_STATUS_SUCCESS) return cudaErrorUnknown;
+    const float alpha = 1.0f, beta = 0.0f;
+    const cublasStatus_t status =
+        g.element == CUDA_R_32F
+            ? cublasSgemm(cublas, CUBLAS_OP_T, CUBLAS_OP_N, g.m, g.n, g.k, &alpha, static_cast<const float*>(g.a), g.k,
+                          static_cast<const float*>(g.b), g.k, &beta, g.c, g.m)
+            : cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, g.m, g.n, g.k, &alpha, g.a, g.element, g.k, g.b, g.element,
+                           g.k, &beta, g.c, CUDA_R_32F, g.m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    return status == CUBLAS_STATUS_SUCCESS ? cudaSuccess : cudaErrorUnknown;
+  }
+
+  cudaError_t operator()(const DeviceCopy& c) const {
+    return cudaMemcpyAsync(c.to, c.from, c.bytes, cudaMemcpyDeviceToDevice, stream);
+  }
+};
+
+}  // namespace
+
+cudaError_t enqueue(const LaunchRecord& record, cudaStream_t stream, cublasHandle_t cublas) {
+  return std::visit(Enqueue{stream, cublas}, record);
+}
+
+}  // namespace g4c::gpu
