@@ -273,7 +273,11 @@ std::vector<const Op*> launch_group_members(const Plan& plan, const Op& leader) 
   return members;
 }
 
-bool runs_at_load(std::string_view family) { return family == "repack_mma16" || family == "dequantize_f16"; }
+KernelRole kernel_role(std::string_view family) {
+  if (family == "repack_mma16" || family == "dequantize_f16") return KernelRole::weight_at_load;
+  if (family.starts_with("quantize_") || family == "convert_activations") return KernelRole::activations;
+  return family == "attention.combine" ? KernelRole::combine : KernelRole::main;
+}
 
 int64_t launches_per_step(const Plan& plan, const Op& op, int64_t width) {
   int64_t launches = 0;

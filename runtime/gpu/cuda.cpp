@@ -106,6 +106,26 @@ KernelLibrary::~KernelLibrary() {
   for (cudaLibrary_t l : libraries_) cudaLibraryUnload(l);
 }
 
+cudaKernel_t& OpKernels::operator[](plan::KernelRole role) {
+  switch (role) {
+    case plan::KernelRole::weight_at_load:
+      return weight_at_load;
+    case plan::KernelRole::activations:
+      return activations;
+    case plan::KernelRole::combine:
+      return combine;
+    case plan::KernelRole::main:
+      break;
+  }
+  return main;
+}
+
+OpKernels KernelLibrary::by_role(const std::vector<plan::KernelInstance>& instances) const {
+  OpKernels k;
+  for (const plan::KernelInstance& instance : instances) k[plan::kernel_role(instance.family)] = find(instance);
+  return k;
+}
+
 cudaKernel_t KernelLibrary::find(const std::string& key) const {
   auto it = kernels_.find(key);
   return it == kernels_.end() ? nullptr : it->second;

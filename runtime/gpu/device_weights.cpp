@@ -143,8 +143,8 @@ bool DeviceWeights::repack(const Plan& plan, const KernelLibrary& library, Diagn
     if (w.layout == WeightLayout::gguf) continue;
     DeviceTensor& t = tensors_.at(w.name);
     DeviceBuffer repacked(static_cast<size_t>(device_weight_bytes(w)));
-    const KernelInstance k = kernel_instance("repack_mma16", {{"type", Ident{std::string(g4c::name(w.type))}}});
-    cudaError_t e = repacked.get() ? prepare_mma16_weight(library.find(k), t.data.get(), w.type, w.ne1, w.ne0,
+    const cudaKernel_t repack = library.by_role(matmul_route_kernels(Route::mma16, w.type, 1)).weight_at_load;
+    cudaError_t e = repacked.get() ? prepare_mma16_weight(repack, t.data.get(), w.type, w.ne1, w.ne0,
                                                           repacked.get(), nullptr)
                                    : cudaErrorMemoryAllocation;
     if (e == cudaSuccess) e = cudaDeviceSynchronize();
@@ -175,8 +175,8 @@ bool DeviceWeights::make_copies(const Plan& plan, const KernelLibrary& library, 
   for (const std::string& name : copies.f16) {
     DeviceTensor& t = tensors_.at(name);
     t.f16 = DeviceBuffer(static_cast<size_t>(t.ne0 * t.ne1 * 2));
-    const KernelInstance k = kernel_instance("dequantize_f16", {{"type", Ident{std::string(g4c::name(t.type))}}});
-    cudaError_t e = t.f16.get() ? prepare_cublas_weight(library.find(k), t.data.get(), t.type, t.ne1, t.ne0,
+    const cudaKernel_t dequantize = library.by_role(matmul_route_kernels(Route::cublas, t.type, 1)).weight_at_load;
+    cudaError_t e = t.f16.get() ? prepare_cublas_weight(dequantize, t.data.get(), t.type, t.ne1, t.ne0,
                                                         t.f16.get(), nullptr)
                                 : cudaErrorMemoryAllocation;
     if (e != cudaSuccess) {

@@ -5,6 +5,7 @@
 
 #include "g4c/kernels/matmul_args.h"
 #include "g4c/kernels/weight_layouts_host.h"
+#include "g4c/plan/kernels.h"
 #include "g4c/plan/routes.h"
 #include "g4c/runtime/gpu/launch_record.h"
 
@@ -38,10 +39,13 @@ cudaError_t launch_kernel(cudaKernel_t kernel, unsigned grid, int shared_bytes, 
                 target);
 }
 
-// What every route needs of a call; the route-specific checks follow in each launcher.
-cudaError_t check_call(std::span<const cudaKernel_t> kernels, const MatmulCall& c) {
-  for (cudaKernel_t k : kernels)
-    if (!k) return cudaErrorInvalidValue;
+// What every route needs of a call: the kernels of its roles (the matmul kernel but on cuBLAS;
+// the activations' kernel where the route prepares them and the scratch does not hold them yet,
+// and only there); the route-specific checks follow in each launcher.
+cudaError_t check_call(plan::Route route, const OpKernels& k, const MatmulCall& c) {
+  const bool prepares = plan::activation_kernel(route, c.type).has_value() && !c.activations_ready;
+  if ((k.main == nullptr) != (route == plan::Route::cublas) || (k.activations != nullptr) != prepares)
+    return cudaErrorInvalidValue;
   if (!c.weight || !c.x || !c.y || c.rows < 1 || c.cols < 1 || c.width < 1 || c.width > matmul::kMaxWidth ||
       c.cols % info(c.type).block_elems != 0)
     return cudaErrorInvalidValue;
@@ -113,19 +117,16 @@ cudaError_t launch_gemm_n(cudaKernel_t kernel, const MatmulCall& c, LaunchTarget
 
 // y (width × rows, row-major) = x · Wᵀ is, column-major, yᵀ (rows × width) = W (cols × rows,
 // transposed) · xᵀ (cols × width): op(A) = Aᵀ with A = W and lda = cols (CublasGemm).
-cudaError_t launch_cublas(std::span<const cudaKernel_t> kernels, const MatmulCall& c, LaunchTarget target,
-                          cublasHandle_t cublas) {
+cudaError_t launch_cublas(cudaKernel_t convert, const MatmulCall& c, LaunchTarget target, cublasHandle_t cublas) {
   CublasGemm gemm{static_cast<int>(c.rows), c.width, static_cast<int>(c.cols), c.weight, c.x, c.y, CUDA_R_32F};
   target = target.with_cublas(cublas);
-  if (c.type == QuantType::F32) return kernels.empty() ? target.add(gemm) : cudaErrorInvalidValue;
+  if (c.type == QuantType::F32) return target.add(gemm);
   const bool quantized = !info(c.type).is_float;
-  const size_t expected = (quantized ? 1u : 0u) + (c.activations_ready ? 0u : 1u);
-  if (kernels.size() != expected || !c.scratch || (quantized && !c.weight_f16)) return cudaErrorInvalidValue;
+  if (!c.scratch || (quantized && !c.weight_f16)) return cudaErrorInvalidValue;
   const int64_t count = static_cast<int64_t>(c.width) * c.cols;
-  const ConvertActivationsArgs convert{c.x, static_cast<unsigned short*>(c.scratch), count};
-  if (!c.activations_ready)
-    if (cudaError_t e = launch_kernel(kernels.back(), grid_for(count, matmul::kThreads), 0, convert, target);
-        e != cudaSuccess)
+  const ConvertActivationsArgs args{c.x, static_cast<unsigned short*>(c.scratch), count};
+  if (convert)
+    if (cudaError_t e = launch_kernel(convert, grid_for(count, matmul::kThreads), 0, args, target); e != cudaSuccess)
       return e;
   gemm.element = c.type == QuantType::BF16 ? CUDA_R_16BF : CUDA_R_16F;
   gemm.a = quantized ? c.weight_f16 : c.weight;
@@ -178,25 +179,22 @@ int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, in
   return 4;  // the smallest footprint; the launch reports what the device cannot hold
 }
 
-cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kernels, const MatmulCall& call,
-                          LaunchTarget target, cublasHandle_t cublas) {
-  if (cudaError_t e = check_call(kernels, call); e != cudaSuccess) return e;
+cudaError_t launch_matmul(plan::Route route, const OpKernels& kernels, const MatmulCall& call, LaunchTarget target,
+                          cublasHandle_t cublas) {
+  if (cudaError_t e = check_call(route, kernels, call); e != cudaSuccess) return e;
   if (!call.group.empty() && !plan::route_launches_groups(route)) return cudaErrorInvalidValue;  // one weight a launch
   switch (route) {
     case plan::Route::ws:
-      return kernels.size() == 1 ? launch_ws(kernels[0], call, target) : cudaErrorInvalidValue;
+      return launch_ws(kernels.main, call, target);
     case plan::Route::mmq:
-      if (call.activations_ready) return kernels.size() == 1 ? launch_mmq(nullptr, kernels[0], call, target) : cudaErrorInvalidValue;
-      return kernels.size() == 2 ? launch_mmq(kernels[0], kernels[1], call, target) : cudaErrorInvalidValue;
+      return launch_mmq(kernels.activations, kernels.main, call, target);
     case plan::Route::gemm_n:
-      return kernels.size() == 1 ? launch_gemm_n(kernels[0], call, target) : cudaErrorInvalidValue;
+      return launch_gemm_n(kernels.main, call, target);
     case plan::Route::cublas:
-      return launch_cublas(kernels, call, target, cublas);
-    case plan::Route::mma16:  // kernels[0] repacked the weight at load
+      return launch_cublas(kernels.activations, call, target, cublas);
+    case plan::Route::mma16:  // the weight_at_load kernel repacked the weight
     case plan::Route::mma16h:
-      if (call.activations_ready)
-        return kernels.size() == 2 ? launch_mma16(route, nullptr, kernels[1], call, target) : cudaErrorInvalidValue;
-      return kernels.size() == 3 ? launch_mma16(route, kernels[1], kernels[2], call, target) : cudaErrorInvalidValue;
+      return launch_mma16(route, kernels.activations, kernels.main, call, target);
   }
   return cudaErrorInvalidValue;
 }

@@ -27,7 +27,7 @@ class StepBuilder {
 
  private:
   bool add_op(const Op& op, StepLaunches& step, DiagnosticEngine& diag);
-  cudaError_t records_for(const Op& op, const std::vector<cudaKernel_t>& k, OpLaunches& l);
+  cudaError_t records_for(const Op& op, const OpKernels& k, OpLaunches& l);
   AttentionInputsCall attention_inputs_call(const AttentionInputs& in);
   KvCacheRef cache(const std::string& name);
 
@@ -89,10 +89,10 @@ bool StepBuilder::add_op(const Op& op, StepLaunches& step, DiagnosticEngine& dia
   }
   // group-matmuls, norm-chains, attention-inputs: the launch of the op it names computes it.
   if (op.find("launched_with")) return true;
-  std::vector<cudaKernel_t> k;
+  OpKernels k;
   for (const KernelInstance& instance : kernels_for(plan_, op, m_.width)) {
-    k.push_back(m_.kernel(instance));
-    if (!k.back()) {
+    cudaKernel_t& slot = k[kernel_role(instance.family)];
+    if (!(slot = m_.kernel(instance))) {
       diag.error({}, "kernel " + instance.key() + " of %" + op.result + " was not compiled");
       return false;
     }
@@ -122,7 +122,7 @@ KvCacheRef StepBuilder::cache(const std::string& name) {
   return ref;
 }
 
-cudaError_t StepBuilder::records_for(const Op& op, const std::vector<cudaKernel_t>& k, OpLaunches& l) {
+cudaError_t StepBuilder::records_for(const Op& op, const OpKernels& k, OpLaunches& l) {
   const int64_t W = m_.width;
   const LaunchTarget target(l.records);
   const float* x = op.operands.empty() ? nullptr : f(op.operands[0]);
@@ -138,7 +138,7 @@ cudaError_t StepBuilder::records_for(const Op& op, const std::vector<cudaKernel_
       const EmbedGatherCall c{weight.data, ids(op.operands[0]), y, weight.ne0, W,
                               static_cast<float>(op.get_number("scale")), weight.ne1,
                               plan_.find_weight(op.weight)->layout == WeightLayout::mma16};
-      return launch_embed_gather(k.at(0), c, target);
+      return launch_embed_gather(k.main, c, target);
     }
     case OpKind::ple_combine: {
       const PleCombineCall c{x,
@@ -152,7 +152,7 @@ cudaError_t StepBuilder::records_for(const Op& op, const std::vector<cudaKernel_
                              static_cast<float>(op.get_number("proj_scale")),
                              static_cast<float>(op.get_number("eps")),
                              static_cast<float>(op.get_number("out_scale"))};
-      return launch_ple_combine(k.at(0), c, target);
+      return launch_ple_combine(k.main, c, target);
     }
     case OpKind::matmul: {
       const Route route = *route_at(op, W);
@@ -170,12 +170,12 @@ cudaError_t StepBuilder::records_for(const Op& op, const std::vector<cudaKernel_
     case OpKind::rms_norm: {
       const RmsNormCall c{x, floats(op.weight), y, elements(op.operands[0]), op.get_int("group"),
                           static_cast<float>(op.get_number("eps")), op.find("quantize") ? scratch(op) : nullptr};
-      return launch_rms_norm(k.at(0), c, target);
+      return launch_rms_norm(k.main, c, target);
     }
     case OpKind::rope: {
       const RopeCall c{x, y, ids(op.operands[1]), W, elements(op.operands[0]) / W, op.get_int("head_dim"),
                        op.get_number("theta")};
-      return launch_rope(k.at(0), c, target);
+      return launch_rope(k.main, c, target);
     }
     case OpKind::add_rms_norm: {
       AddRmsNormCall c{x, f(op.operands[1]), floats(op.weight), y, elements(op.operands[1]),
@@ -191,13 +191,13 @@ cudaError_t StepBuilder::records_for(const Op& op, const std::vector<cudaKernel_
         c.then_eps = static_cast<float>(member->get_number("eps"));
         if (member->find("quantize")) c.x_q = scratch(*member);
       }
-      return launch_add_rms_norm(k.at(0), c, target);
+      return launch_add_rms_norm(k.main, c, target);
     }
     case OpKind::rms_norm_rope: {
       if (const std::optional<AttentionInputs> in = attention_inputs_of(plan_, op)) {
         for (const Op* member : {in->k, in->v, in->write})
           if (member) l.group.push_back(member);
-        return launch_attention_inputs(k.at(0), attention_inputs_call(*in), target);
+        return launch_attention_inputs(k.main, attention_inputs_call(*in), target);
       }
       const RmsNormRopeCall c{x,
                               floats(op.weight),
@@ -209,12 +209,12 @@ cudaError_t StepBuilder::records_for(const Op& op, const std::vector<cudaKernel_
                               static_cast<float>(op.get_number("eps")),
                               op.get_number("theta"),
                               table_of(op)};
-      return launch_rms_norm_rope(k.at(0), c, target);
+      return launch_rms_norm_rope(k.main, c, target);
     }
     case OpKind::kv_write: {
       const KvWriteOperands io = kv_write_operands(op);
       const KvWriteCall c{io.k.empty() ? nullptr : f(io.k), f(io.v), ids(io.pos), ids(io.seq), cache(op.cache), W};
-      return launch_kv_write(k.at(0), c, target);
+      return launch_kv_write(k.main, c, target);
     }
     case OpKind::attention: {
       // quantize-in-producer: the combine kernel writes the O projection's activations at the
@@ -232,12 +232,12 @@ cudaError_t StepBuilder::records_for(const Op& op, const std::vector<cudaKernel_
                       m_.attention_tickets};
       if (op.find("quantize")) c.x_q = activations;
       // combine = last_block: one kernel, which merges the splits itself.
-      return launch_attention(k.at(0), k.size() > 1 ? k[1] : nullptr, c, target);
+      return launch_attention(k.main, k.combine, c, target);
     }
     case OpKind::geglu:
       if (op.find("quantize")) {  // quantize-in-producer: also the down matmul's activations
         const GegluQuantizeCall c{x, f(op.operands[1]), y, scratch(op), W, elements(op.operands[0]) / W};
-        return launch_geglu_quantize(k.at(0), c, target);
+        return launch_geglu_quantize(k.main, c, target);
       }
       [[fallthrough]];
     case OpKind::add:
@@ -251,11 +251,11 @@ cudaError_t StepBuilder::records_for(const Op& op, const std::vector<cudaKernel_
                             : op.kind == OpKind::add ? launch_add
                             : op.kind == OpKind::scale_by ? launch_scale_by
                                                           : launch_softcap;
-      return launcher(k.at(0), c, target);
+      return launcher(k.main, c, target);
     }
     case OpKind::sample: {
       const SampleCall c{x, static_cast<int32_t*>(address(op.result)), W, elements(op.operands[0]) / W};
-      return launch_sample(k.at(0), c, target);
+      return launch_sample(k.main, c, target);
     }
   }
   return cudaSuccess;

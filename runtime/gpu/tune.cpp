@@ -106,7 +106,7 @@ class ShapeBench {
   TuneCandidate measure(Route route, int64_t width, std::string& cuda_failure);
 
  private:
-  std::vector<cudaKernel_t> kernels(Route route, int64_t width) const;
+  OpKernels kernels(Route route, int64_t width) const;
   template <class Prepare>
   std::string make_derived_copies(WeightCopies& copies, int64_t bytes, const char* what, Prepare prepare);
   std::string make_f16_copies();
@@ -155,11 +155,8 @@ std::string ShapeBench::prepare(uint64_t seed) {
   return check_cuda(cudaDeviceSynchronize(), "uploading the weight");
 }
 
-std::vector<cudaKernel_t> ShapeBench::kernels(Route route, int64_t width) const {
-  std::vector<cudaKernel_t> out;
-  for (const plan::KernelInstance& k : plan::matmul_route_kernels(route, shape_.type, width))
-    out.push_back(library_.find(k));
-  return out;
+OpKernels ShapeBench::kernels(Route route, int64_t width) const {
+  return library_.by_role(plan::matmul_route_kernels(route, shape_.type, width));
 }
 
 // Copies of a form of the weight that a route reads instead of the weight itself, each made from
@@ -181,17 +178,17 @@ std::string ShapeBench::make_derived_copies(WeightCopies& copies, int64_t bytes,
 // The cublas route multiplies an fp16 copy of a quantized weight.
 std::string ShapeBench::make_f16_copies() {
   if (info(shape_.type).is_float) return "";
-  const cudaKernel_t dequantize = kernels(Route::cublas, 1).front();
+  const cudaKernel_t dequantize = kernels(Route::cublas, 1).weight_at_load;
   return make_derived_copies(weights_f16_, shape_.rows * shape_.cols * 2, "dequantize_f16", [&](void* out) {
     return prepare_cublas_weight(dequantize, weights_.copy(0), shape_.type, shape_.rows, shape_.cols, out,
                                  timer_.stream);
   });
 }
 
-// The mma16 and mma16h routes multiply the weight repacked into its layout (the route's first
-// kernel repacks it).
+// The mma16 and mma16h routes multiply the weight repacked into its layout (by the route's
+// weight_at_load kernel).
 std::string ShapeBench::make_mma16_copies(Route route) {
-  const cudaKernel_t repack = kernels(route, 1).front();
+  const cudaKernel_t repack = kernels(route, 1).weight_at_load;
   return make_derived_copies(weights_mma16_, mma16_bytes(shape_.type, shape_.rows, shape_.cols), "repack_mma16",
                              [&](void* out) {
                                return prepare_mma16_weight(repack, weights_.copy(0), shape_.type, shape_.rows,
@@ -248,7 +245,7 @@ std::string ShapeBench::check(Route route, int64_t width, TuneCandidate& c) {
 std::string ShapeBench::time(Route route, int64_t width, double& median_us) {
   const WeightCopies& copies = copies_for_route(route);
   const int64_t launches = replay_launches(copies.bytes);  // ≥ copies.count (copies_for)
-  const std::vector<cudaKernel_t> k = kernels(route, width);
+  const OpKernels k = kernels(route, width);
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
   cudaError_t e = cudaStreamBeginCapture(timer_.stream, cudaStreamCaptureModeThreadLocal);

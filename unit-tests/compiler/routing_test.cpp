@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "g4c/compiler/routing.h"
+#include "g4c/plan/kernels.h"
 #include "g4c/plan/routes.h"
 
 namespace g4c {
@@ -57,6 +58,29 @@ TEST(RouteLegality, WsAndCublasRunEverything) {
   EXPECT_FALSE(plan::route_legal(Route::mmq, QuantType::Q8_0, 4096, 96));
   EXPECT_TRUE(plan::route_legal(Route::mmq, QuantType::Q4_0, 4096, 256));
   EXPECT_FALSE(plan::route_legal(Route::gemm_n, QuantType::F32, 64, 48));
+}
+
+// The runtime takes a matmul's instances by role (plan::kernel_role): every route lists one
+// matmul kernel (none on cuBLAS), the activations' kernel exactly where activation_kernel names
+// one, and a load-time kernel where the weight is repacked or copied to fp16.
+TEST(KernelRoles, EachRouteListsOneInstanceOfEachRoleItUses) {
+  using plan::KernelRole;
+  for (const plan::Route route : {plan::Route::ws, plan::Route::mmq, plan::Route::gemm_n, plan::Route::cublas,
+                                  plan::Route::mma16, plan::Route::mma16h})
+    for (const QuantType type : {QuantType::Q4_K, QuantType::Q8_0, QuantType::F32, QuantType::BF16}) {
+      SCOPED_TRACE(std::string(plan::name(route)) + " " + std::string(name(type)));
+      int count[4] = {};
+      for (const plan::KernelInstance& k : plan::matmul_route_kernels(route, type, 8))
+        ++count[static_cast<int>(plan::kernel_role(k.family))];
+      const bool repacked = route == plan::Route::mma16 || route == plan::Route::mma16h;
+      EXPECT_EQ(count[static_cast<int>(KernelRole::main)], route == plan::Route::cublas ? 0 : 1);
+      EXPECT_EQ(count[static_cast<int>(KernelRole::activations)], plan::activation_kernel(route, type) ? 1 : 0);
+      EXPECT_EQ(count[static_cast<int>(KernelRole::weight_at_load)],
+                repacked || (route == plan::Route::cublas && !info(type).is_float) ? 1 : 0);
+      EXPECT_EQ(count[static_cast<int>(KernelRole::combine)], 0);
+    }
+  EXPECT_EQ(plan::kernel_role("attention.combine"), KernelRole::combine);
+  EXPECT_EQ(plan::kernel_role("attention.partial"), KernelRole::main);
 }
 
 TEST(RouteOverride, ParsesPatternRouteAndCondition) {

@@ -120,24 +120,22 @@ class MatmulTest : public testing::GpuTest {
     library_.emplace(load(all));
   }
 
-  std::vector<cudaKernel_t> kernels(Route route, QuantType type, int width) {
-    std::vector<cudaKernel_t> out;
-    for (const KernelInstance& k : plan::matmul_route_kernels(route, type, width)) out.push_back(library_->find(k));
-    return out;
+  gpu::OpKernels kernels(Route route, QuantType type, int width) {
+    return library_->by_role(plan::matmul_route_kernels(route, type, width));
   }
 
   // y (width × rows) for the first `width` rows of x, on one route.
   std::vector<float> run(Route route, Matrix& m, const gpu::DeviceBuffer& x, int width) {
-    std::vector<cudaKernel_t> k = kernels(route, m.type, width);
+    gpu::OpKernels k = kernels(route, m.type, width);
     if (route == Route::cublas && !info(m.type).is_float && !m.device_f16.get()) {
       m.device_f16 = gpu::DeviceBuffer(m.rows * m.cols * 2);
-      EXPECT_EQ(gpu::prepare_cublas_weight(k[0], m.device.get(), m.type, m.rows, m.cols, m.device_f16.get(), nullptr),
+      EXPECT_EQ(gpu::prepare_cublas_weight(k.weight_at_load, m.device.get(), m.type, m.rows, m.cols, m.device_f16.get(), nullptr),
                 cudaSuccess);
     }
     const bool repacked = plan::route_layout(route) == WeightLayout::mma16;
     if (repacked && !m.device_mma16.get()) {
       m.device_mma16 = gpu::DeviceBuffer(mma16_bytes(m.type, m.rows, m.cols) + 16);
-      EXPECT_EQ(gpu::prepare_mma16_weight(k[0], m.device.get(), m.type, m.rows, m.cols, m.device_mma16.get(), nullptr),
+      EXPECT_EQ(gpu::prepare_mma16_weight(k.weight_at_load, m.device.get(), m.type, m.rows, m.cols, m.device_mma16.get(), nullptr),
                 cudaSuccess);
     }
     const int64_t scratch_bytes = width * plan::route_scratch_seq_bytes(route, m.type, m.cols);
@@ -391,7 +389,7 @@ TEST_F(MatmulTest, LauncherRejectsCallsOutsideItsContract) {
   const gpu::DeviceBuffer x = upload(testing::random_floats(4 * 512, 901));
   gpu::DeviceBuffer y = poisoned(4 * 64 * 4), scratch = poisoned(4 * 512 / 32 * 36);
   const gpu::MatmulCall good{m.device.get(), nullptr, c.type, 64, 512, x.as<float>(), y.as<float>(), 4, scratch.get()};
-  const std::vector<cudaKernel_t> ws = kernels(Route::ws, c.type, 4), mmq = kernels(Route::mmq, c.type, 4);
+  const gpu::OpKernels ws = kernels(Route::ws, c.type, 4), mmq = kernels(Route::mmq, c.type, 4);
   EXPECT_EQ(gpu::launch_matmul(Route::ws, ws, good, nullptr, cublas_), cudaSuccess);
 
   gpu::MatmulCall bad = good;
@@ -406,7 +404,10 @@ TEST_F(MatmulTest, LauncherRejectsCallsOutsideItsContract) {
   bad = good;
   bad.scratch = nullptr;
   EXPECT_EQ(gpu::launch_matmul(Route::mmq, mmq, bad, nullptr, cublas_), cudaErrorInvalidValue);
-  EXPECT_EQ(gpu::launch_matmul(Route::mmq, ws, good, nullptr, cublas_), cudaErrorInvalidValue);  // one kernel short
+  EXPECT_EQ(gpu::launch_matmul(Route::mmq, ws, good, nullptr, cublas_), cudaErrorInvalidValue);  // no activations' kernel
+  bad = good;
+  bad.activations_ready = true;  // the scratch holds them: its kernel must not run again
+  EXPECT_EQ(gpu::launch_matmul(Route::mmq, mmq, bad, nullptr, cublas_), cudaErrorInvalidValue);
   sync();
 }
 

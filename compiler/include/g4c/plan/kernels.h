@@ -28,9 +28,15 @@ KernelInstance kernel_instance(std::string family, std::vector<Attr> constants =
 
 std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t width);
 
-// Whether an instance of `family` runs once, when the weights are loaded (repacking or
-// dequantizing a weight), rather than in every step.
-bool runs_at_load(std::string_view family);
+// What an instance does for its op, which is how the runtime takes an op's instances: prepares
+// its weight once, when the weights are loaded (repack_mma16, dequantize_f16); prepares a matmul's
+// activations each step (activation_kernel's families); merges the attention's splits
+// (attention.combine); or is the op's kernel.
+enum class KernelRole : uint8_t { weight_at_load, activations, main, combine };
+KernelRole kernel_role(std::string_view family);
+
+// Whether an instance of `family` runs once, when the weights are loaded, rather than in every step.
+inline bool runs_at_load(std::string_view family) { return kernel_role(family) == KernelRole::weight_at_load; }
 
 // Kernel launches one step of `width` rows makes: every op's per-step instances, and one for each
 // GEMM the cublas route hands to cuBLAS (a library call launches at least one kernel). The number

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "g4c/plan/kernels.h"
 #include "g4c/plan/plan.h"
 #include "g4c/runtime/jit.h"
 #include "g4c/support/diagnostics.h"
@@ -47,6 +48,12 @@ struct LaunchDims {
   unsigned shared_bytes = 0;
 };
 
+// An op's kernels by role (plan::kernel_role); null where it has none.
+struct OpKernels {
+  cudaKernel_t weight_at_load = nullptr, activations = nullptr, main = nullptr, combine = nullptr;
+  cudaKernel_t& operator[](plan::KernelRole role);
+};
+
 // The cubins of a set of kernel instances, loaded into the current device's context.
 class KernelLibrary {
  public:
@@ -59,6 +66,8 @@ class KernelLibrary {
   // The kernel of an instance; nullptr when the library was built without it.
   cudaKernel_t find(const std::string& instance_key) const;
   cudaKernel_t find(const plan::KernelInstance& k) const { return find(k.key()); }
+  // The kernels of an op's instances (plan::kernels_for), each in its role; null where missing.
+  OpKernels by_role(const std::vector<plan::KernelInstance>& instances) const;
 
  private:
   KernelLibrary() = default;

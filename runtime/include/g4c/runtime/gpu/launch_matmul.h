@@ -52,13 +52,14 @@ struct MatmulCall {
   DeviceLimits limits;
 };
 
-// `kernels`: the op's instances at this width, in plan::kernels_for order, resolved by the caller
-// from a KernelLibrary (ws: matmul.ws; mmq: quantize_q8_1, matmul.mmq; gemm_n: matmul.gemm_n;
-// cublas: [dequantize_f16,] convert_activations for F16/BF16/quantized weights, none for F32;
-// mma16: repack_mma16, quantize_mma16, matmul.mma16, the weight already repacked by the first),
-// less the activation kernel (plan::activation_kernel) when `call.activations_ready`.
-cudaError_t launch_matmul(plan::Route route, std::span<const cudaKernel_t> kernels, const MatmulCall& call,
-                          LaunchTarget target, cublasHandle_t cublas);
+// `kernels`: the op's instances at this width (plan::kernels_for) by role, resolved by the caller
+// from a KernelLibrary (KernelLibrary::by_role): `main` the route's matmul kernel (none on cublas);
+// `activations` the kernel preparing x in the scratch (plan::activation_kernel: quantize_q8_1 on
+// mmq, quantize_mma16[h] on mma16[h], convert_activations on cublas for non-F32 weights), present
+// exactly when the route has one and `call.activations_ready` is false. The weight_at_load kernel
+// (repack_mma16, dequantize_f16) ran when the weights were loaded.
+cudaError_t launch_matmul(plan::Route route, const OpKernels& kernels, const MatmulCall& call, LaunchTarget target,
+                          cublasHandle_t cublas);
 
 // cublas route, quantized types: dequantizes the whole weight into `out_f16` (rows × cols
 // halves, 16-byte aligned), once, when weights are loaded.
