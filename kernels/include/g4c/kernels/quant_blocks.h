@@ -277,8 +277,10 @@ G4C_HD inline void dequantize_block(const block_q8_0& block, float* out) {
   for (int j = 0; j < block_q8_0::kElems; ++j) out[j] = block.qs[j] * d;
 }
 
-// Q4_K and Q5_K: per 64-element chunk, one (scale, min) pair for each 32-element half.
-G4C_HD inline void dequantize_block(const block_q4_K& block, float* out) {
+// Q4_K and Q5_K: per 64-element chunk, one (scale, min) pair for each 32-element half;
+// code(chunk, l, upper) is the code of element l of the chunk's lower or upper half.
+template <class Block, class Code>
+G4C_HD inline void dequantize_k_chunks(const Block& block, float* out, Code code) {
   const float d = fp16_to_float(block.d);
   const float dmin = fp16_to_float(block.dmin);
   for (int chunk = 0; chunk < 4; ++chunk) {
@@ -286,28 +288,25 @@ G4C_HD inline void dequantize_block(const block_q4_K& block, float* out) {
     const KScaleMin high = get_scale_min_k4(2 * chunk + 1, block.scales);
     const float d_low = d * low.scale, m_low = dmin * low.min;
     const float d_high = d * high.scale, m_high = dmin * high.min;
-    const unsigned char* qs = block.qs + 32 * chunk;
-    for (int l = 0; l < 32; ++l) out[64 * chunk + l] = d_low * (qs[l] & 0xF) - m_low;
-    for (int l = 0; l < 32; ++l) out[64 * chunk + 32 + l] = d_high * (qs[l] >> 4) - m_high;
+    for (int l = 0; l < 32; ++l) out[64 * chunk + l] = d_low * code(chunk, l, false) - m_low;
+    for (int l = 0; l < 32; ++l) out[64 * chunk + 32 + l] = d_high * code(chunk, l, true) - m_high;
   }
 }
 
+G4C_HD inline void dequantize_block(const block_q4_K& block, float* out) {
+  dequantize_k_chunks(block, out, [&](int chunk, int l, bool upper) {
+    const int q = block.qs[32 * chunk + l];
+    return upper ? q >> 4 : q & 0xF;
+  });
+}
+
+// Q5_K: the fifth bit of each code from qh, bit 2·chunk (lower half) or 2·chunk + 1 (upper).
 G4C_HD inline void dequantize_block(const block_q5_K& block, float* out) {
-  const float d = fp16_to_float(block.d);
-  const float dmin = fp16_to_float(block.dmin);
-  for (int chunk = 0; chunk < 4; ++chunk) {
-    const KScaleMin low = get_scale_min_k4(2 * chunk, block.scales);
-    const KScaleMin high = get_scale_min_k4(2 * chunk + 1, block.scales);
-    const float d_low = d * low.scale, m_low = dmin * low.min;
-    const float d_high = d * high.scale, m_high = dmin * high.min;
-    const unsigned char* qs = block.qs + 32 * chunk;
-    const int low_bit = 1 << (2 * chunk), high_bit = 2 << (2 * chunk);
-    for (int l = 0; l < 32; ++l)
-      out[64 * chunk + l] = d_low * ((qs[l] & 0xF) + (block.qh[l] & low_bit ? 16 : 0)) - m_low;
-    for (int l = 0; l < 32; ++l)
-      out[64 * chunk + 32 + l] =
-          d_high * ((qs[l] >> 4) + (block.qh[l] & high_bit ? 16 : 0)) - m_high;
-  }
+  dequantize_k_chunks(block, out, [&](int chunk, int l, bool upper) {
+    const int q = block.qs[32 * chunk + l];
+    const int bit = (upper ? 2 : 1) << (2 * chunk);
+    return (upper ? q >> 4 : q & 0xF) + (block.qh[l] & bit ? 16 : 0);
+  });
 }
 
 G4C_HD inline void dequantize_block(const block_q6_K& block, float* out) {
