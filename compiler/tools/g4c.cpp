@@ -451,29 +451,25 @@ int run_opt(int argc, char** argv) {
   if (!passes) return usage_error(error);
   if (std::string conflict = output_conflict(*args, args->positional); !conflict.empty()) return usage_error(conflict);
 
-  g4c::DiagnosticEngine diag;
-  auto finish = [&](int code) {
-    diag.print(std::cerr, kTool);
-    return code;
-  };
+  g4c::CommandDiagnostics diag(kTool);
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
-  if (!plan) return finish(kInputError);
+  if (!plan) return diag.finish(kInputError);
   const bool routes_run = std::any_of(passes->begin(), passes->end(), [](auto* p) { return p->name == "routes"; });
   auto routes = routes_run ? recorded_routes(plan->header, diag) : g4c::RouteOptions{};
-  if (!routes) return finish(kInputError);
+  if (!routes) return diag.finish(kInputError);
   g4c::FusionOptions fusions;
   for (const g4c::PassInfo* pass : *passes)
     if (pass->fusion) fusions.enabled.emplace_back(pass->name);
   static const g4c::ModelSpec kNoDeclaration;  // no pass that runs here reads it
   g4c::PassContext ctx{kNoDeclaration, *routes, diag, fusions, plan->header.kv_storage};
-  if (!g4c::run_passes(*plan, ctx, *passes, {}, args->has("print-after-all"), std::cerr)) return finish(kInputError);
+  if (!g4c::run_passes(*plan, ctx, *passes, {}, args->has("print-after-all"), std::cerr)) return diag.finish(kInputError);
   std::string names;
   for (const g4c::PassInfo* pass : *passes) names += (names.empty() ? "" : ",") + std::string(pass->name);
   if (!g4c::plan::verify_plan(*plan, diag)) {
     diag.error({}, "the plan after --pass=" + names +
                        " fails verification: run the passes that recompute what these changed (the pipeline's "
                        "later passes, e.g. alias,buffer-plan,kernel-instances after a fusion)");
-    return finish(kInputError);
+    return diag.finish(kInputError);
   }
   diag.print(std::cerr, kTool);
   std::ostringstream text;

@@ -59,13 +59,9 @@ int bench(int argc, char** argv) {
   auto context = steps ? positive_option(*args, "context", 0, error) : std::nullopt;
   if (!context) return usage_error(error);
   if (*context > 0 && args->has("prompt")) return usage_error("--prompt and --context contradict each other");
-  g4c::DiagnosticEngine diag;
-  auto finish = [&](int code) {
-    diag.print(std::cerr, kTool);
-    return code;
-  };
+  g4c::CommandDiagnostics diag(kTool);
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
-  if (!plan) return finish(kInputError);
+  if (!plan) return diag.finish(kInputError);
   const std::optional<std::vector<int64_t>> sizes = batch_sizes(*args, *plan, error);
   if (!sizes) return usage_error(error);
   const std::vector<int64_t>& batch = *sizes;
@@ -77,12 +73,12 @@ int bench(int argc, char** argv) {
                        std::to_string(plan->header.context) + ")");
   if (!has_device()) {
     diag.error({}, "bench: needs a CUDA device (none found)");
-    return finish(kInputError);
+    return diag.finish(kInputError);
   }
   std::optional<g4c::WeightSet> host;
   const int widest = static_cast<int>(*std::max_element(batch.begin(), batch.end()));
   auto executor = make_executor(*plan, *source, widest, *args, host, diag);
-  if (!executor) return finish(kInputError);
+  if (!executor) return diag.finish(kInputError);
   const double copy_gbps = g4c::gpu::copy_bandwidth_gbps();
   std::vector<g4c::gpu::BenchResult> results;
   for (int64_t n : batch) {
@@ -91,7 +87,7 @@ int bench(int argc, char** argv) {
               << *steps << " steps\n";
     auto r = g4c::gpu::bench(*executor, static_cast<int>(n), static_cast<int>(*prompt), static_cast<int>(*steps),
                              copy_gbps, diag, *context);
-    if (!r) return finish(kInputError);
+    if (!r) return diag.finish(kInputError);
     r->attention_ms = g4c::gpu::attention_ms(*executor, r->width);
     results.push_back(*r);
   }
@@ -102,7 +98,7 @@ int bench(int argc, char** argv) {
               << (g4c::gpu::launch_overlap() ? "on" : "off") << "\n"
               << g4c::gpu::format_bench_table(results, copy_gbps);
   }
-  return finish(0);
+  return diag.finish(0);
 }
 
 // Times every op of one width's step.
@@ -122,13 +118,9 @@ int profile(int argc, char** argv) {
         !conflict.empty())
       return usage_error(conflict);
   }
-  g4c::DiagnosticEngine diag;
-  auto finish = [&](int code) {
-    diag.print(std::cerr, kTool);
-    return code;
-  };
+  g4c::CommandDiagnostics diag(kTool);
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
-  if (!plan) return finish(kInputError);
+  if (!plan) return diag.finish(kInputError);
   if (*batch > plan->header.widths.back())
     return usage_error("--batch: " + std::to_string(*batch) + " sequences: the plan serves 1.." +
                        std::to_string(plan->header.widths.back()));
@@ -136,14 +128,14 @@ int profile(int argc, char** argv) {
     return usage_error("--prompt: " + std::to_string(*prompt) + " tokens, past the plan's context");
   if (!has_device()) {
     diag.error({}, "profile: needs a CUDA device (none found)");
-    return finish(kInputError);
+    return diag.finish(kInputError);
   }
   std::optional<g4c::WeightSet> host;
   auto executor = make_executor(*plan, *source, static_cast<int>(*batch), *args, host, diag);
-  if (!executor) return finish(kInputError);
+  if (!executor) return diag.finish(kInputError);
   // Fill the caches so attention reads `prompt` positions of context.
   auto result = g4c::gpu::bench(*executor, static_cast<int>(*batch), static_cast<int>(*prompt), 1, 0, diag);
-  if (!result) return finish(kInputError);
+  if (!result) return diag.finish(kInputError);
   // The timed step is the one at position `prompt` (bench's one decode step), which each op replays.
   const std::vector<int32_t> positions(static_cast<size_t>(*batch), static_cast<int32_t>(*prompt));
   g4c::gpu::ProfilePage page{plan->header.name + " on " + executor->device().name + ": " + std::to_string(*batch) +
@@ -161,11 +153,11 @@ int profile(int argc, char** argv) {
     std::string why;
     if (!g4c::write_output_file(*html, g4c::gpu::format_profile_html(page), why)) {
       diag.error({}, "profile: cannot write " + g4c::quote(*html) + ": " + why);
-      return finish(kInputError);
+      return diag.finish(kInputError);
     }
     std::cerr << "g4run: profile: wrote " << *html << "\n";
   }
-  return finish(0);
+  return diag.finish(0);
 }
 
 }  // namespace g4run

@@ -42,23 +42,19 @@ int plan_launches(int argc, char** argv) {
                          : std::nullopt;
   if (!shared) return usage_error(error);
   limits = {static_cast<int>(*sm_count), static_cast<int>(*shared)};
-  g4c::DiagnosticEngine diag;
-  auto finish = [&](int code) {
-    diag.print(std::cerr, kTool);
-    return code;
-  };
+  g4c::CommandDiagnostics diag(kTool);
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
-  if (!plan) return finish(kInputError);
+  if (!plan) return diag.finish(kInputError);
   const std::optional<std::vector<int64_t>> batch = batch_sizes(*args, *plan, error);
   if (!batch) return usage_error(error);
   std::vector<int64_t> widths;  // each batch runs at the narrowest width that holds it
   for (int64_t n : *batch) widths.push_back(*std::lower_bound(plan->header.widths.begin(), plan->header.widths.end(), n));
   for (int64_t width : widths) {
     auto symbolic = g4c::gpu::symbolic_step_launches(*plan, width, limits, diag);
-    if (!symbolic) return finish(kInputError);
+    if (!symbolic) return diag.finish(kInputError);
     std::cout << g4c::gpu::print_step_launches(symbolic->step, [&](cudaKernel_t k) { return symbolic->kernel_key(k); });
   }
-  return finish(0);
+  return diag.finish(0);
 }
 
 }  // namespace g4run

@@ -134,13 +134,9 @@ int run(int argc, char** argv, int first) {
   auto weights_source = args->value("weights");
   if (!weights_source) return usage_error("run: --weights: missing (random:seed=N or a GGUF file)");
   if (std::string why = check_text_options(*args, *weights_source); !why.empty()) return usage_error(why);
-  g4c::DiagnosticEngine diag;
-  auto finish = [&](int code) {
-    diag.print(std::cerr, kTool);
-    return code;
-  };
+  g4c::CommandDiagnostics diag(kTool);
   auto inputs = read_prompts(*args, error, diag);
-  if (!inputs) return diag.has_errors() ? finish(kInputError) : usage_error(error);
+  if (!inputs) return diag.has_errors() ? diag.finish(kInputError) : usage_error(error);
   g4c::GenerateOptions options;
   if (auto steps = args->value("steps")) {
     auto n = g4c::parse_int(*steps);
@@ -176,12 +172,12 @@ int run(int argc, char** argv, int first) {
     return usage_error("--kernel-cache-dir and --no-kernel-cache contradict each other");
 
   auto plan = g4c::plan::load_plan_file(args->positional[0], diag);
-  if (!plan) return finish(kInputError);
+  if (!plan) return diag.finish(kInputError);
   std::optional<g4c::tokenizer::Tokenizer> tokenizer;
   if (uses_text(*args) && !(tokenizer = load_tokenizer(*args, *weights_source, *plan, diag)))
-    return finish(kInputError);
+    return diag.finish(kInputError);
   auto encoded = encode_prompts(*inputs, tokenizer ? &*tokenizer : nullptr, *args, *plan, diag);
-  if (!encoded) return finish(kInputError);
+  if (!encoded) return diag.finish(kInputError);
   const std::vector<std::vector<int32_t>>& prompts = *encoded;
   if (std::string why = check_run_against_plan(*plan, prompts, options); !why.empty()) return usage_error(why);
   // Cache slots for the sequences decoding at once; the others wait for a free slot.
@@ -193,18 +189,18 @@ int run(int argc, char** argv, int first) {
   std::unique_ptr<g4c::gpu::Executor> executor;
   g4c::DecodeBackend* backend = nullptr;
   if (!run_fits_in_host_memory(*plan, backend_name == "cpu", sequences, prompts, options, diag))
-    return finish(kInputError);
+    return diag.finish(kInputError);
   if (backend_name == "gpu") {
     executor = make_executor(*plan, *weights_source, sequences, *args, host_weights, diag);
-    if (!executor) return finish(kInputError);
+    if (!executor) return diag.finish(kInputError);
     std::cerr << "g4run: running " << plan->header.name << " on " << executor->device().name << " (GPU executor)\n";
     executor->set_keep_logits(options.keep_logits || !options.sampling.greedy());
     backend = executor.get();
   } else {
     host_weights = g4c::load_weights(*plan, *weights_source, diag, weight_options(*args));
-    if (!host_weights) return finish(kInputError);
+    if (!host_weights) return diag.finish(kInputError);
     interpreter = g4c::Interpreter::create(*plan, *host_weights, sequences, diag);
-    if (!interpreter) return finish(kInputError);
+    if (!interpreter) return diag.finish(kInputError);
     std::cerr << "g4run: running " << plan->header.name << " on the CPU backend (plan interpreter)\n";
     backend = &*interpreter;
   }
@@ -214,7 +210,7 @@ int run(int argc, char** argv, int first) {
     options.on_token = [&](int64_t sequence, int32_t token) { return printer->on_token(sequence, token); };
   }
   auto result = g4c::generate(*backend, prompts, options, diag);
-  if (!result) return finish(kInputError);
+  if (!result) return diag.finish(kInputError);
   if (printer) printer->finish();
   for (size_t s = 0; !printer && s < result->generated.size(); ++s) {
     std::cout << "sequence " << s << ":";
@@ -222,8 +218,8 @@ int run(int argc, char** argv, int first) {
     std::cout << "\n";
   }
   if (auto path = args->value("dump-logits"); path && !dump_logits(*path, *result, backend->vocab(), diag))
-    return finish(kInputError);
-  return finish(0);
+    return diag.finish(kInputError);
+  return diag.finish(0);
 }
 
 }  // namespace g4run

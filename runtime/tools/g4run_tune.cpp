@@ -88,11 +88,7 @@ int tune(int argc, char** argv) {
       routes.push_back(*route);
     }
   }
-  g4c::DiagnosticEngine diag;
-  auto finish = [&](int code) {
-    diag.print(std::cerr, kTool);
-    return code;
-  };
+  g4c::CommandDiagnostics diag(kTool);
   if (auto out = args->value("o")) {
     if (std::string conflict = g4c::output_input_conflict("-o", *out, args->positional); !conflict.empty())
       return usage_error(conflict);
@@ -100,14 +96,14 @@ int tune(int argc, char** argv) {
   std::vector<g4c::plan::Plan> plans;
   for (const std::string& path : args->positional)
     if (auto p = g4c::plan::load_plan_file(path, diag)) plans.push_back(std::move(*p));
-  if (diag.has_errors()) return finish(kInputError);
+  if (diag.has_errors()) return diag.finish(kInputError);
   auto widths = tune_widths(*args, plans, error);
   if (!widths) return usage_error(error);
   std::string why;
   auto device = g4c::gpu::find_device(why);
   if (!device) {
     diag.error({}, "tune: needs a CUDA device (none found)");
-    return finish(kInputError);
+    return diag.finish(kInputError);
   }
   g4c::gpu::TuneOptions options;
   options.widths = *widths;
@@ -125,7 +121,7 @@ int tune(int argc, char** argv) {
   }
   const std::vector<g4c::gpu::MatmulShape> shapes = g4c::gpu::matmul_shapes(plan_pointers);
   auto results = g4c::gpu::tune_matmuls(shapes, options, diag);
-  if (!results) return finish(kInputError);
+  if (!results) return diag.finish(kInputError);
   std::string width_list;
   for (int64_t w : *widths) width_list += (width_list.empty() ? "" : ",") + std::to_string(w);
   std::string route_list = "every legal route";
@@ -148,13 +144,13 @@ int tune(int argc, char** argv) {
     std::string why;
     if (!g4c::write_output_file(*path, text, why)) {
       diag.error({}, "tune: cannot write " + g4c::quote(*path) + ": " + why);
-      return finish(kInputError);
+      return diag.finish(kInputError);
     }
     std::cerr << "g4run: tune: wrote " << results->size() << " entries to " << *path << "\n";
   } else {
     std::cout << text;
   }
-  return finish(0);
+  return diag.finish(0);
 }
 
 }  // namespace g4run

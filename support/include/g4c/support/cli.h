@@ -2,12 +2,15 @@
 // `-o file`, positional arguments, and errors with a did-you-mean.
 #pragma once
 
+#include <iostream>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "g4c/support/diagnostics.h"
 
 namespace g4c {
 
@@ -40,5 +43,19 @@ int run_tool(std::string_view tool, int (*dispatch)(int, char**), int argc, char
 
 // Two-column option list for --help.
 std::string format_options_help(const std::vector<OptionSpec>& options);
+
+// The diagnostics of one command of a tool, printed when the command ends: `return diag.finish(code)`
+// prints them (prefixed `tool: ` where they have no file) and gives back its exit code.
+class CommandDiagnostics : public DiagnosticEngine {
+ public:
+  explicit CommandDiagnostics(std::string_view tool) : tool_(tool) {}
+  int finish(int code) const {
+    print(std::cerr, tool_);
+    return code;
+  }
+
+ private:
+  std::string_view tool_;
+};
 
 }  // namespace g4c
