@@ -498,15 +498,8 @@ int run_import(int argc, char** argv) {
 }  // namespace
 
 int dispatch(int argc, char** argv) {
-  if (argc < 2) {
-    print_usage(std::cerr);
-    return kUsageError;
-  }
+  if (const std::optional<int> done = g4c::answer_without_command(argc, argv, print_usage, kUsageError)) return *done;
   std::string_view command = argv[1];
-  if (command == "--help" || command == "-h" || command == "help") {
-    print_usage(std::cout);
-    return 0;
-  }
   if (command == "--version") {
     std::cout << "g4c 0.1.0 (plan format v" << g4c::plan::kPlanFormatVersion << ")\n";
     return 0;

@@ -25,15 +25,8 @@ namespace {
 
 int dispatch(int argc, char** argv) {
   using namespace g4run;
-  if (argc < 2) {
-    print_usage(std::cerr);
-    return kUsageError;
-  }
+  if (const std::optional<int> done = g4c::answer_without_command(argc, argv, print_usage, kUsageError)) return *done;
   std::string_view command = argv[1];
-  if (command == "--help" || command == "-h" || command == "help") {
-    print_usage(std::cout);
-    return 0;
-  }
   if (command == "run") return run(argc, argv, 2);
   if (command == "bench") return bench(argc, argv);
   if (command == "profile") return profile(argc, argv);

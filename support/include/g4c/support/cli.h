@@ -58,4 +58,18 @@ class CommandDiagnostics : public DiagnosticEngine {
   std::string_view tool_;
 };
 
+// A tool's first word when it names no command: none (usage to stderr, `usage_error`) or a request
+// for help (usage to stdout, 0). Otherwise nothing: the caller dispatches argv[1].
+inline std::optional<int> answer_without_command(int argc, char** argv, void (*print_usage)(std::ostream&),
+                                                 int usage_error) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return usage_error;
+  }
+  const std::string_view first = argv[1];
+  if (first != "--help" && first != "-h" && first != "help") return std::nullopt;
+  print_usage(std::cout);
+  return 0;
+}
+
 }  // namespace g4c
