@@ -310,4 +310,10 @@ std::vector<Op*> Plan::mutable_ops() {
   return out;
 }
 
+bool check_runnable(const Plan& plan, DiagnosticEngine& diag) {
+  if (plan.caches && plan.buffers) return true;
+  diag.error({}, "plan is incomplete (no kv_caches or buffers section); compile it with g4c compile");
+  return false;
+}
+
 }  // namespace g4c::plan

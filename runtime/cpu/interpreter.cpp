@@ -44,10 +44,7 @@ Interpreter::Interpreter(const Plan& plan, const WeightSet& weights, int max_seq
 
 std::optional<Interpreter> Interpreter::create(const Plan& plan, const WeightSet& weights, int max_sequences,
                                                DiagnosticEngine& diag) {
-  if (!plan.caches || !plan.buffers) {
-    diag.error({}, "plan is incomplete (no kv_caches or buffers section); compile it with g4c compile");
-    return std::nullopt;
-  }
+  if (!check_runnable(plan, diag)) return std::nullopt;
   if (!check_weights_match_plan(plan, weights, diag)) return std::nullopt;
   if (!check_host_memory("the CPU backend for " + plan.header.name,
                          {{"KV caches for " + count_text(max_sequences, "sequence"), cache_bytes(plan, max_sequences)},

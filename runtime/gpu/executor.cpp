@@ -145,10 +145,7 @@ std::unique_ptr<Executor> Executor::create(const Plan& plan, const WeightSource&
     diag.error({}, "no CUDA device: " + why);
     return nullptr;
   }
-  if (!plan.caches || !plan.buffers) {
-    diag.error({}, "plan is incomplete (no kv_caches or buffers section); compile it with g4c compile");
-    return nullptr;
-  }
+  if (!check_runnable(plan, diag)) return nullptr;
   if (source.host && !check_weights_match_plan(plan, *source.host, diag)) return nullptr;
   if (options.max_sequences < 1) {
     diag.error({}, "an executor needs room for at least one sequence");

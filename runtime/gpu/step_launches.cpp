@@ -288,12 +288,6 @@ AttentionInputsCall StepBuilder::attention_inputs_call(const AttentionInputs& in
   return c;
 }
 
-bool complete(const Plan& plan, DiagnosticEngine& diag) {
-  if (plan.buffers && plan.caches) return true;
-  diag.error({}, "plan is incomplete (no kv_caches or buffers section); compile it with g4c compile");
-  return false;
-}
-
 std::string dims_text(const dim3& d) {
   return std::to_string(d.x) + "x" + std::to_string(d.y) + "x" + std::to_string(d.z);
 }
@@ -312,7 +306,7 @@ int64_t StepLaunches::kernel_launches() const {
 }
 
 std::optional<StepLaunches> build_step_launches(const Plan& plan, const StepMemory& memory, DiagnosticEngine& diag) {
-  if (!complete(plan, diag)) return std::nullopt;
+  if (!check_runnable(plan, diag)) return std::nullopt;
   return StepBuilder(plan, memory).build(diag);
 }
 
@@ -347,7 +341,7 @@ std::string SymbolicStep::kernel_key(cudaKernel_t kernel) const {
 
 std::optional<SymbolicStep> symbolic_step_launches(const Plan& plan, int64_t width, DeviceLimits limits,
                                                    DiagnosticEngine& diag) {
-  if (!complete(plan, diag)) return std::nullopt;
+  if (!check_runnable(plan, diag)) return std::nullopt;
   SymbolicStep out;
   SymbolicAddresses memory;
   std::map<std::string, size_t> kernel_index;

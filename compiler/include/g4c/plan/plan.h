@@ -317,6 +317,10 @@ struct Plan {
   std::shared_ptr<NameIndex> index_ = new_index();
 };
 
+// Whether a backend can run the plan: it has the kv_caches and buffers sections (a plan from
+// g4c compile does); else says so in `diag`.
+bool check_runnable(const Plan& plan, DiagnosticEngine& diag);
+
 // The caches' bytes by layer, as `g4c compile --emit=spec` prints them (from KvCache).
 KvFootprint kv_footprint(const Plan& plan);
 
