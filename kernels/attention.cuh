@@ -2,8 +2,8 @@
 //
 // attention.partial {kind, head_dim, q_heads, kv_heads, dtype, window[, storage = v_only,
 //   rotated_pairs]}: a block per (row, KV head, split of the row's keys, slice of the GQA group's
-//   query heads). Keys [max(0, p−W+1), p] (W = 0: [0, p]) are cut into up to kAttentionSplits
-//   splits of at least kAttentionMinKeysPerSplit keys; each block runs an online softmax over its
+//   query heads). Keys [max(0, p−W+1), p] (W = 0: [0, p]) are cut into up to `splits` (the
+//   launch's: 32, 64 or 128) splits of at least kAttentionMinKeysPerSplit keys; each block runs an online softmax over its
 //   split, tile by tile, and leaves the unnormalized accumulators and (max, sum) of each of its
 //   query heads in the scratch (layout: op_args.h). Splits past the row's count store an empty
 //   marker (−inf, 0).
@@ -63,7 +63,7 @@ struct AttentionTiling {
 
 // The scratch floats of one row: accumulators, then (max, sum) pairs.
 template <int HEAD_DIM, int Q_HEADS>
-inline constexpr long long kAttentionRowScratch = static_cast<long long>(Q_HEADS) * kAttentionSplits * (HEAD_DIM + 2);
+inline constexpr long long kAttentionRowScratch = static_cast<long long>(Q_HEADS) * kAttentionMaxSplits * (HEAD_DIM + 2);
 
 // The keys [begin, end) of one split of a row at `pos`; empty past the row's split count.
 struct KeyRange {
@@ -71,14 +71,14 @@ struct KeyRange {
 };
 
 template <int WINDOW>
-__device__ inline KeyRange split_keys(int pos, int split, int slots, int min_keys_per_split) {
+__device__ inline KeyRange split_keys(int pos, int split, int max_splits, int slots, int min_keys_per_split) {
   int window = WINDOW;
   if (WINDOW > 0 && injected(InjectedBug::ring_size_as_window)) window = slots;
   if (WINDOW > 0 && injected(InjectedBug::window_plus_one)) window += 1;
   const int first = window > 0 && pos >= window ? pos - window + 1 : 0;
   const int keys = pos - first + 1;
   const int wanted = (keys + min_keys_per_split - 1) / min_keys_per_split;
-  const int splits = wanted < kAttentionSplits ? wanted : kAttentionSplits;
+  const int splits = wanted < max_splits ? wanted : max_splits;
   if (split >= splits) return {0, 0};
   const int per_split = (keys + splits - 1) / splits;
   const int begin = first + split * per_split;
@@ -278,12 +278,12 @@ __device__ inline void attention_split(const AttentionPartialArgs& a, int split,
   __shared__ float alpha[2][kHeads];
   __shared__ float4 key_group_sums[Tiling::kKeyGroups > 1 ? Tiling::kKeyGroups * kHeads * Tiling::kQuads : 1];
 
-  const KeyRange range = split_keys<WINDOW>(a.pos[row], split, static_cast<int>(a.slots), a.min_keys_per_split);
+  const KeyRange range = split_keys<WINDOW>(a.pos[row], split, a.splits, static_cast<int>(a.slots), a.min_keys_per_split);
   float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
-  float2* max_sum = reinterpret_cast<float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionSplits * HEAD_DIM);
+  float2* max_sum = reinterpret_cast<float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionMaxSplits * HEAD_DIM);
   const int tid = threadIdx.x;
   if (range.begin >= range.end) {
-    if (tid < kHeads) max_sum[(first_head + tid) * kAttentionSplits + split] = make_float2(negative_infinity(), 0.0f);
+    if (tid < kHeads) max_sum[(first_head + tid) * kAttentionMaxSplits + split] = make_float2(negative_infinity(), 0.0f);
     return;
   }
 
@@ -326,10 +326,10 @@ __device__ inline void attention_split(const AttentionPartialArgs& a, int split,
   for (int i = 0; i < Tiling::kHeadsPerWarp; ++i) {
     const int h = warp + i * Tiling::kWarps;
     if (h < kHeads && lane == 0)
-      max_sum[(first_head + h) * kAttentionSplits + split] = make_float2(running_max[i], running_sum[i]);
+      max_sum[(first_head + h) * kAttentionMaxSplits + split] = make_float2(running_max[i], running_sum[i]);
   }
   auto out = [&](int h, int quad) {
-    return partials + (static_cast<long long>(first_head + h) * kAttentionSplits + split) * HEAD_DIM + quad * 4;
+    return partials + (static_cast<long long>(first_head + h) * kAttentionMaxSplits + split) * HEAD_DIM + quad * 4;
   };
   const int quad = tid % Tiling::kQuads;
   if constexpr (Tiling::kKeyGroups == 1) {
@@ -350,33 +350,53 @@ __device__ inline void attention_split(const AttentionPartialArgs& a, int split,
   }
 }
 
-// Merges the splits of kHeads query heads from `first_head` of one row: out = Σ_s e^(m_s − M) acc_s
-// / Σ_s e^(m_s − M) l_s over the splits that saw keys (l_s > 0; the others' accumulators were never
-// written). Warp w weighs heads w, w + warps, …; then every thread sums output quads of any head,
-// the 32 splits in order, their loads issued kCombineBatch at a time. The partials are read past
-// L1 (other blocks of the same grid may have written them: the combine of a partial kernel's last
-// block). `weights` is shared memory for kHeads × 32 factors.
+// Merges the `splits` splits of kHeads query heads from `first_head` of one row: out = Σ_s
+// e^(m_s − M) acc_s / Σ_s e^(m_s − M) l_s over the splits that saw keys (l_s > 0; the others'
+// accumulators were never written). Warp w weighs heads w, w + warps, …, lane i splits i, i + 32, …
+// (32 splits: one a lane, the arithmetic of a lane's sum of one term); then every thread sums
+// output quads of any head over the splits in order, their loads issued kCombineBatch at a time.
+// The partials are read past L1 (other blocks of the same grid may have written them: the combine
+// of a partial kernel's last block). `weights` is shared memory for kHeads × kAttentionMaxSplits
+// factors.
 inline constexpr int kCombineBatch = 8;
+inline constexpr int kSplitsPerLane = kAttentionMaxSplits / 32;
 
 template <int HEAD_DIM, int Q_HEADS, int kThreads, int kHeads>
-__device__ inline void combine_heads(const float* partials, int first_head, float* out, float (*weights)[kAttentionSplits]) {
-  static_assert(kAttentionSplits == 32 && kThreads % 32 == 0, "a warp holds one split per lane");
+__device__ inline void combine_heads(const float* partials, int first_head, int splits, float* out,
+                                     float (*weights)[kAttentionMaxSplits]) {
+  static_assert(kAttentionMinSplits == 32 && kAttentionMaxSplits % 32 == 0 && kThreads % 32 == 0,
+                "a warp's lanes hold whole rounds of splits");
   const int tid = threadIdx.x, lane = tid % 32;
-  const float2* max_sum = reinterpret_cast<const float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionSplits * HEAD_DIM);
+  const float2* max_sum = reinterpret_cast<const float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionMaxSplits * HEAD_DIM);
   for (int h = tid / 32; h < kHeads; h += kThreads / 32) {
-    const float2 ms = __ldcg(max_sum + (first_head + h) * kAttentionSplits + lane);
-    const bool seen = ms.y > 0;
-    const float global_max = warp_max(seen ? ms.x : negative_infinity());
-    const float rescale = seen ? expf(ms.x - global_max) : 0.0f;
-    weights[h][lane] = rescale / warp_sum(rescale * ms.y);
+    float2 ms[kSplitsPerLane];
+    float lane_max = negative_infinity();
+#pragma unroll
+    for (int j = 0; j < kSplitsPerLane; ++j) {
+      const int split = lane + 32 * j;
+      ms[j] = split < splits ? __ldcg(max_sum + (first_head + h) * kAttentionMaxSplits + split)
+                             : make_float2(negative_infinity(), 0.0f);
+      if (ms[j].y > 0) lane_max = fmaxf(lane_max, ms[j].x);
+    }
+    const float global_max = warp_max(lane_max);
+    float rescale[kSplitsPerLane], lane_total = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kSplitsPerLane; ++j) {
+      rescale[j] = ms[j].y > 0 ? expf(ms[j].x - global_max) : 0.0f;
+      lane_total += rescale[j] * ms[j].y;
+    }
+    const float total = warp_sum(lane_total);
+#pragma unroll
+    for (int j = 0; j < kSplitsPerLane; ++j)
+      if (lane + 32 * j < splits) weights[h][lane + 32 * j] = rescale[j] / total;
   }
   __syncthreads();
   constexpr int kQuads = HEAD_DIM / 4;
   for (int i = tid; i < kHeads * kQuads; i += kThreads) {
     const int h = i / kQuads, quad = i % kQuads;
-    const float* head_partials = partials + static_cast<long long>(first_head + h) * kAttentionSplits * HEAD_DIM + quad * 4;
+    const float* head_partials = partials + static_cast<long long>(first_head + h) * kAttentionMaxSplits * HEAD_DIM + quad * 4;
     float4 sum = make_float4(0, 0, 0, 0);
-    for (int s0 = 0; s0 < kAttentionSplits; s0 += kCombineBatch) {
+    for (int s0 = 0; s0 < splits; s0 += kCombineBatch) {
       float4 part[kCombineBatch];
 #pragma unroll
       for (int b = 0; b < kCombineBatch; ++b)
@@ -396,7 +416,7 @@ __device__ inline void zero_head(float* out) {
 }
 
 // FUSED_COMBINE (`combine = last_block`): the block that finishes a (row, KV head, head slice) last
-// — its ticket, taken after every block's partials are fenced, is the 32nd — merges the splits of
+// — its ticket, taken after every block's partials are fenced, is the `splits`-th — merges the splits of
 // the slice's heads itself and resets the counter for the next launch (a CUDA graph replays it).
 template <bool RING, int HEAD_DIM, int Q_HEADS, int KV_HEADS, class Elem, int WINDOW, bool V_ONLY, int ROTATED_PAIRS,
           bool FUSED_COMBINE>
@@ -418,16 +438,16 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_partial(Attention
                                                                                         first_head, seq);
   if constexpr (FUSED_COMBINE) {
     __shared__ unsigned ticket;
-    __shared__ float weights[Tiling::kHeads][kAttentionSplits];
+    __shared__ float weights[Tiling::kHeads][kAttentionMaxSplits];
     unsigned* counter = a.tickets + (static_cast<long long>(row) * KV_HEADS + kv_head) * Tiling::kHeadBlocks + head_block;
     __threadfence();  // this block's partials, before its ticket
     __syncthreads();
     if (threadIdx.x == 0) ticket = atomicAdd(counter, 1u);
     __syncthreads();
-    if (ticket != kAttentionSplits - 1) return;
+    if (ticket != static_cast<unsigned>(a.splits - 1)) return;
     __threadfence();  // every other block's partials, after the last ticket
     const float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
-    combine_heads<HEAD_DIM, Q_HEADS, Tiling::kThreads, Tiling::kHeads>(partials, first_head, out, weights);
+    combine_heads<HEAD_DIM, Q_HEADS, Tiling::kThreads, Tiling::kHeads>(partials, first_head, a.splits, out, weights);
     if (threadIdx.x == 0) *counter = 0;
   }
 }
@@ -439,13 +459,14 @@ template <int HEAD_DIM, int Q_HEADS, int QUANTIZE>
 __global__ void __launch_bounds__(attention_combine_threads(HEAD_DIM)) attention_combine(AttentionCombineArgs a) {
   wait_for_prior_grids();
   constexpr int kThreads = attention_combine_threads(HEAD_DIM);
-  __shared__ float weights[1][kAttentionSplits];
+  __shared__ float weights[1][kAttentionMaxSplits];
   const int head = blockIdx.x, row = blockIdx.y;
   float* out = a.out + (static_cast<long long>(row) * Q_HEADS + head) * HEAD_DIM;
   if (a.seq[row] < 0)
     zero_head<HEAD_DIM, kThreads>(out);
   else
-    combine_heads<HEAD_DIM, Q_HEADS, kThreads, 1>(a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>, head, out, weights);
+    combine_heads<HEAD_DIM, Q_HEADS, kThreads, 1>(a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>, head, a.splits,
+                                                  out, weights);
   if constexpr (QUANTIZE != matmul::kActivationsNone) {
     constexpr int kSuperBlocks = HEAD_DIM / matmul::kQ8SuperBlock;
     static_assert(HEAD_DIM % matmul::kQ8SuperBlock == 0 && kSuperBlocks <= kThreads / 32, "a warp per super-block");

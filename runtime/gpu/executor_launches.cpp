@@ -17,6 +17,7 @@ bool Executor::Impl::build_launches(WidthState& w, DiagnosticEngine& diag) {
   m.attention_tickets = w.attention_tickets.as<unsigned>();
   m.sequences = options.max_sequences;
   m.rope_tables = options.rope_tables;
+  m.attention_splits = options.attention_splits;
   m.limits = device_limits();
   m.kernel = [&](const KernelInstance& instance) { return library->find(instance); };
   m.weight = [&](const std::string& name) {

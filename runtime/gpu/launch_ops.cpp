@@ -11,8 +11,8 @@
 
 namespace g4c::gpu {
 
-static_assert(kAttentionSplits == plan::kAttentionMaxSplits,
-              "the attention kernels fill exactly the splits the plan's scratch holds");
+static_assert(kAttentionMaxSplits == plan::kAttentionMaxSplits,
+              "the attention kernels' partials fit the plan's scratch");
 
 namespace {
 
@@ -184,6 +184,15 @@ int64_t attention_tickets(int64_t q_heads, int64_t kv_heads) {
   return kv_heads * (group / attention_heads_per_block(group));
 }
 
+int64_t attention_splits(int64_t rows, int64_t q_heads, int64_t kv_heads, int64_t slots, int sm_count) {
+  const int64_t blocks_per_split = rows * attention_tickets(q_heads, kv_heads);
+  int64_t splits = kAttentionMinSplits;
+  while (splits < kAttentionMaxSplits && blocks_per_split * splits < 2 * int64_t{sm_count} &&
+         2 * splits * kAttentionMinKeysPerSplit <= slots)
+    splits *= 2;
+  return splits;
+}
+
 cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const AttentionCall& c,
                              LaunchTarget target) {
   const KvCacheRef& cache = c.cache;
@@ -195,15 +204,19 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
   if (c.rows == 0) return cudaSuccess;
   if ((!combine && !c.tickets) || (c.x_q && (!combine || cache.head_dim % matmul::kQ8SuperBlock != 0 || !aligned(c.x_q))))
     return cudaErrorInvalidValue;
+  if (c.splits != 0 && (c.splits < kAttentionMinSplits || c.splits > kAttentionMaxSplits || !is_power_of_two(c.splits)))
+    return cudaErrorInvalidValue;
+  const int splits = static_cast<int>(
+      c.splits ? c.splits : attention_splits(c.rows, c.q_heads, cache.kv_heads, cache.slots, device_limits(c.limits).sm_count));
   AttentionPartialArgs partial_args{c.q,         c.pos,        c.seq,           cache.k,     cache.v,
                                     c.scratch,   cache.k_norm, cache.rope_table, cache.slots, c.scale,
-                                    kAttentionMinKeysPerSplit, c.out, c.tickets};
+                                    kAttentionMinKeysPerSplit, splits, c.out, c.tickets};
   const unsigned head_blocks = static_cast<unsigned>(attention_tickets(c.q_heads, cache.kv_heads) / cache.kv_heads);
-  LaunchDims partial_dims{dim3(kAttentionSplits * head_blocks, static_cast<unsigned>(cache.kv_heads),
+  LaunchDims partial_dims{dim3(static_cast<unsigned>(splits) * head_blocks, static_cast<unsigned>(cache.kv_heads),
                                static_cast<unsigned>(c.rows)),
                           dim3(kAttentionThreads)};
   if (cudaError_t e = launch(partial, partial_dims, partial_args, target); e != cudaSuccess || !combine) return e;
-  AttentionCombineArgs combine_args{c.scratch, c.seq, c.out, c.x_q, static_cast<int>(c.rows)};
+  AttentionCombineArgs combine_args{c.scratch, c.seq, c.out, c.x_q, static_cast<int>(c.rows), splits};
   LaunchDims combine_dims{dim3(static_cast<unsigned>(c.q_heads), static_cast<unsigned>(c.rows)),
                           dim3(static_cast<unsigned>(attention_combine_threads(static_cast<int>(cache.head_dim))))};
   return launch(combine, combine_dims, combine_args, target);

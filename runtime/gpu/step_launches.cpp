@@ -231,6 +231,8 @@ cudaError_t StepBuilder::records_for(const Op& op, const OpKernels& k, OpLaunche
                       static_cast<float>(op.get_number("scale")),
                       m_.attention_tickets};
       if (op.find("quantize")) c.x_q = activations;
+      c.splits = m_.attention_splits;
+      c.limits = m_.limits;
       // combine = last_block: one kernel, which merges the splits itself.
       return launch_attention(k.main, k.combine, c, target);
     }
@@ -340,7 +342,7 @@ std::string SymbolicStep::kernel_key(cudaKernel_t kernel) const {
 }
 
 std::optional<SymbolicStep> symbolic_step_launches(const Plan& plan, int64_t width, DeviceLimits limits,
-                                                   DiagnosticEngine& diag) {
+                                                   DiagnosticEngine& diag, int64_t attention_splits) {
   if (!check_runnable(plan, diag)) return std::nullopt;
   SymbolicStep out;
   SymbolicAddresses memory;
@@ -352,6 +354,7 @@ std::optional<SymbolicStep> symbolic_step_launches(const Plan& plan, int64_t wid
   m.attention_tickets = reinterpret_cast<unsigned*>(memory.take(width * 4));
   m.sequences = width;
   m.limits = limits;
+  m.attention_splits = attention_splits;
   m.kernel = [&](const KernelInstance& instance) {
     auto [it, fresh] = kernel_index.try_emplace(instance.key(), out.kernel_keys.size());
     if (fresh) out.kernel_keys.push_back(instance.key());

@@ -23,6 +23,21 @@ const g4c::OptionSpec kNoRopeTablesOption = {"no-rope-tables", false, false, "",
                                              "compute each RoPE angle in the norm+RoPE kernels (double pow and "
                                              "sincos) instead of looking it up (for A/B timing)"};
 
+const g4c::OptionSpec kAttentionSplitsOption = {
+    "attention-splits", true, false, "n",
+    "cut each row's attention keys into n splits, 32, 64 or 128 (default: chosen per width; for A/B timing)"};
+
+std::optional<int64_t> attention_splits_option(const g4c::ParsedArgs& args, std::string& error) {
+  auto text = args.value("attention-splits");
+  if (!text) return 0;
+  auto n = g4c::parse_int(*text);
+  if (!n || (*n != 32 && *n != 64 && *n != 128)) {
+    error = "--attention-splits: expected 32, 64 or 128 (got " + g4c::quote(*text) + ")";
+    return std::nullopt;
+  }
+  return *n;
+}
+
 void print_usage(std::ostream& os) {
   os << "usage: g4run [run] PLAN --weights SRC (--prompt-ids IDS | --prompt TEXT | --prompt-file F)... [options]\n"
         "       g4run bench PLAN --weights SRC [--batch 1,8,32] [--prompt P | --context C] [--steps S] [--json]\n"
@@ -79,6 +94,8 @@ std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, c
   g4c::gpu::ExecutorOptions options;
   options.max_sequences = sequences;
   options.rope_tables = !args.has("no-rope-tables");
+  std::string unused;
+  options.attention_splits = attention_splits_option(args, unused).value_or(0);  // checked at the start
   options.jit.cache_dir = kernel_cache_dir(args);
   options.progress = [](const std::string& message) { std::cerr << "g4run: " << message << "\n"; };
   return g4c::gpu::Executor::create(plan, weights, options, diag);
@@ -127,6 +144,8 @@ std::optional<g4c::ParsedArgs> start_subcommand(int argc, char** argv, const std
     exit_code = 0;
   } else if (many_plans ? args->positional.empty() : args->positional.size() != 1) {
     exit_code = usage_error(name + (many_plans ? ": expected plan files" : ": expected one plan file"));
+  } else if (!attention_splits_option(*args, error)) {
+    exit_code = usage_error(error);
   } else {
     return args;
   }

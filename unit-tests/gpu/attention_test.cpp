@@ -1,8 +1,8 @@
 // Decode attention (attention.partial + attention.combine, through launch_attention) against
 // g4c::cpu::attention, at the 12B sliding (GQA 16:8, ring of 1024, and of 1031 as chunked-prefill
-// plans keep it) and global (MQA 16:1, head 512, contexts to 40000 so all 32 splits engage)
+// plans keep it) and global (MQA 16:1, head 512, contexts to 40000 so all 128 splits engage)
 // shapes, E4B's 8:2, and the tiny fixtures; rows of one launch sit at different positions, and
-// padding rows must come out as exact zeros.
+// padding rows must come out as exact zeros. Every shape runs cut into 32, 64 and 128 splits.
 //
 // Caches hold random values only at the positions a row may read; every other element keeps its
 // 0xFF poison (NaN in F16, BF16 and F32), so a read outside a row's window shows as NaN. The
@@ -165,9 +165,9 @@ int64_t sequences_of(const std::vector<Row>& rows) {
 
 class AttentionTest : public testing::GpuTest {
  protected:
-  // One launch over `rows` against a cache with random keys in each row's window.
-  // The one-launch form (combine = last_block) must give the same bits as the two kernels, twice
-  // in a row on the same counters (as a graph replays it), and leave every counter at zero.
+  // Launches over `rows` against a cache with random keys in each row's window, at each split
+  // count. The one-launch form (combine = last_block) must give the same bits as the two kernels,
+  // twice in a row on the same counters (as a graph replays it), and leave every counter at zero.
   void expect_matches_cpu(const Shape& s, const std::vector<Row>& rows) {
     gpu::KernelLibrary lib = load({s.partial(), s.combine(), s.partial(true)});
     HostCache cache(s, sequences_of(rows));
@@ -178,31 +178,36 @@ class AttentionTest : public testing::GpuTest {
     int32_t last = 0;
     for (const Row& r : rows) last = std::max(last, r.pos);
     const DeviceRebuild rebuild = device_rebuild(s, cache, last + 1);
-    const std::vector<float> got = run(lib, s, rows, cache_ref(s, dk, dv, rebuild));
-    check(s, rows, cache.view, got);
+    const gpu::KvCacheRef ref = cache_ref(s, dk, dv, rebuild);
+    const Reference want = reference(s, rows, cache.view);
     const int64_t tickets = static_cast<int64_t>(rows.size()) * gpu::attention_tickets(s.q_heads, s.kv_heads);
     gpu::DeviceBuffer counters = upload(std::vector<uint32_t>(static_cast<size_t>(tickets), 0));
-    for (int replay = 0; replay < 2; ++replay) {
-      const std::vector<float> fused = run(lib, s, rows, cache_ref(s, dk, dv, rebuild), counters.as<unsigned>());
-      EXPECT_EQ(0, std::memcmp(fused.data(), got.data(), got.size() * sizeof(float)))
-          << s.describe() << ": combine = last_block differs from the combine kernel (launch " << replay << ")";
-      for (uint32_t c : download<uint32_t>(counters, tickets)) ASSERT_EQ(c, 0u) << "a counter left set";
+    for (int64_t splits : {32, 64, 128}) {
+      const std::vector<float> got = run(lib, s, rows, ref, splits);
+      check(s, rows, want, got, splits);
+      for (int replay = 0; replay < 2; ++replay) {
+        const std::vector<float> fused = run(lib, s, rows, ref, splits, counters.as<unsigned>());
+        EXPECT_EQ(0, std::memcmp(fused.data(), got.data(), got.size() * sizeof(float)))
+            << s.describe() << ", " << splits << " splits: combine = last_block differs from the combine kernel (launch "
+            << replay << ")";
+        for (uint32_t c : download<uint32_t>(counters, tickets)) ASSERT_EQ(c, 0u) << "a counter left set";
+      }
+      if (s.head_dim % matmul::kQ8SuperBlock == 0 && splits == 128) expect_combine_quantizes(s, rows, ref, got, splits);
     }
-    if (s.head_dim % matmul::kQ8SuperBlock == 0) expect_combine_quantizes(s, rows, cache_ref(s, dk, dv, rebuild), got);
   }
 
   // quantize-in-producer: a combine with `quantize` writes the same output and, byte for byte, the
   // activations the route's own quantization kernel makes of it (both start poisoned), padding rows
   // included, in each format.
   void expect_combine_quantizes(const Shape& s, const std::vector<Row>& rows, const gpu::KvCacheRef& cache,
-                                const std::vector<float>& got) {
+                                const std::vector<float>& got, int64_t splits) {
     const int64_t n = static_cast<int64_t>(rows.size()), cols = s.q_heads * s.head_dim;
     for (const char* format : {"q8_1", "mma16", "mma16h"}) {
       const KernelInstance own = plan::kernel_instance(std::string("quantize_") + format);
       gpu::KernelLibrary lib = load({s.partial(), s.combine(format), own});
       const size_t bytes = n * plan::activation_seq_bytes(*plan::parse_activation_format(format), cols);
       gpu::DeviceBuffer x_q = poisoned(bytes), want_q = poisoned(bytes), d_got = upload(got);
-      const std::vector<float> out = run(lib, s, rows, cache, nullptr, s.combine(format), x_q.get());
+      const std::vector<float> out = run(lib, s, rows, cache, splits, nullptr, s.combine(format), x_q.get());
       EXPECT_EQ(0, std::memcmp(out.data(), got.data(), got.size() * sizeof(float)))
           << s.describe() << ": the quantizing combine (" << format << ") changed the output";
       ASSERT_EQ(testing::launch_route_quantization(lib.find(own), d_got.as<float>(), want_q.get(), n, cols), cudaSuccess);
@@ -230,19 +235,20 @@ class AttentionTest : public testing::GpuTest {
     return r;
   }
 
-  // The GPU attention of `rows` over device caches.
+  // The GPU attention of `rows` over device caches, each row's keys cut into `splits` (0: the
+  // launcher's choice for this device).
   // `tickets` (zeroed counters): one launch of the combine = last_block instance; else the two kernels.
   // `combine` / `x_q`: a quantizing combine instance and the activations it writes.
   std::vector<float> run(const gpu::KernelLibrary& lib, const Shape& s, const std::vector<Row>& rows,
-                         const gpu::KvCacheRef& cache, unsigned* tickets = nullptr,
+                         const gpu::KvCacheRef& cache, int64_t splits, unsigned* tickets = nullptr,
                          std::optional<KernelInstance> combine = std::nullopt, void* x_q = nullptr) {
     const int64_t n = static_cast<int64_t>(rows.size()), out_elems = n * s.q_heads * s.head_dim;
-    query_ = testing::random_floats(out_elems, uint32_t(n * 7 + s.head_dim), 0.5f);
+    query_ = queries(s, n);
     std::vector<int32_t> pos, seq;
     for (const Row& r : rows) pos.push_back(r.pos), seq.push_back(r.seq);
     gpu::DeviceBuffer dq = upload(query_), dpos = upload(pos), dseq = upload(seq);
     gpu::DeviceBuffer out = poisoned(out_elems * 4);
-    gpu::DeviceBuffer scratch = poisoned(n * s.q_heads * 32 * (s.head_dim + 2) * 4);
+    gpu::DeviceBuffer scratch = poisoned(n * s.q_heads * plan::kAttentionMaxSplits * (s.head_dim + 2) * 4);
     gpu::AttentionCall call{dq.as<float>(),
                             dpos.as<int32_t>(),
                             dseq.as<int32_t>(),
@@ -254,6 +260,7 @@ class AttentionTest : public testing::GpuTest {
                             1.0f,
                             tickets};
     call.x_q = x_q;
+    call.splits = splits;
     EXPECT_EQ(tickets ? gpu::launch_attention(lib.find(s.partial(true)), nullptr, call, nullptr)
                       : gpu::launch_attention(lib.find(s.partial()), lib.find(combine.value_or(s.combine())), call, nullptr),
               cudaSuccess);
@@ -261,16 +268,28 @@ class AttentionTest : public testing::GpuTest {
     return download<float>(out, out_elems);
   }
 
-  void check(const Shape& s, const std::vector<Row>& rows, const cpu::KvCacheView& view, const std::vector<float>& got) {
+  // The CPU op's output and the double evaluation of its definition, for the queries run() makes
+  // for `rows`.
+  struct Reference {
+    std::vector<float> cpu, exact;
+  };
+  Reference reference(const Shape& s, const std::vector<Row>& rows, const cpu::KvCacheView& view) {
     std::vector<int32_t> pos, seq;
     for (const Row& r : rows) pos.push_back(r.pos), seq.push_back(r.seq);
+    const int64_t n = static_cast<int64_t>(rows.size());
+    query_ = queries(s, n);
+    Reference r{std::vector<float>(n * s.q_heads * s.head_dim), attention_in_double(query_, rows, view, s.q_heads, s.window)};
+    cpu::attention(query_.data(), pos.data(), seq.data(), n, view, s.q_heads, s.window, 1.0f, r.cpu.data());
+    return r;
+  }
+
+  void check(const Shape& s, const std::vector<Row>& rows, const Reference& reference, const std::vector<float>& got,
+             int64_t splits) {
     const int64_t n = static_cast<int64_t>(rows.size()), row_out = s.q_heads * s.head_dim;
-    std::vector<float> want(n * row_out);
-    cpu::attention(query_.data(), pos.data(), seq.data(), n, view, s.q_heads, s.window, 1.0f, want.data());
-    const std::vector<float> exact = attention_in_double(query_, rows, view, s.q_heads, s.window);
+    const std::vector<float>&want = reference.cpu, &exact = reference.exact;
     const testing::Deviation vs_exact = testing::deviation(got, exact), vs_cpu = testing::deviation(got, want),
                              cpu_drift = testing::deviation(want, exact);
-    std::cout << "  attention " << s.describe() << " at";
+    std::cout << "  attention " << s.describe() << ", " << (splits ? std::to_string(splits) : "the launcher's") << " splits, at";
     for (const Row& r : rows) r.seq < 0 ? std::cout << " pad" : std::cout << " " << r.pos;
     std::cout << ": relative to double " << vs_exact.relative() << " (max |diff| " << vs_exact.max_abs
               << "), to the CPU op " << vs_cpu.relative() << ", CPU op to double " << cpu_drift.relative()
@@ -286,6 +305,9 @@ class AttentionTest : public testing::GpuTest {
   }
 
  private:
+  static std::vector<float> queries(const Shape& s, int64_t rows) {
+    return testing::random_floats(rows * s.q_heads * s.head_dim, uint32_t(rows * 7 + s.head_dim), 0.5f);
+  }
   std::vector<float> query_;
 };
 
@@ -308,10 +330,11 @@ TEST_F(AttentionTest, RingsWiderThanTheirWindow) {
 }
 
 TEST_F(AttentionTest, Gemma12bGlobalMqaLongContextsEngageAllSplits) {
-  // With at least 32 keys a split (kAttentionMinKeysPerSplit): 40000 and 12345 keys, 32 splits;
-  // 32/33 keys, one or two; 64/65, two or three; 1024, exactly 32 splits of 32; 2048, 32 of 64.
+  // With at least 32 keys a split (kAttentionMinKeysPerSplit): 40000 and 12345 keys, every split;
+  // 32/33 keys, one or two; 64/65, two or three; 1024, exactly 32 splits of 32; 2048, 32 of 64
+  // (64 of 32 when 64 or 128 splits are allowed); 4096, 128 of 32.
   expect_matches_cpu(k12bGlobal, {{39999, 0}, {12345, 1}, {63, 2}, {64, 3}, {0, -1}, {2047, 4}, {0, 5}, {2048, 6},
-                                  {31, 7}, {32, 8}, {1023, 9}});
+                                  {31, 7}, {32, 8}, {1023, 9}, {4095, 10}});
 }
 
 TEST_F(AttentionTest, Gemma12bGlobalBf16AndF32Caches) {
@@ -335,7 +358,7 @@ TEST_F(AttentionTest, TinyFixtureShapes) {
 }
 
 // The 12B's global layers keep V alone: the kernel rebuilds K with the K-norm weight and RoPE of
-// 64 pairs at each key's position, over contexts that engage all 32 splits.
+// 64 pairs at each key's position, over contexts that engage all 128 splits.
 TEST_F(AttentionTest, Gemma12bGlobalVOnlyRebuildsKeys) {
   expect_matches_cpu(k12bGlobal.storing_v_only(64),
                      {{39999, 0}, {12345, 1}, {63, 2}, {64, 3}, {0, -1}, {2047, 4}, {0, 5}, {2048, 6}});
@@ -397,7 +420,10 @@ TEST_F(AttentionTest, CachesFilledByKvWriteAcrossSteps) {
       if (!s.v_only())
         ASSERT_TRUE(download<uint8_t>(dk, cache.k.size()) == cache.k) << s.describe() << " K cache at step " << step;
       ASSERT_TRUE(download<uint8_t>(dv, cache.v.size()) == cache.v) << s.describe() << " V cache at step " << step;
-      if (step % 13 == 0 || step == steps - 1) check(s, batch, cache.view, run(lib, s, batch, ref));
+      if (step % 13 == 0 || step == steps - 1) {
+        const Reference want = reference(s, batch, cache.view);
+        check(s, batch, want, run(lib, s, batch, ref, 0), 0);
+      }
     }
   }
 }

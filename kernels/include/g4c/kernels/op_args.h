@@ -13,16 +13,18 @@ namespace g4c {
 //===----------------------------------------------------------------------===//
 
 // Threads of one attention.partial block and the flash-decoding split layout: each row's keys are
-// divided over at most kAttentionSplits blocks (the scratch holds that many partials per query
-// head, compiler/plan/kernels.h), each split taking at least kAttentionMinKeysPerSplit keys so
-// short rows do not pay for 32 nearly empty splits. The launcher passes the minimum
+// divided over at most `splits` blocks (AttentionPartialArgs::splits: 32, 64 or 128, which the
+// launcher picks from the rows, heads and SM count; the scratch holds kAttentionMaxSplits partials
+// per query head, compiler/plan/kernels.h), each split taking at least kAttentionMinKeysPerSplit
+// keys so short rows do not pay for 32 nearly empty splits. The launcher passes the minimum
 // (AttentionPartialArgs::min_keys_per_split): 32 measured faster than 64 and 16 (docs/perf.md,
 // "Attention splits"); -DG4C_ATTENTION_MIN_KEYS_PER_SPLIT=N builds another to repeat that.
 #ifndef G4C_ATTENTION_MIN_KEYS_PER_SPLIT
 #define G4C_ATTENTION_MIN_KEYS_PER_SPLIT 32
 #endif
 inline constexpr int kAttentionThreads = 128;
-inline constexpr int kAttentionSplits = 32;
+inline constexpr int kAttentionMinSplits = 32;  // a warp's lanes: the combine weighs a split per lane, and more per lane
+inline constexpr int kAttentionMaxSplits = 128;
 inline constexpr int kAttentionMinKeysPerSplit = G4C_ATTENTION_MIN_KEYS_PER_SPLIT;
 
 // Query heads one attention.partial block serves: the largest divisor of the GQA group size (query
@@ -185,9 +187,10 @@ struct KvWriteArgs {
   int sequences;  // rows whose seq or pos fall outside the cache store nothing (the backends check them first)
 };
 
-// The split partials of one row occupy q_heads × kAttentionSplits × (head_dim + 2) floats of the
+// The split partials of one row occupy q_heads × kAttentionMaxSplits × (head_dim + 2) floats of the
 // scratch: first the accumulators, [head][split][head_dim] (unnormalized Σ exp(s − m)·v), then
-// [head][split] pairs (m, l) of running max and sum. An empty split stores (−inf, 0).
+// [head][split] pairs (m, l) of running max and sum; a launch of `splits` uses splits [0, splits).
+// An empty split stores (−inf, 0).
 // A v_only instance reads no K cache (k_cache is null): it rebuilds each key from its V row as
 // rope(V ⊙ k_norm) at the key's position, with (cos, sin) of its first ROTATED_PAIRS pairs from
 // rope_table, [position][ROTATED_PAIRS] float pairs as g4c::cpu::rope_table makes them.
@@ -203,6 +206,7 @@ struct AttentionPartialArgs {
   long long slots;
   float scale;
   int min_keys_per_split;  // kAttentionMinKeysPerSplit
+  int splits;              // the grid's splits per (row, KV head, head slice): 32, 64 or 128
   // combine = last_block: the output (rows × Q_HEADS·HEAD_DIM) and a zeroed counter per (row, KV
   // head, head slice), left zeroed; unused otherwise.
   float* out;
@@ -215,6 +219,7 @@ struct AttentionCombineArgs {
   float* out;  // rows × Q_HEADS·HEAD_DIM
   void* x_q;   // quantize-in-producer: the int8 (or fp16) activations of the rows
   int rows;
+  int splits;  // the partial launch's
 };
 
 // geglu: y = gelu_tanh(a) · b; add: y = a + b; scale_by: y = a · *factor; softcap: y =
@@ -260,7 +265,7 @@ struct RandomWeightsArgs {
 static_assert(sizeof(EmbedGatherArgs) == 48 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 48 &&
                   sizeof(AddRmsNormArgs) == 88 && sizeof(RmsNormRopeArgs) == 72 &&
                   sizeof(AttentionHeadsArgs) == 32 && sizeof(AttentionInputsArgs) == 168 &&
-                  sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 96 &&
+                  sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 104 &&
                   sizeof(AttentionCombineArgs) == 40 && sizeof(ElementwiseArgs) == 48 && sizeof(GegluQuantizeArgs) == 48 && sizeof(SampleArgs) == 32 &&
                   sizeof(RandomWeightsArgs) == 40,
               "kernel argument layouts");

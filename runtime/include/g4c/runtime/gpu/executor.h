@@ -44,6 +44,10 @@ struct ExecutorOptions {
   // rms_norm_rope looks its (cos, sin) up in the host-made tables (off: computes them in double in
   // each kernel, as before; for A/B timing, `g4run --no-rope-tables`).
   bool rope_tables = true;
+  // Splits of each row's keys in attention: 0 chooses them per width and layer (launch_ops'
+  // attention_splits: up to 128 where few rows meet a long cache); 32, 64 or 128 fixes them (for
+  // A/B timing, `g4run --attention-splits N`).
+  int64_t attention_splits = 0;
   // Fill every width's arena with NaN (0xFF bytes) before each step, and KV caches when created
   // and reset, so a value read before it is written shows as NaN in the logits. For tests.
   bool poison_memory = false;

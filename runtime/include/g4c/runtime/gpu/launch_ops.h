@@ -168,8 +168,8 @@ cudaError_t launch_kv_write(cudaKernel_t kernel, const KvWriteCall& c, LaunchTar
 
 // attention.partial + attention.combine: decode attention of rows × q_heads·head_dim queries
 // (aligned) over their sequences' caches (the instance fixes kind, dtype, window and, for a
-// v_only cache, its rotated pairs); padding rows (seq < 0) produce zeros. scratch: rows × q_heads × 32 × (head_dim + 2) floats, aligned (the op's
-// scratch buffer).
+// v_only cache, its rotated pairs); padding rows (seq < 0) produce zeros. scratch: rows × q_heads ×
+// kAttentionMaxSplits × (head_dim + 2) floats, aligned (the op's scratch buffer).
 struct AttentionCall {
   const float* q = nullptr;
   const int32_t* pos = nullptr;
@@ -185,8 +185,15 @@ struct AttentionCall {
   unsigned* tickets = nullptr;
   // A combine instance with `quantize` (quantize-in-producer; head_dim a multiple of 256): the O
   // projection's activations of the rows, in that format.
-  void* x_q = nullptr;
+  void* x_q = nullptr;  // Splits of each row's keys (32, 64 or 128); 0: attention_splits for the SM count of `limits`.
+  int64_t splits = 0;
+  DeviceLimits limits;
 };
+// The splits a launch cuts each row's keys into: 32, doubled up to kAttentionMaxSplits while the
+// grid has fewer than two blocks an SM and the cache holds enough keys (`slots`) to give every
+// split of the doubled count kAttentionMinKeysPerSplit. Only a few rows of a layer with few KV
+// heads and a long cache — the 12B's global layers at N ≤ 2 — go past 32.
+int64_t attention_splits(int64_t rows, int64_t q_heads, int64_t kv_heads, int64_t slots, int sm_count);
 // The counters per row a `combine = last_block` partial kernel takes: one per (KV head, head slice).
 int64_t attention_tickets(int64_t q_heads, int64_t kv_heads);
 // `combine` null: `partial` is a combine = last_block instance, and the one launch does both.
