@@ -3,7 +3,7 @@
 // attention.partial {kind, head_dim, q_heads, kv_heads, dtype, window[, storage = v_only,
 //   rotated_pairs]}: a block per (row, KV head, split of the row's keys, slice of the GQA group's
 //   query heads). Keys [max(0, p−W+1), p] (W = 0: [0, p]) are cut into up to `splits` (the
-//   launch's: 32, 64 or 128) splits of at least kAttentionMinKeysPerSplit keys; each block runs an online softmax over its
+//   launch's: a power of two from 8 to 128) splits of at least kAttentionMinKeysPerSplit keys; each block runs an online softmax over its
 //   split, tile by tile, and leaves the unnormalized accumulators and (max, sum) of each of its
 //   query heads in the scratch (layout: op_args.h). Splits past the row's count store an empty
 //   marker (−inf, 0).
@@ -364,8 +364,8 @@ inline constexpr int kSplitsPerLane = kAttentionMaxSplits / 32;
 template <int HEAD_DIM, int Q_HEADS, int kThreads, int kHeads>
 __device__ inline void combine_heads(const float* partials, int first_head, int splits, float* out,
                                      float (*weights)[kAttentionMaxSplits]) {
-  static_assert(kAttentionMinSplits == 32 && kAttentionMaxSplits % 32 == 0 && kThreads % 32 == 0,
-                "a warp's lanes hold whole rounds of splits");
+  static_assert(kAttentionMinSplits % kCombineBatch == 0 && kAttentionMaxSplits % 32 == 0 && kThreads % 32 == 0,
+                "lanes hold whole rounds of splits, loaded in whole batches");
   const int tid = threadIdx.x, lane = tid % 32;
   const float2* max_sum = reinterpret_cast<const float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionMaxSplits * HEAD_DIM);
   for (int h = tid / 32; h < kHeads; h += kThreads / 32) {

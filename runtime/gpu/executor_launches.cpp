@@ -1,5 +1,4 @@
 // Each width's launch records, enqueued eagerly or captured as a graph (state: executor_impl.h).
-#include <cstring>
 
 #include "executor_impl.h"
 

@@ -25,14 +25,14 @@ const g4c::OptionSpec kNoRopeTablesOption = {"no-rope-tables", false, false, "",
 
 const g4c::OptionSpec kAttentionSplitsOption = {
     "attention-splits", true, false, "n",
-    "cut each row's attention keys into n splits, 32, 64 or 128 (default: chosen per width; for A/B timing)"};
+    "cut each row's attention keys into n splits: 8, 16, 32, 64 or 128 (default: chosen per width; for A/B timing)"};
 
 std::optional<int64_t> attention_splits_option(const g4c::ParsedArgs& args, std::string& error) {
   auto text = args.value("attention-splits");
   if (!text) return 0;
   auto n = g4c::parse_int(*text);
-  if (!n || (*n != 32 && *n != 64 && *n != 128)) {
-    error = "--attention-splits: expected 32, 64 or 128 (got " + g4c::quote(*text) + ")";
+  if (!n || *n < 8 || *n > 128 || (*n & (*n - 1)) != 0) {
+    error = "--attention-splits: expected 8, 16, 32, 64 or 128 (got " + g4c::quote(*text) + ")";
     return std::nullopt;
   }
   return *n;

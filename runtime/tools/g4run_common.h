@@ -45,7 +45,7 @@ g4c::WeightLoadOptions weight_options(const g4c::ParsedArgs& args);
 std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, const std::string& source,
                                                   int sequences, const g4c::ParsedArgs& args,
                                                   std::optional<g4c::WeightSet>& host, g4c::DiagnosticEngine& diag);
-// --attention-splits' count, 0 when absent; nothing (with `error`) unless it is 32, 64 or 128.
+// --attention-splits' count, 0 when absent; nothing (with `error`) unless it is 8, 16, 32, 64 or 128.
 std::optional<int64_t> attention_splits_option(const g4c::ParsedArgs& args, std::string& error);
 // --key's value as a number in 1..1000000, `fallback` when absent; nothing (with `error`) when bad.
 std::optional<int64_t> positive_option(const g4c::ParsedArgs& args, const std::string& key, int64_t fallback,

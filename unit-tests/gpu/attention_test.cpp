@@ -2,7 +2,7 @@
 // g4c::cpu::attention, at the 12B sliding (GQA 16:8, ring of 1024, and of 1031 as chunked-prefill
 // plans keep it) and global (MQA 16:1, head 512, contexts to 40000 so all 128 splits engage)
 // shapes, E4B's 8:2, and the tiny fixtures; rows of one launch sit at different positions, and
-// padding rows must come out as exact zeros. Every shape runs cut into 32, 64 and 128 splits.
+// padding rows must come out as exact zeros. Every shape runs cut into 8, 32, 64 and 128 splits.
 //
 // Caches hold random values only at the positions a row may read; every other element keeps its
 // 0xFF poison (NaN in F16, BF16 and F32), so a read outside a row's window shows as NaN. The
@@ -182,7 +182,7 @@ class AttentionTest : public testing::GpuTest {
     const Reference want = reference(s, rows, cache.view);
     const int64_t tickets = static_cast<int64_t>(rows.size()) * gpu::attention_tickets(s.q_heads, s.kv_heads);
     gpu::DeviceBuffer counters = upload(std::vector<uint32_t>(static_cast<size_t>(tickets), 0));
-    for (int64_t splits : {32, 64, 128}) {
+    for (int64_t splits : {8, 32, 64, 128}) {
       const std::vector<float> got = run(lib, s, rows, ref, splits);
       check(s, rows, want, got, splits);
       for (int replay = 0; replay < 2; ++replay) {

@@ -13,8 +13,8 @@ namespace g4c {
 //===----------------------------------------------------------------------===//
 
 // Threads of one attention.partial block and the flash-decoding split layout: each row's keys are
-// divided over at most `splits` blocks (AttentionPartialArgs::splits: 32, 64 or 128, which the
-// launcher picks from the rows, heads and SM count; the scratch holds kAttentionMaxSplits partials
+// divided over at most `splits` blocks (AttentionPartialArgs::splits: a power of two from 8 to 128,
+// which the launcher picks from the rows, heads and SM count; the scratch holds kAttentionMaxSplits partials
 // per query head, compiler/plan/kernels.h), each split taking at least kAttentionMinKeysPerSplit
 // keys so short rows do not pay for 32 nearly empty splits. The launcher passes the minimum
 // (AttentionPartialArgs::min_keys_per_split): 32 measured faster than 64 and 16 (docs/perf.md,
@@ -23,7 +23,8 @@ namespace g4c {
 #define G4C_ATTENTION_MIN_KEYS_PER_SPLIT 32
 #endif
 inline constexpr int kAttentionThreads = 128;
-inline constexpr int kAttentionMinSplits = 32;  // a warp's lanes: the combine weighs a split per lane, and more per lane
+inline constexpr int kAttentionMinSplits = 8;       // the combine loads the partials 8 splits at a time
+inline constexpr int kAttentionDefaultSplits = 32;  // a warp's lanes: the combine weighs a split a lane
 inline constexpr int kAttentionMaxSplits = 128;
 inline constexpr int kAttentionMinKeysPerSplit = G4C_ATTENTION_MIN_KEYS_PER_SPLIT;
 
@@ -206,7 +207,7 @@ struct AttentionPartialArgs {
   long long slots;
   float scale;
   int min_keys_per_split;  // kAttentionMinKeysPerSplit
-  int splits;              // the grid's splits per (row, KV head, head slice): 32, 64 or 128
+  int splits;              // the grid's splits per (row, KV head, head slice): 8 .. 128, a power of two
   // combine = last_block: the output (rows × Q_HEADS·HEAD_DIM) and a zeroed counter per (row, KV
   // head, head slice), left zeroed; unused otherwise.
   float* out;

@@ -185,7 +185,9 @@ struct AttentionCall {
   unsigned* tickets = nullptr;
   // A combine instance with `quantize` (quantize-in-producer; head_dim a multiple of 256): the O
   // projection's activations of the rows, in that format.
-  void* x_q = nullptr;  // Splits of each row's keys (32, 64 or 128); 0: attention_splits for the SM count of `limits`.
+  void* x_q = nullptr;
+  // Splits of each row's keys (a power of two from 8 to 128); 0: attention_splits for the SM count
+  // of `limits`.
   int64_t splits = 0;
   DeviceLimits limits;
 };
