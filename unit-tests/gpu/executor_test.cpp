@@ -171,9 +171,12 @@ std::vector<std::vector<int32_t>> overlapping_sequences(int n, int64_t vocab) {
 
 class ExecutorTest : public testing::GpuTest {
  public:
-  std::unique_ptr<gpu::Executor> executor(const plan::Plan& plan, uint64_t seed, int max_sequences) {
+  // `attention_splits`: ExecutorOptions' (0: chosen per width).
+  std::unique_ptr<gpu::Executor> executor(const plan::Plan& plan, uint64_t seed, int max_sequences,
+                                          int64_t attention_splits = 0) {
     gpu::ExecutorOptions options;
     options.max_sequences = max_sequences;
+    options.attention_splits = attention_splits;
     options.jit.cache_dir = G4C_TEST_KERNEL_CACHE;
     options.jit.defines = testing::injected_bug_defines();  // a mutation run's bug, if any
     options.poison_memory = true;                          // reads before writes show as NaN
@@ -645,15 +648,16 @@ TEST_F(ExecutorTest, Gemma12bChunkedPrefillEqualsTokenByTokenAtOneWidth) {
 // 1024 slots, and 1031 for chunks of 8 — so the same position sits in other slots; fed the same
 // two sequences token by token on ws (the same kernels), every logit past the wrap must be
 // identical. A window read from the ring's size, or one key too many, reads different keys in the
-// two layouts. (The ring arithmetic against an independent implementation: the synthetic models
+// two layouts. Both run 32 attention splits at every width (left to choose, the launcher would cut
+// width 2's global rows finer than width 8's). (The ring arithmetic against an independent implementation: the synthetic models
 // above against the interpreter, and AttentionTest's 12B shapes against float64.)
 TEST_F(ExecutorTest, Gemma12bPastTheRingAgreesAcrossRingLayouts) {
   RouteOptions ws;
   ws.policy = RoutePolicy::ws_only;
   const plan::Plan exact_ring = testing::compile_shipped("gemma4-12b.toml", {1, 2}, ws, 2048);
   const plan::Plan wider_ring = testing::compile_shipped("gemma4-12b.toml", {1, 8}, ws, 2048, 8);
-  auto want_executor = executor(exact_ring, 14, 2);
-  auto got_executor = executor(wider_ring, 14, 2);
+  auto want_executor = executor(exact_ring, 14, 2, 32);
+  auto got_executor = executor(wider_ring, 14, 2, 32);
   ASSERT_TRUE(want_executor && got_executor);
   const auto tokens = testing::token_sequences({1040, 1060}, exact_ring.header.vocab, 1);
   const Trace want = run_staggered(*want_executor, tokens, 0, 0, 24);

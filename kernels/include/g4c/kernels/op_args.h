@@ -23,8 +23,7 @@ namespace g4c {
 #define G4C_ATTENTION_MIN_KEYS_PER_SPLIT 32
 #endif
 inline constexpr int kAttentionThreads = 128;
-inline constexpr int kAttentionMinSplits = 8;       // the combine loads the partials 8 splits at a time
-inline constexpr int kAttentionDefaultSplits = 32;  // a warp's lanes: the combine weighs a split a lane
+inline constexpr int kAttentionMinSplits = 8;  // the combine loads the partials 8 splits at a time
 inline constexpr int kAttentionMaxSplits = 128;
 inline constexpr int kAttentionMinKeysPerSplit = G4C_ATTENTION_MIN_KEYS_PER_SPLIT;
 

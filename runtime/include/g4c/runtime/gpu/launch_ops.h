@@ -191,10 +191,11 @@ struct AttentionCall {
   int64_t splits = 0;
   DeviceLimits limits;
 };
-// The splits a launch cuts each row's keys into: 32, doubled up to kAttentionMaxSplits while the
+// The splits a launch cuts each row's keys into: 8, doubled up to kAttentionMaxSplits while the
 // grid has fewer than two blocks an SM and the cache holds enough keys (`slots`) to give every
-// split of the doubled count kAttentionMinKeysPerSplit. Only a few rows of a layer with few KV
-// heads and a long cache — the 12B's global layers at N ≤ 2 — go past 32.
+// split of the doubled count kAttentionMinKeysPerSplit. The 12B on 132 SMs: 128 on its global
+// layers at N ≤ 2, 32 on the sliding ones at N = 1 (their 1024-key window caps them), 8 from N = 8
+// where rows and KV heads fill the GPU (longer splits measured faster there: docs/perf.md).
 int64_t attention_splits(int64_t rows, int64_t q_heads, int64_t kv_heads, int64_t slots, int sm_count);
 // The counters per row a `combine = last_block` partial kernel takes: one per (KV head, head slice).
 int64_t attention_tickets(int64_t q_heads, int64_t kv_heads);
