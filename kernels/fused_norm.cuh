@@ -46,11 +46,8 @@ __device__ void add_rms_norm_group(const AddRmsNormArgs& a, long long group, int
     const float then_inv = rms_inverse(slice, a.then_eps, then_partials);
     slice.store(a.then_y + base, lane,
                 [&](float (&v)[VEC], int offset) { apply_rms<true>(v, then_inv, a.then_weight, offset); });
-    if constexpr (QUANTIZE != matmul::kActivationsNone) {
-      group_barrier<kThreads>();
-      quantize_written_row<QUANTIZE, kThreads>(a.then_y + base, GROUP, a.x_q, static_cast<int>(a.groups),
-                                                static_cast<int>(group), lane);
-    }
+    quantize_stored_row<QUANTIZE>(slice, a.then_y + base, a.x_q, static_cast<int>(a.groups), static_cast<int>(group),
+                                  lane);
   }
 }
 

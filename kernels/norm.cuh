@@ -1,7 +1,8 @@
 // rms_norm {group, weighted}: y = x · (mean(x²) + eps)^(−1/2) [⊙ w] over each GROUP consecutive
 // floats (gemma4.md §5): the hidden state (GROUP = hidden) or each head (GROUP = head_dim).
 //
-// A warp normalizes a group of up to 1024 floats, a block of 256 threads a larger one; every
+// A warp normalizes a group of up to 1024 floats, a block a larger one (a warp per 256-float
+// super-block of a hidden row, else 256 threads: norm_threads_per_group); every
 // thread loads its share into registers before the reduction and writes only what it loaded, so
 // y may be x (the plan's in_place norms). The pieces below are shared with the fused norms
 // (fused_norm.cuh), which do the same work and something more on the way out.
@@ -53,16 +54,6 @@ __device__ inline void apply_rms(float (&v)[VEC], float inv, const float* weight
   }
 }
 
-template <int GROUP, bool WEIGHTED, int VEC>
-__device__ void rms_norm_group(const RmsNormArgs& a, long long group, int lane, float* partials) {
-  GroupSlice<GROUP, norm_threads_per_group(GROUP), VEC> slice;
-  const long long base = group * GROUP;
-  slice.load(a.x + base, lane, [](float v) { return v; });
-  float inv = rms_inverse(slice, a.eps, partials);
-  if (!WEIGHTED && injected(InjectedBug::skip_v_norm)) inv = 1.0f;
-  slice.store(a.y + base, lane, [&](float (&v)[VEC], int offset) { apply_rms<WEIGHTED>(v, inv, a.weight, offset); });
-}
-
 // Orders the writes of a group's threads before their reads: a warp, or the block of a group
 // over 1024 floats.
 template <int THREADS>
@@ -71,6 +62,38 @@ __device__ inline void group_barrier() {
     __syncthreads();
   else
     __syncwarp();
+}
+
+// QUANTIZE (quantize-in-producer, matmul::kActivations*): row n of `width` rows, which the group's
+// threads have just stored from `slice` at `row`, into the matmuls' activations at x_q: from the
+// registers where each thread holds eight consecutive columns (the layout a warp quantizes a
+// super-block in), else re-read from memory by whole warps after the group's barrier. The same
+// lane function either way, so the bytes are those of the routes' own quantization of the row.
+template <int QUANTIZE, int GROUP, int THREADS, int VEC>
+__device__ inline void quantize_stored_row(const GroupSlice<GROUP, THREADS, VEC>& slice, const float* row, void* x_q,
+                                           int width, int n, int lane) {
+  if constexpr (QUANTIZE == matmul::kActivationsNone) {
+    return;
+  } else if constexpr (GroupSlice<GROUP, THREADS, VEC>::kEightInARow) {
+    float v[8];
+    slice.eight(v);
+    store_activation_lane<QUANTIZE>(v, x_q, width, n, lane / 32, lane % 32);
+  } else {
+    group_barrier<THREADS>();
+    quantize_written_row<QUANTIZE, THREADS>(row, GROUP, x_q, width, n, lane);
+  }
+}
+
+template <int GROUP, bool WEIGHTED, int QUANTIZE, int VEC>
+__device__ void rms_norm_group(const RmsNormArgs& a, long long group, int lane, float* partials) {
+  constexpr int kThreads = norm_threads_per_group(GROUP);
+  GroupSlice<GROUP, kThreads, VEC> slice;
+  const long long base = group * GROUP;
+  slice.load(a.x + base, lane, [](float v) { return v; });
+  float inv = rms_inverse(slice, a.eps, partials);
+  if (!WEIGHTED && injected(InjectedBug::skip_v_norm)) inv = 1.0f;
+  slice.store(a.y + base, lane, [&](float (&v)[VEC], int offset) { apply_rms<WEIGHTED>(v, inv, a.weight, offset); });
+  quantize_stored_row<QUANTIZE>(slice, a.y + base, a.x_q, static_cast<int>(a.groups), static_cast<int>(group), lane);
 }
 
 // QUANTIZE (quantize-in-producer, matmul::kActivations*): each group is a whole row, and once it
@@ -82,12 +105,7 @@ __global__ void __launch_bounds__(norm_threads_per_group(GROUP) * norm_groups_pe
   constexpr int kThreads = norm_threads_per_group(GROUP);
   __shared__ float partials[kThreads / 32];
   for_norm_group<GROUP>(a.groups, a.vectorized, [&](auto vec, long long group, int lane) {
-    rms_norm_group<GROUP, WEIGHTED, decltype(vec)::value>(a, group, lane, partials);
-    if constexpr (QUANTIZE != matmul::kActivationsNone) {
-      group_barrier<kThreads>();
-      quantize_written_row<QUANTIZE, kThreads>(a.y + group * GROUP, GROUP, a.x_q, static_cast<int>(a.groups),
-                                                static_cast<int>(group), lane);
-    }
+    rms_norm_group<GROUP, WEIGHTED, QUANTIZE, decltype(vec)::value>(a, group, lane, partials);
   });
 }
 

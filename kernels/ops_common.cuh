@@ -69,17 +69,29 @@ __device__ inline void store_vec(float* p, const float (&in)[VEC]) {
 }
 
 // A group of N floats (a norm group) held in the registers of the TPG threads that normalize it:
-// thread `lane` owns vectors lane, lane + TPG, ... of VEC floats. Reading the whole group before
+// thread `lane` owns vectors lane, lane + TPG, ... of VEC floats, or, where every thread holds
+// exactly eight floats (kEightInARow: a row of super-blocks, norm_threads_per_group), floats
+// 8·lane .. 8·lane + 7, as a warp quantizes super-block lane / 32. Reading the whole group before
 // writing any of it is what lets the norms run in place.
 template <int N, int TPG, int VEC>
 struct GroupSlice {
   static constexpr int kVectors = N / VEC;
   static constexpr int kItems = (kVectors + TPG - 1) / TPG;
+  static constexpr bool kEightInARow = N == 8 * TPG;
   static_assert(N % VEC == 0, "a group is whole vectors");
   float v[kItems][VEC];
 
-  __device__ static bool owns(int lane, int item) { return lane + item * TPG < kVectors; }
-  __device__ static int offset(int lane, int item) { return (lane + item * TPG) * VEC; }
+  __device__ static bool owns(int lane, int item) { return kEightInARow || lane + item * TPG < kVectors; }
+  __device__ static int offset(int lane, int item) {
+    return kEightInARow ? lane * 8 + item * VEC : (lane + item * TPG) * VEC;
+  }
+
+  // kEightInARow: the thread's eight floats in column order.
+  __device__ void eight(float (&out)[8]) const {
+    static_assert(kEightInARow, "eight consecutive floats a thread");
+    for (int i = 0; i < kItems; ++i)
+      for (int e = 0; e < VEC; ++e) out[i * VEC + e] = v[i][e];
+  }
 
   // Loads the thread's share of src, each value passed through `f`; unowned entries are zero.
   template <class F>

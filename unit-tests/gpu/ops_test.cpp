@@ -146,9 +146,11 @@ std::vector<float> shifted(const std::vector<float>& all, int64_t shift, int64_t
 
 // add_rms_norm against cpu::add_rms_norm (rms_norm, then add): written elsewhere, over the
 // residual (the plan's in-place add) and over x; with 16-byte aligned pointers (float4 access) and
-// shifted by one float (the scalar path). Nothing is written outside the result.
+// shifted by one float (the scalar path). Nothing is written outside the result. Rows of whole
+// super-blocks take eight floats a thread (3840 … 1536); a row of other sizes past 1024 (1100) or
+// of more than 32 super-blocks (10752) takes 256 threads.
 TEST_F(OpsTest, AddRmsNormMatchesCpuOverEitherInputAndOut) {
-  const int64_t groups[] = {3840, 2560, 5376, 1536, 256, 48, 6};
+  const int64_t groups[] = {3840, 2560, 5376, 1536, 1100, 10752, 256, 48, 6};
   std::vector<KernelInstance> instances;
   for (int64_t g : groups)
     for (bool weighted : {false, true})

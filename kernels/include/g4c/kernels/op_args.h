@@ -44,9 +44,14 @@ G4C_HD constexpr int attention_combine_threads(int head_dim) {
 }
 
 // rms_norm, add_rms_norm, rms_norm_rope (a group is a head) and ple_combine: a warp per group up
-// to 1024 elements (four groups per block), else a block of 256 threads per group; each thread
-// keeps its share of the group in registers.
-G4C_HD constexpr int norm_threads_per_group(long long group) { return group <= 1024 ? 32 : 256; }
+// to 1024 elements (four groups per block), else a block per group; each thread keeps its share of
+// the group in registers. A larger group of whole 256-float super-blocks (a hidden row), up to 32
+// of them, takes a warp per super-block, eight consecutive floats a thread: the matmuls'
+// activation layout (quantize_activations.cuh), so a norm quantizes its row from registers, and
+// fewer serial loads per thread on the one block a row gets at N = 1. Other groups: 256 threads.
+G4C_HD constexpr int norm_threads_per_group(long long group) {
+  return group <= 1024 ? 32 : group % 256 == 0 && group <= 32 * 256 ? static_cast<int>(group / 8) : 256;
+}
 G4C_HD constexpr int norm_groups_per_block(long long group) { return group <= 1024 ? 4 : 1; }
 
 inline constexpr int kElementwiseThreads = 256;
