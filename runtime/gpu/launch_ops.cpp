@@ -193,6 +193,10 @@ int64_t attention_splits(int64_t rows, int64_t q_heads, int64_t kv_heads, int64_
   return splits;
 }
 
+bool is_attention_split_count(int64_t splits) {
+  return splits >= kAttentionMinSplits && splits <= kAttentionMaxSplits && is_power_of_two(splits);
+}
+
 cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const AttentionCall& c,
                              LaunchTarget target) {
   const KvCacheRef& cache = c.cache;
@@ -204,8 +208,7 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
   if (c.rows == 0) return cudaSuccess;
   if ((!combine && !c.tickets) || (c.x_q && (!combine || cache.head_dim % matmul::kQ8SuperBlock != 0 || !aligned(c.x_q))))
     return cudaErrorInvalidValue;
-  if (c.splits != 0 && (c.splits < kAttentionMinSplits || c.splits > kAttentionMaxSplits || !is_power_of_two(c.splits)))
-    return cudaErrorInvalidValue;
+  if (c.splits != 0 && !is_attention_split_count(c.splits)) return cudaErrorInvalidValue;
   const int splits = static_cast<int>(
       c.splits ? c.splits : attention_splits(c.rows, c.q_heads, cache.kv_heads, cache.slots, device_limits(c.limits).sm_count));
   AttentionPartialArgs partial_args{c.q,         c.pos,        c.seq,           cache.k,     cache.v,

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "g4c/runtime/gpu/launch_ops.h"
 #include "g4c/runtime/jit.h"
 #include "g4c/support/text.h"
 #include "text_io.h"
@@ -31,7 +32,7 @@ std::optional<int64_t> attention_splits_option(const g4c::ParsedArgs& args, std:
   auto text = args.value("attention-splits");
   if (!text) return 0;
   auto n = g4c::parse_int(*text);
-  if (!n || *n < 8 || *n > 128 || (*n & (*n - 1)) != 0) {
+  if (!n || !g4c::gpu::is_attention_split_count(*n)) {
     error = "--attention-splits: expected 8, 16, 32, 64 or 128 (got " + g4c::quote(*text) + ")";
     return std::nullopt;
   }

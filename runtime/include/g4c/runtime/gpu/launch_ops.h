@@ -197,6 +197,9 @@ struct AttentionCall {
 // layers at N ≤ 2, 32 on the sliding ones at N = 1 (their 1024-key window caps them), 8 from N = 8
 // where rows and KV heads fill the GPU (longer splits measured faster there: docs/perf.md).
 int64_t attention_splits(int64_t rows, int64_t q_heads, int64_t kv_heads, int64_t slots, int sm_count);
+// Whether the kernels serve `splits` splits (AttentionCall::splits other than 0): a power of two
+// from 8 to kAttentionMaxSplits.
+bool is_attention_split_count(int64_t splits);
 // The counters per row a `combine = last_block` partial kernel takes: one per (KV head, head slice).
 int64_t attention_tickets(int64_t q_heads, int64_t kv_heads);
 // `combine` null: `partial` is a combine = last_block instance, and the one launch does both.
