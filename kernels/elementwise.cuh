@@ -1,6 +1,8 @@
 // geglu, add, scale_by, softcap: elementwise over `count` floats (gemma4.md §6, §3.4, §8 step 6).
 // y may be a or b (the plan runs them in place). A grid-stride loop over float4s when every
 // pointer is 16-byte aligned, then the last count % 4 elements one by one.
+#pragma once
+
 #include "ops_common.cuh"
 #include "quantize_activations.cuh"
 
@@ -34,6 +36,25 @@ __global__ void __launch_bounds__(kElementwiseThreads) geglu(ElementwiseArgs a) 
   elementwise<true>(a, [](float gate, float up) { return gelu_tanh(gate) * up; });
 }
 
+// Row n's 256-value super-block kb of geglu, eight values a lane: computed, written to y and, for
+// QUANTIZE other than kActivationsNone, quantized into the next matmul's activations. COHERENT
+// reads gate and up from L2: a matmul epilogue reads what other blocks of its grid just wrote.
+template <int QUANTIZE, bool COHERENT>
+__device__ inline void geglu_super_block(const float* gate, const float* up, float* y, void* x_q, long long cols,
+                                         int rows, int n, long long kb, int lane) {
+  const long long at = n * cols + kb * matmul::kQ8SuperBlock + 8 * lane;
+  float v[8];
+  for (int h = 0; h < 2; ++h) {
+    const float4 g = COHERENT ? __ldcg(reinterpret_cast<const float4*>(gate + at + 4 * h)) : load_float4(gate + at + 4 * h);
+    const float4 u = COHERENT ? __ldcg(reinterpret_cast<const float4*>(up + at + 4 * h)) : load_float4(up + at + 4 * h);
+    const float4 r =
+        make_float4(gelu_tanh(g.x) * u.x, gelu_tanh(g.y) * u.y, gelu_tanh(g.z) * u.z, gelu_tanh(g.w) * u.w);
+    store_float4(y + at + 4 * h, r);
+    v[4 * h] = r.x, v[4 * h + 1] = r.y, v[4 * h + 2] = r.z, v[4 * h + 3] = r.w;
+  }
+  if constexpr (QUANTIZE != matmul::kActivationsNone) store_activation_lane<QUANTIZE>(v, x_q, rows, n, kb, lane);
+}
+
 // geglu {quantize = F}: a warp per (row, 256-value super-block), eight values a lane, computed as
 // geglu computes them, written, and quantized into the down matmul's activations. Grid:
 // ceil(rows · cols / 256 · 32 / kElementwiseThreads) blocks.
@@ -42,20 +63,9 @@ __global__ void __launch_bounds__(kElementwiseThreads) geglu_quantize(GegluQuant
   wait_for_prior_grids();
   const long long super_blocks = a.cols / matmul::kQ8SuperBlock;
   const long long item = (static_cast<long long>(blockIdx.x) * kElementwiseThreads + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
   if (item >= super_blocks * a.rows) return;
-  const int n = static_cast<int>(item / super_blocks);
-  const long long kb = item % super_blocks;
-  const long long at = n * a.cols + kb * matmul::kQ8SuperBlock + 8 * lane;
-  float v[8];
-  for (int h = 0; h < 2; ++h) {
-    const float4 gate = load_float4(a.gate + at + 4 * h), up = load_float4(a.up + at + 4 * h);
-    const float4 y = make_float4(gelu_tanh(gate.x) * up.x, gelu_tanh(gate.y) * up.y, gelu_tanh(gate.z) * up.z,
-                                 gelu_tanh(gate.w) * up.w);
-    store_float4(a.y + at + 4 * h, y);
-    v[4 * h] = y.x, v[4 * h + 1] = y.y, v[4 * h + 2] = y.z, v[4 * h + 3] = y.w;
-  }
-  store_activation_lane<QUANTIZE>(v, a.x_q, a.rows, n, kb, lane);
+  geglu_super_block<QUANTIZE, false>(a.gate, a.up, a.y, a.x_q, a.cols, a.rows, static_cast<int>(item / super_blocks),
+                                     item % super_blocks, threadIdx.x % 32);
 }
 
 __global__ void __launch_bounds__(kElementwiseThreads) add(ElementwiseArgs a) {

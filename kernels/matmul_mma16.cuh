@@ -21,6 +21,7 @@
 // result does not depend on timing.
 #pragma once
 
+#include "elementwise.cuh"
 #include "g4c/kernels/weight_layouts.h"
 #include "matmul_mmq_types.cuh"
 
@@ -354,6 +355,17 @@ struct Mma16Type<block_q4_0> : Mma16BlockScaled<block_q4_0, 4> {};
 
 }  // namespace mm
 
+namespace mm {
+template <class A, class B>
+struct same_type {
+  static constexpr bool value = false;
+};
+template <class A>
+struct same_type<A, A> {
+  static constexpr bool value = true;
+};
+}  // namespace mm
+
 // compute(record, kb) for each super-block kb in [first, last) of a tile's records, from two record
 // buffers used in turn (no record is copied between registers): one record's loads are in flight
 // while the other is computed.
@@ -379,7 +391,7 @@ __device__ __forceinline__ void stream_records(const unsigned char* records, lon
 struct Mma16Work {
   Mma16Member member;
   long long cols, tile_block, tile, first, last;
-  int width, tiles_per_block, first_row;
+  int width, tiles_per_block, first_row, member_index;
 
   // Reads the parameters by value: a pointer to them would copy them to local memory.
   __device__ Mma16Work(const Mma16Args& a, int capacity) : cols(a.cols), width(a.width) {
@@ -388,6 +400,7 @@ struct Mma16Work {
     const unsigned block = blockIdx.x;
     const int m = a.member_count > 1 && block >= a.member_end[0] ? (a.member_count > 2 && block >= a.member_end[1] ? 2 : 1) : 0;
     member = m == 0 ? a.members[0] : m == 1 ? a.members[1] : a.members[2];
+    member_index = m;
     const unsigned local = block - (m == 0 ? 0u : m == 1 ? a.member_end[0] : a.member_end[1]);
     tile_block = local / a.row_groups;
     first_row = capacity * static_cast<int>(local % a.row_groups);
@@ -417,23 +430,37 @@ struct Mma16Work {
   }
 };
 
-// y[n][j] = Σ_k x[n][k] · W[j][k] for n < args.width, W in the mma16 layout, x from quantize_mma16
-// for that width, for each member (W, y) of the launch group; a block computes kCapacity rows n (a
-// multiple of 8) of its row group. Grid: Σ_members ceil(tiles / (4 / k_split)) · row_groups blocks
-// of matmul::kThreads threads, member by member, the row groups of a tile block adjacent;
-// matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory when k_split > 1. A
-// row's result does not depend on the capacity, the group it falls in or the other members.
+// geglu-epilogue (Mma16Geglu): once the block's tiles are written, it takes a ticket of its 256-row
+// segment and row group; the segment's last block (both members' tiles of those rows are written)
+// computes the segment's geglu for the row group's rows, a warp a row, and zeroes the counter
+// for the next launch. The members' 16-row tiles never straddle a segment (4 / k_split of them a block).
+template <int GEGLU_QUANTIZE>
+__device__ __forceinline__ void geglu_epilogue(const Mma16Args& a, const Mma16Work& work, int capacity) {
+  constexpr int kSegmentTiles = matmul::kQ8SuperBlock / layout::kMma16TileRows;
+  const long long segment = work.tile_block * work.tiles_per_block / kSegmentTiles;
+  unsigned* counter = a.geglu.tickets + segment * a.row_groups + work.first_row / capacity;
+  __shared__ unsigned ticket;
+  __threadfence();  // this block's tiles, before its ticket
+  __syncthreads();
+  if (threadIdx.x == 0) ticket = atomicAdd(counter, 1u);
+  __syncthreads();
+  if (ticket != static_cast<unsigned>(2 * kSegmentTiles / work.tiles_per_block - 1)) return;
+  __threadfence();  // every other block's tiles, after the last ticket
+  const int rows = min(a.width - work.first_row, capacity);
+  for (int r = threadIdx.x / 32; r < rows; r += matmul::kWarps)
+    geglu_super_block<GEGLU_QUANTIZE, true>(a.geglu.gate, a.geglu.up, a.geglu.y, a.geglu.x_q, a.members[0].rows,
+                                            a.width, work.first_row + r, segment, threadIdx.x % 32);
+  if (threadIdx.x == 0) *counter = 0;
+}
+
+// The block's tiles of its member, whose weights are of type Block, written to the member's y.
 template <class Block, int kCapacity>
-__global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16(Mma16Args a) {
-  wait_for_prior_grids();
-  static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
+__device__ __forceinline__ void mma16_tiles(const Mma16Args& a, const Mma16Work& work) {
   using namespace mm;
   using Type = Mma16Type<Block>;
   constexpr int kTiles8 = kCapacity / 8;
   constexpr long long kRecordBytes = Type::Layout::kRecordBytes;
   const int lane = threadIdx.x % 32;
-  const Mma16Work work(a, kCapacity);
-
   float acc[kTiles8][4];
   zero_fragments(acc);
   const long long activation_stride = static_cast<long long>(a.width) * matmul::kMma16RowBytes;
@@ -456,6 +483,26 @@ __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per
     }
   }
   work.finish(acc);
+}
+
+// y[n][j] = Σ_k x[n][k] · W[j][k] for n < args.width, W in the mma16 layout, x from quantize_mma16
+// for that width, for each member (W, y) of the launch group: of weight type Block, but the last
+// member's LastBlock (mixed-type groups: the 12B's Q6_K V after its Q4_K Q and K); a block
+// computes kCapacity rows n (a multiple of 8) of its row group. Grid: Σ_members ceil(tiles / (4 /
+// k_split)) · row_groups blocks of matmul::kThreads threads, member by member, the row groups of a
+// tile block adjacent; matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory when
+// k_split > 1. A row's result does not depend on the capacity, the group it falls in or the other
+// members.
+template <class Block, int kCapacity, int GEGLU_QUANTIZE = kNoGegluEpilogue, class LastBlock = Block>
+__global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16(Mma16Args a) {
+  wait_for_prior_grids();
+  static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
+  const Mma16Work work(a, kCapacity);
+  if (!mm::same_type<Block, LastBlock>::value && work.member_index == a.member_count - 1)
+    mma16_tiles<LastBlock, kCapacity>(a, work);
+  else
+    mma16_tiles<Block, kCapacity>(a, work);
+  if constexpr (GEGLU_QUANTIZE != kNoGegluEpilogue) geglu_epilogue<GEGLU_QUANTIZE>(a, work, kCapacity);
 }
 
 }  // namespace g4c

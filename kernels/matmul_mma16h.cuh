@@ -95,19 +95,12 @@ __device__ __forceinline__ void multiply_fp16(const typename Mma16Type<Block>::R
 
 }  // namespace mm
 
-// y[n][j] = Σ_k x[n][k] · W[j][k] for n < args.width (≤ kCapacity), W in the mma16 layout, x
-// from quantize_mma16h for that width, for each member (W, y) of the launch group. Grid: Σ_members
-// ceil(tiles / (4 / k_split)) blocks of matmul::kThreads threads, member by member (row_groups is
-// 1); matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory when k_split > 1.
+// The block's tiles of its member, whose weights are of type Block, written to the member's y.
 template <class Block, int kCapacity>
-__global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16h(Mma16Args a) {
-  wait_for_prior_grids();
-  static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
+__device__ __forceinline__ void mma16h_tiles(const Mma16Args& a, const Mma16Work& work) {
   using namespace mm;
   constexpr int kTiles8 = kCapacity / 8;
   const int lane = threadIdx.x % 32;
-  const Mma16Work work(a, kCapacity);
-
   // Row 8j + g of the tile's rows (past the width: the last row, whose results are never written),
   // at the lane's 16 bytes of a block of the first super-block.
   const unsigned char* rows[kTiles8];
@@ -123,6 +116,23 @@ __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per
     multiply_fp16<Block, kTiles8>(r, rows, kb * activation_stride, acc);
   });
   work.finish(acc);
+}
+
+// y[n][j] = Σ_k x[n][k] · W[j][k] for n < args.width (≤ kCapacity), W in the mma16 layout, x
+// from quantize_mma16h for that width, for each member (W, y) of the launch group (of weight type
+// Block, but the last member's LastBlock, as matmul_mma16). Grid: Σ_members ceil(tiles / (4 /
+// k_split)) blocks of matmul::kThreads threads, member by member (row_groups is 1);
+// matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory when k_split > 1.
+template <class Block, int kCapacity, int GEGLU_QUANTIZE = kNoGegluEpilogue, class LastBlock = Block>
+__global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16h(Mma16Args a) {
+  wait_for_prior_grids();
+  static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
+  const Mma16Work work(a, kCapacity);
+  if (!mm::same_type<Block, LastBlock>::value && work.member_index == a.member_count - 1)
+    mma16h_tiles<LastBlock, kCapacity>(a, work);
+  else
+    mma16h_tiles<Block, kCapacity>(a, work);
+  if constexpr (GEGLU_QUANTIZE != kNoGegluEpilogue) geglu_epilogue<GEGLU_QUANTIZE>(a, work, kCapacity);
 }
 
 }  // namespace g4c

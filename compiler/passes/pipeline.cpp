@@ -10,12 +10,13 @@ namespace g4c {
 // Fusions of ops come first: every later pass (in-place decisions, liveness, offsets, kernel
 // instances) then sees the fused ops, never the pairs they replaced. quantize-once reads the
 // routes, so it follows them, and group-matmuls the preparations quantize-once shares; quantize-in-producer
-// then moves each shared preparation into the op producing the input, and norm-chains lets a
+// then moves each shared preparation into the op producing the input, geglu-epilogue moves the
+// GEGLU (and the activations it now writes) into its gate/up launch, and norm-chains lets a
 // post-norm's launch carry the norms after it (and their quantization), and attention-inputs a
 // Q norm's launch its layer's K and V norms and KV write (after alias, whose in-place decisions
 // it must not break, and kv-storage, which decides whether K is stored); liveness
 // and kernel instances still come after both.
-static constexpr std::array<PassInfo, 15> kPipeline = {{
+static constexpr std::array<PassInfo, 17> kPipeline = {{
     {"residual-norm", "residual add of an rms_norm as one add_rms_norm op", run_fuse_residual_norm, true},
     {"norm-rope", "per-head rms_norm and its rope as one rms_norm_rope op", run_fuse_norm_rope, true},
     {"attention-combine", "attention's split partials merged by the partial kernel's last block", run_fuse_attention_combine,
@@ -27,8 +28,12 @@ static constexpr std::array<PassInfo, 15> kPipeline = {{
     {"weight-layout", "each weight's device layout, as its routes read it", run_weight_layout},
     {"quantize-once", "matmuls of one input share its one activation quantization", run_quantize_once, true},
     {"group-matmuls", "matmuls of one prepared input, type and route launch as one kernel", run_group_matmuls, true},
+    {"group-mixed-types", "a matmul of another weight type joins its input's launch group last", run_group_mixed_types,
+     true},
     {"quantize-in-producer", "the rms_norm or geglu before a matmul writes its int8 activations", run_quantize_in_producer,
      true},
+    {"geglu-epilogue", "a gate/up launch computes their geglu (and its activations) in its last blocks",
+     run_geglu_epilogue, true},
     {"norm-chains", "an add_rms_norm launches the layer scale and the next norm of its row", run_norm_chains, true},
     {"attention-inputs", "a layer's Q norm+RoPE launches its K norm+RoPE, V norm and KV write", run_attention_inputs,
      true},

@@ -14,11 +14,24 @@ Ident type_of(const Plan& plan, const Op& op) {
   return Ident{w ? std::string(name(w->type)) : "unknown"};
 }
 
+KernelInstance with_quantize(const Op& op, int64_t width, KernelInstance k);
+
 std::vector<KernelInstance> matmul_kernels(const Plan& plan, const Op& op, int64_t width) {
   const std::optional<Route> route = route_at(op, width);
   const WeightDecl* w = plan.find_weight(op.weight);
   if (!route || !w) return {};
   std::vector<KernelInstance> k = matmul_route_kernels(*route, w->type, width);
+  for (KernelInstance& i : k) {
+    if (kernel_role(i.family) != KernelRole::main) continue;
+    if (const Op* geglu = geglu_epilogue_of(plan, op)) {  // geglu-epilogue: the main kernel computes it too
+      i.constants.push_back({"epilogue", Ident{"geglu"}});
+      i = with_quantize(*geglu, width, std::move(i));
+    }
+    const std::vector<const Op*> members = launch_group_members(plan, op);
+    const auto last = std::find_if(members.rbegin(), members.rend(), [](const Op* m) { return m->kind == OpKind::matmul; });
+    if (last != members.rend() && (*last)->get_ident("type") != op.get_ident("type"))  // a mixed-type group
+      i.constants.push_back({"last_type", Ident{(*last)->get_ident("type")}});
+  }
   if (op.find("launched_with"))  // the leader's launch computes it (group-matmuls): only load-time work is its own
     std::erase_if(k, [](const KernelInstance& i) { return !runs_at_load(i.family); });
   else if (op.find("activations_from"))  // another matmul prepared them (quantize-once)
@@ -196,10 +209,14 @@ std::vector<KernelInstance> matmul_route_kernels(Route route, QuantType type, in
   return {};
 }
 
-std::string launch_group_conflict(const Plan& plan, const Op& leader, const Op& member) {
-  if (leader.get_ident("type") != member.get_ident("type") || leader.get_int("cols") != member.get_int("cols"))
-    return ", a " + leader.get_ident("type") + " matmul of " + std::to_string(leader.get_int("cols")) +
-           " columns: a launch group shares one weight type and column count";
+std::string launch_group_conflict(const Plan& plan, const Op& leader, const Op& member,
+                                  std::span<const Op* const> earlier_members) {
+  // One prepared input (activations_from, which the verifier holds to the leader's) means one
+  // column count.
+  for (const Op* other : earlier_members)
+    if (other->get_ident("type") != leader.get_ident("type"))
+      return ", whose launch computes the " + other->get_ident("type") + " %" + other->result +
+             " last: a launch group's one weight type other than its leader's is its last member's";
   for (int64_t width : plan.header.widths) {
     const std::optional<Route> mine = route_at(member, width), theirs = route_at(leader, width);
     if (!mine || !theirs) continue;  // a missing route is the routes' error
@@ -263,6 +280,35 @@ std::string attention_inputs_conflict(const Plan& plan, const AttentionInputs& i
                in.k->get_number("theta") != q.get_number("theta")))
     return ": its K norm " + value_ref(in.k->result) + " rotates other heads, pairs or theta than Q's";
   return storage_clash(in, storage);
+}
+
+const Op* geglu_epilogue_of(const Plan& plan, const Op& matmul) {
+  if (matmul.kind != OpKind::matmul) return nullptr;
+  for (const Op* member : launch_group_members(plan, matmul))
+    if (member->kind == OpKind::geglu) return member;
+  return nullptr;
+}
+
+std::string geglu_epilogue_conflict(const Plan& plan, const Op& leader, const Op& geglu) {
+  if (geglu.kind != OpKind::geglu)
+    return ", a matmul: only the geglu of its launch's two matmuls joins it (geglu-epilogue)";
+  std::vector<const Op*> matmuls{&leader};
+  for (const Op* member : launch_group_members(plan, leader))
+    if (member->kind == OpKind::matmul) matmuls.push_back(member);
+  const auto computes = [&](const std::string& value) {
+    return std::any_of(matmuls.begin(), matmuls.end(), [&](const Op* m) { return m->result == value; });
+  };
+  if (matmuls.size() != 2 || geglu.operands.size() != 2 || geglu.operands[0] == geglu.operands[1] ||
+      !computes(geglu.operands[0]) || !computes(geglu.operands[1]))
+    return ", whose launch does not compute exactly this geglu's gate and up (its two matmuls)";
+  const int64_t rows = leader.get_int("rows");
+  if (rows % kGegluEpilogueRows != 0 || matmuls[1]->get_int("rows") != rows)
+    return ", whose matmuls' rows are not one multiple of " + std::to_string(kGegluEpilogueRows) +
+           " (a geglu epilogue computes segments of " + std::to_string(kGegluEpilogueRows) + " rows)";
+  const std::vector<const Op*> ops = plan.ops();
+  const auto at = [&](const Op* op) { return std::find(ops.begin(), ops.end(), op) - ops.begin(); };
+  if (at(&geglu) != at(matmuls[1]) + 1) return ", but does not follow its matmuls directly";
+  return {};
 }
 
 std::vector<const Op*> launch_group_members(const Plan& plan, const Op& leader) {

@@ -102,7 +102,8 @@ constexpr AttrSchema kQuantize{"quantize", AK::routes, false};
 constexpr AttrSchema kChainedLaunch{"launched_with", AK::value, false};
 constexpr AttrSchema kQuantizingNormAttrs[] = {kNormAttrs[0], kNormAttrs[1], kInPlace, kQuantize, kChainedLaunch};
 constexpr AttrSchema kScaleAttrs[] = {kInPlace, kChainedLaunch};
-constexpr AttrSchema kGegluAttrs[] = {kInPlace, kQuantize};
+// geglu-epilogue: the matmul whose launch (gate and up) computes this geglu too.
+constexpr AttrSchema kGegluAttrs[] = {kInPlace, kQuantize, kChainedLaunch};
 constexpr AttrSchema kRopeAttrs[] = {{"head_dim", AK::integer, true, 2, kMaxHeadDim},
                                      {"rotated_pairs", AK::integer, true, 0, kMaxHeadDim / 2},
                                      {"theta", AK::number, true},

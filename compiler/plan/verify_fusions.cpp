@@ -21,7 +21,8 @@ class FusionRules {
       : plan_(plan), ops_(ops), report_(report) {}
 
   bool run() {
-    return check_shared_activations() && check_launch_groups() && check_norm_chains() && check_attention_inputs();
+    return check_shared_activations() && check_launch_groups() && check_geglu_epilogues() && check_norm_chains() &&
+           check_attention_inputs();
   }
 
  private:
@@ -125,11 +126,12 @@ class FusionRules {
   }
 
   // group-matmuls: `launched_with = %p` is computed by p's launch, so p is an earlier matmul that
-  // launches itself and prepared this op's activations, with the same weight type, column count
-  // and group-capable route at every width, computing at most kMaxLaunchGroup matmuls.
+  // launches itself and prepared this op's activations, with the same column count and
+  // group-capable route at every width and p's weight type but for the last member, computing at
+  // most kMaxLaunchGroup matmuls.
   bool check_launch_groups() {
     std::map<std::string, const Op*> earlier;  // matmuls by result
-    std::map<std::string, int> members;        // by leader
+    std::map<std::string, std::vector<const Op*>> members;  // by leader
     for (const Op* op : ops_) {
       if (op->kind != OpKind::matmul) continue;
       if (const Attr* with = op->find("launched_with")) {
@@ -144,13 +146,38 @@ class FusionRules {
         if (!from || std::get<Ident>(from->value).text != activations_source(l))
           return fail(*op, "launched_with " + leader + ", whose prepared activations it does not read: add activations_from = " +
                                activations_source(l));
-        if (const std::string conflict = launch_group_conflict(plan_, l, *op); !conflict.empty())
+        std::vector<const Op*>& group = members[leader];
+        if (const std::string conflict = launch_group_conflict(plan_, l, *op, group); !conflict.empty())
           return fail(*op, "launched_with " + leader + conflict);
-        if (++members.try_emplace(leader, 1).first->second > kMaxLaunchGroup)
+        group.push_back(op);
+        if (static_cast<int>(group.size()) + 1 > kMaxLaunchGroup)
           return fail(*op, "launched_with " + leader + ", whose launch already computes " + std::to_string(kMaxLaunchGroup) +
                                " matmuls (at most " + std::to_string(kMaxLaunchGroup) + ")");
       }
       earlier[op->result] = op;
+    }
+    return true;
+  }
+
+  // geglu-epilogue: `launched_with = %p` on an op other than a matmul, naming an earlier matmul, is
+  // a geglu that p's launch computes (geglu_epilogue_conflict says when it can).
+  bool check_geglu_epilogues() {
+    std::map<std::string, const Op*> matmuls;  // by result
+    for (const Op* op : ops_) {
+      if (op->kind == OpKind::matmul) {
+        matmuls[op->result] = op;
+        continue;
+      }
+      const Attr* with = op->find("launched_with");
+      if (!with) continue;
+      const std::string leader = std::get<Ident>(with->value).text;
+      auto p = matmuls.find(leader.substr(1));
+      if (p == matmuls.end()) continue;  // norm-chains' or attention-inputs' rules
+      if (const Attr* further = p->second->find("launched_with"))
+        return fail(*op, "launched_with " + leader + ", which is launched with " + std::get<Ident>(further->value).text +
+                             " itself: name that one");
+      if (const std::string conflict = geglu_epilogue_conflict(plan_, *p->second, *op); !conflict.empty())
+        return fail(*op, "launched_with " + leader + conflict);
     }
     return true;
   }
@@ -171,13 +198,14 @@ class FusionRules {
       if (with) {
         const std::string name = std::get<Ident>(with->value).text;
         auto p = earlier.find(name.substr(1));
-        if (p != earlier.end() && p->second->kind == OpKind::rms_norm_rope) {  // attention-inputs' rules
+        if (p != earlier.end() && (p->second->kind == OpKind::rms_norm_rope ||  // attention-inputs' rules
+                                   p->second->kind == OpKind::matmul)) {        // geglu-epilogue's
           leader = nullptr;
           if (!op->result.empty()) earlier[op->result] = op;
           continue;
         }
         if (p == earlier.end() || p->second->kind != OpKind::add_rms_norm)
-          return fail(*op, "launched_with " + name + " is not an earlier add_rms_norm or rms_norm_rope");
+          return fail(*op, "launched_with " + name + " is not an earlier matmul, add_rms_norm or rms_norm_rope");
         const Op& l = *p->second;
         if (op->kind != OpKind::scale_by && op->kind != OpKind::rms_norm)
           return fail(*op, "launched_with " + name + ", an add_rms_norm: only a scale_by and an rms_norm continue " +

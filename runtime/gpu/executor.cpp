@@ -202,13 +202,9 @@ std::unique_ptr<Executor> Executor::create(const Plan& plan, const WeightSource&
     }
     w->arena.fill(options.poison_memory ? 0xFF : 0);
     w->staging = DeviceBuffer(static_cast<size_t>(3 * width * 4));
-    int64_t tickets = 1;
-    for (const Op* op : plan.ops())
-      if (op->kind == OpKind::attention && op->find("combine"))
-        tickets = std::max(tickets, attention_tickets(op->get_int("q_heads"), op->get_int("kv_heads")));
-    w->attention_tickets = DeviceBuffer(static_cast<size_t>(width * tickets * 4));
-    if (w->attention_tickets.ok()) w->attention_tickets.fill(0);
-    if (!w->staging.ok() || !w->attention_tickets.ok()) {
+    w->tickets = DeviceBuffer(static_cast<size_t>(step_tickets(plan, width) * 4));
+    if (w->tickets.ok()) w->tickets.fill(0);
+    if (!w->staging.ok() || !w->tickets.ok()) {
       diag.error({}, "out of device memory allocating the width-" + std::to_string(width) + " inputs");
       return nullptr;
     }

@@ -53,7 +53,7 @@ struct WidthState {
   DeviceBuffer staging;
   // The counters of attention kernels that merge their own splits (combine = last_block): zeroed
   // once, left zeroed by each launch, shared by the step's attention ops (they run one after another).
-  DeviceBuffer attention_tickets;
+  DeviceBuffer tickets;
   StepLaunches step;  // every op's launch records at this width
   cudaGraphExec_t graph = nullptr;
   size_t graph_nodes = 0;  // of the captured step

@@ -13,7 +13,7 @@ bool Executor::Impl::build_launches(WidthState& w, DiagnosticEngine& diag) {
   m.width = w.width;
   m.arena = static_cast<char*>(w.arena.get());
   m.staging = w.staging.as<int32_t>();
-  m.attention_tickets = w.attention_tickets.as<unsigned>();
+  m.tickets = w.tickets.as<unsigned>();
   m.sequences = options.max_sequences;
   m.rope_tables = options.rope_tables;
   m.attention_splits = options.attention_splits;

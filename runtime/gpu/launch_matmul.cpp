@@ -82,6 +82,14 @@ cudaError_t launch_mmq(cudaKernel_t quantize, cudaKernel_t kernel, const MatmulC
                        matmul_shared_bytes(plan::Route::mmq, c.type, c.width, row_warps), args, target);
 }
 
+// A geglu epilogue's segments are whole tiles of both members: one other member of the same rows,
+// a multiple of 256.
+bool geglu_epilogue_fits(const MatmulCall& c) {
+  const MatmulCall::GegluEpilogue& g = *c.geglu;
+  return c.group.size() == 1 && c.group[0].rows == c.rows && c.rows % matmul::kQ8SuperBlock == 0 && g.tickets &&
+         g.gate && g.up && g.y && aligned16(g.gate) && aligned16(g.up) && aligned16(g.y) && (!g.x_q || aligned16(g.x_q));
+}
+
 // mma16 and mma16h: the same grid of 16-row tiles and launch-group members over the same weight
 // layout; they differ in the activations' format and in row groups.
 cudaError_t launch_mma16(plan::Route route, cudaKernel_t quantize, cudaKernel_t kernel, const MatmulCall& c,
@@ -89,12 +97,15 @@ cudaError_t launch_mma16(plan::Route route, cudaKernel_t quantize, cudaKernel_t 
   if (!mma16_supports(c.type) || c.cols % matmul::kQ8SuperBlock != 0 || !c.scratch || !aligned16(c.scratch) ||
       !aligned16(c.x))
     return cudaErrorInvalidValue;
+  if (c.geglu && !geglu_epilogue_fits(c)) return cudaErrorInvalidValue;
   if (cudaError_t e = launch_quantize(quantize, c, target); e != cudaSuccess) return e;
   if (c.group.size() + 1 > kMma16MaxMembers) return cudaErrorInvalidValue;
   std::array<int64_t, kMma16MaxMembers> rows = {c.rows};
   Mma16Args args{{{c.weight, c.y, c.rows}}, {}, 1, c.scratch, c.cols, c.width, 0, mma16_row_groups_of(route, c.width)};
   for (const MatmulCall::GroupMember& g : c.group) {
-    if (!g.weight || !g.y || g.rows < 1) return cudaErrorInvalidValue;
+    const bool last = &g == &c.group.back();
+    if (!g.weight || !g.y || g.rows < 1 || (g.type != c.type && (!last || !mma16_supports(g.type))))
+      return cudaErrorInvalidValue;
     if (!aligned16(g.weight)) return cudaErrorMisalignedAddress;
     rows[args.member_count] = g.rows;
     args.members[args.member_count++] = {g.weight, g.y, g.rows};
@@ -104,8 +115,10 @@ cudaError_t launch_mma16(plan::Route route, cudaKernel_t quantize, cudaKernel_t 
   unsigned blocks = 0;
   for (int m = 0; m < args.member_count; ++m)
     args.member_end[m] = blocks += mma16_blocks(rows[m], args.k_split) * args.row_groups;
+  if (c.geglu) args.geglu = *c.geglu;
   return launch_kernel(kernel, blocks, matmul_shared_bytes(route, c.type, c.width, args.k_split), args, target);
 }
+
 
 cudaError_t launch_gemm_n(cudaKernel_t kernel, const MatmulCall& c, LaunchTarget target) {
   if (c.cols % plan::kGemmNKStep != 0 || !aligned16(c.x)) return cudaErrorInvalidValue;
@@ -217,6 +230,10 @@ cudaError_t prepare_cublas_weight(cudaKernel_t dequantize_f16, const void* weigh
   const DequantizeF16Args args{weight, static_cast<unsigned short*>(out_f16), rows, cols};
   const int64_t per_thread = cols % 8 == 0 ? 8 : 1;  // as the kernel decides
   return launch_kernel(dequantize_f16, grid_for(rows * cols / per_thread, matmul::kThreads), 0, args, target);
+}
+
+int64_t geglu_epilogue_tickets(plan::Route route, int64_t rows, int width) {
+  return rows / matmul::kQ8SuperBlock * mma16_row_groups_of(route, width);
 }
 
 }  // namespace g4c::gpu

@@ -160,9 +160,14 @@ cudaError_t StepBuilder::records_for(const Op& op, const OpKernels& k, OpLaunche
       MatmulCall c{weight.data, weight.f16, weight.type, weight.ne1, weight.ne0, x, y,
                    static_cast<int>(W), scratch(op), op.find("activations_from") != nullptr, {}, m_.limits};
       for (const Op* member : launch_group_members(plan_, op)) {
-        const WeightView m = m_.weight(member->weight);
-        c.group.push_back({m.data, f(member->result), m.ne1});
         l.group.push_back(member);
+        if (member->kind == OpKind::geglu) {  // geglu-epilogue
+          c.geglu = MatmulCall::GegluEpilogue{f(member->operands[0]), f(member->operands[1]), f(member->result),
+                                              member->find("quantize") ? scratch(*member) : nullptr, m_.tickets};
+          continue;
+        }
+        const WeightView m = m_.weight(member->weight);
+        c.group.push_back({m.data, f(member->result), m.ne1, m.type});
       }
       // A GEMM is enqueued with the executor's cuBLAS handle; the record needs none.
       return launch_matmul(route, k, c, target, nullptr);
@@ -229,7 +234,7 @@ cudaError_t StepBuilder::records_for(const Op& op, const OpKernels& k, OpLaunche
                       reinterpret_cast<float*>(activations + W * attention_partials_seq_offset(op)),
                       W,
                       static_cast<float>(op.get_number("scale")),
-                      m_.attention_tickets};
+                      m_.tickets};
       if (op.find("quantize")) c.x_q = activations;
       c.splits = m_.attention_splits;
       c.limits = m_.limits;
@@ -341,6 +346,18 @@ std::string SymbolicStep::kernel_key(cudaKernel_t kernel) const {
   return index < kernel_keys.size() ? kernel_keys[index] : "?";
 }
 
+int64_t step_tickets(const Plan& plan, int64_t width) {
+  int64_t tickets = 1;
+  for (const Op* op : plan.ops()) {
+    if (op->kind == OpKind::attention && op->find("combine"))
+      tickets = std::max(tickets, width * attention_tickets(op->get_int("q_heads"), op->get_int("kv_heads")));
+    const std::optional<Route> route = op->kind == OpKind::matmul ? route_at(*op, width) : std::nullopt;
+    if (route && geglu_epilogue_of(plan, *op))
+      tickets = std::max(tickets, geglu_epilogue_tickets(*route, op->get_int("rows"), static_cast<int>(width)));
+  }
+  return tickets;
+}
+
 std::optional<SymbolicStep> symbolic_step_launches(const Plan& plan, int64_t width, DeviceLimits limits,
                                                    DiagnosticEngine& diag, int64_t attention_splits) {
   if (!check_runnable(plan, diag)) return std::nullopt;
@@ -351,7 +368,7 @@ std::optional<SymbolicStep> symbolic_step_launches(const Plan& plan, int64_t wid
   m.width = width;
   m.arena = memory.take(width * plan.buffers->seq_bytes);
   m.staging = reinterpret_cast<const int32_t*>(memory.take(3 * width * 4));
-  m.attention_tickets = reinterpret_cast<unsigned*>(memory.take(width * 4));
+  m.tickets = reinterpret_cast<unsigned*>(memory.take(step_tickets(plan, width) * 4));
   m.sequences = width;
   m.limits = limits;
   m.attention_splits = attention_splits;

@@ -40,4 +40,12 @@ bool instance_bool(const plan::KernelInstance& k, std::string_view key) {
   return a && std::holds_alternative<bool>(a->value) && std::get<bool>(a->value);
 }
 
+std::string instance_quantize_format(const plan::KernelInstance& k) {
+  const std::string format = instance_ident(k, "quantize");
+  return format == "mma16"    ? "g4c::matmul::kActivationsMma16"
+         : format == "mma16h" ? "g4c::matmul::kActivationsMma16h"
+         : format == "q8_1"   ? "g4c::matmul::kActivationsQ81"
+                              : "g4c::matmul::kActivationsNone";
+}
+
 }  // namespace g4c

@@ -36,14 +36,27 @@ std::string matmul_mmq(const plan::KernelInstance& k) {
 
 std::string quantize_q8_1(const plan::KernelInstance&) { return "g4c::quantize_q8_1"; }
 
+// `epilogue = geglu` (geglu-epilogue): the launch also computes its members' geglu, quantized as
+// the instance's `quantize` says; `last_type = T` (group-matmuls): its last member's weights are T.
+std::string mma16_instance(std::string_view kernel, const plan::KernelInstance& k, int capacity) {
+  std::string name = instance_of(kernel, weight_block(k), capacity);
+  const bool geglu = instance_ident(k, "epilogue") == "geglu";
+  const std::string last_type = instance_ident(k, "last_type");
+  if (!geglu && last_type.empty()) return name;
+  name.pop_back();
+  name += ", " + (geglu ? instance_quantize_format(k) : std::string("g4c::kNoGegluEpilogue"));
+  if (!last_type.empty()) name += ", " + block_type_name(last_type);
+  return name + ">";
+}
+
 std::string matmul_mma16(const plan::KernelInstance& k) {
-  return instance_of("matmul_mma16", weight_block(k), matmul::mma16_capacity(capacity_argument(k)));
+  return mma16_instance("matmul_mma16", k, matmul::mma16_capacity(capacity_argument(k)));
 }
 
 std::string quantize_mma16(const plan::KernelInstance&) { return "g4c::quantize_mma16"; }
 
 std::string matmul_mma16h(const plan::KernelInstance& k) {
-  return instance_of("matmul_mma16h", weight_block(k), matmul::mma16h_capacity(capacity_argument(k)));
+  return mma16_instance("matmul_mma16h", k, matmul::mma16h_capacity(capacity_argument(k)));
 }
 
 std::string quantize_mma16h(const plan::KernelInstance&) { return "g4c::quantize_mma16h"; }

@@ -34,24 +34,15 @@ std::string ple_combine(const plan::KernelInstance& k) {
   return instance_of("ple_combine", {arg(instance_int(k, "width"))});
 }
 
-// `quantize = q8_1 | mma16 | mma16h` (quantize-in-producer) as the kernels' template argument.
-std::string quantize_format(const plan::KernelInstance& k) {
-  const std::string format = instance_ident(k, "quantize");
-  return format == "mma16"    ? "g4c::matmul::kActivationsMma16"
-         : format == "mma16h" ? "g4c::matmul::kActivationsMma16h"
-         : format == "q8_1"   ? "g4c::matmul::kActivationsQ81"
-                              : "g4c::matmul::kActivationsNone";
-}
-
 std::string rms_norm(const plan::KernelInstance& k) {
-  return instance_of("rms_norm", {arg(instance_int(k, "group")), arg(instance_bool(k, "weighted")), quantize_format(k)});
+  return instance_of("rms_norm", {arg(instance_int(k, "group")), arg(instance_bool(k, "weighted")), instance_quantize_format(k)});
 }
 
 // `scale`, `then_norm`, `quantize` (norm-chains): what the launch computes after the add and norm.
 std::string add_rms_norm(const plan::KernelInstance& k) {
   return instance_of("add_rms_norm", {arg(instance_int(k, "group")), arg(instance_bool(k, "weighted")),
                                       arg(instance_bool(k, "scale")), arg(instance_bool(k, "then_norm")),
-                                      quantize_format(k)});
+                                      instance_quantize_format(k)});
 }
 
 std::string rms_norm_rope(const plan::KernelInstance& k) {
@@ -87,7 +78,7 @@ std::string attention_partial(const plan::KernelInstance& k) {
 // `quantize` (quantize-in-producer): the O projection's activations too.
 std::string attention_combine(const plan::KernelInstance& k) {
   return instance_of("attention_combine",
-                     {arg(instance_int(k, "head_dim")), arg(instance_int(k, "q_heads")), quantize_format(k)});
+                     {arg(instance_int(k, "head_dim")), arg(instance_int(k, "q_heads")), instance_quantize_format(k)});
 }
 
 std::string random_weights(const plan::KernelInstance& k) {
@@ -96,7 +87,7 @@ std::string random_weights(const plan::KernelInstance& k) {
 
 std::string geglu(const plan::KernelInstance& k) {
   if (instance_ident(k, "quantize").empty()) return instance_of("geglu", {});
-  return instance_of("geglu_quantize", {quantize_format(k)});
+  return instance_of("geglu_quantize", {instance_quantize_format(k)});
 }
 std::string add(const plan::KernelInstance&) { return instance_of("add", {}); }
 std::string scale_by(const plan::KernelInstance&) { return instance_of("scale_by", {}); }

@@ -193,12 +193,12 @@ TEST(Fusions, NoneLeavesTheLoweredOps) {
 
 TEST(Fusions, AllRunsEveryFusionInPipelineOrder) {
   EXPECT_EQ(FusionOptions::all().enabled,
-            (std::vector<std::string>{"residual-norm", "norm-rope", "quantize-once", "group-matmuls", "quantize-in-producer",
+            (std::vector<std::string>{"residual-norm", "norm-rope", "quantize-once", "group-matmuls", "group-mixed-types", "quantize-in-producer", "geglu-epilogue",
                                       "norm-chains", "attention-inputs"}));
   // attention-combine measured slower (docs/perf.md): named in --fuse only.
   EXPECT_EQ(FusionOptions::known().enabled,
-            (std::vector<std::string>{"residual-norm", "norm-rope", "attention-combine", "quantize-once", "group-matmuls",
-                                      "quantize-in-producer", "norm-chains", "attention-inputs"}));
+            (std::vector<std::string>{"residual-norm", "norm-rope", "attention-combine", "quantize-once", "group-matmuls", "group-mixed-types",
+                                      "quantize-in-producer", "geglu-epilogue", "norm-chains", "attention-inputs"}));
   for (const std::string& name : FusionOptions::all().enabled) {
     auto pass = std::find_if(pass_pipeline().begin(), pass_pipeline().end(),
                              [&](const PassInfo& p) { return p.name == name; });

@@ -168,20 +168,22 @@ TEST(Storage, SharedActivationsKeepTheProducersScratchLive) {
             attention_partials_seq_offset(*attention) + 16 * kAttentionMaxSplits * (256 + 2) * 4);
 }
 
-// group-matmuls, norm-chains and attention-inputs: an op launched with another is written when that one runs, so
+// group-matmuls, geglu-epilogue, norm-chains and attention-inputs: an op launched with another is written when that one runs, so
 // its storage (and its scratch) is live from the leader's position (no value between them may take
 // its bytes), and it launches nothing of its own at any width.
 TEST(Storage, LaunchGroupMembersAreLiveFromTheirLeader) {
   Plan plan = compile_shipped("gemma4-12b.toml", {1, 8});
   StorageAnalysis s = analyze_storage(plan);
-  int grouped = 0, chained = 0, attention_inputs = 0;
+  int grouped = 0, epilogues = 0, chained = 0, attention_inputs = 0;
   for (const Op* op : plan.ops()) {
     const Attr* with = op->find("launched_with");
     if (!with) continue;
     const std::string leader_name = std::get<Ident>(with->value).text.substr(1);
-    ++(op->kind == OpKind::matmul                               ? grouped
-       : find_op(plan, leader_name)->kind == OpKind::rms_norm_rope ? attention_inputs
-                                                                  : chained);
+    const OpKind leader_kind = find_op(plan, leader_name)->kind;
+    ++(op->kind == OpKind::matmul                 ? grouped
+       : leader_kind == OpKind::matmul          ? epilogues
+       : leader_kind == OpKind::rms_norm_rope   ? attention_inputs
+                                                : chained);
     for (int64_t width : plan.header.widths)
       for (const KernelInstance& k : kernels_for(plan, *op, width)) EXPECT_TRUE(runs_at_load(k.family)) << k.key();
     if (op->result.empty()) continue;  // a kv_write
@@ -190,8 +192,11 @@ TEST(Storage, LaunchGroupMembersAreLiveFromTheirLeader) {
     if (s.roots.count(op->result)) EXPECT_EQ(s.roots.at(op->result).def, leader.def) << op->result;
     if (s.roots.count(scratch_name(*op))) EXPECT_EQ(s.roots.at(scratch_name(*op)).def, leader.def) << op->result;
   }
-  // K (and V where it is Q4_K) with Q, up with gate: 40 + 20 + 8 + 48.
-  EXPECT_EQ(grouped, 40 + 20 + 8 + 48);
+  // K with Q on every layer, and V on the 40 sliding layers (the 20 Q6_K ones by
+  // group-mixed-types), up with gate: 48 + 40 + 48.
+  EXPECT_EQ(grouped, 48 + 40 + 48);
+  // Every layer's geglu with its gate/up launch.
+  EXPECT_EQ(epilogues, 48);
   // The FFN norm with the post-attention norm, the scale and the next attention norm with the
   // post-FFN norm (but the final norm, in place): 48 + 48 + 47.
   EXPECT_EQ(chained, 48 + 48 + 47);

@@ -431,6 +431,15 @@ TEST_F(ExecutorTest, LaunchGroupsMatchSeparateLaunches) {
       expect_fusion_exact(*this, model, route_options(RoutePolicy::default_rules, layers), "group-matmuls");
 }
 
+// group-mixed-types on the GPU: the Q4_K launch computes a Q6_K V as its last member (the
+// kernel's LastBlock, picked per block) as V's own launch does: identical logits on mma16 (in row
+// groups from N = 16), mma16h, and mma16 below N = 4 with mma16h from there.
+TEST_F(ExecutorTest, MixedTypeGroupsMatchSeparateLaunches) {
+  for (const char* layers : {kLayerMatmulsOnMma16, kLayerMatmulsOnMma16h, kLayerMatmulsOnMma16hFrom4})
+    expect_fusion_exact(*this, "synthetic/q4_k-v-q6_k.toml", route_options(RoutePolicy::default_rules, layers),
+                        "group-mixed-types");
+}
+
 // quantize-in-producer on the GPU: the norms and GEGLU write the activations the routes' own
 // kernels would (one lane function over the same floats), for mma16, mma16h's fp16 and mmq's q8_1:
 // identical logits; a wrong row, super-block, format or scratch is not.
@@ -455,6 +464,24 @@ TEST_F(ExecutorTest, NormChainsMatchSeparateLaunches) {
                       "norm-chains");
   expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::no_mma16, ""), "norm-chains");
   expect_fusion_exact(*this, "synthetic/pairing-12b-tiny.toml", route_options(RoutePolicy::default_rules, ""), "norm-chains");
+}
+
+// geglu-epilogue on the GPU: the last block to finish each 256-row segment of the gate/up launch
+// computes the segment's geglu and down's activations with geglu_quantize's own function:
+// identical logits on mma16 (in row groups from N = 16), mma16h (one row group), mma16 below
+// N = 4 and mma16h from there, and with down reading q8_1 (mmq) or floats (ws). Thirty staggered
+// steps reuse the counters, which a launch that left them set would get wrong.
+TEST_F(ExecutorTest, GegluEpilogueMatchesItsOwnLaunch) {
+  for (const char* layers : {kLayerMatmulsOnMma16, kLayerMatmulsOnMma16h, kLayerMatmulsOnMma16hFrom4})
+    expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::default_rules, layers),
+                        "geglu-epilogue");
+  for (const char* down : {"ffn_gate=mma16;ffn_up=mma16;ffn_down=mmq", "ffn_gate=mma16;ffn_up=mma16;ffn_down=ws"})
+    expect_fusion_exact(*this, "synthetic/quant-q4_k.toml", route_options(RoutePolicy::default_rules, down),
+                        "geglu-epilogue");
+  expect_fusion_exact(*this, "synthetic/quant-q6_k.toml", route_options(RoutePolicy::default_rules, kLayerMatmulsOnMma16),
+                      "geglu-epilogue");
+  expect_fusion_exact(*this, "synthetic/heads-256-q4_k.toml", route_options(RoutePolicy::default_rules, ""),
+                      "geglu-epilogue");
 }
 
 // attention-inputs on the GPU: the Q norm's launch computes K's norm and RoPE, V's norm and the KV

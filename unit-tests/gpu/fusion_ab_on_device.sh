@@ -5,7 +5,11 @@
 # default fusions' kernels (TESTS, a gtest filter, beside executor vs interpreter on the default
 # and mma16 routes and the 12B and E4B batched vs single), compute-sanitizer memcheck of MEMCHECK
 # (a gtest filter), and a profile of the default plan at N = 1 (the in-graph split per op kind).
-# G4C_AB_ORACLES=0 leaves the oracles out of the tests step (after a whole-suite call).
+# G4C_AB_ORACLES=0 leaves the oracles out of the tests step (after a whole-suite call);
+# G4C_AB_BENCH_UNTIL=S stops starting benches once S seconds are left (default 360), for a short
+# lease;
+# G4C_AB_BASE_PLAN=PLAN adds a third variant, `base` (a plan an earlier g4c compiled, for a change
+# that has no switch of its own), to the rounds.
 # Logs: $OUT/FUSION.tgz.
 #   G4C_DEADLINE=560 unit-tests/gpu/fusion_ab_on_device.sh quantize-in-producer \
 #     'OpsTest.*:ExecutorTest.QuantizeInProducer*' 'OpsTest.NormAndGeglu*:ExecutorTest.QuantizeInProducer*'
@@ -18,10 +22,15 @@ without=$(build/bin/g4c compile models/synthetic/pairing-12b-tiny.toml --batch 1
 build/bin/g4c compile models/gemma4-12b.toml --batch 1,8,16,32 --context 4096 -o build/plans/12b-with.plan
 build/bin/g4c compile models/gemma4-12b.toml --batch 1,8,16,32 --context 4096 --fuse=$without -o build/plans/12b-without.plan
 echo "without $fusion: --fuse=$without" > $r/variants.txt
+variants="with without"
+if [ -n "${G4C_AB_BASE_PLAN:-}" ]; then
+  cp "$G4C_AB_BASE_PLAN" build/plans/12b-base.plan && variants="with without base"
+  echo "base: $G4C_AB_BASE_PLAN" >> $r/variants.txt
+fi
 for round in 1 2; do
-  order="with without"; [ $round = 2 ] && order="without with"
+  order=$variants; [ $round = 2 ] && order=$(echo $variants | tr ' ' '\n' | tac | paste -sd' ')
   for variant in $order; do
-    [ $(left) -gt 360 ] || break
+    [ $(left) -gt ${G4C_AB_BENCH_UNTIL:-360} ] || break
     step bench-$variant-$round timeout 90 build/bin/g4run bench build/plans/12b-$variant.plan --weights random:seed=1 \
       --batch 1,8,16,32 --context 1024
   done

@@ -93,11 +93,12 @@ TEST(StepLaunches, GeometryFollowsTheDeviceDescription) {
       if (l.op->result == "l0.q") return std::get<gpu::KernelLaunch>(l.records.back()).dims;
     return gpu::LaunchDims{};
   };
-  // Q and K, 384 tiles of 16 rows: four warps a tile on 132 SMs, a warp a tile (a block per four
-  // tiles, no reduction in shared memory) where 16 SMs cannot hold them in one wave.
-  EXPECT_EQ(qk_grid(132).grid.x, 384u);
+  // Q, K and V (layer 0's Q6_K V the group's last member), 512 tiles of 16 rows: four warps a
+  // tile on 132 SMs, a warp a tile (a block per four tiles, no reduction in shared memory) where 16
+  // SMs cannot hold them in one wave.
+  EXPECT_EQ(qk_grid(132).grid.x, 512u);
   EXPECT_GT(qk_grid(132).shared_bytes, 0u);
-  EXPECT_EQ(qk_grid(16).grid.x, 96u);
+  EXPECT_EQ(qk_grid(16).grid.x, 128u);
   EXPECT_EQ(qk_grid(16).shared_bytes, 0u);
 }
 

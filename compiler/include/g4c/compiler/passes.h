@@ -72,10 +72,16 @@ void run_quantize_once(plan::Plan& plan, PassContext& ctx);
 // column count and group-capable route (mma16) at every width, is computed by that one's launch
 // (`launched_with`), up to plan::kMaxLaunchGroup matmuls a launch.
 void run_group_matmuls(plan::Plan& plan, PassContext& ctx);
+// group-mixed-types: a matmul group-matmuls left apart for its weight type alone joins the launch
+// group of its input as the last member (`launched_with`; the leader's kernel's `last_type`).
+void run_group_mixed_types(plan::Plan& plan, PassContext& ctx);
 // quantize-in-producer: the rms_norm or geglu producing a matmul's input also writes its int8
 // activations (`quantize = q8_1 | mma16`); the matmuls of that input read them
 // (`activations_from = %producer`) and launch no quantization of their own.
 void run_quantize_in_producer(plan::Plan& plan, PassContext& ctx);
+// geglu-epilogue: the geglu of a launch group's two matmuls (gate and up) is computed by that
+// launch (`launched_with = %leader`), in the last blocks to finish each 256-row segment.
+void run_geglu_epilogue(plan::Plan& plan, PassContext& ctx);
 // norm-chains: an add_rms_norm over whole rows also computes the layer scale in place over its
 // result and the next weighted rms_norm of that row (`launched_with = %add_rms_norm` on both),
 // one launch instead of up to three.

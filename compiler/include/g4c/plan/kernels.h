@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,17 +52,31 @@ int64_t launches_per_step(const Plan& plan, const Op& op, int64_t width);
 // others carry `activations_from` and launch everything but this instance.
 std::optional<KernelInstance> activation_kernel(Route route, QuantType type);
 
-// Why `member` cannot be computed by `leader`'s launch (group-matmuls, `launched_with`), or ""
-// when it can: one weight type and column count, the same group-capable route at every width.
-// The text follows "launched_with %leader" in the verifier's messages; the pass groups only where
-// it is empty.
-std::string launch_group_conflict(const Plan& plan, const Op& leader, const Op& member);
+// Why `member` cannot be computed by `leader`'s launch (group-matmuls, `launched_with`) after
+// `earlier_members`, or "" when it can: the same group-capable route at every width, and the
+// leader's weight type but for the last member (the kernel's LastBlock: the 12B's
+// Q6_K V after Q4_K Q and K), so none joins after a member of another type. The text follows
+// "launched_with %leader" in the verifier's messages; the pass groups only where it is empty.
+std::string launch_group_conflict(const Plan& plan, const Op& leader, const Op& member,
+                                  std::span<const Op* const> earlier_members);
 
 // Whose preparation of its input a matmul reads: its `activations_from`, or itself ("%name").
 std::string activations_source(const Op& matmul);
 
-// The matmuls whose `launched_with` names `leader`, in plan order: what its launch computes beside it.
+// The ops whose `launched_with` names `leader`, in plan order: what its launch computes beside it
+// (a matmul's: the matmuls of its group, then the geglu of geglu-epilogue).
 std::vector<const Op*> launch_group_members(const Plan& plan, const Op& leader);
+
+// geglu-epilogue: a launch of two matmuls (gate and up) also computes their geglu
+// (`launched_with = %leader` on it), a segment of kGegluEpilogueRows rows at a time, in the last
+// block to finish that segment's tiles. The geglu a matmul's launch computes, or null.
+inline constexpr int64_t kGegluEpilogueRows = 256;
+const Op* geglu_epilogue_of(const Plan& plan, const Op& matmul);
+// Why `geglu` cannot be computed by `leader`'s launch, or "" when it can: it is the geglu of
+// exactly the launch's two matmuls (a launch group, so on mma16 or mma16h at every width), of one
+// row count that is a multiple of kGegluEpilogueRows, right after them. The text follows
+// "launched_with %leader" in the verifier's messages; the pass fuses only where it is empty.
+std::string geglu_epilogue_conflict(const Plan& plan, const Op& leader, const Op& geglu);
 
 // attention-inputs: a layer's Q norm+RoPE launch also computes its K norm+RoPE (none into a v_only
 // cache), its V norm and the KV write of both (`launched_with = %q` on each; kernel

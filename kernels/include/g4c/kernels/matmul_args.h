@@ -51,6 +51,20 @@ struct Mma16Member {
   float* y;
   long long rows;
 };
+// geglu-epilogue: a launch of two members, gate and up, of rows a multiple of 256 also computes
+// y = gelu_tanh(gate) · up and, in the format of the kernel's GEGLU_QUANTIZE template argument, the
+// next matmul's activations: the last block to finish a 256-row segment (of either member, for
+// its row group) computes that segment, as geglu_quantize computes it. `tickets`: a zeroed counter
+// per (segment, row group), left zeroed.
+struct Mma16Geglu {
+  const float* gate;
+  const float* up;
+  float* y;
+  void* x_q;
+  unsigned* tickets;
+};
+// GEGLU_QUANTIZE of a launch without the epilogue (else a kActivations* format, None included).
+inline constexpr int kNoGegluEpilogue = -1;
 struct Mma16Args {
   Mma16Member members[kMma16MaxMembers];
   unsigned member_end[kMma16MaxMembers];  // the grid's blocks of members 0..m (cumulative)
@@ -60,6 +74,7 @@ struct Mma16Args {
   int width;
   int k_split;     // warps per 16-row tile (1, 2 or 4), splitting its super-blocks; 4 / k_split tiles a block
   int row_groups;  // blocks per tile block, each taking `capacity` activation rows (mma16_row_groups)
+  Mma16Geglu geglu;  // read by GEGLU_QUANTIZE != kNoGegluEpilogue instances only
 };
 
 // quantize_q8_1, quantize_mma16, quantize_mma16h: x f32 [width][cols] → a route's activations

@@ -29,5 +29,8 @@ std::string block_type_name(std::string_view quant_type);
 int64_t instance_int(const plan::KernelInstance& k, std::string_view key);
 std::string instance_ident(const plan::KernelInstance& k, std::string_view key);
 bool instance_bool(const plan::KernelInstance& k, std::string_view key);
+// `quantize = q8_1 | mma16 | mma16h` (quantize-in-producer) as the kernels' template argument
+// (g4c::matmul::kActivations*; None without the constant).
+std::string instance_quantize_format(const plan::KernelInstance& k);
 
 }  // namespace g4c

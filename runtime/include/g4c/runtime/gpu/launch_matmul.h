@@ -14,9 +14,11 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "g4c/kernels/matmul_args.h"
 #include "g4c/plan/plan.h"
 #include "g4c/runtime/gpu/launch_record.h"
 #include "g4c/spec/quant_type.h"
@@ -41,16 +43,28 @@ struct MatmulCall {
   // (the plan's `activations_from`): the activation kernel is not run, and `kernels` lacks it.
   bool activations_ready = false;
   // The other members of the op's launch group (the plan's `launched_with`, mma16 only): matmuls of
-  // the same x and weight type, computed by this launch into their own outputs.
+  // the same x and weight type — but the last, whose type the kernel instance names as its
+  // `last_type` —, computed by this launch into their own outputs.
   struct GroupMember {
     const void* weight;  // in the mma16 layout, rows × cols
     float* y;            // width × rows
     int64_t rows;
+    QuantType type;
   };
   std::vector<GroupMember> group;
   // The device the grid is shaped for (SMs, shared memory a block may take); zero: the current one.
   DeviceLimits limits;
+  // geglu-epilogue (mma16/mma16h; one group member of the op's rows, a multiple of 256; the main
+  // kernel an `epilogue = geglu` instance): the launch also writes y = gelu_tanh(gate) · up (width ×
+  // rows each, 16-byte aligned; y may be gate) and, where the instance quantizes, the next
+  // matmul's activations at x_q. `tickets`: geglu_epilogue_tickets zeroed counters, left zeroed.
+  using GegluEpilogue = Mma16Geglu;
+  std::optional<GegluEpilogue> geglu;
 };
+
+// The counters a launch with a geglu epilogue over members of `rows` rows takes at `width`: one
+// per (256-row segment, row group).
+int64_t geglu_epilogue_tickets(plan::Route route, int64_t rows, int width);
 
 // `kernels`: the op's instances at this width (plan::kernels_for) by role, resolved by the caller
 // from a KernelLibrary (KernelLibrary::by_role): `main` the route's matmul kernel (none on cublas);

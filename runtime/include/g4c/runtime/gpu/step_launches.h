@@ -42,12 +42,17 @@ inline RopeTableKey rope_table_key(const plan::Op& rms_norm_rope) {
           rms_norm_rope.get_number("theta")};
 }
 
+// The zeroed counters the last-block kernels of one width's step take (StepMemory::tickets), at
+// least one: a `combine = last_block` attention's per row, a geglu epilogue's per segment and row
+// group. Kernels run one after another and leave them zeroed, so the step shares one set.
+int64_t step_tickets(const plan::Plan& plan, int64_t width);
+
 // Where one width's step reads and writes, and what it launches.
 struct StepMemory {
   int64_t width = 0;
   char* arena = nullptr;                   // width × the plan's buffers' seq_bytes
   const int32_t* staging = nullptr;        // the step's tokens, positions and sequences, width each
-  unsigned* attention_tickets = nullptr;   // zeroed counters of last_block attention kernels
+  unsigned* tickets = nullptr;             // zeroed counters of last-block kernels (step_tickets)
   int64_t sequences = 0;                   // rows each KV cache holds
   bool rope_tables = true;                 // false: the norm+RoPE kernels compute each angle
   int64_t attention_splits = 0;            // 0: attention_splits' choice at each width; else fixed
