@@ -9,7 +9,8 @@
 # G4C_AB_BENCH_UNTIL=S stops starting benches once S seconds are left (default 360), for a short
 # lease;
 # G4C_AB_BASE_PLAN=PLAN adds a third variant, `base` (a plan an earlier g4c compiled, for a change
-# that has no switch of its own), to the rounds.
+# that has no switch of its own), to the rounds; G4C_AB_BASE_FUSE=LIST makes `base` the 12B
+# compiled with --fuse=LIST (a second fusion's A/B in the same rounds).
 # Logs: $OUT/FUSION.tgz.
 #   G4C_DEADLINE=560 unit-tests/gpu/fusion_ab_on_device.sh quantize-in-producer \
 #     'OpsTest.*:ExecutorTest.QuantizeInProducer*' 'OpsTest.NormAndGeglu*:ExecutorTest.QuantizeInProducer*'
@@ -26,6 +27,10 @@ variants="with without"
 if [ -n "${G4C_AB_BASE_PLAN:-}" ]; then
   cp "$G4C_AB_BASE_PLAN" build/plans/12b-base.plan && variants="with without base"
   echo "base: $G4C_AB_BASE_PLAN" >> $r/variants.txt
+elif [ -n "${G4C_AB_BASE_FUSE:-}" ]; then
+  build/bin/g4c compile models/gemma4-12b.toml --batch 1,8,16,32 --context 4096 --fuse=$G4C_AB_BASE_FUSE \
+    -o build/plans/12b-base.plan && variants="with without base"
+  echo "base: --fuse=$G4C_AB_BASE_FUSE" >> $r/variants.txt
 fi
 for round in 1 2; do
   order=$variants; [ $round = 2 ] && order=$(echo $variants | tr ' ' '\n' | tac | paste -sd' ')
