@@ -14,18 +14,12 @@ namespace {
 
 constexpr std::string_view kPass = "geglu-epilogue";
 
-const Op* op_of(const Plan& plan, const std::string& result) {
-  for (const Op* op : plan.ops())
-    if (op->result == result) return op;
-  return nullptr;
-}
-
-// The matmul whose launch computes `value`, or null.
-const Op* launching_matmul(const Plan& plan, const std::string& value) {
-  const Op* op = op_of(plan, value);
+// The matmul before `before` in `ops` whose launch computes `value` (its leader's, or its own), or null.
+const Op* launching_matmul(std::vector<Op>& ops, size_t before, const std::string& value) {
+  const Op* op = fusion::producer_of(ops, before, value);
   if (!op || op->kind != OpKind::matmul) return nullptr;
   const Attr* with = op->find("launched_with");
-  return with ? op_of(plan, std::get<Ident>(with->value).text.substr(1)) : op;
+  return with ? fusion::producer_of(ops, before, std::get<Ident>(with->value).text.substr(1)) : op;
 }
 
 }  // namespace
@@ -33,9 +27,10 @@ const Op* launching_matmul(const Plan& plan, const std::string& value) {
 void run_geglu_epilogue(Plan& plan, PassContext& ctx) {
   if (!ctx.fusions.runs(kPass)) return;
   for (Block& block : plan.blocks)
-    for (Op& op : block.ops) {
+    for (size_t i = 0; i < block.ops.size(); ++i) {
+      Op& op = block.ops[i];
       if (op.kind != OpKind::geglu || op.find("launched_with") || op.operands.empty()) continue;
-      const Op* leader = launching_matmul(plan, op.operands[0]);
+      const Op* leader = launching_matmul(block.ops, i, op.operands[0]);
       if (leader && geglu_epilogue_conflict(plan, *leader, op).empty())
         op.set("launched_with", Ident{"%" + leader->result});
     }

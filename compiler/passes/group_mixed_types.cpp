@@ -18,13 +18,6 @@ namespace {
 
 constexpr std::string_view kPass = "group-mixed-types";
 
-// The matmuls `leader`'s launch computes beside it, in plan order.
-std::vector<const Op*> matmul_members(const Plan& plan, const Op& leader) {
-  std::vector<const Op*> members = launch_group_members(plan, leader);
-  std::erase_if(members, [](const Op* m) { return m->kind != OpKind::matmul; });
-  return members;
-}
-
 }  // namespace
 
 void run_group_mixed_types(Plan& plan, PassContext& ctx) {
@@ -38,7 +31,7 @@ void run_group_mixed_types(Plan& plan, PassContext& ctx) {
       if (op.kind != OpKind::matmul || op.find("launched_with")) continue;
       auto [it, first] = leaders.emplace(activations_source(op), &op);
       if (first || op.get_ident("type") == it->second->get_ident("type")) continue;
-      const std::vector<const Op*> group = matmul_members(plan, *it->second);
+      const std::vector<const Op*> group = launch_group_matmuls(plan, *it->second);
       // The group's members so far all come before it: it joins last.
       const bool last = std::all_of(group.begin(), group.end(), [&](const Op* m) { return position[m->result] < i; });
       if (!last || static_cast<int>(group.size()) + 1 >= kMaxLaunchGroup ||

@@ -21,16 +21,18 @@ std::vector<KernelInstance> matmul_kernels(const Plan& plan, const Op& op, int64
   const WeightDecl* w = plan.find_weight(op.weight);
   if (!route || !w) return {};
   std::vector<KernelInstance> k = matmul_route_kernels(*route, w->type, width);
+  const Op* geglu = geglu_epilogue_of(plan, op);
+  const std::vector<const Op*> members = launch_group_matmuls(plan, op);
+  const Op* other_type = !members.empty() && members.back()->get_ident("type") != op.get_ident("type")
+                             ? members.back()  // group-mixed-types: the kernel's LastBlock
+                             : nullptr;
   for (KernelInstance& i : k) {
     if (kernel_role(i.family) != KernelRole::main) continue;
-    if (const Op* geglu = geglu_epilogue_of(plan, op)) {  // geglu-epilogue: the main kernel computes it too
+    if (geglu) {  // geglu-epilogue: the main kernel computes it too
       i.constants.push_back({"epilogue", Ident{"geglu"}});
       i = with_quantize(*geglu, width, std::move(i));
     }
-    const std::vector<const Op*> members = launch_group_members(plan, op);
-    const auto last = std::find_if(members.rbegin(), members.rend(), [](const Op* m) { return m->kind == OpKind::matmul; });
-    if (last != members.rend() && (*last)->get_ident("type") != op.get_ident("type"))  // a mixed-type group
-      i.constants.push_back({"last_type", Ident{(*last)->get_ident("type")}});
+    if (other_type) i.constants.push_back({"last_type", Ident{other_type->get_ident("type")}});
   }
   if (op.find("launched_with"))  // the leader's launch computes it (group-matmuls): only load-time work is its own
     std::erase_if(k, [](const KernelInstance& i) { return !runs_at_load(i.family); });
@@ -282,6 +284,12 @@ std::string attention_inputs_conflict(const Plan& plan, const AttentionInputs& i
   return storage_clash(in, storage);
 }
 
+std::vector<const Op*> launch_group_matmuls(const Plan& plan, const Op& leader) {
+  std::vector<const Op*> matmuls = launch_group_members(plan, leader);
+  std::erase_if(matmuls, [](const Op* m) { return m->kind != OpKind::matmul; });
+  return matmuls;
+}
+
 const Op* geglu_epilogue_of(const Plan& plan, const Op& matmul) {
   if (matmul.kind != OpKind::matmul) return nullptr;
   for (const Op* member : launch_group_members(plan, matmul))
@@ -292,9 +300,8 @@ const Op* geglu_epilogue_of(const Plan& plan, const Op& matmul) {
 std::string geglu_epilogue_conflict(const Plan& plan, const Op& leader, const Op& geglu) {
   if (geglu.kind != OpKind::geglu)
     return ", a matmul: only the geglu of its launch's two matmuls joins it (geglu-epilogue)";
-  std::vector<const Op*> matmuls{&leader};
-  for (const Op* member : launch_group_members(plan, leader))
-    if (member->kind == OpKind::matmul) matmuls.push_back(member);
+  std::vector<const Op*> matmuls = launch_group_matmuls(plan, leader);
+  matmuls.insert(matmuls.begin(), &leader);
   const auto computes = [&](const std::string& value) {
     return std::any_of(matmuls.begin(), matmuls.end(), [&](const Op* m) { return m->result == value; });
   };

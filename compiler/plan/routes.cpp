@@ -4,6 +4,7 @@
 
 #include "g4c/kernels/matmul_args.h"
 #include "g4c/kernels/weight_layouts_host.h"
+#include "g4c/plan/kernels.h"
 
 namespace g4c::plan {
 
@@ -11,6 +12,7 @@ namespace g4c::plan {
 static_assert(kMmqKStep == matmul::kQ8SuperBlock, "mmq and mma16 step over the kernels' 256-weight super-block");
 static_assert(matmul::kQ8RowBytes * 32 == kMmqKStep * 36, "q8_1 activations take 36 bytes per 32 values");
 static_assert(kMaxLaunchGroup == kMma16MaxMembers, "an mma16 launch holds a whole launch group");
+static_assert(kGegluEpilogueRows == matmul::kQ8SuperBlock, "a geglu epilogue's segment is a super-block of activations");
 
 bool reads_layout(OpKind kind, QuantType type, WeightLayout layout) {
   return layout == WeightLayout::gguf || (kind == OpKind::embed_gather && layout == WeightLayout::mma16 && mma16_supports(type));

@@ -51,8 +51,9 @@ struct WidthState {
   // them into the arena, so a graph replay (or a profile run) always starts from real inputs even
   // though later values reuse the inputs' storage.
   DeviceBuffer staging;
-  // The counters of attention kernels that merge their own splits (combine = last_block): zeroed
-  // once, left zeroed by each launch, shared by the step's attention ops (they run one after another).
+  // The counters of the step's last-block kernels (attention's combine = last_block, a matmul's
+  // geglu epilogue; step_tickets): zeroed once, left zeroed by each launch, shared by the step's
+  // ops (they run one after another).
   DeviceBuffer tickets;
   StepLaunches step;  // every op's launch records at this width
   cudaGraphExec_t graph = nullptr;

@@ -119,7 +119,6 @@ cudaError_t launch_mma16(plan::Route route, cudaKernel_t quantize, cudaKernel_t 
   return launch_kernel(kernel, blocks, matmul_shared_bytes(route, c.type, c.width, args.k_split), args, target);
 }
 
-
 cudaError_t launch_gemm_n(cudaKernel_t kernel, const MatmulCall& c, LaunchTarget target) {
   if (c.cols % plan::kGemmNKStep != 0 || !aligned16(c.x)) return cudaErrorInvalidValue;
   const int row_warps = row_warps_for(plan::Route::gemm_n, c);

@@ -66,6 +66,8 @@ std::string activations_source(const Op& matmul);
 // The ops whose `launched_with` names `leader`, in plan order: what its launch computes beside it
 // (a matmul's: the matmuls of its group, then the geglu of geglu-epilogue).
 std::vector<const Op*> launch_group_members(const Plan& plan, const Op& leader);
+// Of those, the matmuls (group-matmuls, group-mixed-types), in plan order.
+std::vector<const Op*> launch_group_matmuls(const Plan& plan, const Op& leader);
 
 // geglu-epilogue: a launch of two matmuls (gate and up) also computes their geglu
 // (`launched_with = %leader` on it), a segment of kGegluEpilogueRows rows at a time, in the last
