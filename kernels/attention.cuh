@@ -437,15 +437,9 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_partial(Attention
   attention_split<RING, HEAD_DIM, Q_HEADS, KV_HEADS, Elem, WINDOW, V_ONLY, ROTATED_PAIRS>(a, split, kv_head, row,
                                                                                         first_head, seq);
   if constexpr (FUSED_COMBINE) {
-    __shared__ unsigned ticket;
     __shared__ float weights[Tiling::kHeads][kAttentionMaxSplits];
     unsigned* counter = a.tickets + (static_cast<long long>(row) * KV_HEADS + kv_head) * Tiling::kHeadBlocks + head_block;
-    __threadfence();  // this block's partials, before its ticket
-    __syncthreads();
-    if (threadIdx.x == 0) ticket = atomicAdd(counter, 1u);
-    __syncthreads();
-    if (ticket != static_cast<unsigned>(a.splits - 1)) return;
-    __threadfence();  // every other block's partials, after the last ticket
+    if (take_block_ticket(counter) != static_cast<unsigned>(a.splits - 1)) return;
     const float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
     combine_heads<HEAD_DIM, Q_HEADS, Tiling::kThreads, Tiling::kHeads>(partials, first_head, a.splits, out, weights);
     if (threadIdx.x == 0) *counter = 0;

@@ -36,17 +36,35 @@ __global__ void __launch_bounds__(kElementwiseThreads) geglu(ElementwiseArgs a) 
   elementwise<true>(a, [](float gate, float up) { return gelu_tanh(gate) * up; });
 }
 
-// Row n's 256-value super-block kb of geglu, eight values a lane: computed, written to y and, for
-// QUANTIZE other than kActivationsNone, quantized into the next matmul's activations. COHERENT
-// reads gate and up from L2: a matmul epilogue reads what other blocks of its grid just wrote.
-template <int QUANTIZE, bool COHERENT>
-__device__ inline void geglu_super_block(const float* gate, const float* up, float* y, void* x_q, long long cols,
-                                         int rows, int n, long long kb, int lane) {
-  const long long at = n * cols + kb * matmul::kQ8SuperBlock + 8 * lane;
+// Where a lane's eight values of row n's super-block kb of a geglu start.
+__device__ inline long long geglu_lane_offset(long long cols, int n, long long kb, int lane) {
+  return n * cols + kb * matmul::kQ8SuperBlock + 8 * lane;
+}
+
+// One lane's eight gate and up values of a (row, 256-value super-block) of geglu, at `at`.
+// COHERENT reads them from L2: a matmul epilogue reads what other blocks of its grid just wrote.
+struct GegluLaneInputs {
+  float4 gate[2], up[2];
+};
+template <bool COHERENT>
+__device__ inline GegluLaneInputs load_geglu_lane(const float* gate, const float* up, long long at) {
+  GegluLaneInputs in;
+  for (int h = 0; h < 2; ++h) {
+    in.gate[h] = COHERENT ? __ldcg(reinterpret_cast<const float4*>(gate + at + 4 * h)) : load_float4(gate + at + 4 * h);
+    in.up[h] = COHERENT ? __ldcg(reinterpret_cast<const float4*>(up + at + 4 * h)) : load_float4(up + at + 4 * h);
+  }
+  return in;
+}
+
+// Row n's super-block kb of geglu from a lane's inputs: computed, written to y and, for QUANTIZE
+// other than kActivationsNone, quantized into the next matmul's activations (a whole warp calls it).
+template <int QUANTIZE>
+__device__ inline void finish_geglu_lane(const GegluLaneInputs& in, float* y, void* x_q, long long cols, int rows,
+                                         int n, long long kb, int lane) {
+  const long long at = geglu_lane_offset(cols, n, kb, lane);
   float v[8];
   for (int h = 0; h < 2; ++h) {
-    const float4 g = COHERENT ? __ldcg(reinterpret_cast<const float4*>(gate + at + 4 * h)) : load_float4(gate + at + 4 * h);
-    const float4 u = COHERENT ? __ldcg(reinterpret_cast<const float4*>(up + at + 4 * h)) : load_float4(up + at + 4 * h);
+    const float4 g = in.gate[h], u = in.up[h];
     const float4 r =
         make_float4(gelu_tanh(g.x) * u.x, gelu_tanh(g.y) * u.y, gelu_tanh(g.z) * u.z, gelu_tanh(g.w) * u.w);
     store_float4(y + at + 4 * h, r);
@@ -64,8 +82,10 @@ __global__ void __launch_bounds__(kElementwiseThreads) geglu_quantize(GegluQuant
   const long long super_blocks = a.cols / matmul::kQ8SuperBlock;
   const long long item = (static_cast<long long>(blockIdx.x) * kElementwiseThreads + threadIdx.x) / 32;
   if (item >= super_blocks * a.rows) return;
-  geglu_super_block<QUANTIZE, false>(a.gate, a.up, a.y, a.x_q, a.cols, a.rows, static_cast<int>(item / super_blocks),
-                                     item % super_blocks, threadIdx.x % 32);
+  const int n = static_cast<int>(item / super_blocks), lane = threadIdx.x % 32;
+  const long long kb = item % super_blocks;
+  const GegluLaneInputs in = load_geglu_lane<false>(a.gate, a.up, geglu_lane_offset(a.cols, n, kb, lane));
+  finish_geglu_lane<QUANTIZE>(in, a.y, a.x_q, a.cols, a.rows, n, kb, lane);
 }
 
 __global__ void __launch_bounds__(kElementwiseThreads) add(ElementwiseArgs a) {

@@ -388,16 +388,29 @@ __device__ __forceinline__ void stream_records(const unsigned char* records, lon
 // (picked with selects, not a dynamic index into the parameters), its
 // 16-row tile, its activation rows (from first_row, `capacity` of them) and its run of super-blocks
 // [first, last) of the tile's K split.
+template <bool>
+struct SegmentsInterleaved {};
+
 struct Mma16Work {
   Mma16Member member;
   long long cols, tile_block, tile, first, last;
   int width, tiles_per_block, first_row, member_index;
 
-  // Reads the parameters by value: a pointer to them would copy them to local memory.
-  __device__ Mma16Work(const Mma16Args& a, int capacity) : cols(a.cols), width(a.width) {
+  // Reads the parameters by value: a pointer to them would copy them to local memory. The grid
+  // runs member by member, or, for a geglu epilogue (SEGMENTS_INTERLEAVED), 256-row segment by
+  // segment, gate's blocks then up's: a segment's geglu is computed while later segments stream,
+  // not all of them at the end of the launch.
+  template <bool SEGMENTS_INTERLEAVED>
+  __device__ Mma16Work(const Mma16Args& a, int capacity, SegmentsInterleaved<SEGMENTS_INTERLEAVED>)
+      : cols(a.cols), width(a.width) {
     const int warp = threadIdx.x / 32;
     tiles_per_block = matmul::kWarps / a.k_split;
-    const unsigned block = blockIdx.x;
+    unsigned block = blockIdx.x;
+    if constexpr (SEGMENTS_INTERLEAVED) {  // to the member-by-member index of the same work
+      const unsigned segment_blocks = matmul::kQ8SuperBlock / layout::kMma16TileRows / tiles_per_block * a.row_groups;
+      const unsigned pair = block / (2 * segment_blocks), in_pair = block - pair * 2 * segment_blocks;
+      block = pair * segment_blocks + in_pair + (in_pair >= segment_blocks ? a.member_end[0] - segment_blocks : 0u);
+    }
     const int m = a.member_count > 1 && block >= a.member_end[0] ? (a.member_count > 2 && block >= a.member_end[1] ? 2 : 1) : 0;
     member = m == 0 ? a.members[0] : m == 1 ? a.members[1] : a.members[2];
     member_index = m;
@@ -434,22 +447,28 @@ struct Mma16Work {
 // segment and row group; the segment's last block (both members' tiles of those rows are written)
 // computes the segment's geglu for the row group's rows, a warp a row, and zeroes the counter
 // for the next launch. The members' 16-row tiles never straddle a segment (4 / k_split of them a block).
-template <int GEGLU_QUANTIZE>
-__device__ __forceinline__ void geglu_epilogue(const Mma16Args& a, const Mma16Work& work, int capacity) {
+template <int GEGLU_QUANTIZE, int kCapacity>
+__device__ __forceinline__ void geglu_epilogue(const Mma16Args& a, const Mma16Work& work) {
   constexpr int kSegmentTiles = matmul::kQ8SuperBlock / layout::kMma16TileRows;
   const long long segment = work.tile_block * work.tiles_per_block / kSegmentTiles;
-  unsigned* counter = a.geglu.tickets + segment * a.row_groups + work.first_row / capacity;
-  __shared__ unsigned ticket;
-  __threadfence();  // this block's tiles, before its ticket
-  __syncthreads();
-  if (threadIdx.x == 0) ticket = atomicAdd(counter, 1u);
-  __syncthreads();
-  if (ticket != static_cast<unsigned>(2 * kSegmentTiles / work.tiles_per_block - 1)) return;
-  __threadfence();  // every other block's tiles, after the last ticket
-  const int rows = min(a.width - work.first_row, capacity);
-  for (int r = threadIdx.x / 32; r < rows; r += matmul::kWarps)
-    geglu_super_block<GEGLU_QUANTIZE, true>(a.geglu.gate, a.geglu.up, a.geglu.y, a.geglu.x_q, a.members[0].rows,
-                                            a.width, work.first_row + r, segment, threadIdx.x % 32);
+  unsigned* counter = a.geglu.tickets + segment * a.row_groups + work.first_row / kCapacity;
+  if (take_block_ticket(counter) != static_cast<unsigned>(2 * kSegmentTiles / work.tiles_per_block - 1)) return;
+  // A warp's rows (up to 4) at a time, every load issued before the first row is computed: this
+  // runs on the launch's critical path, at L2 latency.
+  constexpr int kRowsInFlight = kCapacity / matmul::kWarps < 4 ? kCapacity / matmul::kWarps : 4;
+  const int rows = min(a.width - work.first_row, kCapacity), lane = threadIdx.x % 32;
+  const long long cols = a.members[0].rows;
+  for (int first = threadIdx.x / 32; first < rows; first += kRowsInFlight * matmul::kWarps) {
+    GegluLaneInputs in[kRowsInFlight];
+#pragma unroll
+    for (int i = 0; i < kRowsInFlight; ++i)
+      if (const int r = first + i * matmul::kWarps; r < rows)
+        in[i] = load_geglu_lane<true>(a.geglu.gate, a.geglu.up, geglu_lane_offset(cols, work.first_row + r, segment, lane));
+#pragma unroll
+    for (int i = 0; i < kRowsInFlight; ++i)
+      if (const int r = first + i * matmul::kWarps; r < rows)
+        finish_geglu_lane<GEGLU_QUANTIZE>(in[i], a.geglu.y, a.geglu.x_q, cols, a.width, work.first_row + r, segment, lane);
+  }
   if (threadIdx.x == 0) *counter = 0;
 }
 
@@ -489,20 +508,20 @@ __device__ __forceinline__ void mma16_tiles(const Mma16Args& a, const Mma16Work&
 // for that width, for each member (W, y) of the launch group: of weight type Block, but the last
 // member's LastBlock (mixed-type groups: the 12B's Q6_K V after its Q4_K Q and K); a block
 // computes kCapacity rows n (a multiple of 8) of its row group. Grid: Σ_members ceil(tiles / (4 /
-// k_split)) · row_groups blocks of matmul::kThreads threads, member by member, the row groups of a
-// tile block adjacent; matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory when
+// k_split)) · row_groups blocks of matmul::kThreads threads, member by member (a geglu epilogue's
+// 256-row segment by segment: Mma16Work), the row groups of a tile block adjacent; matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory when
 // k_split > 1. A row's result does not depend on the capacity, the group it falls in or the other
 // members.
 template <class Block, int kCapacity, int GEGLU_QUANTIZE = kNoGegluEpilogue, class LastBlock = Block>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16(Mma16Args a) {
   wait_for_prior_grids();
   static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
-  const Mma16Work work(a, kCapacity);
+  const Mma16Work work(a, kCapacity, SegmentsInterleaved<GEGLU_QUANTIZE != kNoGegluEpilogue>{});
   if (!mm::same_type<Block, LastBlock>::value && work.member_index == a.member_count - 1)
     mma16_tiles<LastBlock, kCapacity>(a, work);
   else
     mma16_tiles<Block, kCapacity>(a, work);
-  if constexpr (GEGLU_QUANTIZE != kNoGegluEpilogue) geglu_epilogue<GEGLU_QUANTIZE>(a, work, kCapacity);
+  if constexpr (GEGLU_QUANTIZE != kNoGegluEpilogue) geglu_epilogue<GEGLU_QUANTIZE, kCapacity>(a, work);
 }
 
 }  // namespace g4c

@@ -121,18 +121,19 @@ __device__ __forceinline__ void mma16h_tiles(const Mma16Args& a, const Mma16Work
 // y[n][j] = Σ_k x[n][k] · W[j][k] for n < args.width (≤ kCapacity), W in the mma16 layout, x
 // from quantize_mma16h for that width, for each member (W, y) of the launch group (of weight type
 // Block, but the last member's LastBlock, as matmul_mma16). Grid: Σ_members ceil(tiles / (4 /
-// k_split)) blocks of matmul::kThreads threads, member by member (row_groups is 1);
+// k_split)) blocks of matmul::kThreads threads, member by member or a geglu epilogue's segment by
+// segment (Mma16Work; row_groups is 1);
 // matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory when k_split > 1.
 template <class Block, int kCapacity, int GEGLU_QUANTIZE = kNoGegluEpilogue, class LastBlock = Block>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16h(Mma16Args a) {
   wait_for_prior_grids();
   static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
-  const Mma16Work work(a, kCapacity);
+  const Mma16Work work(a, kCapacity, SegmentsInterleaved<GEGLU_QUANTIZE != kNoGegluEpilogue>{});
   if (!mm::same_type<Block, LastBlock>::value && work.member_index == a.member_count - 1)
     mma16h_tiles<LastBlock, kCapacity>(a, work);
   else
     mma16h_tiles<Block, kCapacity>(a, work);
-  if constexpr (GEGLU_QUANTIZE != kNoGegluEpilogue) geglu_epilogue<GEGLU_QUANTIZE>(a, work, kCapacity);
+  if constexpr (GEGLU_QUANTIZE != kNoGegluEpilogue) geglu_epilogue<GEGLU_QUANTIZE, kCapacity>(a, work);
 }
 
 }  // namespace g4c

@@ -39,6 +39,24 @@ __device__ inline float group_sum(float v, float* partials) {
   return v;
 }
 
+// Last-block fusions (attention-combine, geglu-epilogue): called by every thread of a block once
+// its results are written; returns, to every thread, how many blocks took a ticket of `counter`
+// before this one. One thread's acq_rel atomic does the ordering at GPU scope, for the whole block
+// through the barriers (cumulativity): the block's writes before its ticket (release), and, for
+// the block that takes the last ticket, every earlier block's writes before what it reads next
+// (acquire) — no fence.sc (__threadfence) in every warp of every block.
+__device__ inline unsigned take_block_ticket(unsigned* counter) {
+  __shared__ unsigned ticket;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    unsigned taken;
+    asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;" : "=r"(taken) : "l"(counter) : "memory");
+    ticket = taken;
+  }
+  __syncthreads();
+  return ticket;
+}
+
 __device__ inline float4 load_float4(const float* p) { return *reinterpret_cast<const float4*>(p); }
 __device__ inline void store_float4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
 
