@@ -33,7 +33,7 @@ static constexpr std::array<PassInfo, 17> kPipeline = {{
     {"quantize-in-producer", "the rms_norm or geglu before a matmul writes its int8 activations", run_quantize_in_producer,
      true},
     {"geglu-epilogue", "a gate/up launch computes their geglu (and its activations) in its last blocks",
-     run_geglu_epilogue, true},
+     run_geglu_epilogue, true, false, /*opt_in=*/true},
     {"norm-chains", "an add_rms_norm launches the layer scale and the next norm of its row", run_norm_chains, true},
     {"attention-inputs", "a layer's Q norm+RoPE launches its K norm+RoPE, V norm and KV write", run_attention_inputs,
      true},

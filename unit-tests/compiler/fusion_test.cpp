@@ -193,9 +193,9 @@ TEST(Fusions, NoneLeavesTheLoweredOps) {
 
 TEST(Fusions, AllRunsEveryFusionInPipelineOrder) {
   EXPECT_EQ(FusionOptions::all().enabled,
-            (std::vector<std::string>{"residual-norm", "norm-rope", "quantize-once", "group-matmuls", "group-mixed-types", "quantize-in-producer", "geglu-epilogue",
+            (std::vector<std::string>{"residual-norm", "norm-rope", "quantize-once", "group-matmuls", "group-mixed-types", "quantize-in-producer",
                                       "norm-chains", "attention-inputs"}));
-  // attention-combine measured slower (docs/perf.md): named in --fuse only.
+  // attention-combine and geglu-epilogue measured slower (docs/perf.md): named in --fuse only.
   EXPECT_EQ(FusionOptions::known().enabled,
             (std::vector<std::string>{"residual-norm", "norm-rope", "attention-combine", "quantize-once", "group-matmuls", "group-mixed-types",
                                       "quantize-in-producer", "geglu-epilogue", "norm-chains", "attention-inputs"}));

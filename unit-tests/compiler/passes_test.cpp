@@ -172,7 +172,9 @@ TEST(Storage, SharedActivationsKeepTheProducersScratchLive) {
 // its storage (and its scratch) is live from the leader's position (no value between them may take
 // its bytes), and it launches nothing of its own at any width.
 TEST(Storage, LaunchGroupMembersAreLiveFromTheirLeader) {
-  Plan plan = compile_shipped("gemma4-12b.toml", {1, 8});
+  FusionOptions fusions = FusionOptions::all();
+  fusions.enabled.push_back("geglu-epilogue");  // opt-in: its geglu is a member too
+  Plan plan = compile_shipped("gemma4-12b.toml", {1, 8}, {}, 0, 1, fusions);
   StorageAnalysis s = analyze_storage(plan);
   int grouped = 0, epilogues = 0, chained = 0, attention_inputs = 0;
   for (const Op* op : plan.ops()) {
