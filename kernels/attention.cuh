@@ -442,7 +442,7 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_partial(Attention
     if (take_block_ticket(counter) != static_cast<unsigned>(a.splits - 1)) return;
     const float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
     combine_heads<HEAD_DIM, Q_HEADS, Tiling::kThreads, Tiling::kHeads>(partials, first_head, a.splits, out, weights);
-    if (threadIdx.x == 0) *counter = 0;
+    reset_block_ticket(counter);
   }
 }
 

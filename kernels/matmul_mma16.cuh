@@ -469,7 +469,7 @@ __device__ __forceinline__ void geglu_epilogue(const Mma16Args& a, const Mma16Wo
       if (const int r = first + i * matmul::kWarps; r < rows)
         finish_geglu_lane<GEGLU_QUANTIZE>(in[i], a.geglu.y, a.geglu.x_q, cols, a.width, work.first_row + r, segment, lane);
   }
-  if (threadIdx.x == 0) *counter = 0;
+  reset_block_ticket(counter);
 }
 
 // The block's tiles of its member, whose weights are of type Block, written to the member's y.

@@ -57,6 +57,12 @@ __device__ inline unsigned take_block_ticket(unsigned* counter) {
   return ticket;
 }
 
+// The last block's reset of its counter, once it has read what the others wrote: the next launch
+// (a CUDA graph replays it) finds it zeroed.
+__device__ inline void reset_block_ticket(unsigned* counter) {
+  if (threadIdx.x == 0 && !injected(InjectedBug::ticket_left_set)) *counter = 0;
+}
+
 __device__ inline float4 load_float4(const float* p) { return *reinterpret_cast<const float4*>(p); }
 __device__ inline void store_float4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
 

@@ -39,7 +39,7 @@ case $step in
     cat $r/text/text-summary.txt 2>/dev/null | grep -v '^PASS' ;;
   mutations)
     halves=("skip_v_norm,drop_weight_block,drop_weight_block_mmq,window_plus_one"
-            "ring_size_as_window,swap_rope_pairs,swap_rope_pairs_fused")
+            "ring_size_as_window,swap_rope_pairs,swap_rope_pairs_fused,ticket_left_set")
     for i in 0 1; do
       timeout $(( $(left) - 30 )) python3 unit-tests/mutation/mutation_table.py --suite gpu --binary build/bin/g4c_gpu_tests \
         --work-dir $r/half$i --bugs ${halves[$i]} > $r/half$i.log 2>&1 &

@@ -22,7 +22,9 @@ import subprocess
 import sys
 
 BUGS = ["skip_v_norm", "drop_weight_block", "drop_weight_block_mmq", "window_plus_one", "ring_size_as_window",
-        "swap_rope_pairs", "swap_rope_pairs_fused"]
+        "swap_rope_pairs", "swap_rope_pairs_fused", "ticket_left_set"]
+# Bugs in code only the GPU runs: the CPU table leaves them out (no mmq route, no last-block kernels).
+GPU_ONLY_BUGS = {"drop_weight_block_mmq", "ticket_left_set"}
 
 # suite -> [(oracle, gtest filter, bound, bugs it covers[, "expensive"])]. An expensive oracle (a
 # full-size model) runs only on the clean code and the bugs it covers; its other cells read "not
@@ -55,12 +57,14 @@ ORACLES = {
         # The fused kernel against the CPU's norm, then rope.
         ("rope kernels vs CPU ops", "OpsTest.RopeMatchesTheDoubleAngleCpuOp:OpsTest.RmsNormRopeMatchesTheCpuNormThenRope",
          "exact; 1e-5 relative", {"swap_rope_pairs", "swap_rope_pairs_fused"}),
+        # Each shape also runs the one-launch form twice on the same counters, which must be left zeroed.
         ("attention kernels vs float64", "AttentionTest.RingsWiderThanTheirWindow:AttentionTest.TinyFixtureShapes:"
-         "AttentionTest.Gemma12bSlidingGqaRingAroundTheWrap", "1e-4 relative", {"window_plus_one", "ring_size_as_window"}),
+         "AttentionTest.Gemma12bSlidingGqaRingAroundTheWrap", "1e-4 relative",
+         {"window_plus_one", "ring_size_as_window", "ticket_left_set"}),
         # V-only caches: the kernel rebuilds keys with the RoPE pairs the bug swaps, over a ring; the
         # CPU op it is held to runs on the host, where no bug is compiled in.
         ("V-only attention vs float64", "AttentionTest.VOnlyRingsAndPairCounts", "1e-4 relative",
-         {"window_plus_one", "ring_size_as_window", "swap_rope_pairs"}),
+         {"window_plus_one", "ring_size_as_window", "swap_rope_pairs", "ticket_left_set"}),
         # One-hot activations read every weight of every route back: a dropped one reads as 0.
         ("matmul routes vs CPU op", "MatmulTest.OneHotActivationsReadBackEveryWeight", "exact / fp16 / q8_1 of max abs W",
          {"drop_weight_block", "drop_weight_block_mmq"}),
@@ -76,6 +80,10 @@ ORACLES = {
           "swap_rope_pairs", "swap_rope_pairs_fused"}),
         ("fused vs unfused plans", "SyntheticModels/FusedVsUnfused.LogitsAgreeAtEveryPosition/pairing_12b_tiny",
          "1e-4 of max abs logit", {"swap_rope_pairs_fused"}),
+        # The opt-in last-block fusions against the plan without each, over 30 steps of one
+        # executor: a counter left set keeps every later launch from computing its GEGLU or merge.
+        ("last-block fusions vs their own launches", "ExecutorTest.GegluEpilogueMatchesItsOwnLaunch:"
+         "ExecutorTest.AttentionCombinedInOneLaunchMatchesTwo", "bit-exact", {"ticket_left_set"}),
         # Both sides run every op but the matmul routes: only a route's own bug is visible.
         ("12B batched (mmq) vs single (ws)", "ExecutorTest.Gemma12bBatchedMatchesSingleOnMmq",
          "0.25 of max abs logit, ranking", {"drop_weight_block_mmq"}, "expensive"),
@@ -144,7 +152,7 @@ def main():
     ap.add_argument("--binary", required=True)
     ap.add_argument("--work-dir", required=True)
     ap.add_argument("--bugs", default=",".join(BUGS),
-                    help="comma-separated subset of the bugs (the CPU has no mmq route, so not drop_weight_block_mmq)")
+                    help="comma-separated subset of the bugs (the CPU suite leaves out GPU_ONLY_BUGS)")
     ap.add_argument("--markdown", help="also write the table here")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per run")
     ap.add_argument("--clean-report", help="a --gtest_output=json report of the clean code covering every oracle's "
@@ -154,7 +162,7 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
     oracles = ORACLES[args.suite]
-    bugs = [b for b in args.bugs.split(",") if b and (args.suite == "gpu" or b != "drop_weight_block_mmq")]
+    bugs = [b for b in args.bugs.split(",") if b and (args.suite == "gpu" or b not in GPU_ONLY_BUGS)]
     unknown = [b for b in bugs if b not in BUGS]
     if unknown:
         sys.exit("mutation_table.py: unknown bugs: " + ", ".join(unknown))

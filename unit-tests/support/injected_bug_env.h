@@ -15,7 +15,8 @@ namespace g4c::testing {
 
 inline const char* const kInjectedBugNames[kInjectedBugCount] = {
     "none",           "skip_v_norm",         "drop_weight_block", "drop_weight_block_mmq",
-    "window_plus_one", "ring_size_as_window", "swap_rope_pairs",   "swap_rope_pairs_fused"};
+    "window_plus_one", "ring_size_as_window", "swap_rope_pairs",   "swap_rope_pairs_fused",
+    "ticket_left_set"};
 
 inline InjectedBug injected_bug_from_env() {
   const char* name = std::getenv("G4C_TEST_INJECT_BUG");

@@ -27,9 +27,10 @@ enum class InjectedBug : int {
   ring_size_as_window = 5,    // sliding attention takes the ring's slot count as its window
   swap_rope_pairs = 6,        // RoPE pairs 0 and 1 trade angles (every RoPE)
   swap_rope_pairs_fused = 7,  // the same in the fused norm + RoPE only
+  ticket_left_set = 8,        // last-block fusions (attention-combine, geglu-epilogue) leave their counter set (GPU)
 };
 
-inline constexpr int kInjectedBugCount = 8;
+inline constexpr int kInjectedBugCount = 9;
 
 #if defined(G4C_INJECTED_BUG)
 G4C_BUG_HD constexpr bool injected(InjectedBug bug) { return static_cast<int>(bug) == G4C_INJECTED_BUG; }
