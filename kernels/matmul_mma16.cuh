@@ -384,13 +384,14 @@ __device__ __forceinline__ void stream_records(const unsigned char* records, lon
   }
 }
 
+// Mma16Work's block order: SegmentsInterleaved<true> for a geglu epilogue's launch.
+template <bool>
+struct SegmentsInterleaved {};
+
 // What one warp of an mma16 / mma16h launch computes: the block's member of the launch group
 // (picked with selects, not a dynamic index into the parameters), its
 // 16-row tile, its activation rows (from first_row, `capacity` of them) and its run of super-blocks
 // [first, last) of the tile's K split.
-template <bool>
-struct SegmentsInterleaved {};
-
 struct Mma16Work {
   Mma16Member member;
   long long cols, tile_block, tile, first, last;
@@ -509,9 +510,9 @@ __device__ __forceinline__ void mma16_tiles(const Mma16Args& a, const Mma16Work&
 // member's LastBlock (mixed-type groups: the 12B's Q6_K V after its Q4_K Q and K); a block
 // computes kCapacity rows n (a multiple of 8) of its row group. Grid: Σ_members ceil(tiles / (4 /
 // k_split)) · row_groups blocks of matmul::kThreads threads, member by member (a geglu epilogue's
-// 256-row segment by segment: Mma16Work), the row groups of a tile block adjacent; matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory when
-// k_split > 1. A row's result does not depend on the capacity, the group it falls in or the other
-// members.
+// 256-row segment by segment: Mma16Work), the row groups of a tile block adjacent;
+// matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory when k_split > 1. A row's
+// result does not depend on the capacity, the group it falls in or the other members.
 template <class Block, int kCapacity, int GEGLU_QUANTIZE = kNoGegluEpilogue, class LastBlock = Block>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16(Mma16Args a) {
   wait_for_prior_grids();
