@@ -505,6 +505,21 @@ __device__ __forceinline__ void mma16_tiles(const Mma16Args& a, const Mma16Work&
   work.finish(acc);
 }
 
+// One block of an mma16 or mma16h launch (their kernels differ only in `tiles`, called as
+// tiles.operator()<B>(a, work) for the member's weight type B): its member's tiles — of type Block,
+// or LastBlock for a mixed-type group's last member — then, where the launch has one, the geglu
+// epilogue of its segment.
+template <class Block, class LastBlock, int kCapacity, int GEGLU_QUANTIZE, class Tiles>
+__device__ __forceinline__ void mma16_launch_block(const Mma16Args& a, Tiles tiles) {
+  static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
+  const Mma16Work work(a, kCapacity, SegmentsInterleaved<GEGLU_QUANTIZE != kNoGegluEpilogue>{});
+  if (!mm::same_type<Block, LastBlock>::value && work.member_index == a.member_count - 1)
+    tiles.template operator()<LastBlock>(a, work);
+  else
+    tiles.template operator()<Block>(a, work);
+  if constexpr (GEGLU_QUANTIZE != kNoGegluEpilogue) geglu_epilogue<GEGLU_QUANTIZE, kCapacity>(a, work);
+}
+
 // y[n][j] = Σ_k x[n][k] · W[j][k] for n < args.width, W in the mma16 layout, x from quantize_mma16
 // for that width, for each member (W, y) of the launch group: of weight type Block, but the last
 // member's LastBlock (mixed-type groups: the 12B's Q6_K V after its Q4_K Q and K); a block
@@ -516,13 +531,8 @@ __device__ __forceinline__ void mma16_tiles(const Mma16Args& a, const Mma16Work&
 template <class Block, int kCapacity, int GEGLU_QUANTIZE = kNoGegluEpilogue, class LastBlock = Block>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16(Mma16Args a) {
   wait_for_prior_grids();
-  static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
-  const Mma16Work work(a, kCapacity, SegmentsInterleaved<GEGLU_QUANTIZE != kNoGegluEpilogue>{});
-  if (!mm::same_type<Block, LastBlock>::value && work.member_index == a.member_count - 1)
-    mma16_tiles<LastBlock, kCapacity>(a, work);
-  else
-    mma16_tiles<Block, kCapacity>(a, work);
-  if constexpr (GEGLU_QUANTIZE != kNoGegluEpilogue) geglu_epilogue<GEGLU_QUANTIZE, kCapacity>(a, work);
+  mma16_launch_block<Block, LastBlock, kCapacity, GEGLU_QUANTIZE>(
+      a, []<class B>(const Mma16Args& args, const Mma16Work& work) { mma16_tiles<B, kCapacity>(args, work); });
 }
 
 }  // namespace g4c

@@ -127,13 +127,8 @@ __device__ __forceinline__ void mma16h_tiles(const Mma16Args& a, const Mma16Work
 template <class Block, int kCapacity, int GEGLU_QUANTIZE = kNoGegluEpilogue, class LastBlock = Block>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16h(Mma16Args a) {
   wait_for_prior_grids();
-  static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
-  const Mma16Work work(a, kCapacity, SegmentsInterleaved<GEGLU_QUANTIZE != kNoGegluEpilogue>{});
-  if (!mm::same_type<Block, LastBlock>::value && work.member_index == a.member_count - 1)
-    mma16h_tiles<LastBlock, kCapacity>(a, work);
-  else
-    mma16h_tiles<Block, kCapacity>(a, work);
-  if constexpr (GEGLU_QUANTIZE != kNoGegluEpilogue) geglu_epilogue<GEGLU_QUANTIZE, kCapacity>(a, work);
+  mma16_launch_block<Block, LastBlock, kCapacity, GEGLU_QUANTIZE>(
+      a, []<class B>(const Mma16Args& args, const Mma16Work& work) { mma16h_tiles<B, kCapacity>(args, work); });
 }
 
 }  // namespace g4c
