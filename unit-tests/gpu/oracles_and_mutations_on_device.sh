@@ -8,7 +8,7 @@
 #
 # suite: the whole GPU suite beside text_on_device.sh (when build/vocab was carried); the suite's
 #   JSON report is the clean run of record.
-# mutations: the GPU mutation table in two halves side by side (each with its own clean run), then
+# mutations: the GPU mutation table in three parts side by side (each with its own clean run), then
 #   one table from all their reports (mutation_table.py --reports). Never more than three test
 #   processes share the card: on an 80 GB H100 four 12B processes ran out of memory (2026-12-06).
 # perf: alone on the card — the 12B at N = 1 and 8, context 1024: the default plan against
@@ -38,16 +38,20 @@ case $step in
     grep -E "^\[  FAILED|tests ran|PASSED" $r/gpu-tests.log | head -30
     cat $r/text/text-summary.txt 2>/dev/null | grep -v '^PASS' ;;
   mutations)
-    halves=("skip_v_norm,drop_weight_block,drop_weight_block_mmq,window_plus_one"
-            "ring_size_as_window,swap_rope_pairs,swap_rope_pairs_fused,ticket_left_set")
-    for i in 0 1; do
+    # Thirds: each runs its own clean pass and the expensive 12B oracles of the bugs they cover
+    # (drop_weight_block_mmq: batching; window_plus_one, ring_size_as_window: past the ring), so
+    # those three are apart (two halves ran past 530 s, 2026-12-07).
+    parts=("skip_v_norm,drop_weight_block,drop_weight_block_mmq"
+            "window_plus_one,swap_rope_pairs,ticket_left_set"
+            "ring_size_as_window,swap_rope_pairs_fused")
+    for i in 0 1 2; do
       timeout $(( $(left) - 30 )) python3 unit-tests/mutation/mutation_table.py --suite gpu --binary build/bin/g4c_gpu_tests \
-        --work-dir $r/half$i --bugs ${halves[$i]} > $r/half$i.log 2>&1 &
+        --work-dir $r/half$i --bugs ${parts[$i]} > $r/half$i.log 2>&1 &
     done
     wait
     mkdir -p $r/reports
     cp $r/half0/*.json $r/reports/ 2>/dev/null
-    for f in $r/half1/*.json; do [ "$(basename $f)" = none.json ] || cp $f $r/reports/; done
+    for f in $r/half1/*.json $r/half2/*.json; do [ "$(basename $f)" = none.json ] || cp $f $r/reports/; done
     python3 unit-tests/mutation/mutation_table.py --suite gpu --binary /bin/false --work-dir $r/merged \
       --reports $r/reports --markdown $r/mutation-gpu.md > $r/mutation-gpu.log 2>&1
     echo "mutation table: exit $? after $(( $(date +%s) - start )) s" >> $r/steps.log
