@@ -5,11 +5,14 @@
 // Decode must read every weight byte once, at the memory's pace. The mmq route stages weights
 // through shared memory (cp.async, a block barrier per super-block, ldmatrix), which costs
 // instructions and synchronization per byte. Here a warp owns a 16-row tile and streams its
-// records straight into registers: one 16-byte load per lane and 64 columns is already the A
-// fragment of two 32-column sub-blocks (the low and the high nibbles), a warp's load is 512
-// contiguous bytes, weights skip L1 and are marked first to leave L2, and the next record is in
-// flight while the current one is computed (register double buffering). No barrier runs until the
-// end. Activations (a few KB per row, shared by every warp) are read through L1.
+// records on its own: one 16-byte load per lane and 64 columns is already the A fragment of two
+// 32-column sub-blocks (the low and the high nibbles), a warp's load is 512 contiguous bytes, and
+// weights are marked first to leave L2. On sm_90 (Mma16Args::stages) the warp's lane 0 keeps
+// several whole records in flight as bulk copies into the warp's own stages in shared memory, the
+// first of them issued before the kernel waits for the kernel before it; otherwise the next record
+// is in flight in registers while the current one is computed (register double buffering). No
+// block barrier runs until the end. Activations (a few KB per row, shared by every warp) are read
+// through L1.
 //
 // Per 32-column block and activation tile of 8 rows: one mma.m16n8k32 of the weight codes against
 // the signed activation codes, its int32 dot offset by 1.5·2^23 so that one FADD makes it a float
@@ -80,6 +83,22 @@ __device__ __forceinline__ float2 load_in_order_8(const void* p) {
   return v;
 }
 
+// Where Type::load reads a record's bytes from: global memory, streamed (the register-buffered
+// path), or a copy of the record in shared memory (the staged path).
+struct StreamedRecord {
+  const unsigned char* record;
+  unsigned long long policy;
+  __device__ uint4 bytes16(int offset) const { return load_streamed(record + offset, policy); }
+  __device__ unsigned short bytes2(int offset) const {
+    return __ldg(reinterpret_cast<const unsigned short*>(record + offset));
+  }
+};
+struct StagedRecord {
+  unsigned address;  // shared-state-space address of the record's copy
+  __device__ uint4 bytes16(int offset) const { return load_shared_16(address + offset); }
+  __device__ unsigned short bytes2(int offset) const { return load_shared_2(address + offset); }
+};
+
 // Where a lane reads the activations of one super-block, per 8-row tile j of the rows from
 // first_row: the B fragments (row 8j + g), the block scales of its C columns (rows 8j + 2t and
 // 8j + 2t + 1) and the block sums of row 8j + g. Rows past the width read the last row (their
@@ -146,12 +165,12 @@ struct Mma16Type<block_q4_K> {
     uint4 upper, lower;  // the headers of rows g and g + 8
   };
 
-  __device__ static void load(Record& r, const unsigned char* record, int lane, unsigned long long policy) {
+  template <class Source>
+  __device__ static void load(Record& r, const Source& record, int lane) {
 #pragma unroll
-    for (int c = 0; c < 4; ++c) r.codes[c] = load_streamed(record + layout::kMma16ChunkBytes * c + 16 * lane, policy);
-    const unsigned char* headers = record + Layout::kCodeBytes;
-    r.upper = load_streamed(headers + Layout::kHeaderBytes * (lane / 4), policy);
-    r.lower = load_streamed(headers + Layout::kHeaderBytes * (lane / 4 + 8), policy);
+    for (int c = 0; c < 4; ++c) r.codes[c] = record.bytes16(layout::kMma16ChunkBytes * c + 16 * lane);
+    r.upper = record.bytes16(Layout::kCodeBytes + Layout::kHeaderBytes * (lane / 4));
+    r.lower = record.bytes16(Layout::kCodeBytes + Layout::kHeaderBytes * (lane / 4 + 8));
   }
 
   template <int kTiles8>
@@ -226,16 +245,16 @@ struct Mma16Type<block_q6_K> {
     unsigned short d_upper, d_lower;
   };
 
-  __device__ static void load(Record& r, const unsigned char* record, int lane, unsigned long long policy) {
+  template <class Source>
+  __device__ static void load(Record& r, const Source& record, int lane) {
 #pragma unroll
-    for (int c = 0; c < 4; ++c) r.ql[c] = load_streamed(record + layout::kMma16ChunkBytes * c + 16 * lane, policy);
+    for (int c = 0; c < 4; ++c) r.ql[c] = record.bytes16(layout::kMma16ChunkBytes * c + 16 * lane);
 #pragma unroll
-    for (int h = 0; h < 2; ++h)
-      r.qh[h] = load_streamed(record + Layout::kQlBytes + layout::kMma16ChunkBytes * h + 16 * lane, policy);
-    r.upper = load_streamed(record + Layout::kScalesOffset + 16 * (lane / 4), policy);
-    r.lower = load_streamed(record + Layout::kScalesOffset + 16 * (lane / 4 + 8), policy);
-    const unsigned short* d = reinterpret_cast<const unsigned short*>(record + Layout::kDOffset);
-    r.d_upper = __ldg(d + lane / 4), r.d_lower = __ldg(d + lane / 4 + 8);
+    for (int h = 0; h < 2; ++h) r.qh[h] = record.bytes16(Layout::kQlBytes + layout::kMma16ChunkBytes * h + 16 * lane);
+    r.upper = record.bytes16(Layout::kScalesOffset + 16 * (lane / 4));
+    r.lower = record.bytes16(Layout::kScalesOffset + 16 * (lane / 4 + 8));
+    r.d_upper = record.bytes2(Layout::kDOffset + 2 * (lane / 4));
+    r.d_lower = record.bytes2(Layout::kDOffset + 2 * (lane / 4 + 8));
   }
 
   // The four A-fragment words of quarter q of half h as signed bytes code − 32.
@@ -301,12 +320,12 @@ struct Mma16BlockScaled {
     uint4 upper, lower;  // the eight block scales (fp16) of rows g and g + 8
   };
 
-  __device__ static void load(Record& r, const unsigned char* record, int lane, unsigned long long policy) {
+  template <class Source>
+  __device__ static void load(Record& r, const Source& record, int lane) {
 #pragma unroll
-    for (int c = 0; c < kChunks; ++c) r.codes[c] = load_streamed(record + layout::kMma16ChunkBytes * c + 16 * lane, policy);
-    const unsigned char* scales = record + Layout::kCodeBytes;
-    r.upper = load_streamed(scales + 16 * (lane / 4), policy);
-    r.lower = load_streamed(scales + 16 * (lane / 4 + 8), policy);
+    for (int c = 0; c < kChunks; ++c) r.codes[c] = record.bytes16(layout::kMma16ChunkBytes * c + 16 * lane);
+    r.upper = record.bytes16(Layout::kCodeBytes + 16 * (lane / 4));
+    r.lower = record.bytes16(Layout::kCodeBytes + 16 * (lane / 4 + 8));
   }
 
   // The A fragments of blocks 2c (even) and 2c + 1 (odd).
@@ -373,14 +392,70 @@ template <class Type, class Compute>
 __device__ __forceinline__ void stream_records(const unsigned char* records, long long first, long long last, int lane,
                                                unsigned long long policy, Compute compute) {
   constexpr long long kRecordBytes = Type::Layout::kRecordBytes;
+  const auto at = [&](long long kb) { return mm::StreamedRecord{records + kb * kRecordBytes, policy}; };
   typename Type::Record r0, r1;
-  Type::load(r0, records + first * kRecordBytes, lane, policy);
+  Type::load(r0, at(first), lane);
   for (long long kb = first; kb < last; kb += 2) {
-    if (kb + 1 < last) Type::load(r1, records + (kb + 1) * kRecordBytes, lane, policy);
+    if (kb + 1 < last) Type::load(r1, at(kb + 1), lane);
     compute(r0, kb);
     if (kb + 1 >= last) break;
-    if (kb + 2 < last) Type::load(r0, records + (kb + 2) * kRecordBytes, lane, policy);
+    if (kb + 2 < last) Type::load(r0, at(kb + 2), lane);
     compute(r1, kb + 1);
+  }
+}
+
+// The staged form of stream_records: the warp's lane 0 keeps `count` records in flight as bulk
+// copies into the warp's stages in shared memory (`stages`; their mbarriers at `barriers`, 8
+// bytes each), and the lanes read each record from there — count − 1 records stream while one is
+// computed, where the registers hold only one more. start_staged_records issues the first `count`
+// before the kernel waits for the grids before it (weights are written only at load),
+// stream_staged_records computes them and refills each stage once its record's values have been
+// used (so every lane's shared loads of it are done), after a proxy fence. `count` is at most
+// kStagesOf<Type>, the records a warp's kMma16StageBytes hold.
+template <class Type>
+inline constexpr int kStagesOf = matmul::mma16_stages(Type::Layout::kRecordBytes);
+
+template <class Type>
+__device__ __forceinline__ void fill_stage(const unsigned char* records, long long kb, int stage, unsigned stages,
+                                           unsigned barriers, unsigned long long policy) {
+  constexpr unsigned kRecordBytes = Type::Layout::kRecordBytes;
+  static_assert(kStagesOf<Type> >= 2 && kStagesOf<Type> <= matmul::kMma16MaxStages && kRecordBytes % 16 == 0,
+                "a warp's stages hold whole records, bulk-copied in 16-byte units");
+  mm::mbarrier_expect_bytes(barriers + 8 * stage, kRecordBytes);
+  mm::bulk_copy_to_shared(stages + stage * kRecordBytes, records + kb * kRecordBytes, kRecordBytes, barriers + 8 * stage,
+                          policy);
+}
+
+template <class Type>
+__device__ __forceinline__ void start_staged_records(const unsigned char* records, long long first, long long last,
+                                                     int lane, unsigned long long policy, unsigned stages,
+                                                     unsigned barriers, int count) {
+  if (lane == 0) {
+    for (int stage = 0; stage < count; ++stage) mm::mbarrier_init(barriers + 8 * stage, 1);
+    mm::fence_mbarrier_init();
+    for (int stage = 0; stage < count && first + stage < last; ++stage)
+      fill_stage<Type>(records, first + stage, stage, stages, barriers, policy);
+  }
+  __syncwarp();
+}
+
+template <class Type, class Compute>
+__device__ __forceinline__ void stream_staged_records(const unsigned char* records, long long first, long long last,
+                                                      int lane, unsigned long long policy, unsigned stages,
+                                                      unsigned barriers, int count, Compute compute) {
+  int stage = 0;
+  unsigned parity = 0;
+  for (long long kb = first; kb < last; ++kb) {
+    mm::mbarrier_wait(barriers + 8 * stage, parity);
+    typename Type::Record r;
+    Type::load(r, mm::StagedRecord{stages + stage * Type::Layout::kRecordBytes}, lane);
+    compute(r, kb);
+    __syncwarp();
+    if (lane == 0 && kb + count < last) {
+      mm::fence_proxy_async_shared();
+      fill_stage<Type>(records, kb + count, stage, stages, barriers, policy);
+    }
+    if (++stage == count) stage = 0, parity ^= 1;
   }
 }
 
@@ -396,6 +471,7 @@ struct Mma16Work {
   Mma16Member member;
   long long cols, tile_block, tile, first, last;
   int width, tiles_per_block, first_row, member_index;
+  int stages;  // Mma16Args::stages
 
   // Reads the parameters by value: a pointer to them would copy them to local memory. The grid
   // runs member by member, or, for a geglu epilogue (SEGMENTS_INTERLEAVED), 256-row segment by
@@ -403,7 +479,7 @@ struct Mma16Work {
   // not all of them at the end of the launch.
   template <bool SEGMENTS_INTERLEAVED>
   __device__ Mma16Work(const Mma16Args& a, int capacity, SegmentsInterleaved<SEGMENTS_INTERLEAVED>)
-      : cols(a.cols), width(a.width) {
+      : cols(a.cols), width(a.width), stages(a.stages) {
     const int warp = threadIdx.x / 32;
     tiles_per_block = matmul::kWarps / a.k_split;
     unsigned block = blockIdx.x;
@@ -429,11 +505,46 @@ struct Mma16Work {
   __device__ const unsigned char* records(long long record_bytes) const {
     return static_cast<const unsigned char*>(member.weight) + tile * (cols / matmul::kQ8SuperBlock) * record_bytes;
   }
-  // compute(record, kb) over the warp's run of records, double-buffered (stream_records).
+  // The warp's stages and their mbarriers in the dynamic shared memory (shared-state-space
+  // addresses).
+  __device__ static unsigned warp_stages() {
+    return mm::shared_address(mm::dynamic_shared_memory()) + threadIdx.x / 32 * matmul::kMma16StageBytes;
+  }
+  __device__ static unsigned warp_barriers() {
+    return mm::shared_address(mm::dynamic_shared_memory()) + matmul::kWarps * matmul::kMma16StageBytes +
+           threadIdx.x / 32 * 8 * matmul::kMma16MaxStages;
+  }
+  // The records in flight per warp of a staged launch, for weights of Type.
+  template <class Type>
+  __device__ int stages_of() const {
+    return stages < kStagesOf<Type> ? stages : kStagesOf<Type>;
+  }
+  // Staged launches: the warp's first records into its stages, issued before the kernel waits for
+  // the grids before it.
+  template <class Type>
+  __device__ void prefetch(int lane) const {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900  // bulk copies; the launcher stages only there
+    if (stages > 0 && active())
+      start_staged_records<Type>(records(Type::Layout::kRecordBytes), first, last, lane, mm::evict_first_policy(),
+                                 warp_stages(), warp_barriers(), stages_of<Type>());
+#endif
+  }
+  // compute(record, kb) over the warp's run of records: through the warp's stages in shared
+  // memory (stream_staged_records, after prefetch) or double-buffered in registers
+  // (stream_records).
   template <class Type, class Compute>
   __device__ void stream(int lane, Compute compute) const {
-    if (active())
-      stream_records<Type>(records(Type::Layout::kRecordBytes), first, last, lane, mm::evict_first_policy(), compute);
+    if (!active()) return;
+    const unsigned char* tile_records = records(Type::Layout::kRecordBytes);
+    const unsigned long long policy = mm::evict_first_policy();
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    if (stages > 0) {
+      stream_staged_records<Type>(tile_records, first, last, lane, policy, warp_stages(), warp_barriers(),
+                                  stages_of<Type>(), compute);
+      return;
+    }
+#endif
+    stream_records<Type>(tile_records, first, last, lane, policy, compute);
   }
   // The k_split warps of a tile sum through shared memory, lowest K-lane first.
   template <int kTiles8>
@@ -485,11 +596,12 @@ __device__ __forceinline__ void mma16_tiles(const Mma16Args& a, const Mma16Work&
   zero_fragments(acc);
   const long long activation_stride = static_cast<long long>(a.width) * matmul::kMma16RowBytes;
   Mma16Activations<kTiles8> x(a.width, work.first_row, lane / 4, lane % 4);
-  if constexpr (kTiles8 == 1) {
-    work.stream<Type>(lane, [&](const typename Type::Record& r, long long kb) {
-      x.record = static_cast<const unsigned char*>(a.x_q) + kb * activation_stride;
-      Type::template multiply<kTiles8>(r, x, lane % 4, acc);
-    });
+  const auto multiply = [&](const typename Type::Record& r, long long kb) {
+    x.record = static_cast<const unsigned char*>(a.x_q) + kb * activation_stride;
+    Type::template multiply<kTiles8>(r, x, lane % 4, acc);
+  };
+  if (kTiles8 == 1 || work.stages > 0) {
+    work.stream<Type>(lane, multiply);
   } else if (work.active()) {
     // Wider tiles compute a record 2-4 times as long and need the registers: one buffer, the
     // other warps of the SM covering its loads.
@@ -497,9 +609,8 @@ __device__ __forceinline__ void mma16_tiles(const Mma16Args& a, const Mma16Work&
     const unsigned long long policy = evict_first_policy();
     for (long long kb = work.first; kb < work.last; ++kb) {
       typename Type::Record r;
-      Type::load(r, records + kb * kRecordBytes, lane, policy);
-      x.record = static_cast<const unsigned char*>(a.x_q) + kb * activation_stride;
-      Type::template multiply<kTiles8>(r, x, lane % 4, acc);
+      Type::load(r, StreamedRecord{records + kb * kRecordBytes, policy}, lane);
+      multiply(r, kb);
     }
   }
   work.finish(acc);
@@ -513,7 +624,13 @@ template <class Block, class LastBlock, int kCapacity, int GEGLU_QUANTIZE, class
 __device__ __forceinline__ void mma16_launch_block(const Mma16Args& a, Tiles tiles) {
   static_assert(kCapacity % 8 == 0 && kCapacity <= matmul::kMaxWidth, "capacities are whole mma tiles");
   const Mma16Work work(a, kCapacity, SegmentsInterleaved<GEGLU_QUANTIZE != kNoGegluEpilogue>{});
-  if (!mm::same_type<Block, LastBlock>::value && work.member_index == a.member_count - 1)
+  const bool last_type = !mm::same_type<Block, LastBlock>::value && work.member_index == a.member_count - 1;
+  if (last_type)
+    work.prefetch<mm::Mma16Type<LastBlock>>(threadIdx.x % 32);
+  else
+    work.prefetch<mm::Mma16Type<Block>>(threadIdx.x % 32);
+  wait_for_prior_grids();  // the weights were there before; the activations and outputs are the grids'
+  if (last_type)
     tiles.template operator()<LastBlock>(a, work);
   else
     tiles.template operator()<Block>(a, work);
@@ -526,11 +643,10 @@ __device__ __forceinline__ void mma16_launch_block(const Mma16Args& a, Tiles til
 // computes kCapacity rows n (a multiple of 8) of its row group. Grid: Σ_members ceil(tiles / (4 /
 // k_split)) · row_groups blocks of matmul::kThreads threads, member by member (a geglu epilogue's
 // 256-row segment by segment: Mma16Work), the row groups of a tile block adjacent;
-// matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory when k_split > 1. A row's
+// matmul::mma16_shared_bytes(kCapacity, k_split, stages > 0) bytes of dynamic shared memory. A row's
 // result does not depend on the capacity, the group it falls in or the other members.
 template <class Block, int kCapacity, int GEGLU_QUANTIZE = kNoGegluEpilogue, class LastBlock = Block>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16(Mma16Args a) {
-  wait_for_prior_grids();
   mma16_launch_block<Block, LastBlock, kCapacity, GEGLU_QUANTIZE>(
       a, []<class B>(const Mma16Args& args, const Mma16Work& work) { mma16_tiles<B, kCapacity>(args, work); });
 }

@@ -126,7 +126,6 @@ __device__ __forceinline__ void mma16h_tiles(const Mma16Args& a, const Mma16Work
 // matmul::tile_reduction_bytes(kCapacity) bytes of dynamic shared memory when k_split > 1.
 template <class Block, int kCapacity, int GEGLU_QUANTIZE = kNoGegluEpilogue, class LastBlock = Block>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16h(Mma16Args a) {
-  wait_for_prior_grids();
   mma16_launch_block<Block, LastBlock, kCapacity, GEGLU_QUANTIZE>(
       a, []<class B>(const Mma16Args& args, const Mma16Work& work) { mma16h_tiles<B, kCapacity>(args, work); });
 }

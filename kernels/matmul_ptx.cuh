@@ -39,6 +39,61 @@ __device__ __forceinline__ void cp_async_wait() {
 }
 
 //===----------------------------------------------------------------------===//
+// Bulk copies (cp.async.bulk, sm_90): one thread moves a contiguous run of global memory into
+// shared memory, and an mbarrier counts its bytes in. Addresses are shared-state-space ones.
+//===----------------------------------------------------------------------===//
+
+__device__ __forceinline__ void mbarrier_init(unsigned barrier, unsigned arrivals) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(barrier), "r"(arrivals) : "memory");
+}
+
+// Makes initialized mbarriers visible to the copy engine before the first copy names them.
+__device__ __forceinline__ void fence_mbarrier_init() { asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory"); }
+
+// Orders this thread's earlier shared-memory accesses before later bulk copies into it.
+__device__ __forceinline__ void fence_proxy_async_shared() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
+
+// Arrives once on the barrier and tells it to wait for `bytes` more bytes in the current phase.
+__device__ __forceinline__ void mbarrier_expect_bytes(unsigned barrier, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(barrier), "r"(bytes) : "memory");
+}
+
+// Waits until the barrier's phase of parity `parity` has completed.
+__device__ __forceinline__ void mbarrier_wait(unsigned barrier, unsigned parity) {
+  unsigned done;
+  do {
+    asm volatile(
+        "{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+        : "=r"(done)
+        : "r"(barrier), "r"(parity)
+        : "memory");
+  } while (!done);
+}
+
+// Copies `bytes` (a multiple of 16; both addresses 16-byte aligned) from global to shared memory
+// under an L2 policy, completing them on `barrier`.
+__device__ __forceinline__ void bulk_copy_to_shared(unsigned shared_dst, const void* global_src, unsigned bytes,
+                                                    unsigned barrier, unsigned long long policy) {
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;" ::"r"(
+          shared_dst),
+      "l"(global_src), "r"(bytes), "r"(barrier), "l"(policy)
+      : "memory");
+}
+
+// 16 and 2 bytes of shared memory.
+__device__ __forceinline__ uint4 load_shared_16(unsigned address) {
+  uint4 v;
+  asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(address));
+  return v;
+}
+__device__ __forceinline__ unsigned short load_shared_2(unsigned address) {
+  unsigned short v;
+  asm volatile("ld.shared.u16 %0, [%1];" : "=h"(v) : "r"(address));
+  return v;
+}
+
+//===----------------------------------------------------------------------===//
 // Tensor cores (mma.sync, sm_80+). Fragments follow the PTX ISA: lane = 4·g + t holds rows g and
 // g + 8 of A, column g of B, and C[g][2t, 2t+1], C[g+8][2t, 2t+1].
 //===----------------------------------------------------------------------===//

@@ -14,10 +14,13 @@ std::string cuda_error(cudaError_t e, const char* call, const char* file, int li
 namespace {
 // Unset until a device is found or a caller decides; a process drives one device.
 std::optional<bool> g_launch_overlap;
+std::optional<int> g_weight_stages;
 }  // namespace
 
 void set_launch_overlap(bool on) { g_launch_overlap = on; }
 bool launch_overlap() { return g_launch_overlap.value_or(false); }
+void set_weight_stages(int stages) { g_weight_stages = stages; }
+int weight_stages() { return g_weight_stages.value_or(0); }
 
 cudaError_t launch_kernel_args(cudaKernel_t kernel, const LaunchDims& dims, void** params, cudaStream_t stream) {
   cudaLaunchConfig_t config{};
@@ -64,6 +67,7 @@ std::optional<DeviceInfo> find_device(std::string& why) {
   info.cc_minor = prop.minor;
   cudaMemGetInfo(&info.free_bytes, &info.total_bytes);
   if (!g_launch_overlap) g_launch_overlap = prop.major >= 9;  // sm_90 has griddepcontrol
+  if (!g_weight_stages) g_weight_stages = prop.major >= 9 ? kWeightStagesAuto : 0;  // and cp.async.bulk
   return info;
 }
 

@@ -101,7 +101,9 @@ cudaError_t launch_mma16(plan::Route route, cudaKernel_t quantize, cudaKernel_t 
   if (cudaError_t e = launch_quantize(quantize, c, target); e != cudaSuccess) return e;
   if (c.group.size() + 1 > kMma16MaxMembers) return cudaErrorInvalidValue;
   std::array<int64_t, kMma16MaxMembers> rows = {c.rows};
-  Mma16Args args{{{c.weight, c.y, c.rows}}, {}, 1, c.scratch, c.cols, c.width, 0, mma16_row_groups_of(route, c.width)};
+  const DeviceLimits limits = device_limits(c.limits);
+  const int capacity = mma16_capacity_of(route, c.width);
+  Mma16Args args{{{c.weight, c.y, c.rows}}, {}, 1, c.scratch, c.cols, c.width, 0, mma16_row_groups_of(route, c.width), 0};
   for (const MatmulCall::GroupMember& g : c.group) {
     const bool last = &g == &c.group.back();
     if (!g.weight || !g.y || g.rows < 1 || (g.type != c.type && (!last || !mma16_supports(g.type))))
@@ -110,13 +112,13 @@ cudaError_t launch_mma16(plan::Route route, cudaKernel_t quantize, cudaKernel_t 
     rows[args.member_count] = g.rows;
     args.members[args.member_count++] = {g.weight, g.y, g.rows};
   }
-  args.k_split = mma16_k_split(route, std::span(rows.data(), args.member_count), c.width,
-                               device_limits(c.limits).sm_count);
+  args.k_split = mma16_k_split(route, std::span(rows.data(), args.member_count), c.width, limits.sm_count);
   unsigned blocks = 0;
   for (int m = 0; m < args.member_count; ++m)
     args.member_end[m] = blocks += mma16_blocks(rows[m], args.k_split) * args.row_groups;
   if (c.geglu) args.geglu = *c.geglu;
-  return launch_kernel(kernel, blocks, matmul_shared_bytes(route, c.type, c.width, args.k_split), args, target);
+  args.stages = mma16_stages(limits, capacity);
+  return launch_kernel(kernel, blocks, matmul::mma16_shared_bytes(capacity, args.k_split, args.stages > 0), args, target);
 }
 
 cudaError_t launch_gemm_n(cudaKernel_t kernel, const MatmulCall& c, LaunchTarget target) {
@@ -159,9 +161,9 @@ int matmul_shared_bytes(plan::Route route, QuantType type, int width, int row_wa
       return matmul::gemm_n_shared_bytes(b.elems, b.bytes, matmul::gemm_n_capacity(width), matmul::kWarps / row_warps);
     case plan::Route::cublas:
       return 0;
-    case plan::Route::mma16:  // `row_warps` is the K split here: its warps meet in shared memory
+    case plan::Route::mma16:  // `row_warps` is the K split here (launch_mma16 decides staging)
     case plan::Route::mma16h:
-      return row_warps > 1 ? matmul::tile_reduction_bytes(mma16_capacity_of(route, width)) : 0;
+      return matmul::mma16_shared_bytes(mma16_capacity_of(route, width), row_warps, false);
   }
   return 0;
 }
@@ -177,6 +179,12 @@ int mma16_k_split(plan::Route route, std::span<const int64_t> rows, int width, i
     if (blocks <= resident) return k_split;
   }
   return 1;
+}
+
+int mma16_stages(const DeviceLimits& limits, int capacity) {
+  if (matmul::mma16_shared_bytes(capacity, 1, true) > limits.max_shared_bytes) return 0;
+  const int setting = weight_stages();
+  return setting == kWeightStagesAuto ? kDefaultWeightStages : setting;
 }
 
 int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, int sm_count, int max_shared_bytes) {

@@ -11,13 +11,20 @@ struct Enqueue {
   cudaStream_t stream;
   cublasHandle_t cublas;
 
+  // A kernel with that much shared memory also asks for the largest carveout: the driver's own
+  // choice may hold fewer of its blocks per SM than its launcher sized the grid for.
   cudaError_t operator()(const KernelLaunch& l) const {
-    if (l.dims.shared_bytes > kDefaultSharedLimit)
-      if (cudaError_t e = cudaFuncSetAttribute(reinterpret_cast<const void*>(l.kernel),
-                                               cudaFuncAttributeMaxDynamicSharedMemorySize,
+    if (l.dims.shared_bytes > kDefaultSharedLimit) {
+      const void* kernel = reinterpret_cast<const void*>(l.kernel);
+      if (cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                                static_cast<int>(l.dims.shared_bytes));
           e != cudaSuccess)
         return e;
+      if (cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                               cudaSharedmemCarveoutMaxShared);
+          e != cudaSuccess)
+        return e;
+    }
     void* params[] = {const_cast<std::byte*>(l.args.data())};
     return launch_kernel_args(l.kernel, l.dims, params, stream);
   }

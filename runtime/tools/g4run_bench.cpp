@@ -22,6 +22,7 @@ const std::vector<g4c::OptionSpec>& bench_options() {
       {"json", false, false, "", "print the results as JSON"},
       kNoOverlapOption,
       kNoRopeTablesOption,
+      kWeightStagesOption,
       kAttentionSplitsOption,
       kCacheDirOption,
       kNoCacheOption,
@@ -40,6 +41,7 @@ const std::vector<g4c::OptionSpec>& profile_options() {
       {"html", true, false, "file", "also write the profile as a self-contained page: timeline, bandwidth chart, table"},
       kNoOverlapOption,
       kNoRopeTablesOption,
+      kWeightStagesOption,
       kAttentionSplitsOption,
       kCacheDirOption,
       kNoCacheOption,
@@ -97,7 +99,10 @@ int bench(int argc, char** argv) {
     std::cout << g4c::gpu::format_bench_json(plan->header.name, results, copy_gbps);
   } else {
     std::cout << plan->header.name << " on " << executor->device().name << ", weights " << *source << ", launch overlap "
-              << (g4c::gpu::launch_overlap() ? "on" : "off") << "\n"
+              << (g4c::gpu::launch_overlap() ? "on" : "off") << ", weight stages "
+              << (g4c::gpu::weight_stages() == g4c::gpu::kWeightStagesAuto ? g4c::gpu::kDefaultWeightStages
+                                                                           : g4c::gpu::weight_stages())
+              << "\n"
               << g4c::gpu::format_bench_table(results, copy_gbps);
   }
   return diag.finish(0);

@@ -20,6 +20,25 @@ const g4c::OptionSpec kNoOverlapOption = {"no-launch-overlap", false, false, "",
                                           "launch each kernel only after the previous one ends (for A/B timing; "
                                           "default: overlapped on sm_90+)"};
 
+const g4c::OptionSpec kWeightStagesOption = {
+    "weight-stages", true, false, "n",
+    "records each mma16/mma16h warp keeps in flight through shared memory: 0 streams them through registers, "
+    "1 to 8 fixes the count (for A/B timing; default: 2 on sm_90+)"};
+
+// --weight-stages, checked, into the process-wide setting (cuda.h); false with `error` set.
+bool apply_weight_stages_option(const g4c::ParsedArgs& args, std::string& error) {
+  auto text = args.value("weight-stages");
+  if (!text) return true;
+  auto n = g4c::parse_int(*text);
+  if (!n || *n < 0 || *n > g4c::gpu::kMaxWeightStages) {
+    error = "--weight-stages: expected a number from 0 to " + std::to_string(g4c::gpu::kMaxWeightStages) + " (got " +
+            g4c::quote(*text) + ")";
+    return false;
+  }
+  g4c::gpu::set_weight_stages(static_cast<int>(*n));
+  return true;
+}
+
 const g4c::OptionSpec kNoRopeTablesOption = {"no-rope-tables", false, false, "",
                                              "compute each RoPE angle in the norm+RoPE kernels (double pow and "
                                              "sincos) instead of looking it up (for A/B timing)"};
@@ -145,7 +164,7 @@ std::optional<g4c::ParsedArgs> start_subcommand(int argc, char** argv, const std
     exit_code = 0;
   } else if (many_plans ? args->positional.empty() : args->positional.size() != 1) {
     exit_code = usage_error(name + (many_plans ? ": expected plan files" : ": expected one plan file"));
-  } else if (!attention_splits_option(*args, error)) {
+  } else if (!attention_splits_option(*args, error) || !apply_weight_stages_option(*args, error)) {
     exit_code = usage_error(error);
   } else {
     return args;

@@ -22,6 +22,7 @@ const std::vector<g4c::OptionSpec>& launches_options() {
       {"sm-count", true, false, "n", "SMs of the device the grids are shaped for (default: the device's, else 132)"},
       {"max-shared", true, false, "bytes", "dynamic shared memory a block may take (default: the device's, else 232448)"},
       kAttentionSplitsOption,
+      kWeightStagesOption,
       kHelpOption,
   };
   return options;
@@ -36,7 +37,10 @@ int plan_launches(int argc, char** argv) {
   if (!args) return exit_code;
   std::string error;
   g4c::gpu::DeviceLimits limits;
-  if (std::string why; g4c::gpu::find_device(why)) limits = g4c::gpu::device_limits();
+  if (std::string why; g4c::gpu::find_device(why))
+    limits = g4c::gpu::device_limits();
+  else if (!args->has("weight-stages"))
+    g4c::gpu::set_weight_stages(g4c::gpu::kWeightStagesAuto);  // as on sm_90
   auto sm_count = positive_option(*args, "sm-count", limits.sm_count ? limits.sm_count : kDefaultSmCount, error);
   auto shared = sm_count ? positive_option(*args, "max-shared",
                                            limits.max_shared_bytes ? limits.max_shared_bytes : kDefaultSharedBytes, error)

@@ -23,6 +23,7 @@ const std::vector<g4c::OptionSpec>& tune_options() {
       {"repeats", true, false, "n", "timed replays per route and width; the median is kept (default 15)"},
       {"check-rows", true, false, "n", "output rows per width compared against the CPU op (default 256)"},
       {"routes", true, false, "list", "routes to consider, e.g. ws,mmq,gemm_n (default: all; without cublas no fp16 weight copies)"},
+      kWeightStagesOption,
       kCacheDirOption,
       kNoCacheOption,
       kHelpOption,

@@ -231,6 +231,24 @@ TEST_F(MatmulTest, OddShapes) {
   }
 }
 
+// The mma16 routes at every weight-stage setting (`g4run --weight-stages`): the register path (0),
+// one to eight records in flight a warp (past a type's capacity the kernel takes what fits), on
+// shapes whose launches stage automatically or not (the tests above run the automatic choice).
+TEST_F(MatmulTest, Mma16RoutesAtEveryWeightStageCount) {
+  struct Restore {
+    int was = gpu::weight_stages();
+    ~Restore() { gpu::set_weight_stages(was); }
+  } restore;
+  uint64_t seed = 250;
+  for (int stages : {0, 1, 2, 3, 5, 8}) {
+    SCOPED_TRACE("--weight-stages " + std::to_string(stages));
+    gpu::set_weight_stages(stages);
+    for (QuantType type : {QuantType::Q4_K, QuantType::Q6_K, QuantType::Q8_0, QuantType::Q4_0})
+      for (int64_t cols : {256, 2560 + 256})
+        run_case({type, 100, cols, {Route::mma16, Route::mma16h}, {1, 3, 8, 9, 17, 32}}, seed++);
+  }
+}
+
 // Every weight of a few rows, read back through one-hot activations: x[n] = e_(k0 + n) makes
 // y[n][j] = W[j][k0 + n], so a wrong decode shows up as the exact element (row phase, sub-block,
 // quarter) it hits, where the random-input tests only see a wrong sum. ws decodes exactly (the
