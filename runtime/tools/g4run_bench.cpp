@@ -21,6 +21,7 @@ const std::vector<g4c::OptionSpec>& bench_options() {
       {"steps", true, false, "n", "decode steps timed (default 128)"},
       {"json", false, false, "", "print the results as JSON"},
       kNoOverlapOption,
+      kEarlyLaunchOption,
       kNoRopeTablesOption,
       kWeightStagesOption,
       kAttentionSplitsOption,
@@ -40,6 +41,7 @@ const std::vector<g4c::OptionSpec>& profile_options() {
       {"repeats", true, false, "n", "timed runs of every op; the median is shown (default 20)"},
       {"html", true, false, "file", "also write the profile as a self-contained page: timeline, bandwidth chart, table"},
       kNoOverlapOption,
+      kEarlyLaunchOption,
       kNoRopeTablesOption,
       kWeightStagesOption,
       kAttentionSplitsOption,
@@ -99,7 +101,8 @@ int bench(int argc, char** argv) {
     std::cout << g4c::gpu::format_bench_json(plan->header.name, results, copy_gbps);
   } else {
     std::cout << plan->header.name << " on " << executor->device().name << ", weights " << *source << ", launch overlap "
-              << (g4c::gpu::launch_overlap() ? "on" : "off") << ", weight stages "
+              << (g4c::gpu::launch_overlap() ? (args->has("early-launch") ? "on (early)" : "on") : "off")
+              << ", weight stages "
               << (g4c::gpu::weight_stages() == g4c::gpu::kWeightStagesAuto ? g4c::gpu::kDefaultWeightStages
                                                                            : g4c::gpu::weight_stages())
               << "\n"

@@ -39,6 +39,10 @@ bool apply_weight_stages_option(const g4c::ParsedArgs& args, std::string& error)
   return true;
 }
 
+const g4c::OptionSpec kEarlyLaunchOption = {"early-launch", false, false, "",
+                                            "let each kernel launch the next once its blocks run, not as they "
+                                            "exit (sm_90+; opt-in until measured)"};
+
 const g4c::OptionSpec kNoRopeTablesOption = {"no-rope-tables", false, false, "",
                                              "compute each RoPE angle in the norm+RoPE kernels (double pow and "
                                              "sincos) instead of looking it up (for A/B timing)"};
@@ -114,6 +118,7 @@ std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, c
   g4c::gpu::ExecutorOptions options;
   options.max_sequences = sequences;
   options.rope_tables = !args.has("no-rope-tables");
+  options.early_launch = args.has("early-launch");
   std::string unused;
   options.attention_splits = attention_splits_option(args, unused).value_or(0);  // checked at the start
   options.jit.cache_dir = kernel_cache_dir(args);

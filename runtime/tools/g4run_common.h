@@ -22,7 +22,7 @@ inline constexpr int kUsageError = 2;
 
 // Options several subcommands share.
 extern const g4c::OptionSpec kWeightsOption, kCheckTensorsOption, kCacheDirOption, kNoCacheOption, kHelpOption,
-    kNoOverlapOption, kNoRopeTablesOption, kWeightStagesOption, kAttentionSplitsOption;
+    kNoOverlapOption, kEarlyLaunchOption, kNoRopeTablesOption, kWeightStagesOption, kAttentionSplitsOption;
 
 // Each subcommand's options (g4run_<subcommand>.cpp), for parsing and for the usage text.
 const std::vector<g4c::OptionSpec>& run_options();

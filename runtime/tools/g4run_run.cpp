@@ -33,6 +33,7 @@ const std::vector<g4c::OptionSpec>& run_options() {
       {"seed", true, false, "n", "seed of the sampling stream (default 0)"},
       {"backend", true, false, "gpu|cpu", "where to run (default: gpu when a CUDA device is present, else cpu)"},
       kNoOverlapOption,
+      kEarlyLaunchOption,
       kNoRopeTablesOption,
       kWeightStagesOption,
       kAttentionSplitsOption,

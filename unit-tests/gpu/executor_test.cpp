@@ -173,10 +173,11 @@ class ExecutorTest : public testing::GpuTest {
  public:
   // `attention_splits`: ExecutorOptions' (0: chosen per width).
   std::unique_ptr<gpu::Executor> executor(const plan::Plan& plan, uint64_t seed, int max_sequences,
-                                          int64_t attention_splits = 0) {
+                                          int64_t attention_splits = 0, bool early_launch = false) {
     gpu::ExecutorOptions options;
     options.max_sequences = max_sequences;
     options.attention_splits = attention_splits;
+    options.early_launch = early_launch;
     options.jit.cache_dir = G4C_TEST_KERNEL_CACHE;
     options.jit.defines = testing::injected_bug_defines();  // a mutation run's bug, if any
     options.poison_memory = true;                          // reads before writes show as NaN
@@ -482,6 +483,29 @@ TEST_F(ExecutorTest, GegluEpilogueMatchesItsOwnLaunch) {
                       "geglu-epilogue");
   expect_fusion_exact(*this, "synthetic/heads-256-q4_k.toml", route_options(RoutePolicy::default_rules, ""),
                       "geglu-epilogue");
+}
+
+// --early-launch: kernels that let the next one launch once their blocks are past the wait (the
+// next one's mma16 weight copies then overlap them) compute what the default build does, on
+// poisoned arenas: identical logits at widths 1-32; a kernel reading its predecessor's output
+// before it completes would not be.
+TEST_F(ExecutorTest, EarlyLaunchMatchesTheDefaultLaunches) {
+  const std::vector<std::pair<std::string, RouteOptions>> cases = {
+      {"synthetic/quant-q4_k.toml", route_options(RoutePolicy::default_rules, kLayerMatmulsOnMma16)},
+      {"synthetic/quant-q4_k.toml", route_options(RoutePolicy::default_rules, kLayerMatmulsOnMma16hFrom4)},
+      {"synthetic/pairing-12b-tiny.toml", route_options(RoutePolicy::default_rules, "")},
+      {"synthetic/heads-256-q4_k.toml", route_options(RoutePolicy::default_rules, "")}};
+  for (const auto& [model, routes] : cases) {
+    const plan::Plan plan = testing::compile_shipped(model, {1, 4, 8, 16, 32}, routes, 0, 1, FusionOptions::all());
+    auto want_executor = executor(plan, 7, 32);
+    auto got_executor = executor(plan, 7, 32, 0, /*early_launch=*/true);
+    ASSERT_TRUE(want_executor && got_executor);
+    const auto tokens = testing::token_sequences({30, 14, 9, 22, 5, 17, 11, 3, 25, 8, 19, 12, 6, 27, 2, 15, 10, 21},
+                                                 plan.header.vocab, 4);
+    const Trace want = run_staggered(*want_executor, tokens, 0, 0, 30);
+    const Trace got = run_staggered(*got_executor, tokens, 0, 0, 30);
+    expect_traces_agree(got, want, 0, true, model + " with early launch vs without");
+  }
 }
 
 // attention-inputs on the GPU: the Q norm's launch computes K's norm and RoPE, V's norm and the KV

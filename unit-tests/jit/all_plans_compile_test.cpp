@@ -61,5 +61,16 @@ TEST(AllPlans, KernelsCompileWithEveryInjectedBug) {
                                       {"G4C_INJECTED_BUG=" + std::to_string(bug)});
 }
 
+// `g4run --early-launch` builds every kernel with G4C_EARLY_LAUNCH (kernels/launch_order.cuh): the
+// default plans' kernels, mma16's and mma16h's included, compile so.
+TEST(AllPlans, KernelsCompileWithEarlyLaunch) {
+  std::vector<JitRequest> requests;
+  std::set<std::string> seen;
+  for (const char* model : {"gemma4-12b.toml", "synthetic/quant-q4_k.toml"})
+    for (JitRequest& r : jit_requests(testing::compile_shipped(model, {1, 8, 32})))
+      if (seen.insert(r.instance.key()).second) requests.push_back(std::move(r));
+  testing::expect_compiles_for_sm90(requests, "kernel instances with early launch", {"G4C_EARLY_LAUNCH"});
+}
+
 }  // namespace
 }  // namespace g4c

@@ -48,6 +48,10 @@ struct ExecutorOptions {
   // attention_splits: 8 to 128, more where few rows meet a long cache); 8, 16, 32, 64 or 128 fixes them (for
   // A/B timing, `g4run --attention-splits N`).
   int64_t attention_splits = 0;
+  // Kernels built with G4C_EARLY_LAUNCH (kernels/launch_order.cuh): each lets the next launch once
+  // its blocks are past their wait, not as they exit. Opt-in until measured (`g4run
+  // --early-launch`).
+  bool early_launch = false;
   // Fill every width's arena with NaN (0xFF bytes) before each step, and KV caches when created
   // and reset, so a value read before it is written shows as NaN in the logits. For tests.
   bool poison_memory = false;
