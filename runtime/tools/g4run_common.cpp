@@ -25,7 +25,6 @@ const g4c::OptionSpec kWeightStagesOption = {
     "records each mma16/mma16h warp keeps in flight through shared memory: 0 streams them through registers, "
     "1 to 8 fixes the count (for A/B timing; default: 2 on sm_90+)"};
 
-// --weight-stages, checked, into the process-wide setting (cuda.h); false with `error` set.
 bool apply_weight_stages_option(const g4c::ParsedArgs& args, std::string& error) {
   auto text = args.value("weight-stages");
   if (!text) return true;

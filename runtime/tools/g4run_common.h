@@ -47,6 +47,8 @@ std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, c
                                                   std::optional<g4c::WeightSet>& host, g4c::DiagnosticEngine& diag);
 // --attention-splits' count, 0 when absent; nothing (with `error`) unless it is 8, 16, 32, 64 or 128.
 std::optional<int64_t> attention_splits_option(const g4c::ParsedArgs& args, std::string& error);
+// --weight-stages, when given, into the process-wide setting (gpu/cuda.h); false (with `error`)
+// unless it is 0..8.
 bool apply_weight_stages_option(const g4c::ParsedArgs& args, std::string& error);
 // --key's value as a number in 1..1000000, `fallback` when absent; nothing (with `error`) when bad.
 std::optional<int64_t> positive_option(const g4c::ParsedArgs& args, const std::string& key, int64_t fallback,

@@ -6,7 +6,8 @@
 # of the 12B's shapes on mma16 and mma16h at N = 1, 8, 32 with and without FLAG (the per-shape
 # table), then with each of G4C_AB_TUNE_FLAGS (flag sets separated by ';', e.g. "--weight-stages 2;
 # --weight-stages 4") while time is left; compute-sanitizer memcheck of MEMCHECK (a gtest filter)
-# with the time left. Logs: $OUT/NAME.tgz.
+# with the time left; G4C_AB_TUNE=0 leaves the tunes out (a switch `g4run tune` does not take, such
+# as --early-launch, whose "off" variant is then the one with it). Logs: $OUT/NAME.tgz.
 #   G4C_DEADLINE=560 unit-tests/gpu/switch_ab_on_device.sh weight-staging --no-weight-staging \
 #     'MatmulTest.*:ExecutorTest.*Group*' 'MatmulTest.Mma16*:MatmulTest.OddShapes'
 set -uo pipefail
@@ -26,7 +27,7 @@ for round in 1 2; do
   done
 done
 for variant in on off; do
-  [ $(left) -gt 110 ] || break
+  [ "${G4C_AB_TUNE:-1}" = 1 ] && [ $(left) -gt 110 ] || break
   flags=; [ $variant = off ] && flags=$flag
   step tune-$variant timeout 90 build/bin/g4run tune build/plans/12b.plan --batch 1,8,32 --routes mma16,mma16h \
     --repeats 10 -o $r/tune-$variant.toml $flags
