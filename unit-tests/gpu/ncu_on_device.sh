@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Hardware counters of the 12B step's kernels on the device machine (Nsight Compute; works on the
 # Firecracker machines, not on gVisor: device/KINDS.md): `g4run bench` of the default plan at
-# context 1024 under ncu, for each "WIDTH:KERNEL-REGEX:COUNT" argument the first COUNT launches of
-# the kernels whose names match (a layer's kernels come in step order, so COUNT = 6 attention
-# partials are five sliding layers and the first global one). Clocks are left alone
+# context 1024 under ncu, for each "WIDTH:KERNEL-REGEX:COUNT[:SKIP]" argument COUNT launches of the
+# kernels whose names match, after SKIP of them (a layer's kernels come in step order, so COUNT = 6
+# attention partials are five sliding layers and the first global one). The first steps of a bench
+# (the graph's capture and warm-up) run at position 0, where attention reads almost nothing: skip a
+# few steps' worth there (48 partials a 12B step: SKIP = 480). Clocks are left alone
 # (--clock-control none, device/METHOD.md). Logs: $OUT/ncu.tgz, one NAME.log per argument.
-#   G4C_DEADLINE=300 unit-tests/gpu/ncu_on_device.sh 1:attention_partial:6 32:attention_partial:6
+#   G4C_DEADLINE=300 unit-tests/gpu/ncu_on_device.sh 1:matmul_mma16:5 32:attention_partial:6:480
 set -uo pipefail
 . "$(dirname "$0")/on_device_common.sh"
 on_device_start ncu
@@ -14,10 +16,11 @@ build/bin/g4c compile models/gemma4-12b.toml --batch 1,8,16,32 --context 4096 -o
 sections="--section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats"
 sections+=" --section WarpStateStats --section SchedulerStats --section ComputeWorkloadAnalysis"
 for what in "$@"; do
-  IFS=: read -r width kernel count <<< "$what"
+  IFS=: read -r width kernel count skip <<< "$what"
   [ $(left) -gt 40 ] || break
-  step "n$width-$kernel" timeout $(( $(left) - 20 )) "$ncu" --clock-control none -k "regex:$kernel" -c "$count" $sections \
-    build/bin/g4run bench build/plans/12b.plan --weights random:seed=1 --batch "$width" --context 1024 --steps 4
+  step "n$width-$kernel" timeout $(( $(left) - 20 )) "$ncu" --clock-control none -k "regex:$kernel" -c "$count" \
+    -s "${skip:-0}" $sections \
+    build/bin/g4run bench build/plans/12b.plan --weights random:seed=1 --batch "$width" --context 1024 --steps 32
 done
 tar -czf ${OUT:-/tmp}/ncu.tgz -C $r .
 cat $r/steps.log
