@@ -70,6 +70,20 @@ TEST(AllPlans, KernelsCompileWithEarlyLaunch) {
     for (JitRequest& r : jit_requests(testing::compile_shipped(model, {1, 8, 32})))
       if (seen.insert(r.instance.key()).second) requests.push_back(std::move(r));
   testing::expect_compiles_for_sm90(requests, "kernel instances with early launch", {"G4C_EARLY_LAUNCH"});
+  // The define reaches the kernels: the same program compiles to another cubin (the trigger).
+  const std::vector<JitRequest> one(requests.begin(), requests.begin() + 1);
+  const auto cubin = [&](std::vector<std::string> defines) {
+    JitOptions options;
+    options.cache_dir = G4C_TEST_KERNEL_CACHE;
+    options.defines = std::move(defines);
+    JitStats stats;
+    DiagnosticEngine diag;
+    auto programs = jit_compile(one, options, stats, diag);
+    return programs && !programs->empty() ? (*programs)[0].cubin : std::vector<char>{};
+  };
+  const std::vector<char> plain = cubin({}), early = cubin({"G4C_EARLY_LAUNCH"});
+  EXPECT_FALSE(plain.empty());
+  EXPECT_NE(plain, early) << one[0].instance.key() << " compiled the same with G4C_EARLY_LAUNCH";
 }
 
 }  // namespace
