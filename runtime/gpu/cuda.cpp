@@ -67,7 +67,7 @@ std::optional<DeviceInfo> find_device(std::string& why) {
   info.cc_minor = prop.minor;
   cudaMemGetInfo(&info.free_bytes, &info.total_bytes);
   if (!g_launch_overlap) g_launch_overlap = prop.major >= 9;  // sm_90 has griddepcontrol
-  if (!g_weight_stages) g_weight_stages = prop.major >= 9 ? kWeightStagesAuto : 0;  // and cp.async.bulk
+  if (!g_weight_stages) g_weight_stages = prop.major >= 9 ? kDefaultWeightStages : 0;  // and cp.async.bulk
   return info;
 }
 

@@ -117,7 +117,7 @@ cudaError_t launch_mma16(plan::Route route, cudaKernel_t quantize, cudaKernel_t 
   for (int m = 0; m < args.member_count; ++m)
     args.member_end[m] = blocks += mma16_blocks(rows[m], args.k_split) * args.row_groups;
   if (c.geglu) args.geglu = *c.geglu;
-  args.stages = mma16_stages(limits, capacity);
+  args.stages = mma16_launch_stages(limits);
   return launch_kernel(kernel, blocks, matmul::mma16_shared_bytes(capacity, args.k_split, args.stages > 0), args, target);
 }
 
@@ -181,10 +181,8 @@ int mma16_k_split(plan::Route route, std::span<const int64_t> rows, int width, i
   return 1;
 }
 
-int mma16_stages(const DeviceLimits& limits, int capacity) {
-  if (matmul::mma16_shared_bytes(capacity, 1, true) > limits.max_shared_bytes) return 0;
-  const int setting = weight_stages();
-  return setting == kWeightStagesAuto ? kDefaultWeightStages : setting;
+int mma16_launch_stages(const DeviceLimits& limits) {
+  return matmul::kMma16StagedSharedBytes <= limits.max_shared_bytes ? weight_stages() : 0;
 }
 
 int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, int sm_count, int max_shared_bytes) {

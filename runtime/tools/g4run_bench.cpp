@@ -103,8 +103,7 @@ int bench(int argc, char** argv) {
     std::cout << plan->header.name << " on " << executor->device().name << ", weights " << *source << ", launch overlap "
               << (g4c::gpu::launch_overlap() ? (args->has("early-launch") ? "on (early)" : "on") : "off")
               << ", weight stages "
-              << (g4c::gpu::weight_stages() == g4c::gpu::kWeightStagesAuto ? g4c::gpu::kDefaultWeightStages
-                                                                           : g4c::gpu::weight_stages())
+              << g4c::gpu::weight_stages()
               << "\n"
               << g4c::gpu::format_bench_table(results, copy_gbps);
   }

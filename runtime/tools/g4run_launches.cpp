@@ -40,7 +40,7 @@ int plan_launches(int argc, char** argv) {
   if (std::string why; g4c::gpu::find_device(why))
     limits = g4c::gpu::device_limits();
   else if (!args->has("weight-stages"))
-    g4c::gpu::set_weight_stages(g4c::gpu::kWeightStagesAuto);  // as on sm_90
+    g4c::gpu::set_weight_stages(g4c::gpu::kDefaultWeightStages);  // as on sm_90
   auto sm_count = positive_option(*args, "sm-count", limits.sm_count ? limits.sm_count : kDefaultSmCount, error);
   auto shared = sm_count ? positive_option(*args, "max-shared",
                                            limits.max_shared_bytes ? limits.max_shared_bytes : kDefaultSharedBytes, error)

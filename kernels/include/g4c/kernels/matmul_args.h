@@ -251,9 +251,10 @@ G4C_HD constexpr int mma16_min_blocks_per_sm(int capacity) { return capacity <= 
 // follow them.
 inline constexpr int kMma16StageBytes = 13824;
 inline constexpr int kMma16MaxStages = 8;
+inline constexpr int kMma16StagedSharedBytes = kWarps * (kMma16StageBytes + 8 * kMma16MaxStages);
 G4C_HD constexpr int mma16_stages(int record_bytes) { return kMma16StageBytes / record_bytes; }
 G4C_HD constexpr int mma16_shared_bytes(int capacity, int k_split, bool staged) {
-  return staged ? kWarps * (kMma16StageBytes + 8 * kMma16MaxStages) : k_split > 1 ? tile_reduction_bytes(capacity) : 0;
+  return staged ? kMma16StagedSharedBytes : k_split > 1 ? tile_reduction_bytes(capacity) : 0;
 }
 static_assert(tile_reduction_bytes(32) <= kWarps * kMma16StageBytes, "the reduction fits in the drained stages");
 

@@ -82,12 +82,10 @@ void set_launch_overlap(bool on);
 bool launch_overlap();
 
 // Records each warp of the mma16 and mma16h kernels keeps in flight as bulk copies into shared
-// memory (Mma16Args::stages): kWeightStagesAuto, the default on sm_90 and later (set by
-// find_device), takes kDefaultWeightStages — two measured faster than the register path and than
-// 4 or 8 on nearly every 12B shape at N = 1, 8 and 32 (docs/perf.md, "Weight staging"); 0 streams
-// the weights through registers, the only way before sm_90; 1..8 fixes the count, for A/B timing
-// (`g4run bench --weight-stages N`).
-inline constexpr int kWeightStagesAuto = -1;
+// memory (Mma16Args::stages): kDefaultWeightStages on sm_90 and later unless a caller set another
+// count (find_device) — two measured faster than the register path and than 4 or 8 on nearly
+// every 12B shape at N = 1, 8 and 32 (docs/perf.md, "Weight staging"); 0 streams the weights
+// through registers, the only way before sm_90; 1..8 for A/B timing (`g4run bench --weight-stages N`).
 inline constexpr int kDefaultWeightStages = 2;
 inline constexpr int kMaxWeightStages = 8;
 void set_weight_stages(int stages);

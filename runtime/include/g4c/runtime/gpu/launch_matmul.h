@@ -102,9 +102,8 @@ int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, in
 
 // Records each warp of an mma16 / mma16h launch keeps in flight through shared memory
 // (Mma16Args::stages; the kernel takes at most what kMma16StageBytes hold of its type): the
-// weight_stages setting, kDefaultWeightStages where it is automatic; none where a block cannot
-// hold the stages.
-int mma16_stages(const DeviceLimits& limits, int capacity);
+// weight_stages setting, or none where a block cannot hold the stages.
+int mma16_launch_stages(const DeviceLimits& limits);
 
 // Dynamic shared memory one block of the route's kernel takes (mma16, mma16h: without weight
 // staging, which launch_mma16 adds where it is on and the device holds it).
