@@ -23,6 +23,9 @@
 //       fewer slices than the block has threads, kKeyGroups thread groups take alternate keys and
 //       add their sums once, at the end.
 //
+// Kernels built with G4C_ATTENTION_MMA run the instances attention_mma_serves (16 query heads a KV
+// head over F16) through attention_split_mma (attention_mma.cuh, on the tensor cores) instead.
+//
 // A v_only cache (partial's `storage = v_only, rotated_pairs = R`) keeps V alone: the QK threads
 // load the V row in K's layout and rebuild the key as g4c::cpu::KvCacheView::load_key does — each
 // element times the K-norm weight (kept in shared memory), then pairs i < R rotated at the key's
@@ -155,6 +158,15 @@ __device__ inline float dot4(float4 q, float4 k, float sum) {
   return fmaf(q.x, k.x, fmaf(q.y, k.y, fmaf(q.z, k.z, fmaf(q.w, k.w, sum))));
 }
 
+// Rotates pair `pair` (< ROTATED_PAIRS: elements pair and pair + HEAD_DIM/2) of a rebuilt key at
+// `position` by the host-made table's (cos, sin).
+template <int ROTATED_PAIRS>
+__device__ inline void rotate_rebuilt_pair(const float2* rope_table, int position, int pair, float& first, float& second) {
+  const float2* angles = rope_table + static_cast<long long>(position) * ROTATED_PAIRS;
+  const int swapped = injected(InjectedBug::swap_rope_pairs) ? swapped_rope_pair(pair) : pair;
+  rope_rotate(__ldg(angles + (swapped < ROTATED_PAIRS ? swapped : pair)), first, second);
+}
+
 // Quad `part` of the thread's chunk c of a v_only key (first half of the head) and of chunk
 // c + kChunksPerThread/2 (the second half: element i's pair is i + HEAD_DIM/2), rebuilt from the V
 // elements there: each times the K-norm weight, then each pair below ROTATED_PAIRS rotated at the
@@ -169,15 +181,9 @@ __device__ inline void rebuilt_key_quads(const TileStage<Tiling, Elem>& stage, i
   const float4 w2 = *reinterpret_cast<const float4*>(r.k_norm + e + HEAD_DIM / 2);
   float a[4] = {__fmul_rn(v1.x, w1.x), __fmul_rn(v1.y, w1.y), __fmul_rn(v1.z, w1.z), __fmul_rn(v1.w, w1.w)};
   float b[4] = {__fmul_rn(v2.x, w2.x), __fmul_rn(v2.y, w2.y), __fmul_rn(v2.z, w2.z), __fmul_rn(v2.w, w2.w)};
-  if (valid && e < ROTATED_PAIRS) {  // keys past the split hold zeros and need no angle
-    const float2* angles = r.rope_table + static_cast<long long>(position) * ROTATED_PAIRS;
-    for (int j = 0; j < 4; ++j) {
-      const int pair = e + j;
-      if (pair >= ROTATED_PAIRS) break;
-      const int swapped = injected(InjectedBug::swap_rope_pairs) ? swapped_rope_pair(pair) : pair;
-      rope_rotate(__ldg(angles + (swapped < ROTATED_PAIRS ? swapped : pair)), a[j], b[j]);
-    }
-  }
+  if (valid && e < ROTATED_PAIRS)  // keys past the split hold zeros and need no angle
+    for (int j = 0; j < 4 && e + j < ROTATED_PAIRS; ++j)
+      rotate_rebuilt_pair<ROTATED_PAIRS>(r.rope_table, position, e + j, a[j], b[j]);
   first = make_float4(a[0], a[1], a[2], a[3]);
   second = make_float4(b[0], b[1], b[2], b[3]);
 }
@@ -415,33 +421,48 @@ __device__ inline void zero_head(float* out) {
   for (int quad = threadIdx.x; quad < HEAD_DIM / 4; quad += kThreads) store_float4(out + quad * 4, make_float4(0, 0, 0, 0));
 }
 
+}  // namespace g4c
+
+#include "attention_mma.cuh"  // the tensor-core split, which shares the helpers above
+
+namespace g4c {
+
 // FUSED_COMBINE (`combine = last_block`): the block that finishes a (row, KV head, head slice) last
 // — its ticket, taken after every block's partials are fenced, is the `splits`-th — merges the splits of
 // the slice's heads itself and resets the counter for the next launch (a CUDA graph replays it).
 template <bool RING, int HEAD_DIM, int Q_HEADS, int KV_HEADS, class Elem, int WINDOW, bool V_ONLY, int ROTATED_PAIRS,
           bool FUSED_COMBINE>
-__global__ void __launch_bounds__(kAttentionThreads) attention_partial(AttentionPartialArgs a) {
+__global__ void __launch_bounds__(kAttentionThreads,
+                                  kAttentionMmaSplit<HEAD_DIM, Q_HEADS / KV_HEADS, Elem> ? kAttentionMmaBlocksPerSm : 0)
+    attention_partial(AttentionPartialArgs a) {
   wait_for_prior_grids();
   static_assert(Q_HEADS % KV_HEADS == 0, "query heads form whole GQA groups");
-  using Tiling = AttentionTiling<HEAD_DIM, Q_HEADS / KV_HEADS, Elem>;
-  const int split = blockIdx.x / Tiling::kHeadBlocks, kv_head = blockIdx.y, row = blockIdx.z;
-  const int head_block = blockIdx.x % Tiling::kHeadBlocks;
-  const int first_head = kv_head * (Q_HEADS / KV_HEADS) + head_block * Tiling::kHeads;
+  constexpr int kGroup = Q_HEADS / KV_HEADS;
+  constexpr bool kMma = kAttentionMmaSplit<HEAD_DIM, kGroup, Elem>;
+  constexpr int kHeads = attention_block_heads(kGroup, kMma), kHeadBlocks = kGroup / kHeads;
+  if (a.block_heads != kHeads) __trap();  // the launcher shaped the grid for the other split
+  const int split = blockIdx.x / kHeadBlocks, kv_head = blockIdx.y, row = blockIdx.z;
+  const int head_block = blockIdx.x % kHeadBlocks;
+  const int first_head = kv_head * kGroup + head_block * kHeads;
   const int seq = a.seq[row];
   float* out = a.out + (static_cast<long long>(row) * Q_HEADS + first_head) * HEAD_DIM;
   if (seq < 0) {  // padding: zeros, from the combine kernel or here
     if (FUSED_COMBINE && split == 0)
-      for (int h = 0; h < Tiling::kHeads; ++h) zero_head<HEAD_DIM, Tiling::kThreads>(out + h * HEAD_DIM);
+      for (int h = 0; h < kHeads; ++h) zero_head<HEAD_DIM, kAttentionThreads>(out + h * HEAD_DIM);
     return;
   }
-  attention_split<RING, HEAD_DIM, Q_HEADS, KV_HEADS, Elem, WINDOW, V_ONLY, ROTATED_PAIRS>(a, split, kv_head, row,
-                                                                                        first_head, seq);
+  if constexpr (kMma)
+    attention_split_mma<RING, HEAD_DIM, Q_HEADS, KV_HEADS, WINDOW, V_ONLY, ROTATED_PAIRS>(a, split, kv_head, row,
+                                                                                           first_head, seq);
+  else
+    attention_split<RING, HEAD_DIM, Q_HEADS, KV_HEADS, Elem, WINDOW, V_ONLY, ROTATED_PAIRS>(a, split, kv_head, row,
+                                                                                          first_head, seq);
   if constexpr (FUSED_COMBINE) {
-    __shared__ float weights[Tiling::kHeads][kAttentionMaxSplits];
-    unsigned* counter = a.tickets + (static_cast<long long>(row) * KV_HEADS + kv_head) * Tiling::kHeadBlocks + head_block;
+    __shared__ float weights[kHeads][kAttentionMaxSplits];
+    unsigned* counter = a.tickets + (static_cast<long long>(row) * KV_HEADS + kv_head) * kHeadBlocks + head_block;
     if (take_block_ticket(counter) != static_cast<unsigned>(a.splits - 1)) return;
     const float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
-    combine_heads<HEAD_DIM, Q_HEADS, Tiling::kThreads, Tiling::kHeads>(partials, first_head, a.splits, out, weights);
+    combine_heads<HEAD_DIM, Q_HEADS, kAttentionThreads, kHeads>(partials, first_head, a.splits, out, weights);
     reset_block_ticket(counter);
   }
 }

@@ -411,7 +411,8 @@ __device__ __forceinline__ void stream_records(const unsigned char* records, lon
 // before the kernel waits for the grids before it (weights are written only at load),
 // stream_staged_records computes them and refills each stage once its record's values have been
 // used (so every lane's shared loads of it are done), after a proxy fence. `count` is at most
-// kStagesOf<Type>, the records a warp's kMma16StageBytes hold.
+// what the warp's share of the stages holds (Mma16Work::stages_of), never above kStagesOf<Type>,
+// the records kMma16StageBytes hold.
 template <class Type>
 inline constexpr int kStagesOf = matmul::mma16_stages(Type::Layout::kRecordBytes);
 
@@ -419,7 +420,8 @@ template <class Type>
 __device__ __forceinline__ void fill_stage(const unsigned char* records, long long kb, int stage, unsigned stages,
                                            unsigned barriers, unsigned long long policy) {
   constexpr unsigned kRecordBytes = Type::Layout::kRecordBytes;
-  static_assert(kStagesOf<Type> >= 2 && kStagesOf<Type> <= matmul::kMma16MaxStages && kRecordBytes % 16 == 0,
+  static_assert(kStagesOf<Type> >= 2 && kStagesOf<Type> <= matmul::kMma16MaxStages && kRecordBytes % 16 == 0 &&
+                    kRecordBytes <= matmul::kMma16MaxRecordBytes,
                 "a warp's stages hold whole records, bulk-copied in 16-byte units");
   mm::mbarrier_expect_bytes(barriers + 8 * stage, kRecordBytes);
   mm::bulk_copy_to_shared(stages + stage * kRecordBytes, records + kb * kRecordBytes, kRecordBytes, barriers + 8 * stage,
@@ -471,7 +473,7 @@ struct Mma16Work {
   Mma16Member member;
   long long cols, tile_block, tile, first, last;
   int width, tiles_per_block, first_row, member_index;
-  int stages;  // Mma16Args::stages
+  int stages, stage_bytes;  // Mma16Args::stages, Mma16Args::stage_bytes
 
   // Reads the parameters by value: a pointer to them would copy them to local memory. The grid
   // runs member by member, or, for a geglu epilogue (SEGMENTS_INTERLEAVED), 256-row segment by
@@ -479,7 +481,7 @@ struct Mma16Work {
   // not all of them at the end of the launch.
   template <bool SEGMENTS_INTERLEAVED>
   __device__ Mma16Work(const Mma16Args& a, int capacity, SegmentsInterleaved<SEGMENTS_INTERLEAVED>)
-      : cols(a.cols), width(a.width), stages(a.stages) {
+      : cols(a.cols), width(a.width), stages(a.stages), stage_bytes(a.stage_bytes) {
     const int warp = threadIdx.x / 32;
     tiles_per_block = matmul::kWarps / a.k_split;
     unsigned block = blockIdx.x;
@@ -507,17 +509,19 @@ struct Mma16Work {
   }
   // The warp's stages and their mbarriers in the dynamic shared memory (shared-state-space
   // addresses).
-  __device__ static unsigned warp_stages() {
-    return mm::shared_address(mm::dynamic_shared_memory()) + threadIdx.x / 32 * matmul::kMma16StageBytes;
+  __device__ unsigned warp_stages() const {
+    return mm::shared_address(mm::dynamic_shared_memory()) + threadIdx.x / 32 * stage_bytes;
   }
-  __device__ static unsigned warp_barriers() {
-    return mm::shared_address(mm::dynamic_shared_memory()) + matmul::kWarps * matmul::kMma16StageBytes +
+  __device__ unsigned warp_barriers() const {
+    return mm::shared_address(mm::dynamic_shared_memory()) + matmul::kWarps * stage_bytes +
            threadIdx.x / 32 * 8 * matmul::kMma16MaxStages;
   }
-  // The records in flight per warp of a staged launch, for weights of Type.
+  // The records in flight per warp of a staged launch, for weights of Type: the count, as far as
+  // the warp's share holds them.
   template <class Type>
   __device__ int stages_of() const {
-    return stages < kStagesOf<Type> ? stages : kStagesOf<Type>;
+    const int fit = stage_bytes / Type::Layout::kRecordBytes;
+    return stages < fit ? stages : fit;
   }
   // Staged launches: the warp's first records into its stages, issued before the kernel waits for
   // the grids before it.
@@ -643,7 +647,7 @@ __device__ __forceinline__ void mma16_launch_block(const Mma16Args& a, Tiles til
 // computes kCapacity rows n (a multiple of 8) of its row group. Grid: Σ_members ceil(tiles / (4 /
 // k_split)) · row_groups blocks of matmul::kThreads threads, member by member (a geglu epilogue's
 // 256-row segment by segment: Mma16Work), the row groups of a tile block adjacent;
-// matmul::mma16_shared_bytes(kCapacity, k_split, stages > 0) bytes of dynamic shared memory. A row's
+// matmul::mma16_shared_bytes(kCapacity, k_split, stage_bytes) bytes of dynamic shared memory. A row's
 // result does not depend on the capacity, the group it falls in or the other members.
 template <class Block, int kCapacity, int GEGLU_QUANTIZE = kNoGegluEpilogue, class LastBlock = Block>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16(Mma16Args a) {

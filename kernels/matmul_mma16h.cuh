@@ -122,7 +122,7 @@ __device__ __forceinline__ void mma16h_tiles(const Mma16Args& a, const Mma16Work
 // from quantize_mma16h for that width, for each member (W, y) of the launch group (of weight type
 // Block, but the last member's LastBlock, as matmul_mma16). Grid: Σ_members ceil(tiles / (4 /
 // k_split)) blocks of matmul::kThreads threads, member by member or a geglu epilogue's segment by
-// segment (Mma16Work; row_groups is 1); matmul::mma16_shared_bytes(kCapacity, k_split, stages > 0)
+// segment (Mma16Work; row_groups is 1); matmul::mma16_shared_bytes(kCapacity, k_split, stage_bytes)
 // bytes of dynamic shared memory.
 template <class Block, int kCapacity, int GEGLU_QUANTIZE = kNoGegluEpilogue, class LastBlock = Block>
 __global__ void __launch_bounds__(matmul::kThreads, matmul::mma16_min_blocks_per_sm(kCapacity)) matmul_mma16h(Mma16Args a) {

@@ -30,6 +30,12 @@ __device__ __forceinline__ void cp_async_16(unsigned shared_dst, const void* glo
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(shared_dst), "l"(global_src) : "memory");
 }
 
+// As cp_async_16, but writes 16 zero bytes (reading nothing) where `valid` is false.
+__device__ __forceinline__ void cp_async_16_or_zero(unsigned shared_dst, const void* global_src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(shared_dst), "l"(global_src), "r"(valid ? 16 : 0)
+               : "memory");
+}
+
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 
 // Waits until at most kPending of this thread's committed copy groups are still in flight.
@@ -102,6 +108,14 @@ __device__ __forceinline__ unsigned short load_shared_2(unsigned address) {
 // and each lane receives bytes 4t..4t+3 of row g of every matrix.
 __device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], unsigned shared_src) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_src));
+}
+
+// As ldmatrix_x4 with every matrix transposed: each lane receives elements g of rows 2t and
+// 2t + 1 (the B fragment of a matrix stored K-major).
+__device__ __forceinline__ void ldmatrix_x4_trans(unsigned (&r)[4], unsigned shared_src) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(shared_src));
 }

@@ -15,12 +15,15 @@ namespace {
 // Unset until a device is found or a caller decides; a process drives one device.
 std::optional<bool> g_launch_overlap;
 std::optional<int> g_weight_stages;
+StageMemory g_stage_memory = StageMemory::sized;
 }  // namespace
 
 void set_launch_overlap(bool on) { g_launch_overlap = on; }
 bool launch_overlap() { return g_launch_overlap.value_or(false); }
 void set_weight_stages(int stages) { g_weight_stages = stages; }
 int weight_stages() { return g_weight_stages.value_or(0); }
+void set_stage_memory(StageMemory memory) { g_stage_memory = memory; }
+StageMemory stage_memory() { return g_stage_memory; }
 
 cudaError_t launch_kernel_args(cudaKernel_t kernel, const LaunchDims& dims, void** params, cudaStream_t stream) {
   cudaLaunchConfig_t config{};

@@ -118,7 +118,8 @@ cudaError_t launch_mma16(plan::Route route, cudaKernel_t quantize, cudaKernel_t 
     args.member_end[m] = blocks += mma16_blocks(rows[m], args.k_split) * args.row_groups;
   if (c.geglu) args.geglu = *c.geglu;
   args.stages = mma16_launch_stages(limits);
-  return launch_kernel(kernel, blocks, matmul::mma16_shared_bytes(capacity, args.k_split, args.stages > 0), args, target);
+  args.stage_bytes = mma16_stage_bytes(args.stages);
+  return launch_kernel(kernel, blocks, matmul::mma16_shared_bytes(capacity, args.k_split, args.stage_bytes), args, target);
 }
 
 cudaError_t launch_gemm_n(cudaKernel_t kernel, const MatmulCall& c, LaunchTarget target) {
@@ -163,7 +164,7 @@ int matmul_shared_bytes(plan::Route route, QuantType type, int width, int row_wa
       return 0;
     case plan::Route::mma16:  // `row_warps` is the K split here (launch_mma16 decides staging)
     case plan::Route::mma16h:
-      return matmul::mma16_shared_bytes(mma16_capacity_of(route, width), row_warps, false);
+      return matmul::mma16_shared_bytes(mma16_capacity_of(route, width), row_warps, 0);
   }
   return 0;
 }
@@ -181,8 +182,14 @@ int mma16_k_split(plan::Route route, std::span<const int64_t> rows, int width, i
   return 1;
 }
 
+int mma16_stage_bytes(int stages) {
+  if (stages == 0) return 0;
+  return stage_memory() == StageMemory::full ? matmul::kMma16StageBytes : matmul::mma16_warp_stage_bytes(stages);
+}
+
 int mma16_launch_stages(const DeviceLimits& limits) {
-  return matmul::kMma16StagedSharedBytes <= limits.max_shared_bytes ? weight_stages() : 0;
+  const int stages = weight_stages();
+  return matmul::mma16_staged_shared_bytes(mma16_stage_bytes(stages)) <= limits.max_shared_bytes ? stages : 0;
 }
 
 int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, int sm_count, int max_shared_bytes) {

@@ -179,13 +179,19 @@ cudaError_t launch_attention_inputs(cudaKernel_t kernel, const AttentionInputsCa
   return launch(kernel, norm_group_dims(groups, head_dim), args, target);
 }
 
-int64_t attention_tickets(int64_t q_heads, int64_t kv_heads) {
+int64_t attention_tickets(int64_t q_heads, int64_t kv_heads, bool mma) {
   const int group = static_cast<int>(q_heads / kv_heads);
-  return kv_heads * (group / attention_heads_per_block(group));
+  return kv_heads * (group / attention_block_heads(group, mma));
 }
 
-int64_t attention_splits(int64_t rows, int64_t q_heads, int64_t kv_heads, int64_t slots, int sm_count) {
-  const int64_t blocks_per_split = rows * attention_tickets(q_heads, kv_heads);
+bool attention_runs_mma(const AttentionCall& c) {
+  const int64_t group = c.q_heads / c.cache.kv_heads;
+  return c.mma && attention_mma_serves(static_cast<int>(group), static_cast<int>(c.cache.head_dim),
+                                       c.cache.dtype == QuantType::F16);
+}
+
+int64_t attention_splits(int64_t rows, int64_t q_heads, int64_t kv_heads, int64_t slots, int sm_count, bool mma) {
+  const int64_t blocks_per_split = rows * attention_tickets(q_heads, kv_heads, mma);
   int64_t splits = kAttentionMinSplits;
   while (splits < kAttentionMaxSplits && blocks_per_split * splits < 2 * int64_t{sm_count} &&
          2 * splits * kAttentionMinKeysPerSplit <= slots)
@@ -209,15 +215,20 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
   if ((!combine && !c.tickets) || (c.x_q && (!combine || cache.head_dim % matmul::kQ8SuperBlock != 0 || !aligned(c.x_q))))
     return cudaErrorInvalidValue;
   if (c.splits != 0 && !is_attention_split_count(c.splits)) return cudaErrorInvalidValue;
-  const int splits = static_cast<int>(
-      c.splits ? c.splits : attention_splits(c.rows, c.q_heads, cache.kv_heads, cache.slots, device_limits(c.limits).sm_count));
+  const bool mma = attention_runs_mma(c);
+  const int splits = static_cast<int>(c.splits ? c.splits
+                                               : attention_splits(c.rows, c.q_heads, cache.kv_heads, cache.slots,
+                                                                  device_limits(c.limits).sm_count, mma));
+  const int group = static_cast<int>(c.q_heads / cache.kv_heads);
   AttentionPartialArgs partial_args{c.q,         c.pos,        c.seq,           cache.k,     cache.v,
                                     c.scratch,   cache.k_norm, cache.rope_table, cache.slots, c.scale,
-                                    kAttentionMinKeysPerSplit, splits, c.out, c.tickets};
-  const unsigned head_blocks = static_cast<unsigned>(attention_tickets(c.q_heads, cache.kv_heads) / cache.kv_heads);
+                                    kAttentionMinKeysPerSplit, splits, attention_block_heads(group, mma), c.out, c.tickets};
+  const unsigned head_blocks = static_cast<unsigned>(group / partial_args.block_heads);
   LaunchDims partial_dims{dim3(static_cast<unsigned>(splits) * head_blocks, static_cast<unsigned>(cache.kv_heads),
                                static_cast<unsigned>(c.rows)),
-                          dim3(kAttentionThreads)};
+                          dim3(kAttentionThreads),
+                          mma ? static_cast<unsigned>(attention_mma_shared_bytes(static_cast<int>(cache.head_dim), cache.v_only()))
+                              : 0u};
   if (cudaError_t e = launch(partial, partial_dims, partial_args, target); e != cudaSuccess || !combine) return e;
   AttentionCombineArgs combine_args{c.scratch, c.seq, c.out, c.x_q, static_cast<int>(c.rows), splits};
   LaunchDims combine_dims{dim3(static_cast<unsigned>(c.q_heads), static_cast<unsigned>(c.rows)),

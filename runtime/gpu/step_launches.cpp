@@ -237,6 +237,7 @@ cudaError_t StepBuilder::records_for(const Op& op, const OpKernels& k, OpLaunche
                       m_.tickets};
       if (op.find("quantize")) c.x_q = activations;
       c.splits = m_.attention_splits;
+      c.mma = m_.attention_mma;
       c.limits = m_.limits;
       // combine = last_block: one kernel, which merges the splits itself.
       return launch_attention(k.main, k.combine, c, target);

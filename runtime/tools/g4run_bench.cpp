@@ -22,8 +22,10 @@ const std::vector<g4c::OptionSpec>& bench_options() {
       {"json", false, false, "", "print the results as JSON"},
       kNoOverlapOption,
       kEarlyLaunchOption,
+      kAttentionMmaOption,
       kNoRopeTablesOption,
       kWeightStagesOption,
+      kStageMemoryOption,
       kAttentionSplitsOption,
       kCacheDirOption,
       kNoCacheOption,
@@ -42,8 +44,10 @@ const std::vector<g4c::OptionSpec>& profile_options() {
       {"html", true, false, "file", "also write the profile as a self-contained page: timeline, bandwidth chart, table"},
       kNoOverlapOption,
       kEarlyLaunchOption,
+      kAttentionMmaOption,
       kNoRopeTablesOption,
       kWeightStagesOption,
+      kStageMemoryOption,
       kAttentionSplitsOption,
       kCacheDirOption,
       kNoCacheOption,
@@ -104,7 +108,8 @@ int bench(int argc, char** argv) {
               << (g4c::gpu::launch_overlap() ? (args->has("early-launch") ? "on (early)" : "on") : "off")
               << ", weight stages "
               << g4c::gpu::weight_stages()
-              << "\n"
+              << (g4c::gpu::stage_memory() == g4c::gpu::StageMemory::full ? " (full stage memory)" : "")
+              << (args->has("attention-mma") ? ", attention on tensor cores" : "") << "\n"
               << g4c::gpu::format_bench_table(results, copy_gbps);
   }
   return diag.finish(0);

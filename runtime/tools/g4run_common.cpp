@@ -25,22 +25,38 @@ const g4c::OptionSpec kWeightStagesOption = {
     "records each mma16/mma16h warp keeps in flight through shared memory: 0 streams them through registers, "
     "1 to 8 fixes the count (for A/B timing; default: 2 on sm_90+)"};
 
-bool apply_weight_stages_option(const g4c::ParsedArgs& args, std::string& error) {
-  auto text = args.value("weight-stages");
-  if (!text) return true;
-  auto n = g4c::parse_int(*text);
-  if (!n || *n < 0 || *n > g4c::gpu::kMaxWeightStages) {
-    error = "--weight-stages: expected a number from 0 to " + std::to_string(g4c::gpu::kMaxWeightStages) + " (got " +
-            g4c::quote(*text) + ")";
-    return false;
+const g4c::OptionSpec kStageMemoryOption = {
+    "stage-memory", true, false, "sized|full",
+    "shared memory of each mma16/mma16h warp's weight stages: sized by the count, or 13,824 bytes whatever the "
+    "count (for A/B timing; default: sized)"};
+
+bool apply_weight_staging_options(const g4c::ParsedArgs& args, std::string& error) {
+  if (auto text = args.value("weight-stages")) {
+    auto n = g4c::parse_int(*text);
+    if (!n || *n < 0 || *n > g4c::gpu::kMaxWeightStages) {
+      error = "--weight-stages: expected a number from 0 to " + std::to_string(g4c::gpu::kMaxWeightStages) + " (got " +
+              g4c::quote(*text) + ")";
+      return false;
+    }
+    g4c::gpu::set_weight_stages(static_cast<int>(*n));
   }
-  g4c::gpu::set_weight_stages(static_cast<int>(*n));
+  if (auto text = args.value("stage-memory")) {
+    if (*text != "sized" && *text != "full") {
+      error = "--stage-memory: expected sized or full (got " + g4c::quote(*text) + ")";
+      return false;
+    }
+    g4c::gpu::set_stage_memory(*text == "full" ? g4c::gpu::StageMemory::full : g4c::gpu::StageMemory::sized);
+  }
   return true;
 }
 
 const g4c::OptionSpec kEarlyLaunchOption = {"early-launch", false, false, "",
                                             "let each kernel launch the next once its blocks run, not as they "
                                             "exit (sm_90+; opt-in until measured)"};
+
+const g4c::OptionSpec kAttentionMmaOption = {"attention-mma", false, false, "",
+                                             "run attention over a GQA group of 16 heads and an F16 cache (the 12B's "
+                                             "global layers) on the tensor cores (opt-in until measured)"};
 
 const g4c::OptionSpec kNoRopeTablesOption = {"no-rope-tables", false, false, "",
                                              "compute each RoPE angle in the norm+RoPE kernels (double pow and "
@@ -118,6 +134,7 @@ std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, c
   options.max_sequences = sequences;
   options.rope_tables = !args.has("no-rope-tables");
   options.early_launch = args.has("early-launch");
+  options.attention_mma = args.has("attention-mma");
   std::string unused;
   options.attention_splits = attention_splits_option(args, unused).value_or(0);  // checked at the start
   options.jit.cache_dir = kernel_cache_dir(args);
@@ -168,7 +185,7 @@ std::optional<g4c::ParsedArgs> start_subcommand(int argc, char** argv, const std
     exit_code = 0;
   } else if (many_plans ? args->positional.empty() : args->positional.size() != 1) {
     exit_code = usage_error(name + (many_plans ? ": expected plan files" : ": expected one plan file"));
-  } else if (!attention_splits_option(*args, error) || !apply_weight_stages_option(*args, error)) {
+  } else if (!attention_splits_option(*args, error) || !apply_weight_staging_options(*args, error)) {
     exit_code = usage_error(error);
   } else {
     return args;

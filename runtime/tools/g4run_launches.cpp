@@ -23,6 +23,7 @@ const std::vector<g4c::OptionSpec>& launches_options() {
       {"max-shared", true, false, "bytes", "dynamic shared memory a block may take (default: the device's, else 232448)"},
       kAttentionSplitsOption,
       kWeightStagesOption,
+      kStageMemoryOption,
       kHelpOption,
   };
   return options;

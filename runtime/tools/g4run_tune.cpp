@@ -24,6 +24,7 @@ const std::vector<g4c::OptionSpec>& tune_options() {
       {"check-rows", true, false, "n", "output rows per width compared against the CPU op (default 256)"},
       {"routes", true, false, "list", "routes to consider, e.g. ws,mmq,gemm_n (default: all; without cublas no fp16 weight copies)"},
       kWeightStagesOption,
+      kStageMemoryOption,
       kCacheDirOption,
       kNoCacheOption,
       kHelpOption,

@@ -18,6 +18,9 @@
 // the output (measured), so the GPU is held to the double reference and to the CPU op within
 // 1e-4 plus the CPU op's own drift; all three distances are printed. The one-launch form
 // (combine = last_block) is held to the two kernels' bits.
+//
+// The tensor-core split (G4C_ATTENTION_MMA; 16 query heads a KV head over F16) is held to the same
+// references at the 12B's global shapes, over K and V and over V alone (AttentionMmaTest).
 #include <cstring>
 
 #include "g4c/plan/kernels.h"
@@ -169,7 +172,7 @@ class AttentionTest : public testing::GpuTest {
   // count. The one-launch form (combine = last_block) must give the same bits as the two kernels,
   // twice in a row on the same counters (as a graph replays it), and leave every counter at zero.
   void expect_matches_cpu(const Shape& s, const std::vector<Row>& rows) {
-    gpu::KernelLibrary lib = load({s.partial(), s.combine(), s.partial(true)});
+    gpu::KernelLibrary lib = load({s.partial(), s.combine(), s.partial(true)}, defines());
     HostCache cache(s, sequences_of(rows));
     std::mt19937 rng(uint32_t(s.head_dim * 31 + s.q_heads));
     for (const Row& r : rows)
@@ -180,7 +183,7 @@ class AttentionTest : public testing::GpuTest {
     const DeviceRebuild rebuild = device_rebuild(s, cache, last + 1);
     const gpu::KvCacheRef ref = cache_ref(s, dk, dv, rebuild);
     const Reference want = reference(s, rows, cache.view);
-    const int64_t tickets = static_cast<int64_t>(rows.size()) * gpu::attention_tickets(s.q_heads, s.kv_heads);
+    const int64_t tickets = static_cast<int64_t>(rows.size()) * gpu::attention_tickets(s.q_heads, s.kv_heads, mma_);
     gpu::DeviceBuffer counters = upload(std::vector<uint32_t>(static_cast<size_t>(tickets), 0));
     for (int64_t splits : {8, 32, 64, 128}) {
       const std::vector<float> got = run(lib, s, rows, ref, splits);
@@ -204,7 +207,7 @@ class AttentionTest : public testing::GpuTest {
     const int64_t n = static_cast<int64_t>(rows.size()), cols = s.q_heads * s.head_dim;
     for (const char* format : {"q8_1", "mma16", "mma16h"}) {
       const KernelInstance own = plan::kernel_instance(std::string("quantize_") + format);
-      gpu::KernelLibrary lib = load({s.partial(), s.combine(format), own});
+      gpu::KernelLibrary lib = load({s.partial(), s.combine(format), own}, defines());
       const size_t bytes = n * plan::activation_seq_bytes(*plan::parse_activation_format(format), cols);
       gpu::DeviceBuffer x_q = poisoned(bytes), want_q = poisoned(bytes), d_got = upload(got);
       const std::vector<float> out = run(lib, s, rows, cache, splits, nullptr, s.combine(format), x_q.get());
@@ -261,6 +264,9 @@ class AttentionTest : public testing::GpuTest {
                             tickets};
     call.x_q = x_q;
     call.splits = splits;
+    call.mma = mma_;
+    EXPECT_EQ(gpu::attention_runs_mma(call), mma_ && s.q_heads / s.kv_heads == 16 && s.dtype == QuantType::F16)
+        << s.describe();
     EXPECT_EQ(tickets ? gpu::launch_attention(lib.find(s.partial(true)), nullptr, call, nullptr)
                       : gpu::launch_attention(lib.find(s.partial()), lib.find(combine.value_or(s.combine())), call, nullptr),
               cudaSuccess);
@@ -309,6 +315,16 @@ class AttentionTest : public testing::GpuTest {
     return testing::random_floats(rows * s.q_heads * s.head_dim, uint32_t(rows * 7 + s.head_dim), 0.5f);
   }
   std::vector<float> query_;
+
+ protected:
+  std::vector<std::string> defines() const { return mma_ ? std::vector<std::string>{"G4C_ATTENTION_MMA"} : std::vector<std::string>{}; }
+  bool mma_ = false;  // kernels built with G4C_ATTENTION_MMA, launched for them
+};
+
+// The same checks with the tensor-core split built in.
+class AttentionMmaTest : public AttentionTest {
+ protected:
+  AttentionMmaTest() { mma_ = true; }
 };
 
 const Shape k12bSliding{KvKind::ring, 256, 16, 8, 1024, 1024, QuantType::F16};
@@ -396,7 +412,7 @@ TEST_F(AttentionTest, CachesFilledByKvWriteAcrossSteps) {
                          Shape{KvKind::ring, 256, 16, 8, 16, 16, QuantType::F16},
                          Shape{KvKind::full, 512, 16, 1, 0, 200, QuantType::BF16},
                          k12bGlobal.storing_v_only(64), Shape{KvKind::full, 64, 4, 2, 0, 60, QuantType::F32}.storing_v_only(8)}) {
-    gpu::KernelLibrary lib = load({s.partial(), s.combine(), s.writer()});
+    gpu::KernelLibrary lib = load({s.partial(), s.combine(), s.writer()}, defines());
     const std::vector<int32_t> joins = {0, 5, 13};  // sequence i decodes position 0 at step joins[i]
     const int64_t rows = static_cast<int64_t>(joins.size()) + 1, steps = 40, row_elems = s.row_elems();
     HostCache cache(s, rows - 1);
@@ -426,6 +442,26 @@ TEST_F(AttentionTest, CachesFilledByKvWriteAcrossSteps) {
       }
     }
   }
+}
+
+// The 12B's global layers on the tensor cores: K and V stored and V alone (keys rebuilt, 64 pairs
+// rotating), over contexts that engage all 128 splits, splits that end inside a 16-key tile, one
+// key, and padding; 256-value heads; a V-only cache whose keys do not rotate.
+TEST_F(AttentionMmaTest, Gemma12bGlobalShapesOnTheTensorCores) {
+  const std::vector<Row> rows = {{39999, 0}, {12345, 1}, {63, 2}, {64, 3}, {0, -1}, {2047, 4}, {0, 5}, {2048, 6},
+                                 {31, 7}, {32, 8}, {1023, 9}, {4095, 10}, {47, 11}};
+  expect_matches_cpu(k12bGlobal, rows);
+  expect_matches_cpu(k12bGlobal.storing_v_only(64), rows);
+  expect_matches_cpu(Shape{KvKind::full, 256, 32, 2, 0, 3000, QuantType::F16}, {{2999, 0}, {700, 1}, {0, -1}, {17, 2}});
+  expect_matches_cpu(Shape{KvKind::full, 512, 16, 1, 0, 300, QuantType::F16}.storing_v_only(0), {{299, 0}, {64, 1}});
+}
+
+// Rings of 16:1 heads (a sliding window no shipped model has yet) that wrapped, wider than their
+// window.
+TEST_F(AttentionMmaTest, RingsThatWrap) {
+  expect_matches_cpu(Shape{KvKind::ring, 512, 16, 1, 100, 107, QuantType::F16}.storing_v_only(64),
+                     {{99, 0}, {100, 1}, {106, 2}, {107, 3}, {350, 4}, {0, -1}, {5, 5}});
+  expect_matches_cpu(Shape{KvKind::ring, 256, 16, 1, 64, 64, QuantType::F16}, {{63, 0}, {64, 1}, {200, 2}, {1, 3}});
 }
 
 }  // namespace

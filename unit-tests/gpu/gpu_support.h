@@ -28,13 +28,15 @@ class GpuTest : public ::testing::Test {
   const gpu::DeviceInfo& device() const { return *device_; }
 
   // Compiles (through the build tree's kernel cache) and loads the instances.
-  gpu::KernelLibrary load(const std::vector<plan::KernelInstance>& instances) {
+  // `defines`: builds beside the default (G4C_ATTENTION_MMA, say).
+  gpu::KernelLibrary load(const std::vector<plan::KernelInstance>& instances, const std::vector<std::string>& defines = {}) {
     std::vector<JitRequest> requests;
     for (const plan::KernelInstance& k : instances) requests.push_back({k, "a test"});
     JitOptions options;
     options.arch = device_->arch();
     options.cache_dir = G4C_TEST_KERNEL_CACHE;
     options.defines = injected_bug_defines();  // a mutation run's bug, if any
+    options.defines.insert(options.defines.end(), defines.begin(), defines.end());
     JitStats stats;
     DiagnosticEngine diag;
     auto programs = jit_compile(requests, options, stats, diag);

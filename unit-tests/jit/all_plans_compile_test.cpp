@@ -86,5 +86,36 @@ TEST(AllPlans, KernelsCompileWithEarlyLaunch) {
   EXPECT_NE(plain, early) << one[0].instance.key() << " compiled the same with G4C_EARLY_LAUNCH";
 }
 
+// `g4run --attention-mma` builds the kernels with G4C_ATTENTION_MMA (kernels/attention_mma.cuh):
+// the 12B's partial instances compile so, and the global layers' (over a v_only cache and over K
+// and V) to another cubin: the tensor-core split.
+TEST(AllPlans, AttentionCompilesOnTheTensorCores) {
+  std::vector<JitRequest> requests;
+  std::set<std::string> seen;
+  for (const plan::Plan& plan : {testing::compile_shipped("gemma4-12b.toml", {1, 8}),
+                                 testing::compile_separate("gemma4-12b.toml", {1, 8})})
+    for (JitRequest& r : jit_requests(plan))
+      if (r.instance.key().starts_with("attention.partial") && seen.insert(r.instance.key()).second)
+        requests.push_back(std::move(r));
+  ASSERT_EQ(requests.size(), 3u);  // the sliding layers', the global layers' v_only and separate
+  const auto cubin = [&](const JitRequest& request, std::vector<std::string> defines) {
+    JitOptions options;
+    options.cache_dir = G4C_TEST_KERNEL_CACHE;
+    options.defines = std::move(defines);
+    JitStats stats;
+    DiagnosticEngine diag;
+    auto programs = jit_compile(std::span(&request, 1), options, stats, diag);
+    EXPECT_TRUE(programs && !programs->empty()) << request.instance.key();
+    return programs && !programs->empty() ? (*programs)[0].cubin : std::vector<char>{};
+  };
+  for (const JitRequest& r : requests) {
+    const bool global = r.instance.key().find("q_heads = 16, kv_heads = 1,") != std::string::npos;
+    const std::vector<char> plain = cubin(r, std::vector<std::string>{});
+    const std::vector<char> mma = cubin(r, std::vector<std::string>{"G4C_ATTENTION_MMA"});
+    EXPECT_FALSE(mma.empty()) << r.instance.key();
+    if (global) EXPECT_NE(plain, mma) << r.instance.key() << " compiled the same with G4C_ATTENTION_MMA";
+  }
+}
+
 }  // namespace
 }  // namespace g4c

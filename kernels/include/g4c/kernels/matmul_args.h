@@ -75,7 +75,8 @@ struct Mma16Args {
   int k_split;     // warps per 16-row tile (1, 2 or 4), splitting its super-blocks; 4 / k_split tiles a block
   int row_groups;  // blocks per tile block, each taking `capacity` activation rows (mma16_row_groups)
   int stages;      // > 0: records each warp keeps in flight as bulk copies into shared memory (at
-                   // most mma16_stages of the type); 0: the weights stream through registers
+                   // most what stage_bytes hold of the type); 0: the weights stream through registers
+  int stage_bytes;   // each warp's share of the stages (mma16_warp_stage_bytes), the mbarriers after all
   Mma16Geglu geglu;  // read by GEGLU_QUANTIZE != kNoGegluEpilogue instances only
 };
 
@@ -245,18 +246,26 @@ G4C_HD constexpr int mma16_row_groups(int n) { return (n + mma16_capacity(n) - 1
 // rows, 168 beyond (the accumulators and a wider tile's fragments).
 G4C_HD constexpr int mma16_min_blocks_per_sm(int capacity) { return capacity <= 8 ? 4 : 3; }
 // Weight staging (Mma16Args::stages): each warp keeps its next records in flight as bulk copies
-// into at most kMma16StageBytes of shared memory — 6 Q4_K or Q4_0 records, 4 Q6_K, 3 Q8_0 —
-// where the register path holds one more. Four resident blocks of four such warps fit an SM's
-// 228 KB. The K-split reduction reuses the stages (they are drained by then); the mbarriers
+// into its share of the block's shared memory (Mma16Args::stage_bytes). mma16_warp_stage_bytes
+// sizes that share by the count — `stages` records of the largest type (Q8_0's 4,352 bytes) — up
+// to kMma16StageBytes, which holds 6 Q4_K or Q4_0 records, 4 Q6_K, 3 Q8_0 (where the register path
+// holds one more); what a block leaves of an SM's 256 KB of L1 and shared memory stays L1, where
+// the activations are read. kMma16StageBytes a warp whatever the count (`g4run --stage-memory=full`)
+// is the A/B. The K-split reduction reuses the stages (they are drained by then); the mbarriers
 // follow them.
 inline constexpr int kMma16StageBytes = 13824;
+inline constexpr int kMma16MaxRecordBytes = 4352;
 inline constexpr int kMma16MaxStages = 8;
-inline constexpr int kMma16StagedSharedBytes = kWarps * (kMma16StageBytes + 8 * kMma16MaxStages);
 G4C_HD constexpr int mma16_stages(int record_bytes) { return kMma16StageBytes / record_bytes; }
-G4C_HD constexpr int mma16_shared_bytes(int capacity, int k_split, bool staged) {
-  return staged ? kMma16StagedSharedBytes : k_split > 1 ? tile_reduction_bytes(capacity) : 0;
+G4C_HD constexpr int mma16_warp_stage_bytes(int stages) {
+  return stages * kMma16MaxRecordBytes < kMma16StageBytes ? stages * kMma16MaxRecordBytes : kMma16StageBytes;
 }
-static_assert(tile_reduction_bytes(32) <= kWarps * kMma16StageBytes, "the reduction fits in the drained stages");
+G4C_HD constexpr int mma16_staged_shared_bytes(int stage_bytes) { return kWarps * (stage_bytes + 8 * kMma16MaxStages); }
+// `stage_bytes` 0: the register path.
+G4C_HD constexpr int mma16_shared_bytes(int capacity, int k_split, int stage_bytes) {
+  return stage_bytes > 0 ? mma16_staged_shared_bytes(stage_bytes) : k_split > 1 ? tile_reduction_bytes(capacity) : 0;
+}
+static_assert(tile_reduction_bytes(32) <= kWarps * mma16_warp_stage_bytes(1), "the reduction fits in the drained stages");
 
 // mmq stage, per K-lane: each activation row's codes padded to 272 bytes (conflict-free
 // ldmatrix), then the rows' scale records as they are.

@@ -37,6 +37,29 @@ G4C_HD constexpr int attention_heads_per_block(int group) {
   return 1;
 }
 
+// attention.partial's tensor-core split (kernels/attention_mma.cuh; kernels built with
+// G4C_ATTENTION_MMA, `g4run --attention-mma`): a whole GQA group of 16 query heads — one m16n8k16
+// A tile — over an F16 cache of 256- or 512-value heads in one block (the 12B's global layers).
+inline constexpr int kAttentionMmaHeads = 16;
+inline constexpr int kAttentionMmaTileKeys = 16;
+G4C_HD constexpr bool attention_mma_serves(int group, int head_dim, bool f16_cache) {
+  return group == kAttentionMmaHeads && f16_cache && (head_dim == 256 || head_dim == 512);
+}
+// Query heads of a block of either split.
+G4C_HD constexpr int attention_block_heads(int group, bool mma) { return mma ? group : attention_heads_per_block(group); }
+// The tensor-core split's dynamic shared memory: two stages of K and V tiles (V alone for a
+// v_only cache), rows padded by 16 bytes so that ldmatrix's eight rows fall on distinct banks; a
+// v_only cache's rebuilt keys as high and low halves; each warp's partial scores, the
+// probabilities and the rescale factors of a tile.
+G4C_HD constexpr int attention_mma_row_bytes(int head_dim) { return head_dim * 2 + 16; }
+G4C_HD constexpr int attention_mma_tile_bytes(int head_dim) { return kAttentionMmaTileKeys * attention_mma_row_bytes(head_dim); }
+G4C_HD constexpr int attention_mma_shared_bytes(int head_dim, bool v_only) {
+  const int tiles = v_only ? 2 + 2 : 2 * 2;  // stages × (K, V), or stages × V + rebuilt K (high, low)
+  const int floats = kAttentionThreads / 32 * kAttentionMmaHeads * kAttentionMmaTileKeys +  // partial scores
+                     kAttentionMmaHeads * kAttentionMmaTileKeys + kAttentionMmaHeads;      // P, alpha
+  return tiles * attention_mma_tile_bytes(head_dim) + floats * 4;
+}
+
 // attention.combine: one block per (query head, row), a thread per four output elements.
 G4C_HD constexpr int attention_combine_threads(int head_dim) {
   const int quads = head_dim / 4;
@@ -212,6 +235,7 @@ struct AttentionPartialArgs {
   float scale;
   int min_keys_per_split;  // kAttentionMinKeysPerSplit
   int splits;              // the grid's splits per (row, KV head, head slice): 8 .. 128, a power of two
+  int block_heads;         // query heads a block takes (attention_block_heads), checked by the kernel
   // combine = last_block: the output (rows × Q_HEADS·HEAD_DIM) and a zeroed counter per (row, KV
   // head, head slice), left zeroed; unused otherwise.
   float* out;

@@ -91,6 +91,13 @@ inline constexpr int kMaxWeightStages = 8;
 void set_weight_stages(int stages);
 int weight_stages();
 
+// How much shared memory each warp's weight stages take: sized by the count (matmul::
+// mma16_warp_stage_bytes, the default: the rest of the SM's 256 KB stays L1) or
+// matmul::kMma16StageBytes whatever the count (`--stage-memory=full`, for A/B timing).
+enum class StageMemory { sized, full };
+void set_stage_memory(StageMemory memory);
+StageMemory stage_memory();
+
 // Launches `kernel` with its parameters (launch_record.h launches with one argument struct).
 cudaError_t launch_kernel_args(cudaKernel_t kernel, const LaunchDims& dims, void** params, cudaStream_t stream);
 

@@ -52,6 +52,10 @@ struct ExecutorOptions {
   // its blocks are past their wait, not as they exit. Opt-in until measured (`g4run
   // --early-launch`).
   bool early_launch = false;
+  // Kernels built with G4C_ATTENTION_MMA (kernels/attention_mma.cuh): attention's partial kernel
+  // takes a GQA group of 16 heads over an F16 cache (the 12B's global layers) a block on the tensor
+  // cores. Opt-in until measured (`g4run --attention-mma`).
+  bool attention_mma = false;
   // Fill every width's arena with NaN (0xFF bytes) before each step, and KV caches when created
   // and reset, so a value read before it is written shows as NaN in the logits. For tests.
   bool poison_memory = false;

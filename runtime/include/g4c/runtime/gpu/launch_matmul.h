@@ -101,9 +101,13 @@ int mma_row_warps(plan::Route route, QuantType type, int64_t rows, int width, in
                   int max_shared_bytes);
 
 // Records each warp of an mma16 / mma16h launch keeps in flight through shared memory
-// (Mma16Args::stages; the kernel takes at most what kMma16StageBytes hold of its type): the
+// (Mma16Args::stages; the kernel takes at most what the warp's stage bytes hold of its type): the
 // weight_stages setting, or none where a block cannot hold the stages.
 int mma16_launch_stages(const DeviceLimits& limits);
+
+// Each warp's share of the stages of `stages` records (Mma16Args::stage_bytes) as the
+// stage_memory setting sizes it; 0 for none.
+int mma16_stage_bytes(int stages);
 
 // Dynamic shared memory one block of the route's kernel takes (mma16, mma16h: without weight
 // staging, which launch_mma16 adds where it is on and the device holds it).

@@ -190,18 +190,25 @@ struct AttentionCall {
   // of `limits`.
   int64_t splits = 0;
   DeviceLimits limits;
+  // Kernels built with G4C_ATTENTION_MMA (ExecutorOptions::attention_mma): the partial instances
+  // that attention_mma_serves take a whole GQA group a block on the tensor cores.
+  bool mma = false;
 };
 // The splits a launch cuts each row's keys into: 8, doubled up to kAttentionMaxSplits while the
 // grid has fewer than two blocks an SM and the cache holds enough keys (`slots`) to give every
 // split of the doubled count kAttentionMinKeysPerSplit. The 12B on 132 SMs: 128 on its global
 // layers at N ≤ 2, 32 on the sliding ones at N = 1 (their 1024-key window caps them), 8 from N = 8
 // where rows and KV heads fill the GPU (longer splits measured faster there: docs/perf.md).
-int64_t attention_splits(int64_t rows, int64_t q_heads, int64_t kv_heads, int64_t slots, int sm_count);
+int64_t attention_splits(int64_t rows, int64_t q_heads, int64_t kv_heads, int64_t slots, int sm_count,
+                         bool mma = false);
+// Whether the call's partial kernel runs the tensor-core split (c.mma, and an instance it serves).
+bool attention_runs_mma(const AttentionCall& c);
 // Whether the kernels serve `splits` splits (AttentionCall::splits other than 0): a power of two
 // from 8 to kAttentionMaxSplits.
 bool is_attention_split_count(int64_t splits);
-// The counters per row a `combine = last_block` partial kernel takes: one per (KV head, head slice).
-int64_t attention_tickets(int64_t q_heads, int64_t kv_heads);
+// The counters per row a `combine = last_block` partial kernel takes: one per (KV head, head slice);
+// `mma`: of the tensor-core split (a slice is the whole group).
+int64_t attention_tickets(int64_t q_heads, int64_t kv_heads, bool mma = false);
 // `combine` null: `partial` is a combine = last_block instance, and the one launch does both.
 cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const AttentionCall& c,
                              LaunchTarget target);

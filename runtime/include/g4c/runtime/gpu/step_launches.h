@@ -56,6 +56,7 @@ struct StepMemory {
   int64_t sequences = 0;                   // rows each KV cache holds
   bool rope_tables = true;                 // false: the norm+RoPE kernels compute each angle
   int64_t attention_splits = 0;            // 0: attention_splits' choice at each width; else fixed
+  bool attention_mma = false;              // kernels built with G4C_ATTENTION_MMA (AttentionCall::mma)
   DeviceLimits limits;                     // complete: the geometry must not depend on the host
   std::function<cudaKernel_t(const plan::KernelInstance&)> kernel;  // null: not compiled
   std::function<WeightView(const std::string& weight)> weight;

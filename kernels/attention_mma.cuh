@@ -1,0 +1,286 @@
+// attention.partial's split on the tensor cores (kernels built with G4C_ATTENTION_MMA, `g4run
+// --attention-mma`; op_args.h's attention_mma_serves: a GQA group of 16 query heads over an F16
+// cache of 256- or 512-value heads — the 12B's global layers, 16:1 MQA over 512 values, whose
+// CUDA-core split is bound by its FP32 dot products, not by its bytes). Included at the end of
+// attention.cuh, whose helpers it shares; its partials land in the scratch exactly as
+// attention_split leaves them, so both combines serve it unchanged.
+//
+// A block takes all 16 heads of its KV head — the M side of mma.m16n8k16 — and its four warps
+// split the head dimension: warp w owns values [w·D/4, (w + 1)·D/4) of every query, key, value and
+// output row.
+//   tiles: all threads cp.async the next 16 keys' K and V rows into shared memory (two stages;
+//     keys past the split are written as zeros, so 0 · 0 and never a stale NaN), rows padded by 16
+//     bytes so that ldmatrix's eight rows fall on distinct banks.
+//   QK: each warp's partial scores over its quarter into shared memory, summed in warp order by the
+//     softmax threads. The queries are split into high and low halves (q = hi + lo to ~22 bits):
+//     two mmas against the keys, which F16 holds exactly.
+//   softmax: 8 threads a head, 2 keys each: the online max and sum, P and the rescale factor.
+//   PV: each warp's quarter of the 16 outputs, P split into halves the same way, V's B fragments by
+//     transposed ldmatrix; the accumulators rescaled first.
+// A v_only cache's keys are rebuilt from the V tile as the CUDA-core split rebuilds them (⊙ k_norm,
+// then RoPE at the key's position) and kept as high and low halves: three mmas a step, qh·kh +
+// ql·kh + qh·kl.
+
+namespace g4c {
+
+template <class Elem>
+inline constexpr bool kIsF16Cache = false;
+template <>
+inline constexpr bool kIsF16Cache<block_f16> = true;
+
+#if defined(G4C_ATTENTION_MMA)
+inline constexpr bool kAttentionMmaBuilt = true;
+#else
+inline constexpr bool kAttentionMmaBuilt = false;
+#endif
+
+// Whether this instance runs attention_split_mma (and its blocks take the whole group).
+template <int HEAD_DIM, int GROUP, class Elem>
+inline constexpr bool kAttentionMmaSplit = kAttentionMmaBuilt && attention_mma_serves(GROUP, HEAD_DIM, kIsF16Cache<Elem>);
+
+// Blocks an SM holds: their shared memory (attention_mma_shared_bytes, 71.7 KB at 512 values)
+// allows three, and the kernel is compiled to fit three in registers too (≤ 168 a thread).
+inline constexpr int kAttentionMmaBlocksPerSm = 3;
+
+template <int HEAD_DIM, bool V_ONLY>
+struct MmaAttentionTiling {
+  static constexpr int kWarps = kAttentionThreads / 32;
+  static constexpr int kHeads = kAttentionMmaHeads;
+  static constexpr int kTileKeys = kAttentionMmaTileKeys;
+  static constexpr int kWarpDims = HEAD_DIM / kWarps;
+  static constexpr int kKSteps = kWarpDims / 16;  // QK: 16 values a step
+  static constexpr int kDimTiles = kWarpDims / 8;  // PV: 8 values a tile
+  static constexpr int kKeyTiles = kTileKeys / 8;
+  static constexpr int kRowBytes = attention_mma_row_bytes(HEAD_DIM);
+  static constexpr int kTileBytes = attention_mma_tile_bytes(HEAD_DIM);
+  static constexpr int kRowChunks = HEAD_DIM * 2 / 16;
+  // Shared memory, in bytes: stage s's K tile at s · kStageBytes and its V tile after it (a v_only
+  // stage holds V alone); the rebuilt keys' high and low tiles (v_only); then the floats.
+  static constexpr int kStageBytes = (V_ONLY ? 1 : 2) * kTileBytes;
+  static constexpr int kRebuiltOffset = 2 * kStageBytes;
+  static constexpr int kScoresOffset = kRebuiltOffset + (V_ONLY ? 2 * kTileBytes : 0);  // [warp][head][key]
+  static constexpr int kProbsOffset = kScoresOffset + kWarps * kHeads * kTileKeys * 4;   // [head][key]
+  static constexpr int kAlphaOffset = kProbsOffset + kHeads * kTileKeys * 4;             // [head]
+  static_assert(kAlphaOffset + kHeads * 4 == attention_mma_shared_bytes(HEAD_DIM, V_ONLY), "the launcher's size");
+  static_assert(kKSteps % 2 == 0 && kDimTiles % 2 == 0 && kKeyTiles == 2 && kHeads * 8 == kAttentionThreads,
+                "ldmatrix_x4 loads two steps or tiles; 8 softmax threads a head");
+};
+
+// x and y as high halves and the halves of what they leave: x ≈ hi + lo to ~22 bits.
+struct HalfPairs {
+  unsigned hi, lo;
+};
+__device__ inline HalfPairs split_halves(float x, float y) {
+  const unsigned hi = mm::pack_half2(x, y);
+  return {hi, mm::pack_half2(x - mm::half_to_float(hi), y - mm::half_to_float(hi >> 16))};
+}
+
+// A fragments (rows g and g + 8, values 2t.. and 2t + 8..) of a 16 × 16 float tile at `tile`
+// (row stride `stride` floats), as high and low halves.
+__device__ inline void a_fragments(const float* tile, int stride, unsigned (&hi)[4], unsigned (&lo)[4]) {
+  const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {  // fragment i: row g (+ 8 for odd i), values 2t (+ 8 from i = 2)
+    const float2 x = *reinterpret_cast<const float2*>(tile + (g + i % 2 * 8) * stride + i / 2 * 8 + 2 * t);
+    const HalfPairs h = split_halves(x.x, x.y);
+    hi[i] = h.hi, lo[i] = h.lo;
+  }
+}
+
+// Tile [tile_begin, tile_begin + 16) ∩ [·, end)'s K and V rows (V alone for v_only) into a stage.
+template <class Tiling, bool RING, int HEAD_DIM, int KV_HEADS, bool V_ONLY>
+__device__ inline void issue_mma_tile(unsigned stage, const TileRows& rows, int tile_begin, int end) {
+  const int tile_slot = RING ? tile_begin % rows.slots : tile_begin;
+  for (int c = threadIdx.x; c < Tiling::kTileKeys * Tiling::kRowChunks; c += kAttentionThreads) {
+    const int key = c / Tiling::kRowChunks, chunk = c % Tiling::kRowChunks;
+    const bool valid = tile_begin + key < end;
+    const int slot = valid ? key_slot<RING>(tile_slot, key, rows.slots) : 0;
+    const unsigned dst = stage + key * Tiling::kRowBytes + chunk * 16;
+    if constexpr (!V_ONLY)
+      mm::cp_async_16_or_zero(dst, slot_row<HEAD_DIM, KV_HEADS, block_f16>(rows.k, slot) + chunk * 16, valid);
+    mm::cp_async_16_or_zero(dst + (V_ONLY ? 0 : Tiling::kTileBytes),
+                            slot_row<HEAD_DIM, KV_HEADS, block_f16>(rows.v, slot) + chunk * 16, valid);
+  }
+  mm::cp_async_commit();
+}
+
+// A v_only tile's keys from its V rows: element i and its RoPE partner i + HEAD_DIM/2, each times
+// the K-norm weight, the pairs below ROTATED_PAIRS rotated at the key's position (keys past the
+// split are zeros and stay so), as high and low halves in the rebuilt tiles.
+template <class Tiling, int HEAD_DIM, int ROTATED_PAIRS>
+__device__ inline void rebuild_mma_keys(const unsigned char* v_tile, unsigned char* k_hi, unsigned char* k_lo,
+                                        int tile_begin, int end, const KeyRebuild& r) {
+  constexpr int kHalf = HEAD_DIM / 2, kItemsPerKey = kHalf / 2;  // an item: elements i, i + 1 and their partners
+  for (int item = threadIdx.x; item < Tiling::kTileKeys * kItemsPerKey; item += kAttentionThreads) {
+    const int key = item / kItemsPerKey, i = item % kItemsPerKey * 2, position = tile_begin + key;
+    const int row = key * Tiling::kRowBytes;
+    const float2 v1 = half2_bits_to_float2(*reinterpret_cast<const unsigned*>(v_tile + row + i * 2));
+    const float2 v2 = half2_bits_to_float2(*reinterpret_cast<const unsigned*>(v_tile + row + (i + kHalf) * 2));
+    float a[2] = {__fmul_rn(v1.x, __ldg(r.k_norm + i)), __fmul_rn(v1.y, __ldg(r.k_norm + i + 1))};
+    float b[2] = {__fmul_rn(v2.x, __ldg(r.k_norm + i + kHalf)), __fmul_rn(v2.y, __ldg(r.k_norm + i + kHalf + 1))};
+    if (position < end)
+      for (int j = 0; j < 2; ++j)
+        if (i + j < ROTATED_PAIRS) rotate_rebuilt_pair<ROTATED_PAIRS>(r.rope_table, position, i + j, a[j], b[j]);
+    const HalfPairs first = split_halves(a[0], a[1]), second = split_halves(b[0], b[1]);
+    *reinterpret_cast<unsigned*>(k_hi + row + i * 2) = first.hi;
+    *reinterpret_cast<unsigned*>(k_lo + row + i * 2) = first.lo;
+    *reinterpret_cast<unsigned*>(k_hi + row + (i + kHalf) * 2) = second.hi;
+    *reinterpret_cast<unsigned*>(k_lo + row + (i + kHalf) * 2) = second.lo;
+  }
+}
+
+// Warp w's partial scores (its quarter of the values) of the 16 queries × the tile's keys, into the
+// shared [warp][head][key] floats.
+template <class Tiling, bool V_ONLY>
+__device__ inline void mma_tile_scores(const unsigned (&q_hi)[Tiling::kKSteps][4], const unsigned (&q_lo)[Tiling::kKSteps][4],
+                                       unsigned k_tile, unsigned k_lo_tile, float* scores) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
+  for (int kt = 0; kt < Tiling::kKeyTiles; ++kt) {
+    float s[4] = {0, 0, 0, 0};
+    // Lanes 8i..8i+7 address keys kt·8.. at values +8i: steps j (b0, b1) and j + 1 (b2, b3).
+    const unsigned row = (kt * 8 + lane % 8) * Tiling::kRowBytes + (warp * Tiling::kWarpDims + lane / 8 * 8) * 2;
+#pragma unroll
+    for (int j = 0; j < Tiling::kKSteps; j += 2) {
+      unsigned b[4];
+      mm::ldmatrix_x4(b, k_tile + row + j * 32);
+      mm::mma_f16_k16(s, q_hi[j], b[0], b[1]);
+      mm::mma_f16_k16(s, q_lo[j], b[0], b[1]);
+      mm::mma_f16_k16(s, q_hi[j + 1], b[2], b[3]);
+      mm::mma_f16_k16(s, q_lo[j + 1], b[2], b[3]);
+      if constexpr (V_ONLY) {
+        mm::ldmatrix_x4(b, k_lo_tile + row + j * 32);
+        mm::mma_f16_k16(s, q_hi[j], b[0], b[1]);
+        mm::mma_f16_k16(s, q_hi[j + 1], b[2], b[3]);
+      }
+    }
+    float* head_g = scores + (warp * Tiling::kHeads + g) * Tiling::kTileKeys + kt * 8 + 2 * t;
+    *reinterpret_cast<float2*>(head_g) = make_float2(s[0], s[1]);
+    *reinterpret_cast<float2*>(head_g + 8 * Tiling::kTileKeys) = make_float2(s[2], s[3]);
+  }
+}
+
+// The online-softmax step: thread 8h + i sums keys 2i, 2i + 1 of head h over the warps, scales
+// them (−inf past the split), and with the head's other 7 threads updates the running max and sum
+// (each of the 8 holds them), leaving exp(s − m_new) in `probs` and exp(m_old − m_new) in `alpha`.
+// Every tile has a valid key, so m_new is finite.
+template <class Tiling>
+__device__ inline void mma_tile_softmax(const float* scores, float* probs, float* alpha, int tile_begin, int end,
+                                        float scale, float& running_max, float& running_sum) {
+  const int head = threadIdx.x / 8, key = threadIdx.x % 8 * 2;
+  float2 s = *reinterpret_cast<const float2*>(scores + head * Tiling::kTileKeys + key);
+  for (int w = 1; w < Tiling::kWarps; ++w) {
+    const float2 part = *reinterpret_cast<const float2*>(scores + (w * Tiling::kHeads + head) * Tiling::kTileKeys + key);
+    s.x += part.x, s.y += part.y;
+  }
+  s.x = tile_begin + key < end ? s.x * scale : negative_infinity();
+  s.y = tile_begin + key + 1 < end ? s.y * scale : negative_infinity();
+  float tile_max = fmaxf(s.x, s.y);
+  for (int offset = 4; offset > 0; offset /= 2) tile_max = fmaxf(tile_max, __shfl_xor_sync(kFullWarp, tile_max, offset));
+  const float new_max = fmaxf(running_max, tile_max);
+  const float2 p = make_float2(expf(s.x - new_max), expf(s.y - new_max));
+  float sum = p.x + p.y;
+  for (int offset = 4; offset > 0; offset /= 2) sum += __shfl_xor_sync(kFullWarp, sum, offset);
+  const float rescale = expf(running_max - new_max);
+  running_sum = running_sum * rescale + sum;
+  running_max = new_max;
+  *reinterpret_cast<float2*>(probs + head * Tiling::kTileKeys + key) = p;
+  if (key == 0) alpha[head] = rescale;
+}
+
+// Warp w's quarter of the outputs: acc · alpha + P · V over the tile.
+template <class Tiling>
+__device__ inline void mma_tile_values(const float* probs, const float* alpha, unsigned v_tile,
+                                       float (&acc)[Tiling::kDimTiles][4]) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4;
+  const float rescale_g = alpha[g], rescale_g8 = alpha[g + 8];
+  for (int n = 0; n < Tiling::kDimTiles; ++n)
+    acc[n][0] *= rescale_g, acc[n][1] *= rescale_g, acc[n][2] *= rescale_g8, acc[n][3] *= rescale_g8;
+  unsigned p_hi[4], p_lo[4];
+  a_fragments(probs, Tiling::kTileKeys, p_hi, p_lo);
+  // Lanes 8i..8i+7 address keys (i & 1)·8.. at values +(i >> 1)·8: b0, b1 of tile 2p, then of 2p + 1.
+  const unsigned row = ((lane / 8 & 1) * 8 + lane % 8) * Tiling::kRowBytes + (warp * Tiling::kWarpDims + lane / 16 * 8) * 2;
+#pragma unroll
+  for (int n = 0; n < Tiling::kDimTiles; n += 2) {
+    unsigned b[4];
+    mm::ldmatrix_x4_trans(b, v_tile + row + n * 16);
+    mm::mma_f16_k16(acc[n], p_hi, b[0], b[1]);
+    mm::mma_f16_k16(acc[n], p_lo, b[0], b[1]);
+    mm::mma_f16_k16(acc[n + 1], p_hi, b[2], b[3]);
+    mm::mma_f16_k16(acc[n + 1], p_lo, b[2], b[3]);
+  }
+}
+
+// One block's split over the tensor cores: the 16 heads from `first_head` (all of kv_head's).
+template <bool RING, int HEAD_DIM, int Q_HEADS, int KV_HEADS, int WINDOW, bool V_ONLY, int ROTATED_PAIRS>
+__device__ inline void attention_split_mma(const AttentionPartialArgs& a, int split, int kv_head, int row,
+                                           int first_head, int seq) {
+  using Tiling = MmaAttentionTiling<HEAD_DIM, V_ONLY>;
+  const KeyRange range = split_keys<WINDOW>(a.pos[row], split, a.splits, static_cast<int>(a.slots), a.min_keys_per_split);
+  float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
+  float2* max_sum = reinterpret_cast<float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionMaxSplits * HEAD_DIM);
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane / 4, t = lane % 4;
+  if (range.begin >= range.end) {
+    if (tid < Tiling::kHeads)
+      max_sum[(first_head + tid) * kAttentionMaxSplits + split] = make_float2(negative_infinity(), 0.0f);
+    return;
+  }
+
+  unsigned char* shared = mm::dynamic_shared_memory();
+  const unsigned base = mm::shared_address(shared);
+  float* scores = reinterpret_cast<float*>(shared + Tiling::kScoresOffset);
+  float* probs = reinterpret_cast<float*>(shared + Tiling::kProbsOffset);
+  float* alpha = reinterpret_cast<float*>(shared + Tiling::kAlphaOffset);
+  const char* v_rows = sequence_rows<HEAD_DIM, KV_HEADS, block_f16>(a.v_cache, a.slots, seq, kv_head);
+  const TileRows rows{V_ONLY ? v_rows : sequence_rows<HEAD_DIM, KV_HEADS, block_f16>(a.k_cache, a.slots, seq, kv_head),
+                      v_rows, static_cast<int>(a.slots)};
+  issue_mma_tile<Tiling, RING, HEAD_DIM, KV_HEADS, V_ONLY>(base, rows, range.begin, range.end);
+
+  unsigned q_hi[Tiling::kKSteps][4], q_lo[Tiling::kKSteps][4];
+  const float* q = a.q + (static_cast<long long>(row) * Q_HEADS + first_head) * HEAD_DIM + warp * Tiling::kWarpDims;
+#pragma unroll
+  for (int j = 0; j < Tiling::kKSteps; ++j) a_fragments(q + j * 16, HEAD_DIM, q_hi[j], q_lo[j]);
+  const KeyRebuild rebuild{a.k_norm, reinterpret_cast<const float2*>(a.rope_table)};
+  float running_max = negative_infinity(), running_sum = 0;
+  float acc[Tiling::kDimTiles][4] = {};
+
+  int stage = 0;
+  for (int tile = range.begin; tile < range.end; tile += Tiling::kTileKeys, stage ^= 1) {
+    if (tile + Tiling::kTileKeys < range.end) {
+      issue_mma_tile<Tiling, RING, HEAD_DIM, KV_HEADS, V_ONLY>(base + (stage ^ 1) * Tiling::kStageBytes, rows,
+                                                               tile + Tiling::kTileKeys, range.end);
+      mm::cp_async_wait<1>();
+    } else {
+      mm::cp_async_wait<0>();
+    }
+    __syncthreads();  // the tile's rows, from every thread's copies
+    const unsigned stage_base = base + stage * Tiling::kStageBytes;
+    const unsigned v_tile = stage_base + (V_ONLY ? 0 : Tiling::kTileBytes);
+    unsigned k_tile = stage_base, k_lo_tile = 0;
+    if constexpr (V_ONLY) {
+      unsigned char* rebuilt = shared + Tiling::kRebuiltOffset;
+      rebuild_mma_keys<Tiling, HEAD_DIM, ROTATED_PAIRS>(shared + stage * Tiling::kStageBytes, rebuilt,
+                                                        rebuilt + Tiling::kTileBytes, tile, range.end, rebuild);
+      k_tile = base + Tiling::kRebuiltOffset, k_lo_tile = k_tile + Tiling::kTileBytes;
+      __syncthreads();
+    }
+    mma_tile_scores<Tiling, V_ONLY>(q_hi, q_lo, k_tile, k_lo_tile, scores);
+    __syncthreads();
+    mma_tile_softmax<Tiling>(scores, probs, alpha, tile, range.end, a.scale, running_max, running_sum);
+    __syncthreads();
+    mma_tile_values<Tiling>(probs, alpha, v_tile, acc);
+    __syncthreads();  // the stage, the rebuilt keys and the scores are free for the next tiles
+  }
+
+  if (tid % 8 == 0)
+    max_sum[(first_head + tid / 8) * kAttentionMaxSplits + split] = make_float2(running_max, running_sum);
+  auto out = [&](int h, int value) {
+    return reinterpret_cast<float2*>(partials + (static_cast<long long>(first_head + h) * kAttentionMaxSplits + split) * HEAD_DIM + value);
+  };
+  for (int n = 0; n < Tiling::kDimTiles; ++n) {
+    const int value = warp * Tiling::kWarpDims + n * 8 + 2 * t;
+    *out(g, value) = make_float2(acc[n][0], acc[n][1]);
+    *out(g + 8, value) = make_float2(acc[n][2], acc[n][3]);
+  }
+}
+
+}  // namespace g4c

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The step numbers of record on the card at hand (issues 14 and 17 are judged on the H200), with
+# binaries built on the build machine (carry build/bin):
+#
+#   G4C_DEADLINE=560 unit-tests/gpu/record_on_device.sh
+#
+# First the oracles of the opt-in switches benchmarked below (early launch, the weight stages at
+# every count, attention on the tensor cores); then `g4run bench` of the 12B and the E4B at N = 1,
+# 8, 16, 32 (context 1024): the default, --stage-memory=full, --early-launch and --weight-stages 0,
+# the 12B in two alternating rounds; the 12B at 32,640 positions (N = 1, 8) with and without
+# --attention-mma; then `g4run tune` of both models' shapes at N = 1, 8, 16, 32 on every route into
+# tune.toml (the tuning file of this card) with the time left. Logs: $OUT/record.tgz.
+set -uo pipefail
+. "$(dirname "$0")/on_device_common.sh"
+on_device_start record
+for model in 12b e4b; do
+  build/bin/g4c compile models/gemma4-$model.toml --batch 1,8,16,32 --context 4096 -o build/plans/$model.plan
+done
+build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 32768 -o build/plans/12b-long.plan
+step tests timeout 240 build/bin/g4c_gpu_tests --gtest_color=no \
+  --gtest_filter='ExecutorTest.EarlyLaunch*:MatmulTest.Mma16RoutesAtEveryWeightStageCount:AttentionMmaTest.*'
+bench() {  # NAME PLAN WIDTHS CONTEXT FLAGS...
+  local name=$1 plan=$2 widths=$3 context=$4; shift 4
+  [ $(left) -gt 120 ] || return
+  echo "$name: $*" >> $r/variants.txt
+  step $name timeout 100 build/bin/g4run bench build/plans/$plan.plan --weights random:seed=1 \
+    --batch $widths --context $context "$@"
+}
+bench bench-12b-default-1 12b 1,8,16,32 1024
+bench bench-12b-fullstages-1 12b 1,8,16,32 1024 --stage-memory=full
+bench bench-12b-early-1 12b 1,8,16,32 1024 --early-launch
+bench bench-12b-long-default 12b-long 1,8 32640
+bench bench-12b-long-mma 12b-long 1,8 32640 --attention-mma
+bench bench-12b-early-2 12b 1,8,16,32 1024 --early-launch
+bench bench-12b-fullstages-2 12b 1,8,16,32 1024 --stage-memory=full
+bench bench-12b-default-2 12b 1,8,16,32 1024
+bench bench-12b-long-mma-2 12b-long 1,8 32640 --attention-mma
+bench bench-e4b-default e4b 1,8,16,32 1024
+bench bench-12b-stages0 12b 1,8,16,32 1024 --weight-stages 0
+[ $(left) -gt 60 ] && step tune timeout $(( $(left) - 20 )) build/bin/g4run tune build/plans/12b.plan \
+  build/plans/e4b.plan --batch 1,8,16,32 --repeats 15 -o $r/tune.toml
+tar -czf ${OUT:-/tmp}/record.tgz -C $r .
+cp $r/tune.toml ${OUT:-/tmp}/ 2>/dev/null
+cat $r/device.txt $r/steps.log
+grep -E "^\[  (PASSED|FAILED)|tests ran" $r/tests.log | head
+cat $r/variants.txt
+for f in $r/bench-*.log; do echo "== $(basename $f)"; grep -E "copy bandwidth|^ +N |^ +[0-9]+ +[0-9]+ " $f; done
+grep -E "^(Q|F|B|type|copy)" $r/tune.log | head -80
