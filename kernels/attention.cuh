@@ -23,8 +23,8 @@
 //       fewer slices than the block has threads, kKeyGroups thread groups take alternate keys and
 //       add their sums once, at the end.
 //
-// Kernels built with G4C_ATTENTION_MMA run the instances attention_mma_serves (16 query heads a KV
-// head over F16) through attention_split_mma (attention_mma.cuh, on the tensor cores) instead.
+// Kernels built with G4C_ATTENTION_MMA run the instances attention_mma_serves (up to 16 query heads
+// a KV head over F16) through attention_split_mma (attention_mma.cuh, on the tensor cores) instead.
 //
 // A v_only cache (partial's `storage = v_only, rotated_pairs = R`) keeps V alone: the QK threads
 // load the V row in K's layout and rebuild the key as g4c::cpu::KvCacheView::load_key does — each

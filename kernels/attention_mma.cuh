@@ -1,11 +1,12 @@
 // attention.partial's split on the tensor cores (kernels built with G4C_ATTENTION_MMA, `g4run
-// --attention-mma`; op_args.h's attention_mma_serves: a GQA group of 16 query heads over an F16
-// cache of 256- or 512-value heads — the 12B's global layers, 16:1 MQA over 512 values, whose
-// CUDA-core split is bound by its FP32 dot products, not by its bytes). Included at the end of
+// --attention-mma`; op_args.h's attention_mma_serves: a GQA group of up to 16 query heads over an
+// F16 cache of 256- or 512-value heads — made for the 12B's global layers, 16:1 MQA over 512
+// values, whose CUDA-core split is bound by its FP32 dot products, not by its bytes; smaller
+// groups (the 12B's sliding 2:1) fill the tile's first rows). Included at the end of
 // attention.cuh, whose helpers it shares; its partials land in the scratch exactly as
 // attention_split leaves them, so both combines serve it unchanged.
 //
-// A block takes all 16 heads of its KV head — the M side of mma.m16n8k16 — and its four warps
+// A block takes all heads of its KV head — the M side of mma.m16n8k16, zero rows past them — and its four warps
 // split the head dimension: warp w owns values [w·D/4, (w + 1)·D/4) of every query, key, value and
 // output row.
 //   tiles: all threads cp.async the next 16 keys' K and V rows into shared memory (two stages;
@@ -76,12 +77,13 @@ __device__ inline HalfPairs split_halves(float x, float y) {
 }
 
 // A fragments (rows g and g + 8, values 2t.. and 2t + 8..) of a 16 × 16 float tile at `tile`
-// (row stride `stride` floats), as high and low halves.
-__device__ inline void a_fragments(const float* tile, int stride, unsigned (&hi)[4], unsigned (&lo)[4]) {
+// (row stride `stride` floats), as high and low halves; rows from `rows` on are zeros.
+__device__ inline void a_fragments(const float* tile, int stride, int rows, unsigned (&hi)[4], unsigned (&lo)[4]) {
   const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
 #pragma unroll
   for (int i = 0; i < 4; ++i) {  // fragment i: row g (+ 8 for odd i), values 2t (+ 8 from i = 2)
-    const float2 x = *reinterpret_cast<const float2*>(tile + (g + i % 2 * 8) * stride + i / 2 * 8 + 2 * t);
+    const int r = g + i % 2 * 8;
+    const float2 x = r < rows ? *reinterpret_cast<const float2*>(tile + r * stride + i / 2 * 8 + 2 * t) : make_float2(0, 0);
     const HalfPairs h = split_halves(x.x, x.y);
     hi[i] = h.hi, lo[i] = h.lo;
   }
@@ -196,7 +198,7 @@ __device__ inline void mma_tile_values(const float* probs, const float* alpha, u
   for (int n = 0; n < Tiling::kDimTiles; ++n)
     acc[n][0] *= rescale_g, acc[n][1] *= rescale_g, acc[n][2] *= rescale_g8, acc[n][3] *= rescale_g8;
   unsigned p_hi[4], p_lo[4];
-  a_fragments(probs, Tiling::kTileKeys, p_hi, p_lo);
+  a_fragments(probs, Tiling::kTileKeys, Tiling::kHeads, p_hi, p_lo);
   // Lanes 8i..8i+7 address keys (i & 1)·8.. at values +(i >> 1)·8: b0, b1 of tile 2p, then of 2p + 1.
   const unsigned row = ((lane / 8 & 1) * 8 + lane % 8) * Tiling::kRowBytes + (warp * Tiling::kWarpDims + lane / 16 * 8) * 2;
 #pragma unroll
@@ -210,18 +212,19 @@ __device__ inline void mma_tile_values(const float* probs, const float* alpha, u
   }
 }
 
-// One block's split over the tensor cores: the 16 heads from `first_head` (all of kv_head's).
+// One block's split over the tensor cores: the GROUP heads from `first_head` (all of kv_head's),
+// as rows of a 16-row tile whose rows from GROUP on are zero queries, computed and dropped.
 template <bool RING, int HEAD_DIM, int Q_HEADS, int KV_HEADS, int WINDOW, bool V_ONLY, int ROTATED_PAIRS>
 __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int split, int kv_head, int row,
                                            int first_head, int seq) {
   using Tiling = MmaAttentionTiling<HEAD_DIM, V_ONLY>;
+  constexpr int kGroup = Q_HEADS / KV_HEADS;
   const KeyRange range = split_keys<WINDOW>(a.pos[row], split, a.splits, static_cast<int>(a.slots), a.min_keys_per_split);
   float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
   float2* max_sum = reinterpret_cast<float2*>(partials + static_cast<long long>(Q_HEADS) * kAttentionMaxSplits * HEAD_DIM);
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane / 4, t = lane % 4;
   if (range.begin >= range.end) {
-    if (tid < Tiling::kHeads)
-      max_sum[(first_head + tid) * kAttentionMaxSplits + split] = make_float2(negative_infinity(), 0.0f);
+    if (tid < kGroup) max_sum[(first_head + tid) * kAttentionMaxSplits + split] = make_float2(negative_infinity(), 0.0f);
     return;
   }
 
@@ -238,7 +241,7 @@ __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int sp
   unsigned q_hi[Tiling::kKSteps][4], q_lo[Tiling::kKSteps][4];
   const float* q = a.q + (static_cast<long long>(row) * Q_HEADS + first_head) * HEAD_DIM + warp * Tiling::kWarpDims;
 #pragma unroll
-  for (int j = 0; j < Tiling::kKSteps; ++j) a_fragments(q + j * 16, HEAD_DIM, q_hi[j], q_lo[j]);
+  for (int j = 0; j < Tiling::kKSteps; ++j) a_fragments(q + j * 16, HEAD_DIM, kGroup, q_hi[j], q_lo[j]);
   const KeyRebuild rebuild{a.k_norm, reinterpret_cast<const float2*>(a.rope_table)};
   float running_max = negative_infinity(), running_sum = 0;
   float acc[Tiling::kDimTiles][4] = {};
@@ -271,15 +274,15 @@ __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int sp
     __syncthreads();  // the stage, the rebuilt keys and the scores are free for the next tiles
   }
 
-  if (tid % 8 == 0)
+  if (tid % 8 == 0 && tid / 8 < kGroup)
     max_sum[(first_head + tid / 8) * kAttentionMaxSplits + split] = make_float2(running_max, running_sum);
   auto out = [&](int h, int value) {
     return reinterpret_cast<float2*>(partials + (static_cast<long long>(first_head + h) * kAttentionMaxSplits + split) * HEAD_DIM + value);
   };
   for (int n = 0; n < Tiling::kDimTiles; ++n) {
     const int value = warp * Tiling::kWarpDims + n * 8 + 2 * t;
-    *out(g, value) = make_float2(acc[n][0], acc[n][1]);
-    *out(g + 8, value) = make_float2(acc[n][2], acc[n][3]);
+    if (g < kGroup) *out(g, value) = make_float2(acc[n][0], acc[n][1]);
+    if (g + 8 < kGroup) *out(g + 8, value) = make_float2(acc[n][2], acc[n][3]);
   }
 }
 

@@ -19,10 +19,12 @@
 // 1e-4 plus the CPU op's own drift; all three distances are printed. The one-launch form
 // (combine = last_block) is held to the two kernels' bits.
 //
-// The tensor-core split (G4C_ATTENTION_MMA; 16 query heads a KV head over F16) is held to the same
-// references at the 12B's global shapes, over K and V and over V alone (AttentionMmaTest).
+// The tensor-core split (G4C_ATTENTION_MMA; up to 16 query heads a KV head over F16) is held to
+// the same references at the 12B's and E4B's shapes, over K and V and over V alone
+// (AttentionMmaTest).
 #include <cstring>
 
+#include "g4c/kernels/op_args.h"
 #include "g4c/plan/kernels.h"
 #include "g4c/plan/routes.h"
 #include "g4c/runtime/cpu_ops.h"
@@ -265,7 +267,8 @@ class AttentionTest : public testing::GpuTest {
     call.x_q = x_q;
     call.splits = splits;
     call.mma = mma_;
-    EXPECT_EQ(gpu::attention_runs_mma(call), mma_ && s.q_heads / s.kv_heads == 16 && s.dtype == QuantType::F16)
+    EXPECT_EQ(gpu::attention_runs_mma(call),
+              mma_ && attention_mma_serves(int(s.q_heads / s.kv_heads), int(s.head_dim), s.dtype == QuantType::F16))
         << s.describe();
     EXPECT_EQ(tickets ? gpu::launch_attention(lib.find(s.partial(true)), nullptr, call, nullptr)
                       : gpu::launch_attention(lib.find(s.partial()), lib.find(combine.value_or(s.combine())), call, nullptr),
@@ -456,9 +459,14 @@ TEST_F(AttentionMmaTest, Gemma12bGlobalShapesOnTheTensorCores) {
   expect_matches_cpu(Shape{KvKind::full, 512, 16, 1, 0, 300, QuantType::F16}.storing_v_only(0), {{299, 0}, {64, 1}});
 }
 
-// Rings of 16:1 heads (a sliding window no shipped model has yet) that wrapped, wider than their
-// window.
-TEST_F(AttentionMmaTest, RingsThatWrap) {
+// The 12B's sliding layers (2:1 over a ring, the tile's rows from 2 on zero) around the wrap and
+// wider than their window; E4B's 4:1 groups; rings of 16:1 heads that wrapped.
+TEST_F(AttentionMmaTest, SmallerGroupsAndRings) {
+  expect_matches_cpu(k12bSliding, {{1023, 0}, {1024, 1}, {2051, 2}, {9000, 3}, {0, 4}, {0, -1}, {70, 5}, {64, 6}});
+  expect_matches_cpu(Shape{KvKind::ring, 256, 16, 8, 1024, 1031, QuantType::F16}.storing_v_only(128),
+                     {{1023, 0}, {1031, 1}, {2061, 2}, {5, 3}});
+  expect_matches_cpu({KvKind::ring, 256, 8, 2, 512, 512, QuantType::F16}, {{511, 0}, {512, 1}, {1300, 2}, {3, 3}});
+  expect_matches_cpu({KvKind::full, 512, 8, 2, 0, 3000, QuantType::F16}, {{2999, 0}, {700, 1}, {0, -1}, {1, 2}});
   expect_matches_cpu(Shape{KvKind::ring, 512, 16, 1, 100, 107, QuantType::F16}.storing_v_only(64),
                      {{99, 0}, {100, 1}, {106, 2}, {107, 3}, {350, 4}, {0, -1}, {5, 5}});
   expect_matches_cpu(Shape{KvKind::ring, 256, 16, 1, 64, 64, QuantType::F16}, {{63, 0}, {64, 1}, {200, 2}, {1, 3}});

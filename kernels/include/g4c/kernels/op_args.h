@@ -38,12 +38,14 @@ G4C_HD constexpr int attention_heads_per_block(int group) {
 }
 
 // attention.partial's tensor-core split (kernels/attention_mma.cuh; kernels built with
-// G4C_ATTENTION_MMA, `g4run --attention-mma`): a whole GQA group of 16 query heads — one m16n8k16
-// A tile — over an F16 cache of 256- or 512-value heads in one block (the 12B's global layers).
+// G4C_ATTENTION_MMA, `g4run --attention-mma`): a whole GQA group of up to 16 query heads — the
+// rows of one m16n8k16 A tile — over an F16 cache of 256- or 512-value heads in one block (made
+// for the 12B's global layers, 16:1).
 inline constexpr int kAttentionMmaHeads = 16;
 inline constexpr int kAttentionMmaTileKeys = 16;
 G4C_HD constexpr bool attention_mma_serves(int group, int head_dim, bool f16_cache) {
-  return group == kAttentionMmaHeads && f16_cache && (head_dim == 256 || head_dim == 512);
+  return group >= 1 && group <= kAttentionMmaHeads && kAttentionMmaHeads % group == 0 && f16_cache &&
+         (head_dim == 256 || head_dim == 512);
 }
 // Query heads of a block of either split.
 G4C_HD constexpr int attention_block_heads(int group, bool mma) { return mma ? group : attention_heads_per_block(group); }
