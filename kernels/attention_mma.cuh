@@ -67,15 +67,6 @@ struct MmaAttentionTiling {
                 "ldmatrix_x4 loads two steps or tiles; 8 softmax threads a head");
 };
 
-// x and y as high halves and the halves of what they leave: x ≈ hi + lo to ~22 bits.
-struct HalfPairs {
-  unsigned hi, lo;
-};
-__device__ inline HalfPairs split_halves(float x, float y) {
-  const unsigned hi = mm::pack_half2(x, y);
-  return {hi, mm::pack_half2(x - mm::half_to_float(hi), y - mm::half_to_float(hi >> 16))};
-}
-
 // A fragments (rows g and g + 8, values 2t.. and 2t + 8..) of a 16 × 16 float tile at `tile`
 // (row stride `stride` floats), as high and low halves; rows from `rows` on are zeros.
 __device__ inline void a_fragments(const float* tile, int stride, int rows, unsigned (&hi)[4], unsigned (&lo)[4]) {
@@ -84,7 +75,7 @@ __device__ inline void a_fragments(const float* tile, int stride, int rows, unsi
   for (int i = 0; i < 4; ++i) {  // fragment i: row g (+ 8 for odd i), values 2t (+ 8 from i = 2)
     const int r = g + i % 2 * 8;
     const float2 x = r < rows ? *reinterpret_cast<const float2*>(tile + r * stride + i / 2 * 8 + 2 * t) : make_float2(0, 0);
-    const HalfPairs h = split_halves(x.x, x.y);
+    const mm::HalfPairs h = mm::split_halves(x.x, x.y);
     hi[i] = h.hi, lo[i] = h.lo;
   }
 }
@@ -123,7 +114,7 @@ __device__ inline void rebuild_mma_keys(const unsigned char* v_tile, unsigned ch
     if (position < end)
       for (int j = 0; j < 2; ++j)
         if (i + j < ROTATED_PAIRS) rotate_rebuilt_pair<ROTATED_PAIRS>(r.rope_table, position, i + j, a[j], b[j]);
-    const HalfPairs first = split_halves(a[0], a[1]), second = split_halves(b[0], b[1]);
+    const mm::HalfPairs first = mm::split_halves(a[0], a[1]), second = mm::split_halves(b[0], b[1]);
     *reinterpret_cast<unsigned*>(k_hi + row + i * 2) = first.hi;
     *reinterpret_cast<unsigned*>(k_lo + row + i * 2) = first.lo;
     *reinterpret_cast<unsigned*>(k_hi + row + (i + kHalf) * 2) = second.hi;

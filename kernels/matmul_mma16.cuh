@@ -181,10 +181,9 @@ struct Mma16Type<block_q4_K> {
 #pragma unroll
     for (int j = 0; j < kTiles8; ++j) {
       const float2 sums = x.block_sums(j);
-      const unsigned high = pack_half2(sums.x, sums.y);
-      const unsigned low = pack_half2(sums.x - half_to_float(high), sums.y - half_to_float(high >> 16));
+      const HalfPairs sum_halves = split_halves(sums.x, sums.y);
       float mins[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-      mma_f16_k16(mins, min_a, high, low);
+      mma_f16_k16(mins, min_a, sum_halves.hi, sum_halves.lo);
       acc[j][0] = fmaf(-upper.dmin, mins[0], acc[j][0]);
       acc[j][1] = fmaf(-upper.dmin, mins[1], acc[j][1]);
       acc[j][2] = fmaf(-lower.dmin, mins[2], acc[j][2]);

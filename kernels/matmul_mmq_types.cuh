@@ -80,8 +80,8 @@ __device__ __forceinline__ void block_sum_fragment(const MmqWarpTile& w, int row
   const unsigned sums = shared_word(w.scales, row * matmul::kQ8ScaleBytes + 16 + 4 * t);
   const float s0 = half_to_float(d) * static_cast<float>(static_cast<short>(sums & 0xffffu));
   const float s1 = half_to_float(d >> 16) * static_cast<float>(static_cast<short>(sums >> 16));
-  b0 = pack_half2(s0, s1);
-  b1 = pack_half2(s0 - half_to_float(b0), s1 - half_to_float(b0 >> 16));
+  const HalfPairs halves = split_halves(s0, s1);
+  b0 = halves.hi, b1 = halves.lo;
 }
 
 // The scale and minimum words of a Q4_K/Q5_K header: byte j of scales[j / 4] is sc_j, of

@@ -175,6 +175,16 @@ __device__ __forceinline__ unsigned pack_half2(float lo, float hi) {
   return packed;
 }
 
+// x and y as high halves and the halves of what they leave (x ≈ hi + lo to ~22 bits): an fp16
+// operand pair that keeps a float's precision through two mmas.
+struct HalfPairs {
+  unsigned hi, lo;
+};
+__device__ __forceinline__ HalfPairs split_halves(float x, float y) {
+  const unsigned hi = pack_half2(x, y);
+  return {hi, pack_half2(x - half_to_float(hi), y - half_to_float(hi >> 16))};
+}
+
 // A float rounded to the nearest-even half.
 __device__ __forceinline__ unsigned float_to_half_bits(float f) {
   unsigned short h;
