@@ -360,7 +360,8 @@ int64_t step_tickets(const Plan& plan, int64_t width) {
 }
 
 std::optional<SymbolicStep> symbolic_step_launches(const Plan& plan, int64_t width, DeviceLimits limits,
-                                                   DiagnosticEngine& diag, int64_t attention_splits) {
+                                                   DiagnosticEngine& diag, int64_t attention_splits,
+                                                   bool attention_mma) {
   if (!check_runnable(plan, diag)) return std::nullopt;
   SymbolicStep out;
   SymbolicAddresses memory;
@@ -373,6 +374,7 @@ std::optional<SymbolicStep> symbolic_step_launches(const Plan& plan, int64_t wid
   m.sequences = width;
   m.limits = limits;
   m.attention_splits = attention_splits;
+  m.attention_mma = attention_mma;
   m.kernel = [&](const KernelInstance& instance) {
     auto [it, fresh] = kernel_index.try_emplace(instance.key(), out.kernel_keys.size());
     if (fresh) out.kernel_keys.push_back(instance.key());

@@ -92,14 +92,15 @@ std::optional<StepLaunches> build_step_launches(const plan::Plan& plan, const St
 
 // A step built in symbolic memory (distinct aligned addresses that are never dereferenced, kernel
 // handles that stand for their instances): what a device of `limits` launches, without a device;
-// `attention_splits` as StepMemory's.
+// `attention_splits` and `attention_mma` as StepMemory's.
 struct SymbolicStep {
   StepLaunches step;
   std::vector<std::string> kernel_keys;  // the instances the handles stand for
   std::string kernel_key(cudaKernel_t kernel) const;
 };
 std::optional<SymbolicStep> symbolic_step_launches(const plan::Plan& plan, int64_t width, DeviceLimits limits,
-                                                   DiagnosticEngine& diag, int64_t attention_splits = 0);
+                                                   DiagnosticEngine& diag, int64_t attention_splits = 0,
+                                                   bool attention_mma = false);
 
 // The records as text: a line per op (`%result kind [route] [+ %member ...]`), an indented line
 // per record (`kernel KEY grid XxYxZ block XxYxZ shared B args B`, `cublas gemm M x N x K TYPE`,
