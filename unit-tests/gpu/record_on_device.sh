@@ -6,9 +6,9 @@
 #
 # First the oracles of the opt-in switches benchmarked below (early launch, the weight stages at
 # every count, attention on the tensor cores); then `g4run bench` of the 12B and the E4B at N = 1,
-# 8, 16, 32 (context 1024): the default, --attention-mma, --stage-memory=full, --early-launch and
-# --weight-stages 0, in two rounds where the time allows; the 12B at 32,640 positions (N = 1, 8)
-# with and without --attention-mma; then `g4run tune` of both models' shapes at N = 1, 8, 16, 32 on every route into
+# 8, 16, 32 (context 1024): the default, --attention-mma, --stage-memory=full and --early-launch,
+# in two rounds where the time allows; the 12B at 32,640 positions (N = 1, 8)
+# with and without --attention-mma, and with it over K and V (--kv-storage=separate: issue 19); then `g4run tune` of both models' shapes at N = 1, 8, 16, 32 on every route into
 # tune.toml (the tuning file of this card) with the time left. Logs: $OUT/record.tgz.
 set -uo pipefail
 . "$(dirname "$0")/on_device_common.sh"
@@ -17,6 +17,8 @@ for model in 12b e4b; do
   build/bin/g4c compile models/gemma4-$model.toml --batch 1,8,16,32 --context 4096 -o build/plans/$model.plan
 done
 build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 32768 -o build/plans/12b-long.plan
+build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 32768 --kv-storage=separate \
+  -o build/plans/12b-long-separate.plan
 step tests timeout 240 build/bin/g4c_gpu_tests --gtest_color=no \
   --gtest_filter='ExecutorTest.EarlyLaunch*:MatmulTest.Mma16RoutesAtEveryWeightStageCount:AttentionMmaTest.*'
 bench() {  # NAME PLAN WIDTHS CONTEXT FLAGS...
@@ -30,6 +32,7 @@ bench bench-12b-default-1 12b 1,8,16,32 1024
 bench bench-12b-mma-1 12b 1,8,16,32 1024 --attention-mma
 bench bench-12b-long-default 12b-long 1,8 32640
 bench bench-12b-long-mma 12b-long 1,8 32640 --attention-mma
+bench bench-12b-long-separate-mma 12b-long-separate 1,8 32640 --attention-mma
 bench bench-12b-fullstages-1 12b 1,8,16,32 1024 --stage-memory=full
 bench bench-12b-early-1 12b 1,8,16,32 1024 --early-launch
 bench bench-12b-mma-2 12b 1,8,16,32 1024 --attention-mma
@@ -37,7 +40,6 @@ bench bench-12b-default-2 12b 1,8,16,32 1024
 bench bench-12b-fullstages-2 12b 1,8,16,32 1024 --stage-memory=full
 bench bench-e4b-default e4b 1,8,16,32 1024
 bench bench-e4b-mma e4b 1,8,16,32 1024 --attention-mma
-bench bench-12b-stages0 12b 1,8,16,32 1024 --weight-stages 0
 [ $(left) -gt 60 ] && step tune timeout $(( $(left) - 20 )) build/bin/g4run tune build/plans/12b.plan \
   build/plans/e4b.plan --batch 1,8,16,32 --repeats 15 -o $r/tune.toml
 tar -czf ${OUT:-/tmp}/record.tgz -C $r .
