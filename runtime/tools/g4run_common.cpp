@@ -27,8 +27,8 @@ const g4c::OptionSpec kWeightStagesOption = {
 
 const g4c::OptionSpec kStageMemoryOption = {
     "stage-memory", true, false, "sized|full",
-    "shared memory of each mma16/mma16h warp's weight stages: sized by the count, or 13,824 bytes whatever the "
-    "count (for A/B timing; default: sized)"};
+    "shared memory of each mma16/mma16h warp's weight stages: 13,824 bytes whatever the count, or sized by the "
+    "count (opt-in until measured; default: full)"};
 
 bool apply_weight_staging_options(const g4c::ParsedArgs& args, std::string& error) {
   if (auto text = args.value("weight-stages")) {

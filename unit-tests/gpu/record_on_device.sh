@@ -6,7 +6,7 @@
 #
 # First the oracles of the opt-in switches benchmarked below (early launch, the weight stages at
 # every count, attention on the tensor cores); then `g4run bench` of the 12B and the E4B at N = 1,
-# 8, 16, 32 (context 1024): the default, --attention-mma, --stage-memory=full and --early-launch,
+# 8, 16, 32 (context 1024): the default, --attention-mma, --stage-memory=sized and --early-launch,
 # in two rounds where the time allows; the 12B at 32,640 positions (N = 1, 8)
 # with and without --attention-mma, and with it over K and V (--kv-storage=separate: issue 19); then `g4run tune` of both models' shapes at N = 1, 8, 16, 32 on every route into
 # tune.toml (the tuning file of this card) with the time left. Logs: $OUT/record.tgz.
@@ -33,11 +33,11 @@ bench bench-12b-mma-1 12b 1,8,16,32 1024 --attention-mma
 bench bench-12b-long-default 12b-long 1,8 32640
 bench bench-12b-long-mma 12b-long 1,8 32640 --attention-mma
 bench bench-12b-long-separate-mma 12b-long-separate 1,8 32640 --attention-mma
-bench bench-12b-fullstages-1 12b 1,8,16,32 1024 --stage-memory=full
+bench bench-12b-sizedstages-1 12b 1,8,16,32 1024 --stage-memory=sized
 bench bench-12b-early-1 12b 1,8,16,32 1024 --early-launch
 bench bench-12b-mma-2 12b 1,8,16,32 1024 --attention-mma
 bench bench-12b-default-2 12b 1,8,16,32 1024
-bench bench-12b-fullstages-2 12b 1,8,16,32 1024 --stage-memory=full
+bench bench-12b-sizedstages-2 12b 1,8,16,32 1024 --stage-memory=sized
 bench bench-e4b-default e4b 1,8,16,32 1024
 bench bench-e4b-mma e4b 1,8,16,32 1024 --attention-mma
 [ $(left) -gt 60 ] && step tune timeout $(( $(left) - 20 )) build/bin/g4run tune build/plans/12b.plan \

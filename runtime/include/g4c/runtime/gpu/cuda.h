@@ -91,9 +91,10 @@ inline constexpr int kMaxWeightStages = 8;
 void set_weight_stages(int stages);
 int weight_stages();
 
-// How much shared memory each warp's weight stages take: sized by the count (matmul::
-// mma16_warp_stage_bytes, the default: the rest of the SM's 256 KB stays L1) or
-// matmul::kMma16StageBytes whatever the count (`--stage-memory=full`, for A/B timing).
+// How much shared memory each warp's weight stages take: matmul::kMma16StageBytes whatever the
+// count (full, the default: the layout measured in docs/perf.md) or sized by the count
+// (matmul::mma16_warp_stage_bytes: the rest of the SM's 256 KB stays L1; `--stage-memory=sized`,
+// opt-in until measured).
 enum class StageMemory { sized, full };
 void set_stage_memory(StageMemory memory);
 StageMemory stage_memory();
