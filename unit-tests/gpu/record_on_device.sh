@@ -19,19 +19,22 @@ done
 build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 32768 -o build/plans/12b-long.plan
 build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 32768 --kv-storage=separate \
   -o build/plans/12b-long-separate.plan
-step tests timeout 240 build/bin/g4c_gpu_tests --gtest_color=no \
-  --gtest_filter='ExecutorTest.EarlyLaunch*:MatmulTest.Mma16RoutesAtEveryWeightStageCount:AttentionMmaTest.*'
+step tests-attention timeout 100 build/bin/g4c_gpu_tests --gtest_color=no --gtest_filter='AttentionMmaTest.*'
+tests_limit=$(( $(left) - 150 )); [ $tests_limit -gt 180 ] && tests_limit=180
+step tests timeout $tests_limit build/bin/g4c_gpu_tests --gtest_color=no \
+  --gtest_filter='MatmulTest.Mma16RoutesAtEveryWeightStageCount:ExecutorTest.EarlyLaunch*'
 bench() {  # NAME PLAN WIDTHS CONTEXT FLAGS...
   local name=$1 plan=$2 widths=$3 context=$4; shift 4
-  [ $(left) -gt 120 ] || return
+  [ $(left) -gt 60 ] || return
   echo "$name: $*" >> $r/variants.txt
-  step $name timeout 100 build/bin/g4run bench build/plans/$plan.plan --weights random:seed=1 \
+  local limit=$(( $(left) - 20 )); [ $limit -gt 100 ] && limit=100
+  step $name timeout $limit build/bin/g4run bench build/plans/$plan.plan --weights random:seed=1 \
     --batch $widths --context $context "$@"
 }
-bench bench-12b-default-1 12b 1,8,16,32 1024
-bench bench-12b-mma-1 12b 1,8,16,32 1024 --attention-mma
 bench bench-12b-long-default 12b-long 1,8 32640
 bench bench-12b-long-mma 12b-long 1,8 32640 --attention-mma
+bench bench-12b-default-1 12b 1,8,16,32 1024
+bench bench-12b-mma-1 12b 1,8,16,32 1024 --attention-mma
 bench bench-12b-long-separate-mma 12b-long-separate 1,8 32640 --attention-mma
 bench bench-12b-sizedstages-1 12b 1,8,16,32 1024 --stage-memory=sized
 bench bench-12b-early-1 12b 1,8,16,32 1024 --early-launch
@@ -45,6 +48,7 @@ bench bench-e4b-mma e4b 1,8,16,32 1024 --attention-mma
 tar -czf ${OUT:-/tmp}/record.tgz -C $r .
 cp $r/tune.toml ${OUT:-/tmp}/ 2>/dev/null
 cat $r/device.txt $r/steps.log
+grep -E "^\[  (PASSED|FAILED)|tests ran|relative to double" $r/tests-attention.log | head -40
 grep -E "^\[  (PASSED|FAILED)|tests ran" $r/tests.log | head
 cat $r/variants.txt
 for f in $r/bench-*.log; do echo "== $(basename $f)"; grep -E "copy bandwidth|^ +N |^ +[0-9]+ +[0-9]+ " $f; done
