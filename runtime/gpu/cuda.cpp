@@ -15,7 +15,7 @@ namespace {
 // Unset until a device is found or a caller decides; a process drives one device.
 std::optional<bool> g_launch_overlap;
 std::optional<int> g_weight_stages;
-StageMemory g_stage_memory = StageMemory::full;  // sized: opt-in until measured
+StageMemory g_stage_memory = StageMemory::full;  // sized: opt-in (cuda.h)
 }  // namespace
 
 void set_launch_overlap(bool on) { g_launch_overlap = on; }

@@ -250,9 +250,9 @@ G4C_HD constexpr int mma16_min_blocks_per_sm(int capacity) { return capacity <= 
 // sizes that share by the count — `stages` records of the largest type (Q8_0's 4,352 bytes) — up
 // to kMma16StageBytes, which holds 6 Q4_K or Q4_0 records, 4 Q6_K, 3 Q8_0 (where the register path
 // holds one more); what a block leaves of an SM's 256 KB of L1 and shared memory stays L1, where
-// the activations are read — opt-in until measured (`g4run --stage-memory=sized`); the default keeps
-// kMma16StageBytes a warp whatever the count. The K-split reduction reuses the stages (they are drained by then); the mbarriers
-// follow them.
+// the activations are read — opt-in (`g4run --stage-memory=sized`); the default keeps
+// kMma16StageBytes a warp whatever the count. The K-split reduction reuses the stages (they are
+// drained by then); the mbarriers follow them.
 inline constexpr int kMma16StageBytes = 13824;
 inline constexpr int kMma16MaxRecordBytes = 4352;
 inline constexpr int kMma16MaxStages = 8;

@@ -49,12 +49,13 @@ struct ExecutorOptions {
   // A/B timing, `g4run --attention-splits N`).
   int64_t attention_splits = 0;
   // Kernels built with G4C_EARLY_LAUNCH (kernels/launch_order.cuh): each lets the next launch once
-  // its blocks are past their wait, not as they exit. Opt-in until measured (`g4run
-  // --early-launch`).
+  // its blocks are past their wait, not as they exit. Opt-in: measured faster at N = 1, slower from
+  // N = 8 (docs/perf.md; `g4run --early-launch`).
   bool early_launch = false;
   // Kernels built with G4C_ATTENTION_MMA (kernels/attention_mma.cuh): attention's partial kernel
-  // takes a GQA group of 16 heads over an F16 cache (the 12B's global layers) a block on the tensor
-  // cores. Opt-in until measured (`g4run --attention-mma`).
+  // takes a whole GQA group of up to 16 heads over an F16 cache a block on the tensor cores. Opt-in:
+  // faster at long context over K and V, not over V alone or at short context (docs/perf.md;
+  // `g4run --attention-mma`).
   bool attention_mma = false;
   // Fill every width's arena with NaN (0xFF bytes) before each step, and KV caches when created
   // and reset, so a value read before it is written shows as NaN in the logits. For tests.
