@@ -23,8 +23,8 @@
 //       fewer slices than the block has threads, kKeyGroups thread groups take alternate keys and
 //       add their sums once, at the end.
 //
-// Kernels built with G4C_ATTENTION_MMA run the instances attention_mma_serves (up to 16 query heads
-// a KV head over F16) through attention_split_mma (attention_mma.cuh, on the tensor cores) instead.
+// Instances with `split = mma` (MMA; only where attention_mma_serves: up to 16 query heads a KV head
+// over F16) run attention_split_mma (attention_mma.cuh, on the tensor cores) instead.
 //
 // A v_only cache (partial's `storage = v_only, rotated_pairs = R`) keeps V alone: the QK threads
 // load the V row in K's layout and rebuild the key as g4c::cpu::KvCacheView::load_key does — each
@@ -431,14 +431,14 @@ namespace g4c {
 // — its ticket, taken after every block's partials are fenced, is the `splits`-th — merges the splits of
 // the slice's heads itself and resets the counter for the next launch (a CUDA graph replays it).
 template <bool RING, int HEAD_DIM, int Q_HEADS, int KV_HEADS, class Elem, int WINDOW, bool V_ONLY, int ROTATED_PAIRS,
-          bool FUSED_COMBINE>
-__global__ void __launch_bounds__(kAttentionThreads,
-                                  kAttentionMmaSplit<HEAD_DIM, Q_HEADS / KV_HEADS, Elem> ? kAttentionMmaBlocksPerSm : 0)
+          bool MMA, bool FUSED_COMBINE>
+__global__ void __launch_bounds__(kAttentionThreads, MMA ? kAttentionMmaBlocksPerSm : 0)
     attention_partial(AttentionPartialArgs a) {
   wait_for_prior_grids();
   static_assert(Q_HEADS % KV_HEADS == 0, "query heads form whole GQA groups");
   constexpr int kGroup = Q_HEADS / KV_HEADS;
-  constexpr bool kMma = kAttentionMmaSplit<HEAD_DIM, kGroup, Elem>;
+  static_assert(!MMA || attention_mma_serves(kGroup, HEAD_DIM, kIsF16Cache<Elem>), "the tensor-core split serves it");
+  constexpr bool kMma = MMA;
   constexpr int kHeads = attention_block_heads(kGroup, kMma), kHeadBlocks = kGroup / kHeads;
   if (a.block_heads != kHeads) __trap();  // the launcher shaped the grid for the other split
   const int split = blockIdx.x / kHeadBlocks, kv_head = blockIdx.y, row = blockIdx.z;

@@ -1,26 +1,31 @@
-// attention.partial's split on the tensor cores (kernels built with G4C_ATTENTION_MMA, `g4run
-// --attention-mma`; op_args.h's attention_mma_serves: a GQA group of up to 16 query heads over an
-// F16 cache of 256- or 512-value heads — made for the 12B's global layers, 16:1 MQA over 512
-// values, whose CUDA-core split is bound by its FP32 dot products, not by its bytes; smaller
-// groups (the 12B's sliding 2:1) fill the tile's first rows). Included at the end of
-// attention.cuh, whose helpers it shares; its partials land in the scratch exactly as
-// attention_split leaves them, so both combines serve it unchanged.
+// attention.partial's split on the tensor cores (instances with `split = mma`, which the compiler's
+// attention-split pass chooses; op_args.h's attention_mma_serves: a GQA group of up to 16 query
+// heads over an F16 cache of 256- or 512-value heads — made for the 12B's global layers, 16:1 MQA
+// over 512 values, whose CUDA-core split is bound by its FP32 dot products, not by its bytes;
+// smaller groups fill the tile's first rows). Included at the end of attention.cuh, whose helpers
+// it shares; its partials land in the scratch exactly as attention_split leaves them, so both
+// combines serve it unchanged.
 //
 // A block takes all heads of its KV head — the M side of mma.m16n8k16, zero rows past them — and its four warps
-// split the head dimension: warp w owns values [w·D/4, (w + 1)·D/4) of every query, key, value and
-// output row.
+// split the head dimension: in QK warp w owns the 16-value steps s ≡ w (mod 4) of the first half of
+// every query and key row and their RoPE partners s + D/32 (so each warp holds both halves of the
+// pairs it rotates, and the rotated pairs spread over the warps); in PV it owns output values
+// [w·D/4, (w + 1)·D/4).
 //   tiles: all threads cp.async the next 16 keys' K and V rows into shared memory (two stages;
 //     keys past the split are written as zeros, so 0 · 0 and never a stale NaN), rows padded by 16
 //     bytes so that ldmatrix's eight rows fall on distinct banks.
-//   QK: each warp's partial scores over its quarter into shared memory, summed in warp order by the
+//   QK: each warp's partial scores over its steps into shared memory, summed in warp order by the
 //     softmax threads. The queries are split into high and low halves (q = hi + lo to ~22 bits):
 //     two mmas against the keys, which F16 holds exactly.
 //   softmax: 8 threads a head, 2 keys each: the online max and sum, P and the rescale factor.
 //   PV: each warp's quarter of the 16 outputs, P split into halves the same way, V's B fragments by
 //     transposed ldmatrix; the accumulators rescaled first.
-// A v_only cache's keys are rebuilt from the V tile as the CUDA-core split rebuilds them (⊙ k_norm,
-// then RoPE at the key's position) and kept as high and low halves: three mmas a step, qh·kh +
-// ql·kh + qh·kl.
+// A v_only cache's key is RoPE(V ⊙ k_norm) at the key's position, but RoPE turns only the first
+// ROTATED_PAIRS pairs: elsewhere q·k = (q ⊙ k_norm)·v, so those queries carry the weight (scaled once
+// a block) and meet the V tile as if it were a K tile. Only the steps holding rotated pairs are
+// rebuilt, each lane making its own B fragments from the V tile as the CUDA-core split rebuilds
+// keys (⊙ k_norm, then RoPE by the table's angles, which the tile's copies bring beside V) as
+// high and low halves: three mmas a step there, qh·kh + ql·kh + qh·kl.
 
 namespace g4c {
 
@@ -29,60 +34,62 @@ inline constexpr bool kIsF16Cache = false;
 template <>
 inline constexpr bool kIsF16Cache<block_f16> = true;
 
-#if defined(G4C_ATTENTION_MMA)
-inline constexpr bool kAttentionMmaBuilt = true;
-#else
-inline constexpr bool kAttentionMmaBuilt = false;
-#endif
-
-// Whether this instance runs attention_split_mma (and its blocks take the whole group).
-template <int HEAD_DIM, int GROUP, class Elem>
-inline constexpr bool kAttentionMmaSplit = kAttentionMmaBuilt && attention_mma_serves(GROUP, HEAD_DIM, kIsF16Cache<Elem>);
-
-// Blocks an SM holds: their shared memory (attention_mma_shared_bytes, 71.7 KB at 512 values)
-// allows three, and the kernel is compiled to fit three in registers too (≤ 168 a thread).
+// Blocks an SM holds: their shared memory (attention_mma_shared_bytes, 56.9 KB at 512 values
+// over V alone, 71.7 KB over K and V) allows three, and the kernel is compiled to fit three in
+// registers too (≤ 168 a thread).
 inline constexpr int kAttentionMmaBlocksPerSm = 3;
 
-template <int HEAD_DIM, bool V_ONLY>
+template <int HEAD_DIM, bool V_ONLY, int ROTATED_PAIRS>
 struct MmaAttentionTiling {
   static constexpr int kWarps = kAttentionThreads / 32;
   static constexpr int kHeads = kAttentionMmaHeads;
   static constexpr int kTileKeys = kAttentionMmaTileKeys;
   static constexpr int kWarpDims = HEAD_DIM / kWarps;
-  static constexpr int kKSteps = kWarpDims / 16;  // QK: 16 values a step
-  static constexpr int kDimTiles = kWarpDims / 8;  // PV: 8 values a tile
+  static constexpr int kHalfSteps = HEAD_DIM / 32;  // QK: 16 values a step, half of them in each half
+  static constexpr int kKSteps = kWarpDims / 16;     // a warp's: kKSteps / 2 steps and their partners
+  static constexpr int kDimTiles = kWarpDims / 8;    // PV: 8 values a tile
   static constexpr int kKeyTiles = kTileKeys / 8;
   static constexpr int kRowBytes = attention_mma_row_bytes(HEAD_DIM);
   static constexpr int kTileBytes = attention_mma_tile_bytes(HEAD_DIM);
   static constexpr int kRowChunks = HEAD_DIM * 2 / 16;
-  // Shared memory, in bytes: stage s's K tile at s · kStageBytes and its V tile after it (a v_only
-  // stage holds V alone); the rebuilt keys' high and low tiles (v_only); then the floats.
-  static constexpr int kStageBytes = (V_ONLY ? 1 : 2) * kTileBytes;
-  static constexpr int kRebuiltOffset = 2 * kStageBytes;
-  static constexpr int kScoresOffset = kRebuiltOffset + (V_ONLY ? 2 * kTileBytes : 0);  // [warp][head][key]
-  static constexpr int kProbsOffset = kScoresOffset + kWarps * kHeads * kTileKeys * 4;   // [head][key]
-  static constexpr int kAlphaOffset = kProbsOffset + kHeads * kTileKeys * 4;             // [head]
-  static_assert(kAlphaOffset + kHeads * 4 == attention_mma_shared_bytes(HEAD_DIM, V_ONLY), "the launcher's size");
-  static_assert(kKSteps % 2 == 0 && kDimTiles % 2 == 0 && kKeyTiles == 2 && kHeads * 8 == kAttentionThreads,
-                "ldmatrix_x4 loads two steps or tiles; 8 softmax threads a head");
+  static constexpr int kRotatedPairs = V_ONLY ? ROTATED_PAIRS : 0;
+  static constexpr int kRebuiltSteps = (kRotatedPairs + 15) / 16;  // first-half steps holding rotated pairs
+  static constexpr int kAngleRowBytes = attention_mma_angle_row_bytes(kRotatedPairs);
+  // Shared memory, in bytes: stage s at s · kStageBytes holds its K tile and its V tile (a v_only
+  // stage: its V tile and the angles of its keys' positions, [key][pair] float2); then the floats.
+  static constexpr int kStageBytes = attention_mma_stage_bytes(HEAD_DIM, V_ONLY, kRotatedPairs);
+  static constexpr int kAnglesOffset = kTileBytes;                               // in a v_only stage
+  static constexpr int kScoresOffset = 2 * kStageBytes;                          // [warp][head][key]
+  static constexpr int kProbsOffset = kScoresOffset + kWarps * kHeads * kTileKeys * 4;  // [head][key]
+  static constexpr int kAlphaOffset = kProbsOffset + kHeads * kTileKeys * 4;            // [head]
+  static_assert(kAlphaOffset + kHeads * 4 == attention_mma_shared_bytes(HEAD_DIM, V_ONLY, kRotatedPairs),
+                "the launcher's size");
+  static_assert(kKSteps % 2 == 0 && kDimTiles % 2 == 0 && kKeyTiles == 2 && kHeads * 8 == kAttentionThreads &&
+                    kHalfSteps % kWarps == 0 && 2 * kRotatedPairs <= HEAD_DIM,
+                "ldmatrix_x4 loads a step and its partner, or two value tiles; 8 softmax threads a head");
 };
 
 // A fragments (rows g and g + 8, values 2t.. and 2t + 8..) of a 16 × 16 float tile at `tile`
-// (row stride `stride` floats), as high and low halves; rows from `rows` on are zeros.
-__device__ inline void a_fragments(const float* tile, int stride, int rows, unsigned (&hi)[4], unsigned (&lo)[4]) {
+// (row stride `stride` floats), each value times its column's `weights` where given, as high and
+// low halves; rows from `rows` on are zeros.
+__device__ inline void a_fragments(const float* tile, int stride, int rows, unsigned (&hi)[4], unsigned (&lo)[4],
+                                   const float* weights = nullptr) {
   const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
 #pragma unroll
   for (int i = 0; i < 4; ++i) {  // fragment i: row g (+ 8 for odd i), values 2t (+ 8 from i = 2)
-    const int r = g + i % 2 * 8;
-    const float2 x = r < rows ? *reinterpret_cast<const float2*>(tile + r * stride + i / 2 * 8 + 2 * t) : make_float2(0, 0);
+    const int r = g + i % 2 * 8, column = i / 2 * 8 + 2 * t;
+    float2 x = r < rows ? *reinterpret_cast<const float2*>(tile + r * stride + column) : make_float2(0, 0);
+    if (weights) x = make_float2(__fmul_rn(x.x, __ldg(weights + column)), __fmul_rn(x.y, __ldg(weights + column + 1)));
     const mm::HalfPairs h = mm::split_halves(x.x, x.y);
     hi[i] = h.hi, lo[i] = h.lo;
   }
 }
 
-// Tile [tile_begin, tile_begin + 16) ∩ [·, end)'s K and V rows (V alone for v_only) into a stage.
+// Tile [tile_begin, tile_begin + 16) ∩ [·, end)'s K and V rows into a stage; for v_only its V rows
+// and the angles of its positions' rotated pairs (rows of the table from tile_begin on).
 template <class Tiling, bool RING, int HEAD_DIM, int KV_HEADS, bool V_ONLY>
-__device__ inline void issue_mma_tile(unsigned stage, const TileRows& rows, int tile_begin, int end) {
+__device__ inline void issue_mma_tile(unsigned stage, const TileRows& rows, const float2* rope_table, int tile_begin,
+                                      int end) {
   const int tile_slot = RING ? tile_begin % rows.slots : tile_begin;
   for (int c = threadIdx.x; c < Tiling::kTileKeys * Tiling::kRowChunks; c += kAttentionThreads) {
     const int key = c / Tiling::kRowChunks, chunk = c % Tiling::kRowChunks;
@@ -94,56 +101,78 @@ __device__ inline void issue_mma_tile(unsigned stage, const TileRows& rows, int 
     mm::cp_async_16_or_zero(dst + (V_ONLY ? 0 : Tiling::kTileBytes),
                             slot_row<HEAD_DIM, KV_HEADS, block_f16>(rows.v, slot) + chunk * 16, valid);
   }
+  if constexpr (Tiling::kRotatedPairs > 0) {
+    const float2* angles = rope_table + static_cast<long long>(tile_begin) * Tiling::kRotatedPairs;
+    for (int c = threadIdx.x; c < Tiling::kTileKeys * Tiling::kRotatedPairs; c += kAttentionThreads) {
+      const int key = c / Tiling::kRotatedPairs, pair = c % Tiling::kRotatedPairs;
+      mm::cp_async_8_or_zero(stage + Tiling::kAnglesOffset + key * Tiling::kAngleRowBytes + pair * 8, angles + c,
+                             tile_begin + key < end);
+    }
+  }
   mm::cp_async_commit();
 }
 
-// A v_only tile's keys from its V rows: element i and its RoPE partner i + HEAD_DIM/2, each times
-// the K-norm weight, the pairs below ROTATED_PAIRS rotated at the key's position (keys past the
-// split are zeros and stay so), as high and low halves in the rebuilt tiles.
-template <class Tiling, int HEAD_DIM, int ROTATED_PAIRS>
-__device__ inline void rebuild_mma_keys(const unsigned char* v_tile, unsigned char* k_hi, unsigned char* k_lo,
-                                        int tile_begin, int end, const KeyRebuild& r) {
-  constexpr int kHalf = HEAD_DIM / 2, kItemsPerKey = kHalf / 2;  // an item: elements i, i + 1 and their partners
-  for (int item = threadIdx.x; item < Tiling::kTileKeys * kItemsPerKey; item += kAttentionThreads) {
-    const int key = item / kItemsPerKey, i = item % kItemsPerKey * 2, position = tile_begin + key;
-    const int row = key * Tiling::kRowBytes;
-    const float2 v1 = half2_bits_to_float2(*reinterpret_cast<const unsigned*>(v_tile + row + i * 2));
-    const float2 v2 = half2_bits_to_float2(*reinterpret_cast<const unsigned*>(v_tile + row + (i + kHalf) * 2));
-    float a[2] = {__fmul_rn(v1.x, __ldg(r.k_norm + i)), __fmul_rn(v1.y, __ldg(r.k_norm + i + 1))};
-    float b[2] = {__fmul_rn(v2.x, __ldg(r.k_norm + i + kHalf)), __fmul_rn(v2.y, __ldg(r.k_norm + i + kHalf + 1))};
-    if (position < end)
+// Lane (g, t)'s B fragments of a rebuilt first-half step `step` and of its partner, key g of the
+// 8 from `key`: elements e = 16·step + 2t, +1, +8, +9 and their partners e + HEAD_DIM/2 of the V
+// row, each times the K-norm weight, the pairs below the rotated count turned by the angles of the
+// key's position; as high and low halves (b[0], b[1] the step's, b[2], b[3] the partner's).
+template <class Tiling, int HEAD_DIM>
+__device__ inline void rebuilt_b_fragments(const unsigned char* stage, int step, int key, const float* k_norm,
+                                           unsigned (&hi)[4], unsigned (&lo)[4]) {
+  constexpr int kHalf = HEAD_DIM / 2, kPairs = Tiling::kRotatedPairs;
+  const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const unsigned char* v_row = stage + (key + g) * Tiling::kRowBytes;
+  const float2* angles = reinterpret_cast<const float2*>(stage + Tiling::kAnglesOffset + (key + g) * Tiling::kAngleRowBytes);
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {  // elements e, e + 1 (i = 0) and e + 8, e + 9 (i = 1)
+    const int e = step * 16 + 2 * t + 8 * i;
+    const float2 v1 = half2_bits_to_float2(*reinterpret_cast<const unsigned*>(v_row + e * 2));
+    const float2 v2 = half2_bits_to_float2(*reinterpret_cast<const unsigned*>(v_row + (e + kHalf) * 2));
+    float a[2] = {__fmul_rn(v1.x, __ldg(k_norm + e)), __fmul_rn(v1.y, __ldg(k_norm + e + 1))};
+    float b[2] = {__fmul_rn(v2.x, __ldg(k_norm + e + kHalf)), __fmul_rn(v2.y, __ldg(k_norm + e + kHalf + 1))};
+    if (e < kPairs) {  // the row holds a pair's angles past kPairs too (padding), unused
+      const float4 both = *reinterpret_cast<const float4*>(angles + e);
+      float2 cs[2] = {make_float2(both.x, both.y), make_float2(both.z, both.w)};
+      if (injected(InjectedBug::swap_rope_pairs) && swapped_rope_pair(e) == e + 1 && e + 1 < kPairs) {
+        const float2 first = cs[0];
+        cs[0] = cs[1], cs[1] = first;
+      }
       for (int j = 0; j < 2; ++j)
-        if (i + j < ROTATED_PAIRS) rotate_rebuilt_pair<ROTATED_PAIRS>(r.rope_table, position, i + j, a[j], b[j]);
+        if (e + j < kPairs) rope_rotate(cs[j], a[j], b[j]);
+    }
     const mm::HalfPairs first = mm::split_halves(a[0], a[1]), second = mm::split_halves(b[0], b[1]);
-    *reinterpret_cast<unsigned*>(k_hi + row + i * 2) = first.hi;
-    *reinterpret_cast<unsigned*>(k_lo + row + i * 2) = first.lo;
-    *reinterpret_cast<unsigned*>(k_hi + row + (i + kHalf) * 2) = second.hi;
-    *reinterpret_cast<unsigned*>(k_lo + row + (i + kHalf) * 2) = second.lo;
+    hi[i] = first.hi, lo[i] = first.lo, hi[2 + i] = second.hi, lo[2 + i] = second.lo;
   }
 }
 
-// Warp w's partial scores (its quarter of the values) of the 16 queries × the tile's keys, into the
-// shared [warp][head][key] floats.
-template <class Tiling, bool V_ONLY>
+// Warp w's partial scores (its steps) of the 16 queries × the tile's keys, into the shared
+// [warp][head][key] floats. `k_tile` is the stage's K tile (its V tile for v_only, whose queries
+// carry the K-norm weight); a v_only key's rotated steps are rebuilt from the stage instead.
+template <class Tiling, int HEAD_DIM>
 __device__ inline void mma_tile_scores(const unsigned (&q_hi)[Tiling::kKSteps][4], const unsigned (&q_lo)[Tiling::kKSteps][4],
-                                       unsigned k_tile, unsigned k_lo_tile, float* scores) {
+                                       const unsigned char* stage, unsigned k_tile, const float* k_norm, float* scores) {
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
   for (int kt = 0; kt < Tiling::kKeyTiles; ++kt) {
     float s[4] = {0, 0, 0, 0};
-    // Lanes 8i..8i+7 address keys kt·8.. at values +8i: steps j (b0, b1) and j + 1 (b2, b3).
-    const unsigned row = (kt * 8 + lane % 8) * Tiling::kRowBytes + (warp * Tiling::kWarpDims + lane / 8 * 8) * 2;
+    // Lanes 8i..8i+7 address keys kt·8.. at values +8i of the step pair: the step (b0, b1), then
+    // its partner HEAD_DIM/2 further on (b2, b3).
+    const unsigned row = (kt * 8 + lane % 8) * Tiling::kRowBytes + ((lane / 16) * (HEAD_DIM / 2) + lane / 8 % 2 * 8) * 2;
 #pragma unroll
     for (int j = 0; j < Tiling::kKSteps; j += 2) {
-      unsigned b[4];
-      mm::ldmatrix_x4(b, k_tile + row + j * 32);
+      const int step = warp + j / 2 * Tiling::kWarps;
+      unsigned b[4], b_lo[4];
+      const bool rebuilt = step < Tiling::kRebuiltSteps;  // warp-uniform
+      if (rebuilt)
+        rebuilt_b_fragments<Tiling, HEAD_DIM>(stage, step, kt * 8, k_norm, b, b_lo);
+      else
+        mm::ldmatrix_x4(b, k_tile + row + step * 32);
       mm::mma_f16_k16(s, q_hi[j], b[0], b[1]);
       mm::mma_f16_k16(s, q_lo[j], b[0], b[1]);
       mm::mma_f16_k16(s, q_hi[j + 1], b[2], b[3]);
       mm::mma_f16_k16(s, q_lo[j + 1], b[2], b[3]);
-      if constexpr (V_ONLY) {
-        mm::ldmatrix_x4(b, k_lo_tile + row + j * 32);
-        mm::mma_f16_k16(s, q_hi[j], b[0], b[1]);
-        mm::mma_f16_k16(s, q_hi[j + 1], b[2], b[3]);
+      if (rebuilt) {
+        mm::mma_f16_k16(s, q_hi[j], b_lo[0], b_lo[1]);
+        mm::mma_f16_k16(s, q_hi[j + 1], b_lo[2], b_lo[3]);
       }
     }
     float* head_g = scores + (warp * Tiling::kHeads + g) * Tiling::kTileKeys + kt * 8 + 2 * t;
@@ -208,7 +237,7 @@ __device__ inline void mma_tile_values(const float* probs, const float* alpha, u
 template <bool RING, int HEAD_DIM, int Q_HEADS, int KV_HEADS, int WINDOW, bool V_ONLY, int ROTATED_PAIRS>
 __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int split, int kv_head, int row,
                                            int first_head, int seq) {
-  using Tiling = MmaAttentionTiling<HEAD_DIM, V_ONLY>;
+  using Tiling = MmaAttentionTiling<HEAD_DIM, V_ONLY, ROTATED_PAIRS>;
   constexpr int kGroup = Q_HEADS / KV_HEADS;
   const KeyRange range = split_keys<WINDOW>(a.pos[row], split, a.splits, static_cast<int>(a.slots), a.min_keys_per_split);
   float* partials = a.scratch + row * kAttentionRowScratch<HEAD_DIM, Q_HEADS>;
@@ -219,6 +248,8 @@ __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int sp
     return;
   }
 
+  // The launcher sizes the stages by the cache's rotated pairs; a cache of other pairs would overrun them.
+  if (mm::dynamic_shared_bytes() < attention_mma_shared_bytes(HEAD_DIM, V_ONLY, ROTATED_PAIRS)) __trap();
   unsigned char* shared = mm::dynamic_shared_memory();
   const unsigned base = mm::shared_address(shared);
   float* scores = reinterpret_cast<float*>(shared + Tiling::kScoresOffset);
@@ -227,13 +258,19 @@ __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int sp
   const char* v_rows = sequence_rows<HEAD_DIM, KV_HEADS, block_f16>(a.v_cache, a.slots, seq, kv_head);
   const TileRows rows{V_ONLY ? v_rows : sequence_rows<HEAD_DIM, KV_HEADS, block_f16>(a.k_cache, a.slots, seq, kv_head),
                       v_rows, static_cast<int>(a.slots)};
-  issue_mma_tile<Tiling, RING, HEAD_DIM, KV_HEADS, V_ONLY>(base, rows, range.begin, range.end);
+  const float2* rope_table = reinterpret_cast<const float2*>(a.rope_table);
+  issue_mma_tile<Tiling, RING, HEAD_DIM, KV_HEADS, V_ONLY>(base, rows, rope_table, range.begin, range.end);
 
+  // Step j / 2 of the warp's (value 16 · (warp + 4 · (j / 2))) for even j, its partner for odd j; a
+  // v_only query carries the K-norm weight where its key is the V row itself.
   unsigned q_hi[Tiling::kKSteps][4], q_lo[Tiling::kKSteps][4];
-  const float* q = a.q + (static_cast<long long>(row) * Q_HEADS + first_head) * HEAD_DIM + warp * Tiling::kWarpDims;
+  const float* q = a.q + (static_cast<long long>(row) * Q_HEADS + first_head) * HEAD_DIM;
 #pragma unroll
-  for (int j = 0; j < Tiling::kKSteps; ++j) a_fragments(q + j * 16, HEAD_DIM, kGroup, q_hi[j], q_lo[j]);
-  const KeyRebuild rebuild{a.k_norm, reinterpret_cast<const float2*>(a.rope_table)};
+  for (int j = 0; j < Tiling::kKSteps; ++j) {
+    const int step = warp + j / 2 * Tiling::kWarps, value = step * 16 + j % 2 * (HEAD_DIM / 2);
+    const bool folded = V_ONLY && step >= Tiling::kRebuiltSteps;
+    a_fragments(q + value, HEAD_DIM, kGroup, q_hi[j], q_lo[j], folded ? a.k_norm + value : nullptr);
+  }
   float running_max = negative_infinity(), running_sum = 0;
   float acc[Tiling::kDimTiles][4] = {};
 
@@ -241,7 +278,7 @@ __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int sp
   for (int tile = range.begin; tile < range.end; tile += Tiling::kTileKeys, stage ^= 1) {
     if (tile + Tiling::kTileKeys < range.end) {
       issue_mma_tile<Tiling, RING, HEAD_DIM, KV_HEADS, V_ONLY>(base + (stage ^ 1) * Tiling::kStageBytes, rows,
-                                                               tile + Tiling::kTileKeys, range.end);
+                                                               rope_table, tile + Tiling::kTileKeys, range.end);
       mm::cp_async_wait<1>();
     } else {
       mm::cp_async_wait<0>();
@@ -249,20 +286,12 @@ __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int sp
     __syncthreads();  // the tile's rows, from every thread's copies
     const unsigned stage_base = base + stage * Tiling::kStageBytes;
     const unsigned v_tile = stage_base + (V_ONLY ? 0 : Tiling::kTileBytes);
-    unsigned k_tile = stage_base, k_lo_tile = 0;
-    if constexpr (V_ONLY) {
-      unsigned char* rebuilt = shared + Tiling::kRebuiltOffset;
-      rebuild_mma_keys<Tiling, HEAD_DIM, ROTATED_PAIRS>(shared + stage * Tiling::kStageBytes, rebuilt,
-                                                        rebuilt + Tiling::kTileBytes, tile, range.end, rebuild);
-      k_tile = base + Tiling::kRebuiltOffset, k_lo_tile = k_tile + Tiling::kTileBytes;
-      __syncthreads();
-    }
-    mma_tile_scores<Tiling, V_ONLY>(q_hi, q_lo, k_tile, k_lo_tile, scores);
+    mma_tile_scores<Tiling, HEAD_DIM>(q_hi, q_lo, shared + stage * Tiling::kStageBytes, stage_base, a.k_norm, scores);
     __syncthreads();
     mma_tile_softmax<Tiling>(scores, probs, alpha, tile, range.end, a.scale, running_max, running_sum);
     __syncthreads();
     mma_tile_values<Tiling>(probs, alpha, v_tile, acc);
-    __syncthreads();  // the stage, the rebuilt keys and the scores are free for the next tiles
+    __syncthreads();  // the stage and the scores are free for the next tiles
   }
 
   if (tid % 8 == 0 && tid / 8 < kGroup)

@@ -14,6 +14,13 @@ __device__ __forceinline__ unsigned char* dynamic_shared_memory() {
   return g4c_matmul_shared;
 }
 
+// The bytes of dynamic shared memory the kernel was launched with.
+__device__ __forceinline__ unsigned dynamic_shared_bytes() {
+  unsigned bytes;
+  asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(bytes));
+  return bytes;
+}
+
 // The shared-state-space address of a generic pointer into shared memory.
 __device__ __forceinline__ unsigned shared_address(const void* p) {
   unsigned address;
@@ -33,6 +40,13 @@ __device__ __forceinline__ void cp_async_16(unsigned shared_dst, const void* glo
 // As cp_async_16, but writes 16 zero bytes (reading nothing) where `valid` is false.
 __device__ __forceinline__ void cp_async_16_or_zero(unsigned shared_dst, const void* global_src, bool valid) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(shared_dst), "l"(global_src), "r"(valid ? 16 : 0)
+               : "memory");
+}
+
+// Copies 8 bytes through L1 (both addresses 8-byte aligned), or writes 8 zero bytes where `valid`
+// is false.
+__device__ __forceinline__ void cp_async_8_or_zero(unsigned shared_dst, const void* global_src, bool valid) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;" ::"r"(shared_dst), "l"(global_src), "r"(valid ? 8 : 0)
                : "memory");
 }
 

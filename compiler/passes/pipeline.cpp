@@ -16,13 +16,15 @@ namespace g4c {
 // Q norm's launch its layer's K and V norms and KV write (after alias, whose in-place decisions
 // it must not break, and kv-storage, which decides whether K is stored); liveness
 // and kernel instances still come after both.
-static constexpr std::array<PassInfo, 17> kPipeline = {{
+static constexpr std::array<PassInfo, 18> kPipeline = {{
     {"residual-norm", "residual add of an rms_norm as one add_rms_norm op", run_fuse_residual_norm, true},
     {"norm-rope", "per-head rms_norm and its rope as one rms_norm_rope op", run_fuse_norm_rope, true},
     {"attention-combine", "attention's split partials merged by the partial kernel's last block", run_fuse_attention_combine,
      true, false, /*opt_in=*/true},
     {"kv-layout", "KV cache per owning layer: ring of window slots or full context", run_kv_layout, false, true},
     {"kv-storage", "k_eq_v caches keep V alone; attention rebuilds K from it", run_kv_storage},
+    {"attention-split", "attention over GQA groups of 8+ query heads on the tensor cores (split = mma)",
+     run_attention_split},
     {"alias", "in-place results that never overwrite a live alias", run_alias},
     {"routes", "a matmul route for every width", run_routes},
     {"weight-layout", "each weight's device layout, as its routes read it", run_weight_layout},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "g4c/kernels/op_args.h"
 #include "g4c/plan/bytes_read.h"
 #include "g4c/plan/routes.h"
 
@@ -75,6 +76,7 @@ std::vector<KernelInstance> cache_kernels(const Plan& plan, const Op& op, int64_
     k.push_back(kVOnly);
     k.push_back({"rotated_pairs", c->k_from_v.rotated_pairs});
   }
+  if (op.find("split")) k.push_back({"split", Ident{op.get_ident("split")}});  // attention-split
   if (op.find("combine")) {  // attention-combine: the partial kernel's last block merges the splits
     k.push_back({"combine", Ident{"last_block"}});
     return {kernel_instance("attention.partial", std::move(k))};
@@ -108,6 +110,17 @@ KernelInstance with_chain(const Plan& plan, const Op& op, int64_t width, KernelI
     k = with_quantize(*member, width, std::move(k));
   }
   return k;
+}
+
+int64_t attention_group(const Op& attention) {
+  const int64_t kv_heads = attention.get_int("kv_heads");
+  return kv_heads > 0 ? attention.get_int("q_heads") / kv_heads : 0;
+}
+
+bool tensor_cores_serve(const Op& attention, const KvCache& cache) {
+  const int64_t group = attention_group(attention);
+  return group <= kAttentionMmaHeads &&
+         attention_mma_serves(static_cast<int>(group), static_cast<int>(cache.head_dim), cache.dtype == QuantType::F16);
 }
 
 std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t width) {

@@ -330,8 +330,8 @@ class PlanParser {
     c.expect_end();
   }
 
-  // `, fusions = [...]`, `, kv_storage = separate` and `, prefill_chunk = N`, each printed only
-  // when it says something, in that order.
+  // `, fusions = [...]`, `, kv_storage = separate`, `, attention_split = S` and `, prefill_chunk =
+  // N`, each printed only when it says something, in that order.
   void parse_optional_header_keys(Cursor& c, PlanHeader& h) {
     if (!c.eat(",")) return;
     if (c.next_word() == "fusions") {
@@ -349,6 +349,17 @@ class PlanParser {
       if (storage != "separate")
         c.fail_at(at, "kv_storage is printed only when separate (v_only, the default, is left out; got '" + storage + "')");
       h.kv_storage = KvStorage::separate;
+      if (!c.eat(",")) return;
+    }
+    if (c.next_word() == "attention_split") {
+      c.key("attention_split");
+      size_t at = c.pos();
+      std::string split = c.word();
+      std::optional<AttentionSplit> s = parse_attention_split(split);
+      if (!s || *s == AttentionSplit::automatic)
+        c.fail_at(at, "attention_split is printed only when cuda-cores or tensor-cores (auto, the default, is left out; got '" +
+                          split + "')");
+      h.attention_split = s.value_or(AttentionSplit::automatic);
       if (!c.eat(",")) return;
     }
     c.key("prefill_chunk");

@@ -54,6 +54,16 @@ std::optional<KvStorage> parse_kv_storage(std::string_view s) {
   return std::nullopt;
 }
 
+static constexpr std::array<std::string_view, 3> kAttentionSplitNames = {"auto", "cuda-cores", "tensor-cores"};
+
+std::string_view name(AttentionSplit s) { return kAttentionSplitNames[static_cast<size_t>(s)]; }
+
+std::optional<AttentionSplit> parse_attention_split(std::string_view s) {
+  for (size_t i = 0; i < kAttentionSplitNames.size(); ++i)
+    if (kAttentionSplitNames[i] == s) return static_cast<AttentionSplit>(i);
+  return std::nullopt;
+}
+
 static constexpr std::array<std::string_view, 2> kLayoutNames = {"gguf", "mma16"};
 
 std::string_view name(WeightLayout l) { return kLayoutNames[static_cast<size_t>(l)]; }
@@ -115,6 +125,8 @@ constexpr AttrSchema kAttentionAttrs[] = {{"q_heads", AK::integer, true, 1, kMax
                                           {"scale", AK::number, true},
                                           // attention-combine: last_block, the partial kernel merges the splits
                                           {"combine", AK::ident, false},
+                                          // attention-split: mma, the partial kernel runs on the tensor cores
+                                          {"split", AK::ident, false},
                                           kQuantize};
 // rms_norm's attributes, then rope's: the fused op states both halves as the unfused pair did.
 constexpr AttrSchema kNormRopeAttrs[] = {kNormAttrs[0],

@@ -119,6 +119,7 @@ void print_header(const PlanHeader& h, std::ostream& os) {
      << ", route_overrides = [" << join(overrides) << "]";
   if (!h.fusions.empty()) os << ", fusions = [" << join(h.fusions) << "]";
   if (h.kv_storage != KvStorage::v_only) os << ", kv_storage = " << name(h.kv_storage);
+  if (h.attention_split != AttentionSplit::automatic) os << ", attention_split = " << name(h.attention_split);
   if (h.prefill_chunk != 1) os << ", prefill_chunk = " << h.prefill_chunk;
   os << "}\n";
 }

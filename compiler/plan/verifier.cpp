@@ -264,6 +264,7 @@ class Verifier {
                  std::to_string(op.get_int("kv_heads")) + " (each KV head serves a whole group of query heads)";
         if (op.find("combine") && op.get_ident("combine") != "last_block")
           return "combine = " + op.get_ident("combine") + ": the only in-kernel combine is last_block (attention-combine)";
+        if (auto e = attention_split_error(op); !e.empty()) return e;
         int64_t width = op.get_int("q_heads") * op.get_int("head_dim");
         if (auto e = expect_operand(op, 0, batch(DType::f32, {width})); !e.empty()) return e;
         if (auto e = operands_are_ids(op, 1); !e.empty()) return e;
@@ -316,6 +317,17 @@ class Verifier {
              ", rows " + std::to_string(w.ne1) + ", cols " + std::to_string(w.ne0) + ")";
     if (auto e = expect_operand(op, 0, batch(DType::f32, {w.ne0})); !e.empty()) return e;
     return expect_result(op, batch(DType::f32, {w.ne1}));
+  }
+
+  // `split = mma` (attention-split): only where the tensor-core split serves the op's group and cache.
+  std::string attention_split_error(const Op& op) const {
+    if (!op.find("split")) return {};
+    if (op.get_ident("split") != "mma") return "split = " + op.get_ident("split") + ": the only other split is mma (attention-split)";
+    const KvCache* c = plan_.find_cache(op.cache);
+    if (!c || tensor_cores_serve(op, *c)) return {};  // check_caches names a missing cache
+    return "split = mma: the tensor-core split serves GQA groups dividing 16 over F16 caches of 256- or 512-value "
+           "heads (got " + std::to_string(attention_group(op)) + " query heads a KV head over " +
+           std::string(name(c->dtype)) + " heads of " + std::to_string(c->head_dim) + ")";
   }
 
   std::string cache_io_error(const Op& op, const std::vector<std::string>& kv) const {

@@ -52,6 +52,8 @@ const std::vector<g4c::OptionSpec> kCompileOptions = {
     {"tuning", true, false, "file", "measured routes (written by g4run tune) that replace the default rules"},
     {"fuse", true, false, "fusions", "fusion passes to run: all (default), none, or a comma list, e.g. residual-norm"},
     {"kv-storage", true, false, "storage", "v_only (default: k_eq_v caches keep V alone) or separate (K and V everywhere)"},
+    {"attention-split", true, false, "split",
+     "auto (default: GQA groups of 8+ heads on the tensor cores), cuda-cores or tensor-cores (every group it serves)"},
     {"print-after", true, true, "pass", "print the plan after this pass to stderr (repeatable)"},
     {"print-after-all", false, false, "", "print the plan after every pass to stderr"},
     {"o", true, false, "file", "write the output to <file> instead of standard output"},
@@ -175,6 +177,7 @@ struct CompileSettings {
   g4c::RouteOptions routes;
   g4c::FusionOptions fusions = g4c::FusionOptions::all();
   g4c::plan::KvStorage kv_storage = g4c::plan::KvStorage::v_only;
+  g4c::plan::AttentionSplit attention_split = g4c::plan::AttentionSplit::automatic;
   std::vector<std::string> print_after;
   std::optional<int> layer;  // --emit=dot --layer
 };
@@ -250,6 +253,14 @@ std::optional<CompileSettings> read_settings(const g4c::ParsedArgs& args, std::s
       return std::nullopt;
     }
     s.kv_storage = *k;
+  }
+  if (auto split = args.value("attention-split")) {
+    auto a = g4c::plan::parse_attention_split(*split);
+    if (!a) {
+      error = "--attention-split: unknown split " + g4c::quote(*split) + " (expected auto, cuda-cores or tensor-cores)";
+      return std::nullopt;
+    }
+    s.attention_split = *a;
   }
   if (auto layer = args.value("layer")) {
     auto n = g4c::parse_int(*layer);
@@ -355,7 +366,7 @@ int run_compile(int argc, char** argv) {
   }
   g4c::plan::Plan plan = g4c::lower_model(*spec, settings->lower);
   if (settings->stage != "graph") {
-    g4c::PassContext ctx{*spec, settings->routes, diag, settings->fusions, settings->kv_storage};
+    g4c::PassContext ctx{*spec, settings->routes, diag, settings->fusions, settings->kv_storage, settings->attention_split};
     bool ok = g4c::run_pipeline(plan, ctx, settings->print_after, args->has("print-after-all"), std::cerr);
     if (ok && !g4c::plan::verify_plan(plan, diag))
       diag.error({}, "internal error: the compiled plan fails verification (please report this)");
@@ -461,7 +472,7 @@ int run_opt(int argc, char** argv) {
   for (const g4c::PassInfo* pass : *passes)
     if (pass->fusion) fusions.enabled.emplace_back(pass->name);
   static const g4c::ModelSpec kNoDeclaration;  // no pass that runs here reads it
-  g4c::PassContext ctx{kNoDeclaration, *routes, diag, fusions, plan->header.kv_storage};
+  g4c::PassContext ctx{kNoDeclaration, *routes, diag, fusions, plan->header.kv_storage, plan->header.attention_split};
   if (!g4c::run_passes(*plan, ctx, *passes, {}, args->has("print-after-all"), std::cerr)) return diag.finish(kInputError);
   std::string names;
   for (const g4c::PassInfo* pass : *passes) names += (names.empty() ? "" : ",") + std::string(pass->name);

@@ -172,7 +172,6 @@ std::unique_ptr<Executor> Executor::create(const Plan& plan, const WeightSource&
   JitOptions jit = options.jit;
   jit.arch = device->arch();
   if (options.early_launch) jit.defines.push_back("G4C_EARLY_LAUNCH");
-  if (options.attention_mma) jit.defines.push_back("G4C_ATTENTION_MMA");
   JitStats stats;
   auto programs = jit_compile(executor_kernels(plan, source.random_seed.has_value()), jit, stats, diag);
   if (!programs) return nullptr;

@@ -17,7 +17,6 @@ bool Executor::Impl::build_launches(WidthState& w, DiagnosticEngine& diag) {
   m.sequences = options.max_sequences;
   m.rope_tables = options.rope_tables;
   m.attention_splits = options.attention_splits;
-  m.attention_mma = options.attention_mma;
   m.limits = device_limits();
   m.kernel = [&](const KernelInstance& instance) { return library->find(instance); };
   m.weight = [&](const std::string& name) {

@@ -216,6 +216,7 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
     return cudaErrorInvalidValue;
   if (c.splits != 0 && !is_attention_split_count(c.splits)) return cudaErrorInvalidValue;
   const bool mma = attention_runs_mma(c);
+  if (c.mma != mma) return cudaErrorInvalidValue;  // a tensor-core instance the split cannot serve
   const int splits = static_cast<int>(c.splits ? c.splits
                                                : attention_splits(c.rows, c.q_heads, cache.kv_heads, cache.slots,
                                                                   device_limits(c.limits).sm_count, mma));
@@ -227,7 +228,8 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
   LaunchDims partial_dims{dim3(static_cast<unsigned>(splits) * head_blocks, static_cast<unsigned>(cache.kv_heads),
                                static_cast<unsigned>(c.rows)),
                           dim3(kAttentionThreads),
-                          mma ? static_cast<unsigned>(attention_mma_shared_bytes(static_cast<int>(cache.head_dim), cache.v_only()))
+                          mma ? static_cast<unsigned>(attention_mma_shared_bytes(static_cast<int>(cache.head_dim), cache.v_only(),
+                                                                                 static_cast<int>(cache.rotated_pairs)))
                               : 0u};
   if (cudaError_t e = launch(partial, partial_dims, partial_args, target); e != cudaSuccess || !combine) return e;
   AttentionCombineArgs combine_args{c.scratch, c.seq, c.out, c.x_q, static_cast<int>(c.rows), splits};

@@ -117,6 +117,7 @@ KvCacheRef StepBuilder::cache(const std::string& name) {
   if (c.v_only()) {
     const KFromV& r = c.k_from_v;
     ref.k_norm = floats(r.norm);
+    ref.rotated_pairs = r.rotated_pairs;
     if (r.rotated_pairs > 0) ref.rope_table = m_.rope_table({r.head_dim, r.rotated_pairs, r.theta});
   }
   return ref;
@@ -237,7 +238,7 @@ cudaError_t StepBuilder::records_for(const Op& op, const OpKernels& k, OpLaunche
                       m_.tickets};
       if (op.find("quantize")) c.x_q = activations;
       c.splits = m_.attention_splits;
-      c.mma = m_.attention_mma;
+      c.mma = op.get_ident("split") == "mma";  // attention-split
       c.limits = m_.limits;
       // combine = last_block: one kernel, which merges the splits itself.
       return launch_attention(k.main, k.combine, c, target);
@@ -351,7 +352,8 @@ int64_t step_tickets(const Plan& plan, int64_t width) {
   int64_t tickets = 1;
   for (const Op* op : plan.ops()) {
     if (op->kind == OpKind::attention && op->find("combine"))
-      tickets = std::max(tickets, width * attention_tickets(op->get_int("q_heads"), op->get_int("kv_heads")));
+      tickets = std::max(tickets, width * attention_tickets(op->get_int("q_heads"), op->get_int("kv_heads"),
+                                                            op->get_ident("split") == "mma"));
     const std::optional<Route> route = op->kind == OpKind::matmul ? route_at(*op, width) : std::nullopt;
     if (route && geglu_epilogue_of(plan, *op))
       tickets = std::max(tickets, geglu_epilogue_tickets(*route, op->get_int("rows"), static_cast<int>(width)));
@@ -360,8 +362,7 @@ int64_t step_tickets(const Plan& plan, int64_t width) {
 }
 
 std::optional<SymbolicStep> symbolic_step_launches(const Plan& plan, int64_t width, DeviceLimits limits,
-                                                   DiagnosticEngine& diag, int64_t attention_splits,
-                                                   bool attention_mma) {
+                                                   DiagnosticEngine& diag, int64_t attention_splits) {
   if (!check_runnable(plan, diag)) return std::nullopt;
   SymbolicStep out;
   SymbolicAddresses memory;
@@ -374,7 +375,6 @@ std::optional<SymbolicStep> symbolic_step_launches(const Plan& plan, int64_t wid
   m.sequences = width;
   m.limits = limits;
   m.attention_splits = attention_splits;
-  m.attention_mma = attention_mma;
   m.kernel = [&](const KernelInstance& instance) {
     auto [it, fresh] = kernel_index.try_emplace(instance.key(), out.kernel_keys.size());
     if (fresh) out.kernel_keys.push_back(instance.key());

@@ -72,7 +72,7 @@ std::string attention_partial(const plan::KernelInstance& k) {
                       arg(instance_int(k, "kv_heads")), block_type_name(instance_ident(k, "dtype")),
                       arg(instance_int(k, "window")), arg(is_v_only(k)),
                       arg(is_v_only(k) ? instance_int(k, "rotated_pairs") : int64_t{0}),
-                      arg(instance_ident(k, "combine") == "last_block")});
+                      arg(instance_ident(k, "split") == "mma"), arg(instance_ident(k, "combine") == "last_block")});
 }
 
 // `quantize` (quantize-in-producer): the O projection's activations too.

@@ -22,7 +22,6 @@ const std::vector<g4c::OptionSpec>& bench_options() {
       {"json", false, false, "", "print the results as JSON"},
       kNoOverlapOption,
       kEarlyLaunchOption,
-      kAttentionMmaOption,
       kNoRopeTablesOption,
       kWeightStagesOption,
       kStageMemoryOption,
@@ -44,7 +43,6 @@ const std::vector<g4c::OptionSpec>& profile_options() {
       {"html", true, false, "file", "also write the profile as a self-contained page: timeline, bandwidth chart, table"},
       kNoOverlapOption,
       kEarlyLaunchOption,
-      kAttentionMmaOption,
       kNoRopeTablesOption,
       kWeightStagesOption,
       kStageMemoryOption,
@@ -108,8 +106,7 @@ int bench(int argc, char** argv) {
               << (g4c::gpu::launch_overlap() ? (args->has("early-launch") ? "on (early)" : "on") : "off")
               << ", weight stages "
               << g4c::gpu::weight_stages()
-              << (g4c::gpu::stage_memory() == g4c::gpu::StageMemory::full ? " (full stage memory)" : "")
-              << (args->has("attention-mma") ? ", attention on tensor cores" : "") << "\n"
+              << (g4c::gpu::stage_memory() == g4c::gpu::StageMemory::full ? " (full stage memory)" : "") << "\n"
               << g4c::gpu::format_bench_table(results, copy_gbps);
   }
   return diag.finish(0);

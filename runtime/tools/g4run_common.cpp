@@ -54,10 +54,6 @@ const g4c::OptionSpec kEarlyLaunchOption = {"early-launch", false, false, "",
                                             "let each kernel launch the next once its blocks run, not as they "
                                             "exit (sm_90+; opt-in: measured faster at N = 1 only)"};
 
-const g4c::OptionSpec kAttentionMmaOption = {"attention-mma", false, false, "",
-                                             "run attention over F16 caches of up to 16 query heads a KV head on the "
-                                             "tensor cores (opt-in: faster at long context over K and V)"};
-
 const g4c::OptionSpec kNoRopeTablesOption = {"no-rope-tables", false, false, "",
                                              "compute each RoPE angle in the norm+RoPE kernels (double pow and "
                                              "sincos) instead of looking it up (for A/B timing)"};
@@ -134,7 +130,6 @@ std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, c
   options.max_sequences = sequences;
   options.rope_tables = !args.has("no-rope-tables");
   options.early_launch = args.has("early-launch");
-  options.attention_mma = args.has("attention-mma");
   std::string unused;
   options.attention_splits = attention_splits_option(args, unused).value_or(0);  // checked at the start
   options.jit.cache_dir = kernel_cache_dir(args);

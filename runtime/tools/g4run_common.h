@@ -22,7 +22,7 @@ inline constexpr int kUsageError = 2;
 
 // Options several subcommands share.
 extern const g4c::OptionSpec kWeightsOption, kCheckTensorsOption, kCacheDirOption, kNoCacheOption, kHelpOption,
-    kNoOverlapOption, kEarlyLaunchOption, kAttentionMmaOption, kNoRopeTablesOption, kWeightStagesOption, kStageMemoryOption,
+    kNoOverlapOption, kEarlyLaunchOption, kNoRopeTablesOption, kWeightStagesOption, kStageMemoryOption,
     kAttentionSplitsOption;
 
 // Each subcommand's options (g4run_<subcommand>.cpp), for parsing and for the usage text.

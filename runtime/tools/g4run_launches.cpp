@@ -22,7 +22,6 @@ const std::vector<g4c::OptionSpec>& launches_options() {
       {"sm-count", true, false, "n", "SMs of the device the grids are shaped for (default: the device's, else 132)"},
       {"max-shared", true, false, "bytes", "dynamic shared memory a block may take (default: the device's, else 232448)"},
       kAttentionSplitsOption,
-      kAttentionMmaOption,
       kWeightStagesOption,
       kStageMemoryOption,
       kHelpOption,
@@ -57,8 +56,7 @@ int plan_launches(int argc, char** argv) {
   std::vector<int64_t> widths;  // each batch runs at the narrowest width that holds it
   for (int64_t n : *batch) widths.push_back(*std::lower_bound(plan->header.widths.begin(), plan->header.widths.end(), n));
   for (int64_t width : widths) {
-    auto symbolic = g4c::gpu::symbolic_step_launches(*plan, width, limits, diag, *attention_splits_option(*args, error),
-                                                     args->has("attention-mma"));
+    auto symbolic = g4c::gpu::symbolic_step_launches(*plan, width, limits, diag, *attention_splits_option(*args, error));
     if (!symbolic) return diag.finish(kInputError);
     std::cout << g4c::gpu::print_step_launches(symbolic->step, [&](cudaKernel_t k) { return symbolic->kernel_key(k); });
   }

@@ -34,7 +34,6 @@ const std::vector<g4c::OptionSpec>& run_options() {
       {"backend", true, false, "gpu|cpu", "where to run (default: gpu when a CUDA device is present, else cpu)"},
       kNoOverlapOption,
       kEarlyLaunchOption,
-      kAttentionMmaOption,
       kNoRopeTablesOption,
       kWeightStagesOption,
       kStageMemoryOption,

@@ -19,7 +19,7 @@
 // 1e-4 plus the CPU op's own drift; all three distances are printed. The one-launch form
 // (combine = last_block) is held to the two kernels' bits.
 //
-// The tensor-core split (G4C_ATTENTION_MMA; up to 16 query heads a KV head over F16) is held to
+// The tensor-core split (split = mma; up to 16 query heads a KV head over F16) is held to
 // the same references at the 12B's and E4B's shapes, over K and V and over V alone
 // (AttentionMmaTest).
 #include <cstring>
@@ -58,8 +58,12 @@ struct Shape {
     return s;
   }
 
-  // `fused`: the instance that merges its splits in its last block (combine = last_block).
-  KernelInstance partial(bool fused = false) const {
+  // `fused`: the instance that merges its splits in its last block (combine = last_block); `mma`:
+  // the tensor-core split's (split = mma).
+  bool tensor_cores_serve() const {
+    return attention_mma_serves(int(q_heads / kv_heads), int(head_dim), dtype == QuantType::F16);
+  }
+  KernelInstance partial(bool fused = false, bool mma = false) const {
     std::vector<plan::Attr> k = {{"kind", Ident{std::string(plan::name(kind))}},
                                  {"head_dim", head_dim},
                                  {"q_heads", q_heads},
@@ -67,6 +71,7 @@ struct Shape {
                                  {"dtype", Ident{std::string(name(dtype))}},
                                  {"window", window}};
     if (v_only()) k.insert(k.end(), {{"storage", Ident{"v_only"}}, {"rotated_pairs", rotated_pairs}});
+    if (mma) k.push_back({"split", Ident{"mma"}});
     if (fused) k.push_back({"combine", Ident{"last_block"}});
     return plan::kernel_instance("attention.partial", std::move(k));
   }
@@ -174,7 +179,7 @@ class AttentionTest : public testing::GpuTest {
   // count. The one-launch form (combine = last_block) must give the same bits as the two kernels,
   // twice in a row on the same counters (as a graph replays it), and leave every counter at zero.
   void expect_matches_cpu(const Shape& s, const std::vector<Row>& rows) {
-    gpu::KernelLibrary lib = load({s.partial(), s.combine(), s.partial(true)}, defines());
+    gpu::KernelLibrary lib = load({partial(s), s.combine(), partial(s, true)});
     HostCache cache(s, sequences_of(rows));
     std::mt19937 rng(uint32_t(s.head_dim * 31 + s.q_heads));
     for (const Row& r : rows)
@@ -209,7 +214,7 @@ class AttentionTest : public testing::GpuTest {
     const int64_t n = static_cast<int64_t>(rows.size()), cols = s.q_heads * s.head_dim;
     for (const char* format : {"q8_1", "mma16", "mma16h"}) {
       const KernelInstance own = plan::kernel_instance(std::string("quantize_") + format);
-      gpu::KernelLibrary lib = load({s.partial(), s.combine(format), own}, defines());
+      gpu::KernelLibrary lib = load({partial(s), s.combine(format), own});
       const size_t bytes = n * plan::activation_seq_bytes(*plan::parse_activation_format(format), cols);
       gpu::DeviceBuffer x_q = poisoned(bytes), want_q = poisoned(bytes), d_got = upload(got);
       const std::vector<float> out = run(lib, s, rows, cache, splits, nullptr, s.combine(format), x_q.get());
@@ -228,6 +233,7 @@ class AttentionTest : public testing::GpuTest {
     gpu::KvCacheRef ref{s.v_only() ? nullptr : k.get(), v.get(), s.dtype, s.slots, s.kv_heads, s.head_dim};
     ref.k_norm = rebuild.k_norm.as<float>();
     ref.rope_table = rebuild.rope_table.as<float>();
+    ref.rotated_pairs = s.v_only() ? s.rotated_pairs : 0;
     return ref;
   }
 
@@ -266,12 +272,10 @@ class AttentionTest : public testing::GpuTest {
                             tickets};
     call.x_q = x_q;
     call.splits = splits;
-    call.mma = mma_;
-    EXPECT_EQ(gpu::attention_runs_mma(call),
-              mma_ && attention_mma_serves(int(s.q_heads / s.kv_heads), int(s.head_dim), s.dtype == QuantType::F16))
-        << s.describe();
-    EXPECT_EQ(tickets ? gpu::launch_attention(lib.find(s.partial(true)), nullptr, call, nullptr)
-                      : gpu::launch_attention(lib.find(s.partial()), lib.find(combine.value_or(s.combine())), call, nullptr),
+    call.mma = mma_ && s.tensor_cores_serve();
+    EXPECT_EQ(gpu::attention_runs_mma(call), call.mma) << s.describe();
+    EXPECT_EQ(tickets ? gpu::launch_attention(lib.find(partial(s, true)), nullptr, call, nullptr)
+                      : gpu::launch_attention(lib.find(partial(s)), lib.find(combine.value_or(s.combine())), call, nullptr),
               cudaSuccess);
     sync();
     return download<float>(out, out_elems);
@@ -320,11 +324,12 @@ class AttentionTest : public testing::GpuTest {
   std::vector<float> query_;
 
  protected:
-  std::vector<std::string> defines() const { return mma_ ? std::vector<std::string>{"G4C_ATTENTION_MMA"} : std::vector<std::string>{}; }
-  bool mma_ = false;  // kernels built with G4C_ATTENTION_MMA, launched for them
+  // The instance the fixture runs: on the tensor cores (split = mma) where mma_ and the split serves.
+  KernelInstance partial(const Shape& s, bool fused = false) const { return s.partial(fused, mma_ && s.tensor_cores_serve()); }
+  bool mma_ = false;
 };
 
-// The same checks with the tensor-core split built in.
+// The same checks with the shapes the tensor-core split serves on it (split = mma).
 class AttentionMmaTest : public AttentionTest {
  protected:
   AttentionMmaTest() { mma_ = true; }
@@ -415,7 +420,7 @@ TEST_F(AttentionTest, CachesFilledByKvWriteAcrossSteps) {
                          Shape{KvKind::ring, 256, 16, 8, 16, 16, QuantType::F16},
                          Shape{KvKind::full, 512, 16, 1, 0, 200, QuantType::BF16},
                          k12bGlobal.storing_v_only(64), Shape{KvKind::full, 64, 4, 2, 0, 60, QuantType::F32}.storing_v_only(8)}) {
-    gpu::KernelLibrary lib = load({s.partial(), s.combine(), s.writer()}, defines());
+    gpu::KernelLibrary lib = load({partial(s), s.combine(), s.writer()});
     const std::vector<int32_t> joins = {0, 5, 13};  // sequence i decodes position 0 at step joins[i]
     const int64_t rows = static_cast<int64_t>(joins.size()) + 1, steps = 40, row_elems = s.row_elems();
     HostCache cache(s, rows - 1);

@@ -336,7 +336,7 @@ TEST_F(ExecutorTest, SyntheticVsInterpreterWithLargerRings) {
 // their own positions).
 TEST_F(ExecutorTest, KeqvModelsVsInterpreterWithKAndVStoredAndInChunks) {
   for (const char* model : {"synthetic/all-global-keqv.toml", "synthetic/mixed-v-keqv.toml",
-                            "synthetic/pairing-12b-tiny.toml"}) {
+                            "synthetic/pairing-12b-tiny.toml", "synthetic/heads-12b-f16kv.toml"}) {
     const plan::Plan separate = testing::compile_separate(model, {1, 2, 4, 5, 8});
     expect_executor_matches_interpreter(*this, separate, std::string(model) + " (K and V stored)");
     const plan::Plan chunked = testing::compile_shipped(model, {1, 2, 4, 5, 8}, {}, 0, 3);

@@ -28,7 +28,7 @@ class GpuTest : public ::testing::Test {
   const gpu::DeviceInfo& device() const { return *device_; }
 
   // Compiles (through the build tree's kernel cache) and loads the instances.
-  // `defines`: builds beside the default (G4C_ATTENTION_MMA, say).
+  // `defines`: builds beside the default (G4C_EARLY_LAUNCH, say).
   gpu::KernelLibrary load(const std::vector<plan::KernelInstance>& instances, const std::vector<std::string>& defines = {}) {
     std::vector<JitRequest> requests;
     for (const plan::KernelInstance& k : instances) requests.push_back({k, "a test"});

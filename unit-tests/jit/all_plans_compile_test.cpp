@@ -2,6 +2,7 @@
 // every route policy, compiles to an sm_90 cubin with NVRTC. Needs no GPU.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <utility>
 
@@ -86,33 +87,42 @@ TEST(AllPlans, KernelsCompileWithEarlyLaunch) {
   EXPECT_NE(plain, early) << one[0].instance.key() << " compiled the same with G4C_EARLY_LAUNCH";
 }
 
-// `g4run --attention-mma` builds the kernels with G4C_ATTENTION_MMA (kernels/attention_mma.cuh):
-// the 12B's partial instances (sliding 2:1; global 16:1 over a v_only cache and over K and V) compile
-// to another cubin: the tensor-core split.
+// `g4c compile --attention-split`: the 12B's partial instances (sliding 2:1; global 16:1 over a
+// v_only cache and over K and V) with `split = mma` compile, to other cubins than the CUDA-core
+// split's instances of the same ops.
 TEST(AllPlans, AttentionCompilesOnTheTensorCores) {
-  std::vector<JitRequest> requests;
-  std::set<std::string> seen;
-  for (const plan::Plan& plan : {testing::compile_shipped("gemma4-12b.toml", {1, 8}),
-                                 testing::compile_separate("gemma4-12b.toml", {1, 8})})
-    for (JitRequest& r : jit_requests(plan))
-      if (r.instance.key().starts_with("attention.partial") && seen.insert(r.instance.key()).second)
-        requests.push_back(std::move(r));
-  ASSERT_EQ(requests.size(), 3u);  // the sliding layers', the global layers' v_only and separate
-  const auto cubin = [&](const JitRequest& request, std::vector<std::string> defines) {
+  const auto partials = [](plan::AttentionSplit split) {
+    std::map<std::string, JitRequest> by_op;  // by storage and the first op using each instance
+    for (plan::KvStorage storage : {plan::KvStorage::v_only, plan::KvStorage::separate})
+      for (JitRequest& r : jit_requests(testing::compile_shipped("gemma4-12b.toml", {1, 8}, {}, 0, 1,
+                                                                FusionOptions::all(), storage, split)))
+        if (r.instance.family == "attention.partial")
+          by_op.try_emplace(std::string(plan::name(storage)) + " " + r.used_by, std::move(r));
+    return by_op;
+  };
+  const std::map<std::string, JitRequest> mma = partials(plan::AttentionSplit::tensor_cores),
+                                          plain = partials(plan::AttentionSplit::cuda_cores);
+  std::set<std::string> instances;
+  for (const auto& [op, r] : mma) {
+    EXPECT_EQ(r.instance.key().find("split = mma") != std::string::npos, true) << r.instance.key();
+    instances.insert(r.instance.key());
+  }
+  ASSERT_EQ(instances.size(), 3u);  // the sliding layers', the global layers' v_only and separate
+  const auto cubin = [&](const JitRequest& request) {
     JitOptions options;
     options.cache_dir = G4C_TEST_KERNEL_CACHE;
-    options.defines = std::move(defines);
     JitStats stats;
     DiagnosticEngine diag;
     auto programs = jit_compile(std::span(&request, 1), options, stats, diag);
     EXPECT_TRUE(programs && !programs->empty()) << request.instance.key();
     return programs && !programs->empty() ? (*programs)[0].cubin : std::vector<char>{};
   };
-  for (const JitRequest& r : requests) {
-    const std::vector<char> plain = cubin(r, std::vector<std::string>{});
-    const std::vector<char> mma = cubin(r, std::vector<std::string>{"G4C_ATTENTION_MMA"});
-    EXPECT_FALSE(mma.empty()) << r.instance.key();
-    EXPECT_NE(plain, mma) << r.instance.key() << " compiled the same with G4C_ATTENTION_MMA";
+  std::set<std::string> compared;
+  for (const auto& [op, r] : mma) {
+    if (!compared.insert(r.instance.key()).second) continue;
+    const std::vector<char> tensor_cores = cubin(r);
+    EXPECT_FALSE(tensor_cores.empty()) << r.instance.key();
+    EXPECT_NE(tensor_cores, cubin(plain.at(op))) << r.instance.key() << " compiled as its CUDA-core instance";
   }
 }
 

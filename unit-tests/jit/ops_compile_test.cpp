@@ -66,7 +66,7 @@ TEST(OpKernels, FamilyNamesAreThePlansAndNameExpressionsTheTemplates) {
                                                       {"kv_heads", int64_t{1}},
                                                       {"dtype", Ident{"BF16"}},
                                                       {"window", int64_t{0}}})),
-            "g4c::attention_partial<false, 512, 16, 1, g4c::block_bf16, 0, false, 0, false>");
+            "g4c::attention_partial<false, 512, 16, 1, g4c::block_bf16, 0, false, 0, false, false>");
   EXPECT_EQ(expression(kernel_instance("attention.partial", {{"kind", Ident{"full"}},
                                                       {"head_dim", int64_t{512}},
                                                       {"q_heads", int64_t{16}},
@@ -74,8 +74,9 @@ TEST(OpKernels, FamilyNamesAreThePlansAndNameExpressionsTheTemplates) {
                                                       {"dtype", Ident{"F16"}},
                                                       {"window", int64_t{0}},
                                                       {"storage", Ident{"v_only"}},
-                                                      {"rotated_pairs", int64_t{64}}})),
-            "g4c::attention_partial<false, 512, 16, 1, g4c::block_f16, 0, true, 64, false>");
+                                                      {"rotated_pairs", int64_t{64}},
+                                                      {"split", Ident{"mma"}}})),
+            "g4c::attention_partial<false, 512, 16, 1, g4c::block_f16, 0, true, 64, true, false>");
   EXPECT_EQ(expression(kernel_instance("attention.partial", {{"kind", Ident{"ring"}},
                                                       {"head_dim", int64_t{256}},
                                                       {"q_heads", int64_t{16}},
@@ -83,7 +84,7 @@ TEST(OpKernels, FamilyNamesAreThePlansAndNameExpressionsTheTemplates) {
                                                       {"dtype", Ident{"F16"}},
                                                       {"window", int64_t{1024}},
                                                       {"combine", Ident{"last_block"}}})),
-            "g4c::attention_partial<true, 256, 16, 8, g4c::block_f16, 1024, false, 0, true>");
+            "g4c::attention_partial<true, 256, 16, 8, g4c::block_f16, 1024, false, 0, false, true>");
   EXPECT_EQ(expression(kernel_instance("embed_gather", {{"type", Ident{"Q6_K"}}, {"layout", Ident{"mma16"}}})),
             "g4c::embed_gather_mma16<g4c::block_q6_K>");
   EXPECT_EQ(expression(kernel_instance("geglu")), "g4c::geglu");

@@ -23,14 +23,15 @@ inline ModelSpec load_shipped(const std::string& model) {
 inline plan::Plan compile_spec(const ModelSpec& spec, std::vector<int64_t> widths = {1, 2, 4, 5, 8, 16, 32},
                                const RouteOptions& routes = {}, int64_t context = 0, int64_t prefill_chunk = 1,
                                const FusionOptions& fusions = FusionOptions::all(),
-                               plan::KvStorage kv_storage = plan::KvStorage::v_only) {
+                               plan::KvStorage kv_storage = plan::KvStorage::v_only,
+                               plan::AttentionSplit attention_split = plan::AttentionSplit::automatic) {
   LowerOptions lower;
   lower.widths = std::move(widths);
   lower.context = context;
   lower.prefill_chunk = prefill_chunk;
   plan::Plan plan = lower_model(spec, lower);
   DiagnosticEngine diag;
-  PassContext ctx{spec, routes, diag, fusions, kv_storage};
+  PassContext ctx{spec, routes, diag, fusions, kv_storage, attention_split};
   EXPECT_TRUE(run_pipeline(plan, ctx, {}, false, std::cerr)) << spec.name;
   return plan;
 }
@@ -38,8 +39,10 @@ inline plan::Plan compile_spec(const ModelSpec& spec, std::vector<int64_t> width
 inline plan::Plan compile_shipped(const std::string& model, std::vector<int64_t> widths = {1, 2, 4, 5, 8, 16, 32},
                                   const RouteOptions& routes = {}, int64_t context = 0, int64_t prefill_chunk = 1,
                                   const FusionOptions& fusions = FusionOptions::all(),
-                                  plan::KvStorage kv_storage = plan::KvStorage::v_only) {
-  return compile_spec(load_shipped(model), std::move(widths), routes, context, prefill_chunk, fusions, kv_storage);
+                                  plan::KvStorage kv_storage = plan::KvStorage::v_only,
+                                  plan::AttentionSplit attention_split = plan::AttentionSplit::automatic) {
+  return compile_spec(load_shipped(model), std::move(widths), routes, context, prefill_chunk, fusions, kv_storage,
+                      attention_split);
 }
 
 // The plan of a shipped model with every cache keeping K and V (`--kv-storage=separate`).
@@ -58,7 +61,7 @@ inline const std::vector<std::string>& shipped_models() {
       "gemma4-12b.toml", "gemma4-12b-qat-q4_0.toml", "gemma4-e4b.toml", "gemma4-e2b.toml", "gemma4-31b.toml",
       "synthetic/all-global-keqv.toml", "synthetic/mixed-v-keqv.toml", "synthetic/pairing-12b-tiny.toml",
       "synthetic/ple-shared-kv-tiny.toml", "synthetic/quant-q4_k.toml", "synthetic/quant-q8_0.toml",
-      "synthetic/heads-256-q4_k.toml"};
+      "synthetic/heads-256-q4_k.toml", "synthetic/heads-12b-f16kv.toml"};
   return models;
 }
 

@@ -40,6 +40,7 @@ struct PassContext {
   DiagnosticEngine& diag;
   FusionOptions fusions = FusionOptions::all();
   plan::KvStorage kv_storage = plan::KvStorage::v_only;  // `g4c compile --kv-storage`
+  plan::AttentionSplit attention_split = plan::AttentionSplit::automatic;  // `g4c compile --attention-split`
 };
 
 // residual-norm: `%h = add %r, %n` where `%n = rms_norm %x, @w` is read by nothing else becomes
@@ -56,6 +57,10 @@ void run_kv_layout(plan::Plan& plan, PassContext& ctx);
 // rebuild K from it), unless `--kv-storage=separate`; their kv_write loses its K operand and the
 // ops computing K go.
 void run_kv_storage(plan::Plan& plan, PassContext& ctx);
+// attention-split: attention ops whose GQA groups the tensor-core split serves run on it (`split =
+// mma`) as `--attention-split` says: by default groups of 8 or more query heads (the 12B's global
+// 16:1 layers).
+void run_attention_split(plan::Plan& plan, PassContext& ctx);
 // attention-combine: attention ops merge their splits in the partial kernel (`combine =
 // last_block`), one launch each instead of two.
 void run_fuse_attention_combine(plan::Plan& plan, PassContext& ctx);

@@ -29,6 +29,13 @@ KernelInstance kernel_instance(std::string family, std::vector<Attr> constants =
 
 std::vector<KernelInstance> kernels_for(const Plan& plan, const Op& op, int64_t width);
 
+// Whether attention's tensor-core split (`split = mma`, kernels/attention_mma.cuh) serves an
+// attention op over `cache`: op_args.h's attention_mma_serves for its GQA group, head dim and
+// cache type. The attention-split pass sets it only there and the verifier holds plans to it.
+bool tensor_cores_serve(const Op& attention, const KvCache& cache);
+// The op's GQA group: query heads a KV head serves.
+int64_t attention_group(const Op& attention);
+
 // What an instance does for its op, which is how the runtime takes an op's instances: prepares
 // its weight once, when the weights are loaded (repack_mma16, dequantize_f16); prepares a matmul's
 // activations each step (activation_kernel's families); merges the attention's splits

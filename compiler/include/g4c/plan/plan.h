@@ -195,6 +195,13 @@ enum class KvStorage : uint8_t { separate, v_only };
 std::string_view name(KvStorage s);
 std::optional<KvStorage> parse_kv_storage(std::string_view s);
 
+// Where attention's partial kernels run (compiler/passes/attention_split.cpp decides each op's
+// `split`): `automatic` puts GQA groups of kAttentionMmaMinGroup or more query heads on the tensor
+// cores wherever that split serves them, `tensor_cores` every group it serves, `cuda_cores` none.
+enum class AttentionSplit : uint8_t { automatic, cuda_cores, tensor_cores };
+std::string_view name(AttentionSplit s);
+std::optional<AttentionSplit> parse_attention_split(std::string_view s);
+
 // How attention rebuilds K from a v_only cache: K = rope(V ⊙ @norm) at the key's position, with
 // the writing layer's K-norm weight (head_dim values) and its rope's attributes.
 struct KFromV {
@@ -284,6 +291,9 @@ struct PlanHeader {
   // (every cache keeps K and V). Printed only when separate; the caches say what each stores, so
   // the runtime does not read it.
   KvStorage kv_storage = KvStorage::v_only;
+  // `g4c compile --attention-split`: printed only when not auto; the attention ops say where each
+  // runs (`split = mma`), so the runtime does not read it.
+  AttentionSplit attention_split = AttentionSplit::automatic;
   SourceLoc loc;
 };
 

@@ -49,17 +49,23 @@ G4C_HD constexpr bool attention_mma_serves(int group, int head_dim, bool f16_cac
 }
 // Query heads of a block of either split.
 G4C_HD constexpr int attention_block_heads(int group, bool mma) { return mma ? group : attention_heads_per_block(group); }
-// The tensor-core split's dynamic shared memory: two stages of K and V tiles (V alone for a
-// v_only cache), rows padded by 16 bytes so that ldmatrix's eight rows fall on distinct banks; a
-// v_only cache's rebuilt keys as high and low halves; each warp's partial scores, the
-// probabilities and the rescale factors of a tile.
+// The tensor-core split's dynamic shared memory: two stages of K and V tiles (for a v_only cache:
+// of V tiles and the angles of the tile's positions, padded rows of the table), rows padded so that
+// ldmatrix's eight rows (and the angle loads' lanes) fall on distinct banks; each warp's partial
+// scores, the probabilities and the rescale factors of a tile.
 G4C_HD constexpr int attention_mma_row_bytes(int head_dim) { return head_dim * 2 + 16; }
 G4C_HD constexpr int attention_mma_tile_bytes(int head_dim) { return kAttentionMmaTileKeys * attention_mma_row_bytes(head_dim); }
-G4C_HD constexpr int attention_mma_shared_bytes(int head_dim, bool v_only) {
-  const int tiles = v_only ? 2 + 2 : 2 * 2;  // stages × (K, V), or stages × V + rebuilt K (high, low)
+G4C_HD constexpr int attention_mma_angle_row_bytes(int rotated_pairs) {
+  return rotated_pairs == 0 ? 0 : (rotated_pairs * 8 + 127) / 128 * 128 + 64;
+}
+G4C_HD constexpr int attention_mma_stage_bytes(int head_dim, bool v_only, int rotated_pairs) {
+  return v_only ? attention_mma_tile_bytes(head_dim) + kAttentionMmaTileKeys * attention_mma_angle_row_bytes(rotated_pairs)
+                : 2 * attention_mma_tile_bytes(head_dim);
+}
+G4C_HD constexpr int attention_mma_shared_bytes(int head_dim, bool v_only, int rotated_pairs) {
   const int floats = kAttentionThreads / 32 * kAttentionMmaHeads * kAttentionMmaTileKeys +  // partial scores
                      kAttentionMmaHeads * kAttentionMmaTileKeys + kAttentionMmaHeads;      // P, alpha
-  return tiles * attention_mma_tile_bytes(head_dim) + floats * 4;
+  return 2 * attention_mma_stage_bytes(head_dim, v_only, v_only ? rotated_pairs : 0) + floats * 4;
 }
 
 // attention.combine: one block per (query head, row), a thread per four output elements.

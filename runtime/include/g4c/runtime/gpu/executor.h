@@ -52,11 +52,6 @@ struct ExecutorOptions {
   // its blocks are past their wait, not as they exit. Opt-in: measured faster at N = 1, slower from
   // N = 8 (docs/perf.md; `g4run --early-launch`).
   bool early_launch = false;
-  // Kernels built with G4C_ATTENTION_MMA (kernels/attention_mma.cuh): attention's partial kernel
-  // takes a whole GQA group of up to 16 heads over an F16 cache a block on the tensor cores. Opt-in:
-  // faster at long context over K and V, not over V alone or at short context (docs/perf.md;
-  // `g4run --attention-mma`).
-  bool attention_mma = false;
   // Fill every width's arena with NaN (0xFF bytes) before each step, and KV caches when created
   // and reset, so a value read before it is written shows as NaN in the logits. For tests.
   bool poison_memory = false;

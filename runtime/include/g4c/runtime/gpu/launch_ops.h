@@ -125,6 +125,7 @@ struct KvCacheRef {
   int64_t sequences = 0;  // sequences the cache holds (rows of other slots store nothing); 0: not checked
   const float* k_norm = nullptr;      // head_dim floats (F32)
   const float* rope_table = nullptr;  // [position][rotated pairs] float pairs
+  int64_t rotated_pairs = 0;          // of a v_only cache's keys (the table's row length)
   bool v_only() const { return k == nullptr; }
 };
 
@@ -190,8 +191,8 @@ struct AttentionCall {
   // of `limits`.
   int64_t splits = 0;
   DeviceLimits limits;
-  // Kernels built with G4C_ATTENTION_MMA (ExecutorOptions::attention_mma): the partial instances
-  // that attention_mma_serves take a whole GQA group a block on the tensor cores.
+  // The partial instance has `split = mma` (attention-split; only where attention_mma_serves): its
+  // blocks take a whole GQA group on the tensor cores.
   bool mma = false;
 };
 // The splits a launch cuts each row's keys into: 8, doubled up to kAttentionMaxSplits while the

@@ -56,7 +56,6 @@ struct StepMemory {
   int64_t sequences = 0;                   // rows each KV cache holds
   bool rope_tables = true;                 // false: the norm+RoPE kernels compute each angle
   int64_t attention_splits = 0;            // 0: attention_splits' choice at each width; else fixed
-  bool attention_mma = false;              // kernels built with G4C_ATTENTION_MMA (AttentionCall::mma)
   DeviceLimits limits;                     // complete: the geometry must not depend on the host
   std::function<cudaKernel_t(const plan::KernelInstance&)> kernel;  // null: not compiled
   std::function<WeightView(const std::string& weight)> weight;
@@ -92,15 +91,14 @@ std::optional<StepLaunches> build_step_launches(const plan::Plan& plan, const St
 
 // A step built in symbolic memory (distinct aligned addresses that are never dereferenced, kernel
 // handles that stand for their instances): what a device of `limits` launches, without a device;
-// `attention_splits` and `attention_mma` as StepMemory's.
+// `attention_splits` as StepMemory's.
 struct SymbolicStep {
   StepLaunches step;
   std::vector<std::string> kernel_keys;  // the instances the handles stand for
   std::string kernel_key(cudaKernel_t kernel) const;
 };
 std::optional<SymbolicStep> symbolic_step_launches(const plan::Plan& plan, int64_t width, DeviceLimits limits,
-                                                   DiagnosticEngine& diag, int64_t attention_splits = 0,
-                                                   bool attention_mma = false);
+                                                   DiagnosticEngine& diag, int64_t attention_splits = 0);
 
 // The records as text: a line per op (`%result kind [route] [+ %member ...]`), an indented line
 // per record (`kernel KEY grid XxYxZ block XxYxZ shared B args B`, `cublas gemm M x N x K TYPE`,
