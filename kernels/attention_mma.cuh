@@ -147,37 +147,43 @@ __device__ inline void rebuilt_b_fragments(const unsigned char* stage, int step,
 
 // Warp w's partial scores (its steps) of the 16 queries × the tile's keys, into the shared
 // [warp][head][key] floats. `k_tile` is the stage's K tile (its V tile for v_only, whose queries
-// carry the K-norm weight); a v_only key's rotated steps are rebuilt from the stage instead.
+// carry the K-norm weight); a v_only key's rotated steps are rebuilt from the stage instead. Each
+// 8-key tile sums the high halves' products and the low halves' apart (four accumulators, so four
+// chains of dependent mmas interleave, not one), adding them at the end.
 template <class Tiling, int HEAD_DIM>
 __device__ inline void mma_tile_scores(const unsigned (&q_hi)[Tiling::kKSteps][4], const unsigned (&q_lo)[Tiling::kKSteps][4],
                                        const unsigned char* stage, unsigned k_tile, const float* k_norm, float* scores) {
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
+  float hi[Tiling::kKeyTiles][4] = {}, lo[Tiling::kKeyTiles][4] = {};
+#pragma unroll
   for (int kt = 0; kt < Tiling::kKeyTiles; ++kt) {
-    float s[4] = {0, 0, 0, 0};
     // Lanes 8i..8i+7 address keys kt·8.. at values +8i of the step pair: the step (b0, b1), then
     // its partner HEAD_DIM/2 further on (b2, b3).
     const unsigned row = (kt * 8 + lane % 8) * Tiling::kRowBytes + ((lane / 16) * (HEAD_DIM / 2) + lane / 8 % 2 * 8) * 2;
 #pragma unroll
     for (int j = 0; j < Tiling::kKSteps; j += 2) {
       const int step = warp + j / 2 * Tiling::kWarps;
-      unsigned b[4], b_lo[4];
       const bool rebuilt = step < Tiling::kRebuiltSteps;  // warp-uniform
+      unsigned b[4], b_lo[4];
       if (rebuilt)
         rebuilt_b_fragments<Tiling, HEAD_DIM>(stage, step, kt * 8, k_norm, b, b_lo);
       else
         mm::ldmatrix_x4(b, k_tile + row + step * 32);
-      mm::mma_f16_k16(s, q_hi[j], b[0], b[1]);
-      mm::mma_f16_k16(s, q_lo[j], b[0], b[1]);
-      mm::mma_f16_k16(s, q_hi[j + 1], b[2], b[3]);
-      mm::mma_f16_k16(s, q_lo[j + 1], b[2], b[3]);
+      mm::mma_f16_k16(hi[kt], q_hi[j], b[0], b[1]);
+      mm::mma_f16_k16(lo[kt], q_lo[j], b[0], b[1]);
+      mm::mma_f16_k16(hi[kt], q_hi[j + 1], b[2], b[3]);
+      mm::mma_f16_k16(lo[kt], q_lo[j + 1], b[2], b[3]);
       if (rebuilt) {
-        mm::mma_f16_k16(s, q_hi[j], b_lo[0], b_lo[1]);
-        mm::mma_f16_k16(s, q_hi[j + 1], b_lo[2], b_lo[3]);
+        mm::mma_f16_k16(lo[kt], q_hi[j], b_lo[0], b_lo[1]);
+        mm::mma_f16_k16(lo[kt], q_hi[j + 1], b_lo[2], b_lo[3]);
       }
     }
+  }
+#pragma unroll
+  for (int kt = 0; kt < Tiling::kKeyTiles; ++kt) {
     float* head_g = scores + (warp * Tiling::kHeads + g) * Tiling::kTileKeys + kt * 8 + 2 * t;
-    *reinterpret_cast<float2*>(head_g) = make_float2(s[0], s[1]);
-    *reinterpret_cast<float2*>(head_g + 8 * Tiling::kTileKeys) = make_float2(s[2], s[3]);
+    *reinterpret_cast<float2*>(head_g) = make_float2(hi[kt][0] + lo[kt][0], hi[kt][1] + lo[kt][1]);
+    *reinterpret_cast<float2*>(head_g + 8 * Tiling::kTileKeys) = make_float2(hi[kt][2] + lo[kt][2], hi[kt][3] + lo[kt][3]);
   }
 }
 

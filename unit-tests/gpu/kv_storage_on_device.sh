@@ -32,7 +32,7 @@ fi
 
 for storage in v_only separate; do
   for split in auto cuda-cores; do
-    build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 32768 --tuning tuning/h200.toml \
+    build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 32768 \
       --kv-storage=$storage --attention-split=$split -o build/plans/12b-long-$storage-$split.plan || exit 1
   done
   build/bin/g4c compile models/gemma4-12b.toml --context 32768 --kv-storage=$storage --emit=spec \
