@@ -55,14 +55,17 @@ struct MmaAttentionTiling {
   static constexpr int kRotatedPairs = V_ONLY ? ROTATED_PAIRS : 0;
   static constexpr int kRebuiltSteps = (kRotatedPairs + 15) / 16;  // first-half steps holding rotated pairs
   static constexpr int kAngleRowBytes = attention_mma_angle_row_bytes(kRotatedPairs);
-  // Shared memory, in bytes: stage s at s · kStageBytes holds its K tile and its V tile (a v_only
-  // stage: its V tile and the angles of its keys' positions, [key][pair] float2); then the floats.
-  static constexpr int kStageBytes = attention_mma_stage_bytes(HEAD_DIM, V_ONLY, kRotatedPairs);
-  static constexpr int kAnglesOffset = kTileBytes;                               // in a v_only stage
-  static constexpr int kScoresOffset = 2 * kStageBytes;                          // [warp][head][key]
+  // Shared memory, in bytes: the floats, then stage s at kStagesOffset + s · kStageBytes holding its
+  // K tile and its V tile (a v_only stage: its V tile and the angles of its keys' positions,
+  // [key][pair] float2).
+  static constexpr int kScoresOffset = 0;                                               // [warp][head][key]
   static constexpr int kProbsOffset = kScoresOffset + kWarps * kHeads * kTileKeys * 4;  // [head][key]
   static constexpr int kAlphaOffset = kProbsOffset + kHeads * kTileKeys * 4;            // [head]
-  static_assert(kAlphaOffset + kHeads * 4 == attention_mma_shared_bytes(HEAD_DIM, V_ONLY, kRotatedPairs),
+  static constexpr int kStagesOffset = kAlphaOffset + kHeads * 4;
+  static constexpr int kStageBytes = attention_mma_stage_bytes(HEAD_DIM, V_ONLY, kRotatedPairs);
+  static constexpr int kAnglesOffset = kTileBytes;  // in a v_only stage
+  static_assert(kStagesOffset == attention_mma_float_bytes() && kStagesOffset % 16 == 0 &&
+                    kStagesOffset + 2 * kStageBytes == attention_mma_shared_bytes(HEAD_DIM, V_ONLY, kRotatedPairs, 2),
                 "the launcher's size");
   static_assert(kKSteps % 2 == 0 && kDimTiles % 2 == 0 && kKeyTiles == 2 && kHeads * 8 == kAttentionThreads &&
                     kHalfSteps % kWarps == 0 && 2 * kRotatedPairs <= HEAD_DIM,
@@ -91,6 +94,10 @@ template <class Tiling, bool RING, int HEAD_DIM, int KV_HEADS, bool V_ONLY>
 __device__ inline void issue_mma_tile(unsigned stage, const TileRows& rows, const float2* rope_table, int tile_begin,
                                       int end) {
   const int tile_slot = RING ? tile_begin % rows.slots : tile_begin;
+  if (tile_begin >= end) {  // past the split: an empty group keeps the count of groups per tile
+    mm::cp_async_commit();
+    return;
+  }
   for (int c = threadIdx.x; c < Tiling::kTileKeys * Tiling::kRowChunks; c += kAttentionThreads) {
     const int key = c / Tiling::kRowChunks, chunk = c % Tiling::kRowChunks;
     const bool valid = tile_begin + key < end;
@@ -254,8 +261,12 @@ __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int sp
     return;
   }
 
-  // The launcher sizes the stages by the cache's rotated pairs; a cache of other pairs would overrun them.
-  if (mm::dynamic_shared_bytes() < attention_mma_shared_bytes(HEAD_DIM, V_ONLY, ROTATED_PAIRS)) __trap();
+  // The launcher sizes the stages by their count and the cache's rotated pairs; other pairs or a
+  // count past what it sized would overrun them.
+  const int stages = a.mma_stages;
+  if (stages < 2 || stages > kAttentionMmaMaxStages ||
+      mm::dynamic_shared_bytes() < attention_mma_shared_bytes(HEAD_DIM, V_ONLY, ROTATED_PAIRS, stages))
+    __trap();
   unsigned char* shared = mm::dynamic_shared_memory();
   const unsigned base = mm::shared_address(shared);
   float* scores = reinterpret_cast<float*>(shared + Tiling::kScoresOffset);
@@ -265,7 +276,10 @@ __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int sp
   const TileRows rows{V_ONLY ? v_rows : sequence_rows<HEAD_DIM, KV_HEADS, block_f16>(a.k_cache, a.slots, seq, kv_head),
                       v_rows, static_cast<int>(a.slots)};
   const float2* rope_table = reinterpret_cast<const float2*>(a.rope_table);
-  issue_mma_tile<Tiling, RING, HEAD_DIM, KV_HEADS, V_ONLY>(base, rows, rope_table, range.begin, range.end);
+  const unsigned stages_base = base + Tiling::kStagesOffset;
+  for (int i = 0; i < stages - 1; ++i)  // tiles 0 .. stages − 2 in flight; tile i + stages − 1 issued at i
+    issue_mma_tile<Tiling, RING, HEAD_DIM, KV_HEADS, V_ONLY>(stages_base + i * Tiling::kStageBytes, rows, rope_table,
+                                                             range.begin + i * Tiling::kTileKeys, range.end);
 
   // Step j / 2 of the warp's (value 16 · (warp + 4 · (j / 2))) for even j, its partner for odd j; a
   // v_only query carries the K-norm weight where its key is the V row itself.
@@ -280,24 +294,21 @@ __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int sp
   float running_max = negative_infinity(), running_sum = 0;
   float acc[Tiling::kDimTiles][4] = {};
 
-  int stage = 0;
-  for (int tile = range.begin; tile < range.end; tile += Tiling::kTileKeys, stage ^= 1) {
-    if (tile + Tiling::kTileKeys < range.end) {
-      issue_mma_tile<Tiling, RING, HEAD_DIM, KV_HEADS, V_ONLY>(base + (stage ^ 1) * Tiling::kStageBytes, rows,
-                                                               rope_table, tile + Tiling::kTileKeys, range.end);
-      mm::cp_async_wait<1>();
-    } else {
-      mm::cp_async_wait<0>();
-    }
+  for (int tile = range.begin, i = 0; tile < range.end; tile += Tiling::kTileKeys, ++i) {
+    const int stage = i % stages, ahead = (i + stages - 1) % stages;  // ahead: the stage tile i − 1 left
+    issue_mma_tile<Tiling, RING, HEAD_DIM, KV_HEADS, V_ONLY>(stages_base + ahead * Tiling::kStageBytes, rows,
+                                                             rope_table, tile + (stages - 1) * Tiling::kTileKeys, range.end);
+    mm::cp_async_wait_pending(stages - 1);
     __syncthreads();  // the tile's rows, from every thread's copies
-    const unsigned stage_base = base + stage * Tiling::kStageBytes;
+    const unsigned stage_base = stages_base + stage * Tiling::kStageBytes;
     const unsigned v_tile = stage_base + (V_ONLY ? 0 : Tiling::kTileBytes);
-    mma_tile_scores<Tiling, HEAD_DIM>(q_hi, q_lo, shared + stage * Tiling::kStageBytes, stage_base, a.k_norm, scores);
+    mma_tile_scores<Tiling, HEAD_DIM>(q_hi, q_lo, shared + Tiling::kStagesOffset + stage * Tiling::kStageBytes, stage_base,
+                                      a.k_norm, scores);
     __syncthreads();
     mma_tile_softmax<Tiling>(scores, probs, alpha, tile, range.end, a.scale, running_max, running_sum);
     __syncthreads();
     mma_tile_values<Tiling>(probs, alpha, v_tile, acc);
-    __syncthreads();  // the stage and the scores are free for the next tiles
+    __syncthreads();  // the stage (tile i + stages's) and the scores are free for the next tiles
   }
 
   if (tid % 8 == 0 && tid / 8 < kGroup)

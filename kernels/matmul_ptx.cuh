@@ -58,6 +58,15 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;" ::"n"(kPending) : "memory");
 }
 
+// cp_async_wait for a count known at run time (1 .. 3).
+__device__ __forceinline__ void cp_async_wait_pending(int pending) {
+  switch (pending) {
+    case 1: cp_async_wait<1>(); break;
+    case 2: cp_async_wait<2>(); break;
+    default: cp_async_wait<3>(); break;
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Bulk copies (cp.async.bulk, sm_90): one thread moves a contiguous run of global memory into
 // shared memory, and an mbarrier counts its bytes in. Addresses are shared-state-space ones.

@@ -1,5 +1,7 @@
 #include "g4c/runtime/gpu/cuda.h"
 
+#include "g4c/kernels/op_args.h"
+
 #include <utility>
 
 namespace g4c::gpu {
@@ -16,6 +18,7 @@ namespace {
 std::optional<bool> g_launch_overlap;
 std::optional<int> g_weight_stages;
 StageMemory g_stage_memory = StageMemory::full;  // sized: opt-in (cuda.h)
+int g_attention_stages = kAttentionMmaDefaultStages;
 }  // namespace
 
 void set_launch_overlap(bool on) { g_launch_overlap = on; }
@@ -24,6 +27,8 @@ void set_weight_stages(int stages) { g_weight_stages = stages; }
 int weight_stages() { return g_weight_stages.value_or(0); }
 void set_stage_memory(StageMemory memory) { g_stage_memory = memory; }
 StageMemory stage_memory() { return g_stage_memory; }
+void set_attention_stages(int stages) { g_attention_stages = stages; }
+int attention_stages() { return g_attention_stages; }
 
 cudaError_t launch_kernel_args(cudaKernel_t kernel, const LaunchDims& dims, void** params, cudaStream_t stream) {
   cudaLaunchConfig_t config{};

@@ -225,12 +225,18 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
                                     c.scratch,   cache.k_norm, cache.rope_table, cache.slots, c.scale,
                                     kAttentionMinKeysPerSplit, splits, attention_block_heads(group, mma), c.out, c.tickets};
   const unsigned head_blocks = static_cast<unsigned>(group / partial_args.block_heads);
+  const auto mma_shared_bytes = [&](int stages) {
+    return attention_mma_shared_bytes(static_cast<int>(cache.head_dim), cache.v_only(),
+                                      static_cast<int>(cache.rotated_pairs), stages);
+  };
+  partial_args.mma_stages = attention_stages();
+  if (partial_args.mma_stages != kAttentionMmaDefaultStages &&
+      mma_shared_bytes(partial_args.mma_stages) > device_limits(c.limits).max_shared_bytes)
+    partial_args.mma_stages = kAttentionMmaDefaultStages;
   LaunchDims partial_dims{dim3(static_cast<unsigned>(splits) * head_blocks, static_cast<unsigned>(cache.kv_heads),
                                static_cast<unsigned>(c.rows)),
                           dim3(kAttentionThreads),
-                          mma ? static_cast<unsigned>(attention_mma_shared_bytes(static_cast<int>(cache.head_dim), cache.v_only(),
-                                                                                 static_cast<int>(cache.rotated_pairs)))
-                              : 0u};
+                          mma ? static_cast<unsigned>(mma_shared_bytes(partial_args.mma_stages)) : 0u};
   if (cudaError_t e = launch(partial, partial_dims, partial_args, target); e != cudaSuccess || !combine) return e;
   AttentionCombineArgs combine_args{c.scratch, c.seq, c.out, c.x_q, static_cast<int>(c.rows), splits};
   LaunchDims combine_dims{dim3(static_cast<unsigned>(c.q_heads), static_cast<unsigned>(c.rows)),

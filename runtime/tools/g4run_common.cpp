@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "g4c/kernels/op_args.h"
 #include "g4c/runtime/gpu/launch_ops.h"
 #include "g4c/runtime/jit.h"
 #include "g4c/support/text.h"
@@ -30,7 +31,20 @@ const g4c::OptionSpec kStageMemoryOption = {
     "shared memory of each mma16/mma16h warp's weight stages: 13,824 bytes whatever the count, or sized by the "
     "count (opt-in: measured within 0.6%, no GPU oracle run yet; default: full)"};
 
-bool apply_weight_staging_options(const g4c::ParsedArgs& args, std::string& error) {
+const g4c::OptionSpec kAttentionStagesOption = {
+    "attention-stages", true, false, "n",
+    "shared-memory stages of attention's tensor-core split: 2 (default), 3 or 4 keep more key tiles in flight "
+    "(for A/B timing; no GPU oracle run with 3 or 4 yet)"};
+
+bool apply_staging_options(const g4c::ParsedArgs& args, std::string& error) {
+  if (auto text = args.value("attention-stages")) {
+    auto n = g4c::parse_int(*text);
+    if (!n || *n < g4c::kAttentionMmaDefaultStages || *n > g4c::kAttentionMmaMaxStages) {
+      error = "--attention-stages: expected 2, 3 or 4 (got " + g4c::quote(*text) + ")";
+      return false;
+    }
+    g4c::gpu::set_attention_stages(static_cast<int>(*n));
+  }
   if (auto text = args.value("weight-stages")) {
     auto n = g4c::parse_int(*text);
     if (!n || *n < 0 || *n > g4c::gpu::kMaxWeightStages) {
@@ -180,7 +194,7 @@ std::optional<g4c::ParsedArgs> start_subcommand(int argc, char** argv, const std
     exit_code = 0;
   } else if (many_plans ? args->positional.empty() : args->positional.size() != 1) {
     exit_code = usage_error(name + (many_plans ? ": expected plan files" : ": expected one plan file"));
-  } else if (!attention_splits_option(*args, error) || !apply_weight_staging_options(*args, error)) {
+  } else if (!attention_splits_option(*args, error) || !apply_staging_options(*args, error)) {
     exit_code = usage_error(error);
   } else {
     return args;

@@ -24,6 +24,7 @@ const std::vector<g4c::OptionSpec>& launches_options() {
       kAttentionSplitsOption,
       kWeightStagesOption,
       kStageMemoryOption,
+      kAttentionStagesOption,
       kHelpOption,
   };
   return options;

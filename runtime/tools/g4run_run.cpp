@@ -37,6 +37,7 @@ const std::vector<g4c::OptionSpec>& run_options() {
       kNoRopeTablesOption,
       kWeightStagesOption,
       kStageMemoryOption,
+      kAttentionStagesOption,
       kAttentionSplitsOption,
       kCacheDirOption,
       kNoCacheOption,
@@ -149,7 +150,7 @@ int run(int argc, char** argv, int first) {
   }
   options.keep_logits = args->has("dump-logits");
   if (auto error_text = parse_sampling(*args, options.sampling); !error_text.empty()) return usage_error(error_text);
-  if (!attention_splits_option(*args, error) || !apply_weight_staging_options(*args, error)) return usage_error(error);
+  if (!attention_splits_option(*args, error) || !apply_staging_options(*args, error)) return usage_error(error);
   if (auto text = args->value("max-batch")) {
     auto n = g4c::parse_int(*text);
     if (!n || *n < 1 || *n > 4096) return usage_error("--max-batch: expected a number of sequences (got " + g4c::quote(*text) + ")");

@@ -464,6 +464,24 @@ TEST_F(AttentionMmaTest, Gemma12bGlobalShapesOnTheTensorCores) {
   expect_matches_cpu(Shape{KvKind::full, 512, 16, 1, 0, 300, QuantType::F16}.storing_v_only(0), {{299, 0}, {64, 1}});
 }
 
+// More tiles in flight (`g4run --attention-stages 3|4`): the stage ring's prologue, its reuse of
+// the stage the previous tile left, and the empty copy groups past a split's last tile, over V
+// alone and K and V, on splits shorter than the ring and on a ring cache.
+TEST_F(AttentionMmaTest, EveryStageCount) {
+  struct RestoreStages {
+    ~RestoreStages() { gpu::set_attention_stages(kAttentionMmaDefaultStages); }
+  } restore;
+  const std::vector<Row> rows = {{39999, 0}, {63, 1}, {64, 2}, {0, -1}, {2047, 3}, {31, 4}, {47, 5}, {15, 6}};
+  for (int stages : {3, 4}) {
+    gpu::set_attention_stages(stages);
+    std::cout << "  " << stages << " stages\n";
+    expect_matches_cpu(k12bGlobal.storing_v_only(64), rows);
+    expect_matches_cpu(k12bGlobal, rows);
+    expect_matches_cpu(Shape{KvKind::ring, 512, 16, 1, 100, 107, QuantType::F16}.storing_v_only(64),
+                       {{99, 0}, {106, 1}, {350, 2}, {5, 3}});
+  }
+}
+
 // The 12B's sliding layers (2:1 over a ring, the tile's rows from 2 on zero) around the wrap and
 // wider than their window; E4B's 4:1 groups; rings of 16:1 heads that wrapped.
 TEST_F(AttentionMmaTest, SmallerGroupsAndRings) {

@@ -62,10 +62,17 @@ G4C_HD constexpr int attention_mma_stage_bytes(int head_dim, bool v_only, int ro
   return v_only ? attention_mma_tile_bytes(head_dim) + kAttentionMmaTileKeys * attention_mma_angle_row_bytes(rotated_pairs)
                 : 2 * attention_mma_tile_bytes(head_dim);
 }
-G4C_HD constexpr int attention_mma_shared_bytes(int head_dim, bool v_only, int rotated_pairs) {
-  const int floats = kAttentionThreads / 32 * kAttentionMmaHeads * kAttentionMmaTileKeys +  // partial scores
-                     kAttentionMmaHeads * kAttentionMmaTileKeys + kAttentionMmaHeads;      // P, alpha
-  return 2 * attention_mma_stage_bytes(head_dim, v_only, v_only ? rotated_pairs : 0) + floats * 4;
+// The floats come first (their offsets do not depend on the stage count), then `stages` stages:
+// two by default, up to kAttentionMmaMaxStages (AttentionPartialArgs::mma_stages, for A/B timing).
+inline constexpr int kAttentionMmaDefaultStages = 2;
+inline constexpr int kAttentionMmaMaxStages = 4;
+G4C_HD constexpr int attention_mma_float_bytes() {
+  return 4 * (kAttentionThreads / 32 * kAttentionMmaHeads * kAttentionMmaTileKeys +  // partial scores
+              kAttentionMmaHeads * kAttentionMmaTileKeys + kAttentionMmaHeads);      // P, alpha
+}
+G4C_HD constexpr int attention_mma_shared_bytes(int head_dim, bool v_only, int rotated_pairs,
+                                                int stages = kAttentionMmaDefaultStages) {
+  return attention_mma_float_bytes() + stages * attention_mma_stage_bytes(head_dim, v_only, v_only ? rotated_pairs : 0);
 }
 
 // attention.combine: one block per (query head, row), a thread per four output elements.
@@ -248,6 +255,9 @@ struct AttentionPartialArgs {
   // head, head slice), left zeroed; unused otherwise.
   float* out;
   unsigned* tickets;
+  // The tensor-core split's shared-memory stages (2 .. kAttentionMmaMaxStages): tiles in flight
+  // while one is computed are one fewer. The launcher sizes the dynamic shared memory by it.
+  int mma_stages;
 };
 
 struct AttentionCombineArgs {
@@ -302,7 +312,7 @@ struct RandomWeightsArgs {
 static_assert(sizeof(EmbedGatherArgs) == 48 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 48 &&
                   sizeof(AddRmsNormArgs) == 88 && sizeof(RmsNormRopeArgs) == 72 &&
                   sizeof(AttentionHeadsArgs) == 32 && sizeof(AttentionInputsArgs) == 168 &&
-                  sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 104 &&
+                  sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 112 &&
                   sizeof(AttentionCombineArgs) == 40 && sizeof(ElementwiseArgs) == 48 && sizeof(GegluQuantizeArgs) == 48 && sizeof(SampleArgs) == 32 &&
                   sizeof(RandomWeightsArgs) == 40,
               "kernel argument layouts");
