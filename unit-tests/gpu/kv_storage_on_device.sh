@@ -7,7 +7,8 @@
 # attention ops read per step, the step time and the attention time. Each storage is benchmarked
 # with the global layers' attention on the CUDA cores (--attention-split=cuda-cores) and on the
 # tensor cores (the default, which rebuilds only the rotated pairs' values of a V-only key), then
-# the default pair again.
+# the default pair again, then the tensor-core split with three and four shared-memory stages
+# (--attention-stages) against two.
 #
 #   unit-tests/gpu/kv_storage_on_device.sh [--no-tests]   (G4C_GPU_FILTER: other tests than the oracles')
 #
@@ -39,11 +40,12 @@ for storage in v_only separate; do
     > "$logs/spec-$storage.txt" || exit 1
 done
 runs=()
-bench() {  # NAME PLAN
-  local command="build/bin/g4run bench build/plans/12b-long-$2.plan --weights random:seed=1 --batch 1,8"
-  command+=" --context 32640 --steps 64 --kernel-cache-dir $cache"
-  { echo "== $command"; timeout 120 $command; } > "$logs/bench-$1.txt" 2>&1 || status=1
-  runs+=("$1")
+bench() {  # NAME PLAN [OPTIONS]
+  local name=$1 plan=$2; shift 2
+  local command="build/bin/g4run bench build/plans/12b-long-$plan.plan --weights random:seed=1 --batch 1,8"
+  command+=" --context 32640 --steps 64 --kernel-cache-dir $cache $*"
+  { echo "== $command"; timeout 120 $command; } > "$logs/bench-$name.txt" 2>&1 || status=1
+  runs+=("$name")
 }
 bench v_only-cuda-cores v_only-cuda-cores
 bench separate-cuda-cores separate-cuda-cores
@@ -51,6 +53,11 @@ bench v_only v_only-auto
 bench separate separate-auto
 bench separate-2 separate-auto
 bench v_only-2 v_only-auto
+bench v_only-stages3 v_only-auto --attention-stages 3
+bench v_only-stages4 v_only-auto --attention-stages 4
+bench separate-stages3 separate-auto --attention-stages 3
+bench v_only-stages4-2 v_only-auto --attention-stages 4
+bench v_only-3 v_only-auto
 
 {
   echo "== GPU tests"
