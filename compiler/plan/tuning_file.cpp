@@ -17,6 +17,12 @@ const TuningEntry* TuningTable::find(QuantType type, int64_t rows, int64_t cols,
   return nullptr;
 }
 
+std::string TuningTable::measured_elsewhere(const std::string& running_device) const {
+  if (device.empty() || running_device.empty() || device == running_device) return {};
+  return "the plan's routes were tuned on " + device + " (" + quote(path) + "), this is " + running_device +
+         ": run g4run tune on this card and compile with its file for routes measured here";
+}
+
 namespace {
 
 constexpr int64_t kMaxSize = int64_t{1} << 24;

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "g4c/kernels/op_args.h"
+#include "g4c/plan/tuning_file.h"
 #include "g4c/runtime/gpu/launch_ops.h"
 #include "g4c/runtime/jit.h"
 #include "g4c/support/text.h"
@@ -128,6 +129,18 @@ g4c::WeightLoadOptions weight_options(const g4c::ParsedArgs& args) {
   return {.check_every_tensor = args.has("check-tensors")};
 }
 
+// A plan compiled with another card's tuning file runs, but its routes were not measured here.
+void warn_if_tuned_elsewhere(const g4c::plan::PlanHeader& header) {
+  if (header.tuning.empty()) return;
+  std::string why;
+  const std::optional<g4c::gpu::DeviceInfo> device = g4c::gpu::find_device(why);
+  g4c::DiagnosticEngine unread;  // a file moved since the compile: nothing to compare
+  const std::optional<g4c::TuningTable> table = device ? g4c::load_tuning_file(header.tuning, unread) : std::nullopt;
+  if (!table) return;
+  if (std::string elsewhere = table->measured_elsewhere(device->name); !elsewhere.empty())
+    std::cerr << "g4run: warning: " << elsewhere << "\n";
+}
+
 std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, const std::string& source,
                                                   int sequences, const g4c::ParsedArgs& args,
                                                   std::optional<g4c::WeightSet>& host, g4c::DiagnosticEngine& diag) {
@@ -148,6 +161,7 @@ std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, c
   options.attention_splits = attention_splits_option(args, unused).value_or(0);  // checked at the start
   options.jit.cache_dir = kernel_cache_dir(args);
   options.progress = [](const std::string& message) { std::cerr << "g4run: " << message << "\n"; };
+  warn_if_tuned_elsewhere(plan.header);
   return g4c::gpu::Executor::create(plan, weights, options, diag);
 }
 

@@ -152,5 +152,19 @@ TEST(TuningFile, WrittenTablesReadBackTheSame) {
   EXPECT_EQ(read->find(QuantType::Q6_K, 262144, 3840, 8), nullptr);
 }
 
+// g4run warns when a plan's routes were tuned on another card than the one it runs on.
+TEST(TuningFile, SaysWhenTheRoutesWereMeasuredOnAnotherCard) {
+  TuningTable table;
+  table.path = "tuning/h200.toml";
+  table.device = "NVIDIA H200";
+  EXPECT_EQ(table.measured_elsewhere("NVIDIA H200"), "");
+  EXPECT_EQ(table.measured_elsewhere(""), "");
+  EXPECT_EQ(table.measured_elsewhere("NVIDIA H100 80GB HBM3"),
+            "the plan's routes were tuned on NVIDIA H200 (\"tuning/h200.toml\"), this is NVIDIA H100 80GB HBM3: run "
+            "g4run tune on this card and compile with its file for routes measured here");
+  table.device.clear();
+  EXPECT_EQ(table.measured_elsewhere("NVIDIA H100 80GB HBM3"), "");
+}
+
 }  // namespace
 }  // namespace g4c

@@ -35,6 +35,9 @@ struct TuningTable {
 
   // The entry for a matmul of this type and shape at this width, or null.
   const TuningEntry* find(QuantType type, int64_t rows, int64_t cols, int64_t width) const;
+  // Why these routes may not suit `running_device`: they were measured on another card (a route
+  // the H200 chose can be much slower on an H100). Empty when the names agree or either is unknown.
+  std::string measured_elsewhere(const std::string& running_device) const;
 };
 
 std::optional<TuningTable> load_tuning_file(const std::string& path, DiagnosticEngine& diag);
