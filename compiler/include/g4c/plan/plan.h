@@ -196,8 +196,8 @@ std::string_view name(KvStorage s);
 std::optional<KvStorage> parse_kv_storage(std::string_view s);
 
 // Where attention's partial kernels run (compiler/passes/attention_split.cpp decides each op's
-// `split`): `automatic` puts GQA groups of kAttentionMmaMinGroup or more query heads on the tensor
-// cores wherever that split serves them, `tensor_cores` every group it serves, `cuda_cores` none.
+// `split`): `automatic` puts GQA groups of 8 or more query heads on the tensor cores wherever that
+// split serves them, `tensor_cores` every group it serves, `cuda_cores` none.
 enum class AttentionSplit : uint8_t { automatic, cuda_cores, tensor_cores };
 std::string_view name(AttentionSplit s);
 std::optional<AttentionSplit> parse_attention_split(std::string_view s);
