@@ -108,7 +108,8 @@ int bench(int argc, char** argv) {
               << (g4c::gpu::launch_overlap() ? (args->has("early-launch") ? "on (early)" : "on") : "off")
               << ", weight stages "
               << g4c::gpu::weight_stages()
-              << (g4c::gpu::stage_memory() == g4c::gpu::StageMemory::full ? " (full stage memory)" : "") << "\n"
+              << (g4c::gpu::stage_memory() == g4c::gpu::StageMemory::full ? " (full stage memory)" : "")
+              << ", attention stages " << g4c::gpu::attention_stages() << "\n"
               << g4c::gpu::format_bench_table(results, copy_gbps);
   }
   return diag.finish(0);
