@@ -9,8 +9,10 @@
 # (context 1024): the default, with every attention op on the CUDA cores (--attention-split=
 # cuda-cores), --stage-memory=sized and --early-launch, in two rounds where the time allows; the
 # 12B at 32,640 positions (N = 1, 8) with the default split and on the CUDA cores, over V alone
-# and over K and V (--kv-storage=separate: issue 19); then `g4run tune` of both models' shapes at
-# N = 1, 8, 16, 32 on every route into tune.toml (the tuning file of this card) with the time left.
+# and over K and V (--kv-storage=separate: issue 19), and over V alone with 3 and 4 attention
+# stages (--attention-stages, whose oracle AttentionMmaTest.EveryStageCount runs first); then
+# `g4run tune` of both models' shapes at N = 1, 8, 16, 32 on every route into tune.toml (the
+# tuning file of this card) with the time left.
 # Logs: $OUT/record.tgz.
 set -uo pipefail
 . "$(dirname "$0")/on_device_common.sh"
@@ -26,7 +28,7 @@ for storage in v_only separate; do
       --attention-split=$split -o build/plans/12b-long-$storage-$split.plan
   done
 done
-step tests-attention timeout 100 build/bin/g4c_gpu_tests --gtest_color=no \
+step tests-attention timeout 150 build/bin/g4c_gpu_tests --gtest_color=no \
   --gtest_filter='AttentionMmaTest.*:SyntheticModels/ExecutorVsInterpreter.*heads_12b*'
 tests_limit=$(( $(left) - 150 )); [ $tests_limit -gt 180 ] && tests_limit=180
 step tests timeout $tests_limit build/bin/g4c_gpu_tests --gtest_color=no \
@@ -41,6 +43,8 @@ bench() {  # NAME PLAN WIDTHS CONTEXT FLAGS...
 }
 bench bench-12b-long-default 12b-long-v_only-auto 1,8 32640
 bench bench-12b-long-cores 12b-long-v_only-cuda-cores 1,8 32640
+bench bench-12b-long-stages4 12b-long-v_only-auto 1,8 32640 --attention-stages 4
+bench bench-12b-long-stages3 12b-long-v_only-auto 1,8 32640 --attention-stages 3
 bench bench-12b-default-1 12b 1,8,16,32 1024
 bench bench-12b-cores-1 12b-cores 1,8,16,32 1024
 bench bench-12b-long-separate 12b-long-separate-auto 1,8 32640
