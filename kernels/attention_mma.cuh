@@ -155,8 +155,8 @@ __device__ inline void rebuilt_b_fragments(const unsigned char* stage, int step,
 // Warp w's partial scores (its steps) of the 16 queries × the tile's keys, into the shared
 // [warp][head][key] floats. `k_tile` is the stage's K tile (its V tile for v_only, whose queries
 // carry the K-norm weight); a v_only key's rotated steps are rebuilt from the stage instead. Each
-// 8-key tile sums the high halves' products and the low halves' apart (four accumulators, so four
-// chains of dependent mmas interleave, not one), adding them at the end.
+// 8-key tile sums the high halves' products and the low halves' apart (two chains of dependent
+// mmas a key tile instead of one), adding them at the end.
 template <class Tiling, int HEAD_DIM>
 __device__ inline void mma_tile_scores(const unsigned (&q_hi)[Tiling::kKSteps][4], const unsigned (&q_lo)[Tiling::kKSteps][4],
                                        const unsigned char* stage, unsigned k_tile, const float* k_norm, float* scores) {
