@@ -26,6 +26,7 @@ const std::vector<g4c::OptionSpec>& bench_options() {
       kWeightStagesOption,
       kStageMemoryOption,
       kAttentionStagesOption,
+      kAttentionMaxSplitsOption,
       kAttentionSplitsOption,
       kCacheDirOption,
       kNoCacheOption,
@@ -48,6 +49,7 @@ const std::vector<g4c::OptionSpec>& profile_options() {
       kWeightStagesOption,
       kStageMemoryOption,
       kAttentionStagesOption,
+      kAttentionMaxSplitsOption,
       kAttentionSplitsOption,
       kCacheDirOption,
       kNoCacheOption,
@@ -98,7 +100,7 @@ int bench(int argc, char** argv) {
     auto r = g4c::gpu::bench(*executor, static_cast<int>(n), static_cast<int>(*prompt), static_cast<int>(*steps),
                              copy_gbps, diag, *context);
     if (!r) return diag.finish(kInputError);
-    r->attention_ms = g4c::gpu::attention_ms(*executor, r->width);
+    r->attention = g4c::gpu::attention_times(*executor, r->width);
     results.push_back(*r);
   }
   if (args->has("json")) {

@@ -25,6 +25,7 @@ const std::vector<g4c::OptionSpec>& launches_options() {
       kWeightStagesOption,
       kStageMemoryOption,
       kAttentionStagesOption,
+      kAttentionMaxSplitsOption,
       kHelpOption,
   };
   return options;

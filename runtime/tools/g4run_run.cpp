@@ -38,6 +38,7 @@ const std::vector<g4c::OptionSpec>& run_options() {
       kWeightStagesOption,
       kStageMemoryOption,
       kAttentionStagesOption,
+      kAttentionMaxSplitsOption,
       kAttentionSplitsOption,
       kCacheDirOption,
       kNoCacheOption,

@@ -15,6 +15,12 @@ namespace g4c::gpu {
 // several 1 GiB copies. The decode floor is a step's bytes at this rate (DESIGN.md §9).
 double copy_bandwidth_gbps();
 
+// The step's attention ops timed alone, in ms: all of them and those over whole-context caches
+// (window 0: the 12B's global layers), whose time grows with the context.
+struct AttentionTimes {
+  double all = 0, full_context = 0;
+};
+
 struct BenchResult {
   int sequences = 0;
   int64_t width = 0;          // the compiled width that ran
@@ -29,7 +35,7 @@ struct BenchResult {
   int64_t kv_bytes = 0;       // per step at the positions the timed steps reach on average: plan::step_kv_bytes_read
   double achieved_gbps = 0;   // (weight + KV bytes) / step_ms
   double floor_fraction = 0;  // the copy-bandwidth floor's time ((stored weight + KV bytes) / copy) / step_ms
-  double attention_ms = 0;    // attention_ms(), when the caller measured it
+  AttentionTimes attention;   // attention_times(), when the caller measured them
   int64_t launches = 0;       // kernel launches per step (plan::launches_per_step)
 };
 
@@ -40,9 +46,9 @@ struct BenchResult {
 std::optional<BenchResult> bench(Executor& executor, int sequences, int prompt, int steps, double copy_gbps,
                                  DiagnosticEngine& diag, int64_t skip_to = 0);
 
-// The step's attention ops at a width, each timed alone (median of a few runs), in ms: run after
-// bench() so they read its context.
-double attention_ms(Executor& executor, int64_t width);
+// The step's attention ops at a width, each timed alone (median of a few runs): run after bench()
+// so they read its context.
+AttentionTimes attention_times(Executor& executor, int64_t width);
 
 std::string format_bench_table(const std::vector<BenchResult>& results, double copy_gbps);
 std::string format_bench_json(const std::string& plan_name, const std::vector<BenchResult>& results, double copy_gbps);
