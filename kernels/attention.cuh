@@ -3,7 +3,7 @@
 // attention.partial {kind, head_dim, q_heads, kv_heads, dtype, window[, storage = v_only,
 //   rotated_pairs]}: a block per (row, KV head, split of the row's keys, slice of the GQA group's
 //   query heads). Keys [max(0, p−W+1), p] (W = 0: [0, p]) are cut into up to `splits` (the
-//   launch's: a power of two from 8 to 256) splits of at least kAttentionMinKeysPerSplit keys;
+//   launch's: a power of two from 8 to 128) splits of at least kAttentionMinKeysPerSplit keys;
 //   each block runs an online softmax over its split, tile by tile, and leaves the unnormalized accumulators and (max, sum) of each of its
 //   query heads in the scratch (layout: op_args.h). Splits past the row's count store an empty
 //   marker (−inf, 0).

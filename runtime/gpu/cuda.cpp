@@ -19,7 +19,6 @@ std::optional<bool> g_launch_overlap;
 std::optional<int> g_weight_stages;
 StageMemory g_stage_memory = StageMemory::full;  // sized: opt-in (cuda.h)
 int g_attention_stages = kAttentionMmaDefaultStages;
-int g_attention_max_splits = kAttentionMaxSplits;
 }  // namespace
 
 void set_launch_overlap(bool on) { g_launch_overlap = on; }
@@ -30,8 +29,6 @@ void set_stage_memory(StageMemory memory) { g_stage_memory = memory; }
 StageMemory stage_memory() { return g_stage_memory; }
 void set_attention_stages(int stages) { g_attention_stages = stages; }
 int attention_stages() { return g_attention_stages; }
-void set_attention_max_splits(int splits) { g_attention_max_splits = splits; }
-int attention_max_splits() { return g_attention_max_splits; }
 
 cudaError_t launch_kernel_args(cudaKernel_t kernel, const LaunchDims& dims, void** params, cudaStream_t stream) {
   cudaLaunchConfig_t config{};

@@ -193,7 +193,7 @@ bool attention_runs_mma(const AttentionCall& c) {
 int64_t attention_splits(int64_t rows, int64_t q_heads, int64_t kv_heads, int64_t slots, int sm_count, bool mma) {
   const int64_t blocks_per_split = rows * attention_tickets(q_heads, kv_heads, mma);
   int64_t splits = kAttentionMinSplits;
-  while (splits < attention_max_splits() && blocks_per_split * splits < 2 * int64_t{sm_count} &&
+  while (splits < kAttentionMaxSplits && blocks_per_split * splits < 2 * int64_t{sm_count} &&
          2 * splits * kAttentionMinKeysPerSplit <= slots)
     splits *= 2;
   return splits;

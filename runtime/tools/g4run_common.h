@@ -23,7 +23,7 @@ inline constexpr int kUsageError = 2;
 // Options several subcommands share.
 extern const g4c::OptionSpec kWeightsOption, kCheckTensorsOption, kCacheDirOption, kNoCacheOption, kHelpOption,
     kNoOverlapOption, kEarlyLaunchOption, kNoRopeTablesOption, kWeightStagesOption, kStageMemoryOption,
-    kAttentionStagesOption, kAttentionMaxSplitsOption, kAttentionSplitsOption;
+    kAttentionStagesOption, kAttentionSplitsOption;
 
 // Each subcommand's options (g4run_<subcommand>.cpp), for parsing and for the usage text.
 const std::vector<g4c::OptionSpec>& run_options();
@@ -46,11 +46,11 @@ g4c::WeightLoadOptions weight_options(const g4c::ParsedArgs& args);
 std::unique_ptr<g4c::gpu::Executor> make_executor(const g4c::plan::Plan& plan, const std::string& source,
                                                   int sequences, const g4c::ParsedArgs& args,
                                                   std::optional<g4c::WeightSet>& host, g4c::DiagnosticEngine& diag);
-// --attention-splits' count, 0 when absent; nothing (with `error`) unless it is 8, 16, 32, 64, 128 or 256.
+// --attention-splits' count, 0 when absent; nothing (with `error`) unless it is 8, 16, 32, 64 or 128.
 std::optional<int64_t> attention_splits_option(const g4c::ParsedArgs& args, std::string& error);
-// --weight-stages, --stage-memory, --attention-stages and --attention-max-splits, when given, into
-// the process-wide settings (gpu/cuda.h); false (with `error`) unless the weight count is 0..8, the
-// memory `sized` or `full`, the attention count 2..4 and the split cap a split count.
+// --weight-stages, --stage-memory and --attention-stages, when given, into the process-wide
+// settings (gpu/cuda.h); false (with `error`) unless the weight count is 0..8, the memory `sized`
+// or `full` and the attention count 2..4.
 bool apply_staging_options(const g4c::ParsedArgs& args, std::string& error);
 // --key's value as a number in 1..1000000, `fallback` when absent; nothing (with `error`) when bad.
 std::optional<int64_t> positive_option(const g4c::ParsedArgs& args, const std::string& key, int64_t fallback,

@@ -25,7 +25,6 @@ const std::vector<g4c::OptionSpec>& launches_options() {
       kWeightStagesOption,
       kStageMemoryOption,
       kAttentionStagesOption,
-      kAttentionMaxSplitsOption,
       kHelpOption,
   };
   return options;

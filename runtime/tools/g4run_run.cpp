@@ -38,7 +38,6 @@ const std::vector<g4c::OptionSpec>& run_options() {
       kWeightStagesOption,
       kStageMemoryOption,
       kAttentionStagesOption,
-      kAttentionMaxSplitsOption,
       kAttentionSplitsOption,
       kCacheDirOption,
       kNoCacheOption,

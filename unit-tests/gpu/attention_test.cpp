@@ -1,8 +1,8 @@
 // Decode attention (attention.partial + attention.combine, through launch_attention) against
 // g4c::cpu::attention, at the 12B sliding (GQA 16:8, ring of 1024, and of 1031 as chunked-prefill
-// plans keep it) and global (MQA 16:1, head 512, contexts to 40000 so all 256 splits engage)
+// plans keep it) and global (MQA 16:1, head 512, contexts to 40000 so all 128 splits engage)
 // shapes, E4B's 8:2, and the tiny fixtures; rows of one launch sit at different positions, and
-// padding rows must come out as exact zeros. Every shape runs cut into 8, 32, 64, 128 and 256 splits.
+// padding rows must come out as exact zeros. Every shape runs cut into 8, 32, 64 and 128 splits.
 //
 // Caches hold random values only at the positions a row may read; every other element keeps its
 // 0xFF poison (NaN in F16, BF16 and F32), so a read outside a row's window shows as NaN. The
@@ -192,7 +192,7 @@ class AttentionTest : public testing::GpuTest {
     const Reference want = reference(s, rows, cache.view);
     const int64_t tickets = static_cast<int64_t>(rows.size()) * gpu::attention_tickets(s.q_heads, s.kv_heads, mma_);
     gpu::DeviceBuffer counters = upload(std::vector<uint32_t>(static_cast<size_t>(tickets), 0));
-    for (int64_t splits : {8, 32, 64, 128, 256}) {
+    for (int64_t splits : {8, 32, 64, 128}) {
       const std::vector<float> got = run(lib, s, rows, ref, splits);
       check(s, rows, want, got, splits);
       for (int replay = 0; replay < 2; ++replay) {
@@ -356,7 +356,7 @@ TEST_F(AttentionTest, RingsWiderThanTheirWindow) {
 TEST_F(AttentionTest, Gemma12bGlobalMqaLongContextsEngageAllSplits) {
   // With at least 32 keys a split (kAttentionMinKeysPerSplit): 40000 and 12345 keys, every split;
   // 32/33 keys, one or two; 64/65, two or three; 1024, exactly 32 splits of 32; 2048, 32 of 64
-  // (64 of 32 when 64 or more splits are allowed); 4096, 128 of 32; 8192 and more, 256 of 32 or more.
+  // (64 of 32 when 64 or 128 splits are allowed); 4096, 128 of 32.
   expect_matches_cpu(k12bGlobal, {{39999, 0}, {12345, 1}, {63, 2}, {64, 3}, {0, -1}, {2047, 4}, {0, 5}, {2048, 6},
                                   {31, 7}, {32, 8}, {1023, 9}, {4095, 10}});
 }
@@ -382,7 +382,7 @@ TEST_F(AttentionTest, TinyFixtureShapes) {
 }
 
 // The 12B's global layers keep V alone: the kernel rebuilds K with the K-norm weight and RoPE of
-// 64 pairs at each key's position, over contexts that engage all 256 splits.
+// 64 pairs at each key's position, over contexts that engage all 128 splits.
 TEST_F(AttentionTest, Gemma12bGlobalVOnlyRebuildsKeys) {
   expect_matches_cpu(k12bGlobal.storing_v_only(64),
                      {{39999, 0}, {12345, 1}, {63, 2}, {64, 3}, {0, -1}, {2047, 4}, {0, 5}, {2048, 6}});
@@ -453,7 +453,7 @@ TEST_F(AttentionTest, CachesFilledByKvWriteAcrossSteps) {
 }
 
 // The 12B's global layers on the tensor cores: K and V stored and V alone (keys rebuilt, 64 pairs
-// rotating), over contexts that engage all 256 splits, splits that end inside a 16-key tile, one
+// rotating), over contexts that engage all 128 splits, splits that end inside a 16-key tile, one
 // key, and padding; 256-value heads; a V-only cache whose keys do not rotate.
 TEST_F(AttentionMmaTest, Gemma12bGlobalShapesOnTheTensorCores) {
   const std::vector<Row> rows = {{39999, 0}, {12345, 1}, {63, 2}, {64, 3}, {0, -1}, {2047, 4}, {0, 5}, {2048, 6},

@@ -5,12 +5,11 @@
 #   G4C_DEADLINE=560 unit-tests/gpu/long_attention_on_device.sh
 #
 # First the oracles of the attention kernels in two processes side by side: AttentionTest and
-# AttentionMmaTest (every shape at 8 to 256 splits, the tensor-core split at every stage count),
+# AttentionMmaTest (every shape at 8 to 128 splits, the tensor-core split at every stage count),
 # the heads-12b fixture's executor vs interpreter, and ExecutorTest (the 12B and E4B batched vs
 # single among them). Then `g4run bench` of the 12B at 32,640 positions, N = 1, 2 and 8, over V
-# alone (the default) and over K and V (--kv-storage=separate): the split rule as it is (up to 256
-# splits) against its earlier cap (--attention-max-splits 128), the tensor-core split's 3 and 4
-# stages (--attention-stages) against 2, and the default pair again; then the 12B and E4B at the
+# alone (the default) and over K and V (--kv-storage=separate): the tensor-core split's 3 and 4
+# stages (--attention-stages) against 2, each pair twice; then the 12B and E4B at the
 # default prompt (128 tokens) at N = 1, 8, 16, 32. Each bench line gives the attention ops' time
 # and the part over whole-context caches (`full ms`: the global layers).
 # Logs: $OUT/long-attention.tgz; the summary is printed.
@@ -41,15 +40,14 @@ bench() {  # NAME PLAN OPTIONS...
 }
 long="--batch 1,2,8 --context 32640 --steps 64"
 bench v_only long-v_only $long
-bench v_only-cap128 long-v_only $long --attention-max-splits 128
 bench separate long-separate $long
-bench separate-cap128 long-separate $long --attention-max-splits 128
+bench separate-stages3 long-separate $long --attention-stages 3
 bench v_only-stages3 long-v_only $long --attention-stages 3
 bench v_only-stages4 long-v_only $long --attention-stages 4
 bench 12b-prompt 12b --batch 1,8,16,32
 bench v_only-2 long-v_only $long
 bench separate-2 long-separate $long
-bench separate-stages3 long-separate $long --attention-stages 3
+bench v_only-stages3-2 long-v_only $long --attention-stages 3
 bench e4b-prompt e4b --batch 1,8,16,32
 tar -czf ${OUT:-/tmp}/long-attention.tgz -C $r .
 cat $r/device.txt $r/steps.log

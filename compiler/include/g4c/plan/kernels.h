@@ -17,7 +17,7 @@ namespace g4c::plan {
 
 // Decode attention splits each row's keys over at most this many blocks (flash-decoding) and
 // combines their partial results; the op's scratch holds the partials.
-inline constexpr int64_t kAttentionMaxSplits = 256;
+inline constexpr int64_t kAttentionMaxSplits = 128;
 
 // Empty for ops that launch nothing (input, alias, slice, output). Needs the plan's weights,
 // caches and (for matmuls) routes. Matmuls on the mmq route first quantize their activations;

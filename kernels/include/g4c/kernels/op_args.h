@@ -13,7 +13,7 @@ namespace g4c {
 //===----------------------------------------------------------------------===//
 
 // Threads of one attention.partial block and the flash-decoding split layout: each row's keys are
-// divided over at most `splits` blocks (AttentionPartialArgs::splits: a power of two from 8 to 256,
+// divided over at most `splits` blocks (AttentionPartialArgs::splits: a power of two from 8 to 128,
 // which the launcher picks from the rows, heads and SM count; the scratch holds kAttentionMaxSplits partials
 // per query head, compiler/plan/kernels.h), each split taking at least kAttentionMinKeysPerSplit
 // keys so short rows do not pay for 32 nearly empty splits. The launcher passes the minimum
@@ -24,7 +24,7 @@ namespace g4c {
 #endif
 inline constexpr int kAttentionThreads = 128;
 inline constexpr int kAttentionMinSplits = 8;  // the combine loads the partials 8 splits at a time
-inline constexpr int kAttentionMaxSplits = 256;
+inline constexpr int kAttentionMaxSplits = 128;
 inline constexpr int kAttentionMinKeysPerSplit = G4C_ATTENTION_MIN_KEYS_PER_SPLIT;
 
 // Query heads one attention.partial block serves: the largest divisor of the GQA group size (query

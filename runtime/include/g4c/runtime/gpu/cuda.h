@@ -106,11 +106,6 @@ StageMemory stage_memory();
 void set_attention_stages(int stages);
 int attention_stages();
 
-// The most splits launch_ops' rule (attention_splits) gives a row's keys: kAttentionMaxSplits unless
-// a caller lowered it (`g4run --attention-max-splits N`: A/B timing against the earlier cap of 128).
-void set_attention_max_splits(int splits);
-int attention_max_splits();
-
 // Launches `kernel` with its parameters (launch_record.h launches with one argument struct).
 cudaError_t launch_kernel_args(cudaKernel_t kernel, const LaunchDims& dims, void** params, cudaStream_t stream);
 

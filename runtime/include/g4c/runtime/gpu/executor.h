@@ -45,7 +45,7 @@ struct ExecutorOptions {
   // each kernel, as before; for A/B timing, `g4run --no-rope-tables`).
   bool rope_tables = true;
   // Splits of each row's keys in attention: 0 chooses them per width and layer (launch_ops'
-  // attention_splits: 8 to 256, more where few rows meet a long cache); 8, 16, 32, 64, 128 or 256 fixes them (for
+  // attention_splits: 8 to 128, more where few rows meet a long cache); 8, 16, 32, 64 or 128 fixes them (for
   // A/B timing, `g4run --attention-splits N`).
   int64_t attention_splits = 0;
   // Kernels built with G4C_EARLY_LAUNCH (kernels/launch_order.cuh): each lets the next launch once

@@ -187,7 +187,7 @@ struct AttentionCall {
   // A combine instance with `quantize` (quantize-in-producer; head_dim a multiple of 256): the O
   // projection's activations of the rows, in that format.
   void* x_q = nullptr;
-  // Splits of each row's keys (a power of two from 8 to 256); 0: attention_splits for the SM count
+  // Splits of each row's keys (a power of two from 8 to 128); 0: attention_splits for the SM count
   // of `limits`.
   int64_t splits = 0;
   DeviceLimits limits;
@@ -195,14 +195,11 @@ struct AttentionCall {
   // blocks take a whole GQA group on the tensor cores.
   bool mma = false;
 };
-// The splits a launch cuts each row's keys into: 8, doubled up to attention_max_splits() (cuda.h;
-// kAttentionMaxSplits unless lowered for A/B timing) while the
+// The splits a launch cuts each row's keys into: 8, doubled up to kAttentionMaxSplits while the
 // grid has fewer than two blocks an SM and the cache holds enough keys (`slots`) to give every
-// split of the doubled count kAttentionMinKeysPerSplit. The 12B on 132 SMs: 256 on its global
-// layers at N = 1 (and N = 2 on the tensor-core split: a block a split) in caches of 8,192 slots or
-// more (128 at 4,096), 32 on the sliding ones at N = 1
-// (their 1024-key window caps them), 8 from N = 8 where rows and KV heads fill the GPU (longer
-// splits measured faster there: docs/perf.md).
+// split of the doubled count kAttentionMinKeysPerSplit. The 12B on 132 SMs: 128 on its global
+// layers at N ≤ 2, 32 on the sliding ones at N = 1 (their 1024-key window caps them), 8 from N = 8
+// where rows and KV heads fill the GPU (longer splits measured faster there: docs/perf.md).
 int64_t attention_splits(int64_t rows, int64_t q_heads, int64_t kv_heads, int64_t slots, int sm_count,
                          bool mma = false);
 // Whether the call's partial kernel runs the tensor-core split (c.mma, and an instance it serves).
