@@ -8,8 +8,9 @@
 # AttentionMmaTest (every shape at 8 to 128 splits, the tensor-core split at every stage count),
 # the heads-12b fixture's executor vs interpreter, and ExecutorTest (the 12B and E4B batched vs
 # single among them). Then `g4run bench` of the 12B at 32,640 positions, N = 1, 2 and 8, over V
-# alone (the default) and over K and V (--kv-storage=separate): the tensor-core split's 3 and 4
-# stages (--attention-stages) against 2, each pair twice; then the 12B and E4B at the
+# alone (the default) and over K and V (--kv-storage=separate), with the tensor-core split's 3 and
+# 4 stages (--attention-stages) against 2 (the default of each storage and V alone at three stages
+# twice, rounds apart); then the 12B and E4B at the
 # default prompt (128 tokens) at N = 1, 8, 16, 32. Each bench line gives the attention ops' time
 # and the part over whole-context caches (`full ms`: the global layers).
 # Logs: $OUT/long-attention.tgz; the summary is printed.
