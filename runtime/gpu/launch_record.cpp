@@ -1,11 +1,22 @@
 #include "g4c/runtime/gpu/launch_record.h"
 
+#include <cstdint>
+
 namespace g4c::gpu {
 
 namespace {
 
-// Launches above this much dynamic shared memory must opt in per kernel.
-constexpr unsigned kDefaultSharedLimit = 48 * 1024;
+// A block above this much shared memory, static and dynamic together, must opt in per kernel.
+constexpr size_t kDefaultSharedLimit = 48 * 1024;
+
+// The kernel's static shared memory (e.g. a one-launch attention's combine weights) counts against
+// the same 48 KB as the dynamic bytes; only kernels that take dynamic bytes are asked.
+size_t block_shared_bytes(const KernelLaunch& l) {
+  if (l.dims.shared_bytes == 0) return 0;
+  cudaFuncAttributes attributes{};
+  if (cudaFuncGetAttributes(&attributes, reinterpret_cast<const void*>(l.kernel)) != cudaSuccess) return SIZE_MAX;
+  return attributes.sharedSizeBytes + l.dims.shared_bytes;
+}
 
 struct Enqueue {
   cudaStream_t stream;
@@ -14,7 +25,7 @@ struct Enqueue {
   // A kernel with that much shared memory also asks for the largest carveout: the driver's own
   // choice may hold fewer of its blocks per SM than its launcher sized the grid for.
   cudaError_t operator()(const KernelLaunch& l) const {
-    if (l.dims.shared_bytes > kDefaultSharedLimit) {
+    if (block_shared_bytes(l) > kDefaultSharedLimit) {
       const void* kernel = reinterpret_cast<const void*>(l.kernel);
       if (cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                                static_cast<int>(l.dims.shared_bytes));
