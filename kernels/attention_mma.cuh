@@ -24,8 +24,11 @@
 // ROTATED_PAIRS pairs: elsewhere q·k = (q ⊙ k_norm)·v, so those queries carry the weight (scaled once
 // a block) and meet the V tile as if it were a K tile. Only the steps holding rotated pairs are
 // rebuilt, each lane making its own B fragments from the V tile as the CUDA-core split rebuilds
-// keys (⊙ k_norm, then RoPE by the table's angles, which the tile's copies bring beside V) as
-// high and low halves: three mmas a step there, qh·kh + ql·kh + qh·kl.
+// keys (⊙ k_norm, then RoPE by the table's angles) as high and low halves: three mmas a step there,
+// qh·kh + ql·kh + qh·kl. A key's angles are the product of a coarse and a fine factor
+// (g4c/kernels/rope_angles.h, the table's own values bit for bit): the block keeps the 16 fine
+// rows, and each tile's copies bring the two coarse rows its positions span beside V — 64 bytes of
+// table a key, not a 512-byte row.
 
 namespace g4c {
 
@@ -34,9 +37,9 @@ inline constexpr bool kIsF16Cache = false;
 template <>
 inline constexpr bool kIsF16Cache<block_f16> = true;
 
-// Blocks an SM holds: their shared memory (attention_mma_shared_bytes, 56.9 KB at 512 values
-// over V alone, 71.7 KB over K and V) allows three, and the kernel is compiled to fit three in
-// registers too (≤ 168 a thread).
+// Blocks an SM the kernel is compiled to fit in registers (≤ 168 a thread). Shared memory at 512
+// values with the default three stages (attention_mma_shared_bytes) allows three over V alone
+// (67.8 KB), two over K and V (105 KB).
 inline constexpr int kAttentionMmaBlocksPerSm = 3;
 
 template <int HEAD_DIM, bool V_ONLY, int ROTATED_PAIRS>
@@ -55,18 +58,21 @@ struct MmaAttentionTiling {
   static constexpr int kRotatedPairs = V_ONLY ? ROTATED_PAIRS : 0;
   static constexpr int kRebuiltSteps = (kRotatedPairs + 15) / 16;  // first-half steps holding rotated pairs
   static constexpr int kAngleRowBytes = attention_mma_angle_row_bytes(kRotatedPairs);
-  // Shared memory, in bytes: the floats, then stage s at kStagesOffset + s · kStageBytes holding its
-  // K tile and its V tile (a v_only stage: its V tile and the angles of its keys' positions,
-  // [key][pair] float2).
+  // Shared memory, in bytes: the floats, the fine angle rows ([position % 16][pair] float2, v_only),
+  // then stage s at kStagesOffset + s · kStageBytes holding its K tile and its V tile (a v_only
+  // stage: its V tile and the coarse angle rows of tile_begin / 16 and the next, [row][pair]).
   static constexpr int kScoresOffset = 0;                                               // [warp][head][key]
   static constexpr int kProbsOffset = kScoresOffset + kWarps * kHeads * kTileKeys * 4;  // [head][key]
   static constexpr int kAlphaOffset = kProbsOffset + kHeads * kTileKeys * 4;            // [head]
-  static constexpr int kStagesOffset = kAlphaOffset + kHeads * 4;
+  static constexpr int kFineOffset = kAlphaOffset + kHeads * 4;
+  static constexpr int kStagesOffset = kFineOffset + attention_mma_fine_bytes(V_ONLY, kRotatedPairs);
   static constexpr int kStageBytes = attention_mma_stage_bytes(HEAD_DIM, V_ONLY, kRotatedPairs);
   static constexpr int kAnglesOffset = kTileBytes;  // in a v_only stage
-  static_assert(kStagesOffset == attention_mma_float_bytes() && kStagesOffset % 16 == 0 &&
+  static_assert(kFineOffset == attention_mma_float_bytes() && kStagesOffset % 16 == 0 &&
                     kStagesOffset + 2 * kStageBytes == attention_mma_shared_bytes(HEAD_DIM, V_ONLY, kRotatedPairs, 2),
                 "the launcher's size");
+  static_assert(kAngleRowBytes % 16 == 0 && kRopeFinePositions == kTileKeys,
+                "16-byte loads of two pairs' angles; a tile's positions span two coarse rows at most");
   static_assert(kKSteps % 2 == 0 && kDimTiles % 2 == 0 && kKeyTiles == 2 && kHeads * 8 == kAttentionThreads &&
                     kHalfSteps % kWarps == 0 && 2 * kRotatedPairs <= HEAD_DIM,
                 "ldmatrix_x4 loads a step and its partner, or two value tiles; 8 softmax threads a head");
@@ -88,10 +94,21 @@ __device__ inline void a_fragments(const float* tile, int stride, int rows, unsi
   }
 }
 
+// Copies `rows` angle rows of the table from `table_row` on into shared rows of kAngleRowBytes, a
+// pair's (cos, sin) a copy.
+template <class Tiling>
+__device__ inline void copy_angle_rows(unsigned shared_rows, const float* table_row, int rows) {
+  for (int c = threadIdx.x; c < rows * Tiling::kRotatedPairs; c += kAttentionThreads) {
+    const int row = c / Tiling::kRotatedPairs, pair = c % Tiling::kRotatedPairs;
+    mm::cp_async_8_or_zero(shared_rows + row * Tiling::kAngleRowBytes + pair * 8, table_row + 2ll * c, true);
+  }
+}
+
 // Tile [tile_begin, tile_begin + 16) ∩ [·, end)'s K and V rows into a stage; for v_only its V rows
-// and the angles of its positions' rotated pairs (rows of the table from tile_begin on).
+// and the two coarse angle rows its positions span (rope_angles.h: rows tile_begin / 16 and the
+// next, which the table holds for every tile).
 template <class Tiling, bool RING, int HEAD_DIM, int KV_HEADS, bool V_ONLY>
-__device__ inline void issue_mma_tile(unsigned stage, const TileRows& rows, const float2* rope_table, int tile_begin,
+__device__ inline void issue_mma_tile(unsigned stage, const TileRows& rows, const float* rope_coarse, int tile_begin,
                                       int end) {
   const int tile_slot = RING ? tile_begin % rows.slots : tile_begin;
   if (tile_begin >= end) {  // past the split: an empty group keeps the count of groups per tile
@@ -108,28 +125,28 @@ __device__ inline void issue_mma_tile(unsigned stage, const TileRows& rows, cons
     mm::cp_async_16_or_zero(dst + (V_ONLY ? 0 : Tiling::kTileBytes),
                             slot_row<HEAD_DIM, KV_HEADS, block_f16>(rows.v, slot) + chunk * 16, valid);
   }
-  if constexpr (Tiling::kRotatedPairs > 0) {
-    const float2* angles = rope_table + static_cast<long long>(tile_begin) * Tiling::kRotatedPairs;
-    for (int c = threadIdx.x; c < Tiling::kTileKeys * Tiling::kRotatedPairs; c += kAttentionThreads) {
-      const int key = c / Tiling::kRotatedPairs, pair = c % Tiling::kRotatedPairs;
-      mm::cp_async_8_or_zero(stage + Tiling::kAnglesOffset + key * Tiling::kAngleRowBytes + pair * 8, angles + c,
-                             tile_begin + key < end);
-    }
-  }
+  if constexpr (Tiling::kRotatedPairs > 0)
+    copy_angle_rows<Tiling>(stage + Tiling::kAnglesOffset,
+                            rope_coarse + static_cast<long long>(tile_begin / kRopeFinePositions) * Tiling::kRotatedPairs * 2,
+                            kAttentionMmaCoarseRows);
   mm::cp_async_commit();
 }
 
 // Lane (g, t)'s B fragments of a rebuilt first-half step `step` and of its partner, key g of the
-// 8 from `key`: elements e = 16·step + 2t, +1, +8, +9 and their partners e + HEAD_DIM/2 of the V
-// row, each times the K-norm weight, the pairs below the rotated count turned by the angles of the
-// key's position; as high and low halves (b[0], b[1] the step's, b[2], b[3] the partner's).
+// 8 from `key` (of the tile from tile_begin): elements e = 16·step + 2t, +1, +8, +9 and their
+// partners e + HEAD_DIM/2 of the V row, each times the K-norm weight, the pairs below the rotated
+// count turned by the angles of the key's position (its coarse row in the stage times its fine
+// row); as high and low halves (b[0], b[1] the step's, b[2], b[3] the partner's).
 template <class Tiling, int HEAD_DIM>
-__device__ inline void rebuilt_b_fragments(const unsigned char* stage, int step, int key, const float* k_norm,
-                                           unsigned (&hi)[4], unsigned (&lo)[4]) {
+__device__ inline void rebuilt_b_fragments(const unsigned char* stage, const unsigned char* fine, int step, int key,
+                                           int tile_begin, const float* k_norm, unsigned (&hi)[4], unsigned (&lo)[4]) {
   constexpr int kHalf = HEAD_DIM / 2, kPairs = Tiling::kRotatedPairs;
   const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const unsigned char* v_row = stage + (key + g) * Tiling::kRowBytes;
-  const float2* angles = reinterpret_cast<const float2*>(stage + Tiling::kAnglesOffset + (key + g) * Tiling::kAngleRowBytes);
+  const int position = tile_begin + key + g;
+  const int coarse_row = position / kRopeFinePositions - tile_begin / kRopeFinePositions;
+  const unsigned char* coarse = stage + Tiling::kAnglesOffset + coarse_row * Tiling::kAngleRowBytes;
+  const unsigned char* fine_row = fine + position % kRopeFinePositions * Tiling::kAngleRowBytes;
 #pragma unroll
   for (int i = 0; i < 2; ++i) {  // elements e, e + 1 (i = 0) and e + 8, e + 9 (i = 1)
     const int e = step * 16 + 2 * t + 8 * i;
@@ -137,9 +154,10 @@ __device__ inline void rebuilt_b_fragments(const unsigned char* stage, int step,
     const float2 v2 = half2_bits_to_float2(*reinterpret_cast<const unsigned*>(v_row + (e + kHalf) * 2));
     float a[2] = {__fmul_rn(v1.x, __ldg(k_norm + e)), __fmul_rn(v1.y, __ldg(k_norm + e + 1))};
     float b[2] = {__fmul_rn(v2.x, __ldg(k_norm + e + kHalf)), __fmul_rn(v2.y, __ldg(k_norm + e + kHalf + 1))};
-    if (e < kPairs) {  // the row holds a pair's angles past kPairs too (padding), unused
-      const float4 both = *reinterpret_cast<const float4*>(angles + e);
-      float2 cs[2] = {make_float2(both.x, both.y), make_float2(both.z, both.w)};
+    if (e < kPairs) {  // the rows hold a pair's angles past kPairs too (padding), unused
+      const float4 c = *reinterpret_cast<const float4*>(coarse + e * 8), f = *reinterpret_cast<const float4*>(fine_row + e * 8);
+      const RopeCosSin first = rope_angle_sum({c.x, c.y}, {f.x, f.y}), second = rope_angle_sum({c.z, c.w}, {f.z, f.w});
+      float2 cs[2] = {make_float2(first.cos, first.sin), make_float2(second.cos, second.sin)};
       if (injected(InjectedBug::swap_rope_pairs) && swapped_rope_pair(e) == e + 1 && e + 1 < kPairs) {
         const float2 first = cs[0];
         cs[0] = cs[1], cs[1] = first;
@@ -159,7 +177,8 @@ __device__ inline void rebuilt_b_fragments(const unsigned char* stage, int step,
 // mmas a key tile instead of one), adding them at the end.
 template <class Tiling, int HEAD_DIM>
 __device__ inline void mma_tile_scores(const unsigned (&q_hi)[Tiling::kKSteps][4], const unsigned (&q_lo)[Tiling::kKSteps][4],
-                                       const unsigned char* stage, unsigned k_tile, const float* k_norm, float* scores) {
+                                       const unsigned char* stage, const unsigned char* fine, int tile_begin,
+                                       unsigned k_tile, const float* k_norm, float* scores) {
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
   float hi[Tiling::kKeyTiles][4] = {}, lo[Tiling::kKeyTiles][4] = {};
 #pragma unroll
@@ -173,7 +192,7 @@ __device__ inline void mma_tile_scores(const unsigned (&q_hi)[Tiling::kKSteps][4
       const bool rebuilt = step < Tiling::kRebuiltSteps;  // warp-uniform
       unsigned b[4], b_lo[4];
       if (rebuilt)
-        rebuilt_b_fragments<Tiling, HEAD_DIM>(stage, step, kt * 8, k_norm, b, b_lo);
+        rebuilt_b_fragments<Tiling, HEAD_DIM>(stage, fine, step, kt * 8, tile_begin, k_norm, b, b_lo);
       else
         mm::ldmatrix_x4(b, k_tile + row + step * 32);
       mm::mma_f16_k16(hi[kt], q_hi[j], b[0], b[1]);
@@ -275,10 +294,11 @@ __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int sp
   const char* v_rows = sequence_rows<HEAD_DIM, KV_HEADS, block_f16>(a.v_cache, a.slots, seq, kv_head);
   const TileRows rows{V_ONLY ? v_rows : sequence_rows<HEAD_DIM, KV_HEADS, block_f16>(a.k_cache, a.slots, seq, kv_head),
                       v_rows, static_cast<int>(a.slots)};
-  const float2* rope_table = reinterpret_cast<const float2*>(a.rope_table);
   const unsigned stages_base = base + Tiling::kStagesOffset;
+  if constexpr (Tiling::kRotatedPairs > 0)  // in tile 0's copy group
+    copy_angle_rows<Tiling>(base + Tiling::kFineOffset, a.rope_fine, kRopeFinePositions);
   for (int i = 0; i < stages - 1; ++i)  // tiles 0 .. stages − 2 in flight; tile i + stages − 1 issued at i
-    issue_mma_tile<Tiling, RING, HEAD_DIM, KV_HEADS, V_ONLY>(stages_base + i * Tiling::kStageBytes, rows, rope_table,
+    issue_mma_tile<Tiling, RING, HEAD_DIM, KV_HEADS, V_ONLY>(stages_base + i * Tiling::kStageBytes, rows, a.rope_coarse,
                                                              range.begin + i * Tiling::kTileKeys, range.end);
 
   // Step j / 2 of the warp's (value 16 · (warp + 4 · (j / 2))) for even j, its partner for odd j; a
@@ -297,13 +317,13 @@ __device__ inline void attention_split_mma(const AttentionPartialArgs& a, int sp
   for (int tile = range.begin, i = 0; tile < range.end; tile += Tiling::kTileKeys, ++i) {
     const int stage = i % stages, ahead = (i + stages - 1) % stages;  // ahead: the stage tile i − 1 left
     issue_mma_tile<Tiling, RING, HEAD_DIM, KV_HEADS, V_ONLY>(stages_base + ahead * Tiling::kStageBytes, rows,
-                                                             rope_table, tile + (stages - 1) * Tiling::kTileKeys, range.end);
+                                                             a.rope_coarse, tile + (stages - 1) * Tiling::kTileKeys, range.end);
     mm::cp_async_wait_pending(stages - 1);
     __syncthreads();  // the tile's rows, from every thread's copies
     const unsigned stage_base = stages_base + stage * Tiling::kStageBytes;
     const unsigned v_tile = stage_base + (V_ONLY ? 0 : Tiling::kTileBytes);
-    mma_tile_scores<Tiling, HEAD_DIM>(q_hi, q_lo, shared + Tiling::kStagesOffset + stage * Tiling::kStageBytes, stage_base,
-                                      a.k_norm, scores);
+    mma_tile_scores<Tiling, HEAD_DIM>(q_hi, q_lo, shared + Tiling::kStagesOffset + stage * Tiling::kStageBytes,
+                                      shared + Tiling::kFineOffset, tile, stage_base, a.k_norm, scores);
     __syncthreads();
     mma_tile_softmax<Tiling>(scores, probs, alpha, tile, range.end, a.scale, running_max, running_sum);
     __syncthreads();

@@ -3,26 +3,34 @@
 // pos · theta^(−2i/HEAD_DIM) — the exponent over the full head even when only a fraction rotates
 // (proportional RoPE) — and the others pass through.
 //
-// A block per row, a thread per pair: the thread computes its angle once, in double (positions
-// reach 262143, where a float angle has lost most of its fraction), rounds cos and sin to float
-// as the CPU op does, and rotates that pair in every head of the row. Each thread reads its pair
+// A block per row, a thread per pair: the thread computes its angle's (cos, sin) once as the CPU op
+// does (g4c/kernels/rope_angles.h: the coarse and fine angles in double — positions reach 262143,
+// where a float angle has lost most of its fraction — rounded to float, then their product), and
+// rotates that pair in every head of the row. Each thread reads its pair
 // before writing it, so y may be x; pass-through pairs then need no work at all. The angle and
 // the rotation are shared with rms_norm_rope (fused_norm.cuh).
 #pragma once
 
+#include "g4c/kernels/rope_angles.h"
 #include "ops_common.cuh"
 
 namespace g4c {
 
-// cos and sin of pair `pair`'s angle at `position`, as g4c::cpu::rope computes them: the same
-// double expression, then each rounded to float.
+__device__ inline RopeCosSin rounded_cos_sin(double angle) {
+  double sin_d, cos_d;
+  sincos(angle, &sin_d, &cos_d);
+  return {static_cast<float>(cos_d), static_cast<float>(sin_d)};
+}
+
+// cos and sin of pair `pair`'s angle at `position`, as g4c::cpu::rope_cos_sin computes them: the
+// same double expressions of the two factors, each rounded to float, and their product.
 template <int HEAD_DIM>
 __device__ inline float2 rope_cos_sin(double theta, int position, int pair) {
   const double inv_freq = pow(theta, -2.0 * static_cast<double>(pair) / static_cast<double>(HEAD_DIM));
-  const double angle = static_cast<double>(position) * inv_freq;
-  double sin_d, cos_d;
-  sincos(angle, &sin_d, &cos_d);
-  return make_float2(static_cast<float>(cos_d), static_cast<float>(sin_d));
+  const int fine = position % kRopeFinePositions;
+  const RopeCosSin cs = rope_angle_sum(rounded_cos_sin(static_cast<double>(position - fine) * inv_freq),
+                                       rounded_cos_sin(static_cast<double>(fine) * inv_freq));
+  return make_float2(cs.cos, cs.sin);
 }
 
 // Rotates the pair (first, second) by the angle whose cos and sin are `cs`. Each product is

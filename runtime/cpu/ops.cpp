@@ -6,6 +6,7 @@
 
 #include "g4c/kernels/injected_bugs.h"
 #include "g4c/kernels/quant_host.h"
+#include "g4c/kernels/rope_angles.h"
 #include "g4c/runtime/cpu_ops.h"
 
 namespace g4c::cpu {
@@ -56,9 +57,15 @@ double inverse_frequency(double theta, int64_t head_dim, int64_t pair) {
   return std::pow(theta, -2.0 * static_cast<double>(pair) / static_cast<double>(head_dim));
 }
 
-CosSin cos_sin_at(double inverse_frequency, int64_t position) {
+CosSin rounded_cos_sin(double inverse_frequency, int64_t position) {
   const double angle = static_cast<double>(position) * inverse_frequency;
   return {static_cast<float>(std::cos(angle)), static_cast<float>(std::sin(angle))};
+}
+
+// The angle at `position` as rope_angles.h factors it: coarse (the multiple of 16) turned by fine.
+CosSin cos_sin_at(double inverse_frequency, int64_t position) {
+  const int64_t fine = position % kRopeFinePositions;
+  return rope_angle_sum(rounded_cos_sin(inverse_frequency, position - fine), rounded_cos_sin(inverse_frequency, fine));
 }
 
 }  // namespace
@@ -68,10 +75,15 @@ CosSin rope_cos_sin(double theta, int64_t head_dim, int64_t position, int64_t pa
 }
 
 std::vector<CosSin> rope_table(double theta, int64_t head_dim, int64_t rotated_pairs, int64_t positions) {
-  std::vector<CosSin> table(static_cast<size_t>(positions * rotated_pairs));
+  std::vector<CosSin> table(static_cast<size_t>(rope_table_floats(positions, rotated_pairs) / 2));
+  CosSin* fine = table.data() + rope_fine_offset(positions, rotated_pairs) / 2;
+  CosSin* coarse = table.data() + rope_coarse_offset(positions, rotated_pairs) / 2;
   for (int64_t i = 0; i < rotated_pairs; ++i) {
     const double inverse = inverse_frequency(theta, head_dim, i);  // rope_cos_sin's, computed once per pair
     for (int64_t p = 0; p < positions; ++p) table[p * rotated_pairs + i] = cos_sin_at(inverse, p);
+    for (int64_t l = 0; l < kRopeFinePositions; ++l) fine[l * rotated_pairs + i] = rounded_cos_sin(inverse, l);
+    for (int64_t h = 0; h < rope_coarse_rows(positions); ++h)
+      coarse[h * rotated_pairs + i] = rounded_cos_sin(inverse, h * kRopeFinePositions);
   }
   return table;
 }

@@ -52,7 +52,7 @@ std::set<RopeTableKey> rope_tables_of(const Plan& plan) {
 }
 
 int64_t rope_table_bytes(const Plan& plan, const RopeTableKey& key) {
-  return plan.header.context * std::get<1>(key) * static_cast<int64_t>(sizeof(cpu::CosSin));
+  return rope_table_floats(plan.header.context, std::get<1>(key)) * static_cast<int64_t>(sizeof(float));
 }
 
 }  // namespace

@@ -209,7 +209,8 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
   if (!is_cache_dtype(cache.dtype) || !is_power_of_two(cache.head_dim) || cache.head_dim < 32 ||
       cache.head_dim > 1024 || cache.kv_heads <= 0 || c.q_heads <= 0 || c.q_heads % cache.kv_heads != 0 ||
       cache.slots <= 0 || cache.slots > INT32_MAX || c.rows < 0 || c.rows > kMaxGridY ||
-      !all_aligned(c.q, c.out, c.scratch, cache.k, cache.v) || !cache.v || cache.v_only() != (cache.k_norm != nullptr))
+      !all_aligned(c.q, c.out, c.scratch, cache.k, cache.v) || !cache.v || cache.v_only() != (cache.k_norm != nullptr) ||
+      (cache.v_only() && cache.rotated_pairs > 0 && (!cache.rope_table || cache.rope_positions <= 0)))
     return cudaErrorInvalidValue;
   if (c.rows == 0) return cudaSuccess;
   if ((!combine && !c.tickets) || (c.x_q && (!combine || cache.head_dim % matmul::kQ8SuperBlock != 0 || !aligned(c.x_q))))
@@ -229,10 +230,14 @@ cudaError_t launch_attention(cudaKernel_t partial, cudaKernel_t combine, const A
     return attention_mma_shared_bytes(static_cast<int>(cache.head_dim), cache.v_only(),
                                       static_cast<int>(cache.rotated_pairs), stages);
   };
+  if (cache.rope_table) {
+    partial_args.rope_fine = cache.rope_table + rope_fine_offset(cache.rope_positions, cache.rotated_pairs);
+    partial_args.rope_coarse = cache.rope_table + rope_coarse_offset(cache.rope_positions, cache.rotated_pairs);
+  }
   partial_args.mma_stages = attention_stages();
-  if (partial_args.mma_stages != kAttentionMmaDefaultStages &&
+  if (partial_args.mma_stages != kAttentionMmaMinStages &&
       mma_shared_bytes(partial_args.mma_stages) > device_limits(c.limits).max_shared_bytes)
-    partial_args.mma_stages = kAttentionMmaDefaultStages;
+    partial_args.mma_stages = kAttentionMmaMinStages;
   LaunchDims partial_dims{dim3(static_cast<unsigned>(splits) * head_blocks, static_cast<unsigned>(cache.kv_heads),
                                static_cast<unsigned>(c.rows)),
                           dim3(kAttentionThreads),

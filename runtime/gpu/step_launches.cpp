@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 
+#include "g4c/kernels/rope_angles.h"
 #include "g4c/plan/bytes_read.h"
 #include "g4c/plan/storage.h"
 #include "g4c/runtime/gpu/launch_matmul.h"
@@ -118,7 +119,10 @@ KvCacheRef StepBuilder::cache(const std::string& name) {
     const KFromV& r = c.k_from_v;
     ref.k_norm = floats(r.norm);
     ref.rotated_pairs = r.rotated_pairs;
-    if (r.rotated_pairs > 0) ref.rope_table = m_.rope_table({r.head_dim, r.rotated_pairs, r.theta});
+    if (r.rotated_pairs > 0) {
+      ref.rope_table = m_.rope_table({r.head_dim, r.rotated_pairs, r.theta});
+      ref.rope_positions = plan_.header.context;
+    }
   }
   return ref;
 }
@@ -395,7 +399,7 @@ std::optional<SymbolicStep> symbolic_step_launches(const Plan& plan, int64_t wid
     const auto& [head_dim, pairs, theta] = key;
     return reinterpret_cast<const float*>(memory.named(
         "rope " + std::to_string(head_dim) + " " + std::to_string(pairs) + " " + std::to_string(theta),
-        8 * pairs * plan.header.context));
+        4 * rope_table_floats(plan.header.context, pairs)));
   };
   std::optional<StepLaunches> step = build_step_launches(plan, m, diag);
   if (!step) return std::nullopt;

@@ -135,6 +135,7 @@ struct HostCache {
 // What rebuilds a V-only cache's keys on the device, for positions below `positions`.
 struct DeviceRebuild {
   gpu::DeviceBuffer k_norm, rope_table;
+  int64_t rope_positions = 0;
 };
 
 // g4c::cpu::attention's definition evaluated in double, from the same stored K and V.
@@ -233,6 +234,7 @@ class AttentionTest : public testing::GpuTest {
     gpu::KvCacheRef ref{s.v_only() ? nullptr : k.get(), v.get(), s.dtype, s.slots, s.kv_heads, s.head_dim};
     ref.k_norm = rebuild.k_norm.as<float>();
     ref.rope_table = rebuild.rope_table.as<float>();
+    ref.rope_positions = rebuild.rope_positions;
     ref.rotated_pairs = s.v_only() ? s.rotated_pairs : 0;
     return ref;
   }
@@ -241,7 +243,7 @@ class AttentionTest : public testing::GpuTest {
   // makes them; nothing for a cache that stores K.
   DeviceRebuild device_rebuild(const Shape& s, const HostCache& cache, int64_t positions) {
     if (!s.v_only()) return {};
-    DeviceRebuild r{upload(cache.k_norm), {}};
+    DeviceRebuild r{upload(cache.k_norm), {}, positions};
     if (s.rotated_pairs > 0) r.rope_table = upload(cpu::rope_table(kRebuildTheta, s.head_dim, s.rotated_pairs, positions));
     return r;
   }
@@ -464,7 +466,7 @@ TEST_F(AttentionMmaTest, Gemma12bGlobalShapesOnTheTensorCores) {
   expect_matches_cpu(Shape{KvKind::full, 512, 16, 1, 0, 300, QuantType::F16}.storing_v_only(0), {{299, 0}, {64, 1}});
 }
 
-// More tiles in flight (`g4run --attention-stages 3|4`): the stage ring's prologue, its reuse of
+// Every stage count (`g4run --attention-stages 2|3|4`): the stage ring's prologue, its reuse of
 // the stage the previous tile left, and the empty copy groups past a split's last tile, over V
 // alone and K and V, on splits shorter than the ring and on a ring cache.
 TEST_F(AttentionMmaTest, EveryStageCount) {
@@ -472,7 +474,7 @@ TEST_F(AttentionMmaTest, EveryStageCount) {
     ~RestoreStages() { gpu::set_attention_stages(kAttentionMmaDefaultStages); }
   } restore;
   const std::vector<Row> rows = {{39999, 0}, {63, 1}, {64, 2}, {0, -1}, {2047, 3}, {31, 4}, {47, 5}, {15, 6}};
-  for (int stages : {3, 4}) {
+  for (int stages = kAttentionMmaMinStages; stages <= kAttentionMmaMaxStages; ++stages) {
     gpu::set_attention_stages(stages);
     std::cout << "  " << stages << " stages\n";
     expect_matches_cpu(k12bGlobal.storing_v_only(64), rows);

@@ -736,9 +736,11 @@ TEST(MemoryPlan, KeqvCachesKeepVAloneAndTheRopeTableIsCounted) {
   EXPECT_EQ(a.kv_per_sequence, rings + int64_t{8} * kContext * 512 * 2);
   EXPECT_EQ(a.caches, 8 * a.kv_per_sequence);
   // One table per RoPE: the global layers' (64 pairs of 512, shared by their rms_norm_rope and
-  // the v_only keys) and the sliding layers' (128 pairs of 256), with K and V apart or not.
-  EXPECT_EQ(a.rope_tables, kContext * (64 + 128) * 8);
-  EXPECT_EQ(b.rope_tables, kContext * (64 + 128) * 8);
+  // the v_only keys) and the sliding layers' (128 pairs of 256), with K and V apart or not; each
+  // row of a position, then 16 fine and 32640 / 16 + 2 coarse rows of factors.
+  const int64_t rows = kContext + 16 + kContext / 16 + 2;
+  EXPECT_EQ(a.rope_tables, rows * (64 + 128) * 8);
+  EXPECT_EQ(b.rope_tables, rows * (64 + 128) * 8);
   EXPECT_EQ(a.weights, b.weights);
   const int64_t h200_free = int64_t{139} << 30;
   for (const gpu::MemoryPlan* m : {&b, &a}) {

@@ -1,67 +1,75 @@
 #!/usr/bin/env bash
-# The step numbers of record on the card at hand (issues 14 and 17 are judged on the H200), with
+# The numbers of record on the card at hand (issues 14, 17 and 19 are judged on the H200), with
 # binaries built on the build machine (carry build/bin):
 #
 #   G4C_DEADLINE=560 unit-tests/gpu/record_on_device.sh
 #
-# First the oracles of the switches benchmarked below (attention on the tensor cores, early launch,
-# the weight stages at every count); then `g4run bench` of the 12B and the E4B at N = 1, 8, 16, 32
-# (context 1024): the default, with every attention op on the CUDA cores (--attention-split=
-# cuda-cores), --stage-memory=sized and --early-launch, in two rounds where the time allows; the
-# 12B at 32,640 positions (N = 1, 8) with the default split and on the CUDA cores, over V alone
-# and over K and V (--kv-storage=separate: issue 19), and over V alone with 3 and 4 attention
-# stages (--attention-stages, whose oracle AttentionMmaTest.EveryStageCount runs first); then
-# `g4run tune` of both models' shapes at N = 1, 8, 16, 32 on every route into tune.toml (the
-# tuning file of this card) with the time left.
-# Logs: $OUT/record.tgz.
+# 1. The oracles of the defaults, two processes side by side: both attention splits (the tensor-core
+#    one at every stage count) against the CPU op and the double reference, the RoPE kernels with
+#    and without tables, the caches and RoPE tables as the executor sizes them, the heads-12b
+#    fixture's executor vs interpreter, and ExecutorTest (the 12B and E4B batched vs single, V
+#    alone vs K and V, every fusion against the plan without it).
+# 2. `g4run tune` of the 12B's and E4B's matmul shapes at N = 1, 2, 4, 8, 16, 32 on every route,
+#    alone on the GPU, into tune.toml (this card's tuning file; its table is issue 14's per-shape
+#    GB/s and % of the copy bandwidth).
+# 3. `g4run bench` at the default prompt, N = 1, 8, 16, 32: the 12B and E4B with the default rules,
+#    with the routes just tuned, and tuned without fusions (--fuse=none: issue 17's A/B).
+# 4. The 12B at 32,640 positions, N = 1 and 8: over V alone (the default) and over K and V
+#    (--kv-storage=separate: issue 19), each at the default three attention stages and at two.
+# Logs: $OUT/record.tgz; the summary is printed.
 set -uo pipefail
 . "$(dirname "$0")/on_device_common.sh"
 on_device_start record
-for model in 12b e4b; do
-  build/bin/g4c compile models/gemma4-$model.toml --batch 1,8,16,32 --context 4096 -o build/plans/$model.plan
-done
-build/bin/g4c compile models/gemma4-12b.toml --batch 1,8,16,32 --context 4096 --attention-split=cuda-cores \
-  -o build/plans/12b-cores.plan
-for storage in v_only separate; do
-  for split in auto cuda-cores; do
-    build/bin/g4c compile models/gemma4-12b.toml --batch 1,8 --context 32768 --kv-storage=$storage \
-      --attention-split=$split -o build/plans/12b-long-$storage-$split.plan
-  done
-done
-step tests-attention timeout 150 build/bin/g4c_gpu_tests --gtest_color=no \
-  --gtest_filter='AttentionMmaTest.*:SyntheticModels/ExecutorVsInterpreter.*heads_12b*'
-tests_limit=$(( $(left) - 150 )); [ $tests_limit -gt 180 ] && tests_limit=180
-step tests timeout $tests_limit build/bin/g4c_gpu_tests --gtest_color=no \
-  --gtest_filter='MatmulTest.Mma16RoutesAtEveryWeightStageCount:ExecutorTest.EarlyLaunch*'
-bench() {  # NAME PLAN WIDTHS CONTEXT FLAGS...
-  local name=$1 plan=$2 widths=$3 context=$4; shift 4
-  [ $(left) -gt 60 ] || return
-  echo "$name: $*" >> $r/variants.txt
-  local limit=$(( $(left) - 20 )); [ $limit -gt 100 ] && limit=100
-  step $name timeout $limit build/bin/g4run bench build/plans/$plan.plan --weights random:seed=1 \
-    --batch $widths --context $context "$@"
+compile() {  # NAME MODEL WIDTHS CONTEXT FLAGS...
+  local name=$1 model=$2 widths=$3 context=$4; shift 4
+  build/bin/g4c compile models/gemma4-$model.toml --batch $widths --context $context "$@" -o build/plans/$name.plan ||
+    echo "compile $name: failed" >> $r/steps.log
 }
-bench bench-12b-long-default 12b-long-v_only-auto 1,8 32640
-bench bench-12b-long-cores 12b-long-v_only-cuda-cores 1,8 32640
-bench bench-12b-long-stages4 12b-long-v_only-auto 1,8 32640 --attention-stages 4
-bench bench-12b-long-stages3 12b-long-v_only-auto 1,8 32640 --attention-stages 3
-bench bench-12b-default-1 12b 1,8,16,32 1024
-bench bench-12b-cores-1 12b-cores 1,8,16,32 1024
-bench bench-12b-long-separate 12b-long-separate-auto 1,8 32640
-bench bench-12b-long-separate-cores 12b-long-separate-cuda-cores 1,8 32640
-bench bench-12b-sizedstages-1 12b 1,8,16,32 1024 --stage-memory=sized
-bench bench-12b-early-1 12b 1,8,16,32 1024 --early-launch
-bench bench-12b-cores-2 12b-cores 1,8,16,32 1024
-bench bench-12b-default-2 12b 1,8,16,32 1024
-bench bench-12b-sizedstages-2 12b 1,8,16,32 1024 --stage-memory=sized
-bench bench-e4b-default e4b 1,8,16,32 1024
-[ $(left) -gt 60 ] && step tune timeout $(( $(left) - 20 )) build/bin/g4run tune build/plans/12b.plan \
-  build/plans/e4b.plan --batch 1,8,16,32 --repeats 15 -o $r/tune.toml
+tests=(
+  "attention:AttentionTest.*:AttentionMmaTest.*:OpsTest.*Rope*:MemoryPlan.*:SyntheticModels/ExecutorVsInterpreter.*heads_12b*"
+  "executor:ExecutorTest.*"
+)
+for t in "${tests[@]}"; do
+  (step tests-${t%%:*} timeout 300 build/bin/g4c_gpu_tests --gtest_color=no --gtest_filter="${t#*:}") &
+done
+for model in 12b e4b; do compile $model $model 1,2,4,8,16,32 4096; done
+for storage in v_only separate; do compile long-$storage 12b 1,8 32768 --kv-storage=$storage; done
+wait
+tune_limit=$(( $(left) - 110 )); [ $tune_limit -gt 200 ] && tune_limit=200
+[ $tune_limit -gt 30 ] && step tune timeout $tune_limit build/bin/g4run tune build/plans/12b.plan build/plans/e4b.plan \
+  --batch 1,2,4,8,16,32 -o $r/tune.toml
+if [ -s $r/tune.toml ]; then
+  for model in 12b e4b; do
+    compile $model-tuned $model 1,8,16,32 4096 --tuning $r/tune.toml
+    compile $model-tuned-unfused $model 1,8,16,32 4096 --tuning $r/tune.toml --fuse=none
+  done
+fi
+bench() {  # NAME PLAN OPTIONS...
+  local name=$1 plan=$2; shift 2
+  [ -s build/plans/$plan.plan ] && [ $(left) -gt 30 ] || return
+  local limit=$(( $(left) - 15 )); [ $limit -gt 60 ] && limit=60
+  echo "$name: $plan $*" >> $r/variants.txt
+  step bench-$name timeout $limit build/bin/g4run bench build/plans/$plan.plan --weights random:seed=1 "$@"
+}
+prompt="--batch 1,8,16,32"
+long="--batch 1,8 --context 32640 --steps 64"
+bench 12b-tuned 12b-tuned $prompt
+bench 12b-rules 12b $prompt
+bench 12b-tuned-unfused 12b-tuned-unfused $prompt
+bench e4b-tuned e4b-tuned $prompt
+bench e4b-rules e4b $prompt
+bench e4b-tuned-unfused e4b-tuned-unfused $prompt
+bench long-v_only long-v_only $long
+bench long-separate long-separate $long
+bench long-v_only-stages2 long-v_only $long --attention-stages 2
+bench long-separate-stages2 long-separate $long --attention-stages 2
+bench 12b-tuned-2 12b-tuned $prompt
+bench long-v_only-2 long-v_only $long
 tar -czf ${OUT:-/tmp}/record.tgz -C $r .
-cp $r/tune.toml ${OUT:-/tmp}/ 2>/dev/null
 cat $r/device.txt $r/steps.log
-grep -E "^\[  (PASSED|FAILED)|tests ran|relative to double" $r/tests-attention.log | head -40
-grep -E "^\[  (PASSED|FAILED)|tests ran" $r/tests.log | head
+grep -hE "^\[  (PASSED|FAILED)|tests ran" $r/tests-*.log
+[ -s $r/tune.log ] && grep -E "copy bandwidth|^Q|^F|^B" $r/tune.log | head -5
 cat $r/variants.txt
-for f in $r/bench-*.log; do echo "== $(basename $f)"; grep -E "copy bandwidth|^ +N |^ +[0-9]+ +[0-9]+ " $f; done
-grep -E "^(Q|F|B|type|copy)" $r/tune.log | head -80
+for f in $r/bench-*.log; do
+  echo "== $(basename $f)"; grep -E "copy bandwidth| on NVIDIA|memory:|^ +N |^ +[0-9]+ +[0-9]+ " $f
+done

@@ -5,6 +5,7 @@
 // message.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "runtime_helpers.h"
@@ -200,16 +201,34 @@ TEST(CpuOps, VOnlyAttentionRebuildsEachKeyAtItsPosition) {
   }
 }
 
-// The GPU rotates V-only keys by this table: the rope op's own cos and sin at every position.
-TEST(CpuOps, RopeTableHoldsTheRopeOpsCosAndSin) {
+// The GPU rotates V-only keys by this table: the rope op's own cos and sin at every position, and
+// the factors whose product they are (the tensor-core attention's), the last tile's second coarse
+// row included.
+TEST(CpuOps, RopeTableHoldsTheRopeOpsCosAndSinAndTheirFactors) {
   const int64_t head_dim = 512, pairs = 64, positions = 300;
   const std::vector<cpu::CosSin> table = cpu::rope_table(1e6, head_dim, pairs, positions);
-  ASSERT_EQ(table.size(), size_t(positions * pairs));
+  ASSERT_EQ(table.size(), size_t(positions + 16 + positions / 16 + 2) * pairs);
+  const cpu::CosSin* fine = table.data() + rope_fine_offset(positions, pairs) / 2;
+  const cpu::CosSin* coarse = table.data() + rope_coarse_offset(positions, pairs) / 2;
+  auto same = [](cpu::CosSin a, cpu::CosSin b) { return a.cos == b.cos && a.sin == b.sin; };
   for (int64_t p = 0; p < positions; ++p)
     for (int64_t i = 0; i < pairs; ++i) {
       const cpu::CosSin want = cpu::rope_cos_sin(1e6, head_dim, p, i), got = table[p * pairs + i];
-      ASSERT_TRUE(got.cos == want.cos && got.sin == want.sin) << "position " << p << " pair " << i;
+      ASSERT_TRUE(same(got, want)) << "position " << p << " pair " << i;
+      const cpu::CosSin product = rope_angle_sum(coarse[p / 16 * pairs + i], fine[p % 16 * pairs + i]);
+      ASSERT_TRUE(same(product, want)) << "position " << p << " pair " << i;
     }
+  // The factors are the angles rounded once: at position 16·h + 0 the product is the coarse factor
+  // turned by (1, 0); the row past the last tile's start holds position 304's.
+  EXPECT_TRUE(same(fine[0 * pairs + 5], cpu::CosSin{1.0f, 0.0f}));
+  EXPECT_TRUE(same(coarse[19 * pairs + 7], cpu::rope_cos_sin(1e6, head_dim, 304, 7)));
+  // Within a float rounding or two of the angle rounded once, at the longest positions.
+  const double inverse = std::pow(1e6, -2.0 * 3 / head_dim);
+  for (int64_t p : {262143, 100003, 17}) {
+    const cpu::CosSin got = cpu::rope_cos_sin(1e6, head_dim, p, 3);
+    EXPECT_NEAR(got.cos, std::cos(p * inverse), 3e-7) << p;
+    EXPECT_NEAR(got.sin, std::sin(p * inverse), 3e-7) << p;
+  }
 }
 
 TEST(Interpreter, RefusesRowsOutsideThePlan) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "g4c/kernels/random_blocks.h"
+#include "g4c/kernels/rope_angles.h"
 
 namespace g4c {
 
@@ -49,22 +50,29 @@ G4C_HD constexpr bool attention_mma_serves(int group, int head_dim, bool f16_cac
 }
 // Query heads of a block of either split.
 G4C_HD constexpr int attention_block_heads(int group, bool mma) { return mma ? group : attention_heads_per_block(group); }
-// The tensor-core split's dynamic shared memory: two stages of K and V tiles (for a v_only cache:
-// of V tiles and the angles of the tile's positions, padded rows of the table), rows padded so that
-// ldmatrix's eight rows (and the angle loads' lanes) fall on distinct banks; each warp's partial
-// scores, the probabilities and the rescale factors of a tile.
+// The tensor-core split's dynamic shared memory: each warp's partial scores, the probabilities and
+// the rescale factors of a tile; for a v_only cache whose keys rotate, the 16 fine angle rows of
+// its RoPE table (rope_angles.h), copied once; then the stages of K and V tiles (for a v_only
+// cache: of V tiles and the two coarse angle rows a tile's positions span). Rows are padded so
+// that ldmatrix's eight rows (and the angle loads' lanes) fall on distinct banks.
 G4C_HD constexpr int attention_mma_row_bytes(int head_dim) { return head_dim * 2 + 16; }
 G4C_HD constexpr int attention_mma_tile_bytes(int head_dim) { return kAttentionMmaTileKeys * attention_mma_row_bytes(head_dim); }
 G4C_HD constexpr int attention_mma_angle_row_bytes(int rotated_pairs) {
   return rotated_pairs == 0 ? 0 : (rotated_pairs * 8 + 127) / 128 * 128 + 64;
 }
+inline constexpr int kAttentionMmaCoarseRows = 2;  // a tile's 16 positions span two coarse rows at most
+G4C_HD constexpr int attention_mma_fine_bytes(bool v_only, int rotated_pairs) {
+  return v_only ? kRopeFinePositions * attention_mma_angle_row_bytes(rotated_pairs) : 0;
+}
 G4C_HD constexpr int attention_mma_stage_bytes(int head_dim, bool v_only, int rotated_pairs) {
-  return v_only ? attention_mma_tile_bytes(head_dim) + kAttentionMmaTileKeys * attention_mma_angle_row_bytes(rotated_pairs)
+  return v_only ? attention_mma_tile_bytes(head_dim) + kAttentionMmaCoarseRows * attention_mma_angle_row_bytes(rotated_pairs)
                 : 2 * attention_mma_tile_bytes(head_dim);
 }
 // The floats come first (their offsets do not depend on the stage count), then `stages` stages:
-// two by default, up to kAttentionMmaMaxStages (AttentionPartialArgs::mma_stages, for A/B timing).
-inline constexpr int kAttentionMmaDefaultStages = 2;
+// three by default (two blocks an SM at 512 values; measured 3% off the 12B's step at N = 8 over a
+// 32k cache on an H100), two to kAttentionMmaMaxStages (AttentionPartialArgs::mma_stages, A/B).
+inline constexpr int kAttentionMmaMinStages = 2;
+inline constexpr int kAttentionMmaDefaultStages = 3;
 inline constexpr int kAttentionMmaMaxStages = 4;
 G4C_HD constexpr int attention_mma_float_bytes() {
   return 4 * (kAttentionThreads / 32 * kAttentionMmaHeads * kAttentionMmaTileKeys +  // partial scores
@@ -72,7 +80,8 @@ G4C_HD constexpr int attention_mma_float_bytes() {
 }
 G4C_HD constexpr int attention_mma_shared_bytes(int head_dim, bool v_only, int rotated_pairs,
                                                 int stages = kAttentionMmaDefaultStages) {
-  return attention_mma_float_bytes() + stages * attention_mma_stage_bytes(head_dim, v_only, v_only ? rotated_pairs : 0);
+  return attention_mma_float_bytes() + attention_mma_fine_bytes(v_only, v_only ? rotated_pairs : 0) +
+         stages * attention_mma_stage_bytes(head_dim, v_only, v_only ? rotated_pairs : 0);
 }
 
 // attention.combine: one block per (query head, row), a thread per four output elements.
@@ -236,7 +245,9 @@ struct KvWriteArgs {
 // An empty split stores (−inf, 0).
 // A v_only instance reads no K cache (k_cache is null): it rebuilds each key from its V row as
 // rope(V ⊙ k_norm) at the key's position, with (cos, sin) of its first ROTATED_PAIRS pairs from
-// rope_table, [position][ROTATED_PAIRS] float pairs as g4c::cpu::rope_table makes them.
+// rope_table, [position][ROTATED_PAIRS] float pairs as g4c::cpu::rope_table makes them — the
+// tensor-core split from their factors, rope_fine and rope_coarse (rope_angles.h: the same table's
+// fine and coarse rows).
 struct AttentionPartialArgs {
   const float* q;  // rows × Q_HEADS·HEAD_DIM, normed and roped
   const int* pos;
@@ -258,6 +269,8 @@ struct AttentionPartialArgs {
   // The tensor-core split's shared-memory stages (2 .. kAttentionMmaMaxStages): tiles in flight
   // while one is computed are one fewer. The launcher sizes the dynamic shared memory by it.
   int mma_stages;
+  const float* rope_fine;    // v_only with ROTATED_PAIRS > 0: [16][ROTATED_PAIRS] float pairs
+  const float* rope_coarse;  // [position / 16][ROTATED_PAIRS], rows up to the last tile's second
 };
 
 struct AttentionCombineArgs {
@@ -312,7 +325,7 @@ struct RandomWeightsArgs {
 static_assert(sizeof(EmbedGatherArgs) == 48 && sizeof(PleCombineArgs) == 64 && sizeof(RmsNormArgs) == 48 &&
                   sizeof(AddRmsNormArgs) == 88 && sizeof(RmsNormRopeArgs) == 72 &&
                   sizeof(AttentionHeadsArgs) == 32 && sizeof(AttentionInputsArgs) == 168 &&
-                  sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 112 &&
+                  sizeof(RopeArgs) == 40 && sizeof(KvWriteArgs) == 64 && sizeof(AttentionPartialArgs) == 128 &&
                   sizeof(AttentionCombineArgs) == 40 && sizeof(ElementwiseArgs) == 48 && sizeof(GegluQuantizeArgs) == 48 && sizeof(SampleArgs) == 32 &&
                   sizeof(RandomWeightsArgs) == 40,
               "kernel argument layouts");

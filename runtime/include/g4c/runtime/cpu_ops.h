@@ -7,6 +7,7 @@
 #include <vector>
 #include <stdexcept>
 
+#include "g4c/kernels/rope_angles.h"
 #include "g4c/plan/plan.h"
 #include "g4c/runtime/weights.h"
 
@@ -33,15 +34,15 @@ void rms_norm(const float* x, const float* weight, float* y, int64_t total, int6
 void rope(const float* x, const int32_t* pos, float* y, int64_t n, int64_t row_elems, int64_t head_dim,
           int64_t rotated_pairs, double theta);
 
-// cos and sin of RoPE pair `pair` at `position`: the angle pos · theta^(−2·pair/head_dim) in double
-// (positions reach 262143, past float's precision), each rounded to float. Every RoPE of the CPU
-// ops rotates by these, and the GPU's rope kernels compute the same expression.
-struct CosSin {
-  float cos, sin;
-};
+// cos and sin of RoPE pair `pair` at `position`, the angle pos · theta^(−2·pair/head_dim) as
+// g4c/kernels/rope_angles.h factors it: those of the coarse and fine angles in double (positions
+// reach 262143, past float's precision), each rounded to float, and their rounded product. Every
+// RoPE of the CPU ops rotates by these, and the GPU's rope kernels compute the same expression.
+using CosSin = RopeCosSin;
 CosSin rope_cos_sin(double theta, int64_t head_dim, int64_t position, int64_t pair);
-// rope_cos_sin of pairs 0 .. rotated_pairs−1 at positions 0 .. positions−1, [position][pair]: the
-// table the GPU's attention rotates a v_only cache's keys with.
+// The device's RoPE table (rope_angles.h's layout): rope_cos_sin of pairs 0 .. rotated_pairs−1 at
+// positions 0 .. positions−1, [position][pair], then the fine and the coarse factors. The GPU's
+// norm+RoPE kernels and attention over V alone rotate by it.
 std::vector<CosSin> rope_table(double theta, int64_t head_dim, int64_t rotated_pairs, int64_t positions);
 
 void geglu(const float* gate, const float* up, float* y, int64_t count);  // gelu_tanh(gate) ⊙ up

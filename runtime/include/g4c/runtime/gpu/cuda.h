@@ -99,10 +99,9 @@ enum class StageMemory { sized, full };
 void set_stage_memory(StageMemory memory);
 StageMemory stage_memory();
 
-// Shared-memory stages of attention's tensor-core split (AttentionPartialArgs::mma_stages): two,
-// the count every oracle has run, unless a caller set 3 or 4 for A/B timing (`g4run bench
-// --attention-stages N`: more tiles in flight, fewer blocks an SM). A launch that cannot hold the
-// count's shared memory takes two.
+// Shared-memory stages of attention's tensor-core split (AttentionPartialArgs::mma_stages): three
+// unless a caller set 2 or 4 for A/B timing (`g4run bench --attention-stages N`: more tiles in
+// flight, fewer blocks an SM). A launch that cannot hold the count's shared memory takes two.
 void set_attention_stages(int stages);
 int attention_stages();
 

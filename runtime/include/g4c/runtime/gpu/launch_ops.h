@@ -115,7 +115,7 @@ cudaError_t launch_rope(cudaKernel_t kernel, const RopeCall& c, LaunchTarget tar
 // sequence, `slots` rows of kv_heads × head_dim elements of `dtype` (F16, BF16 or F32, as the
 // kernel instance says); K and V separate, aligned. A v_only cache (instances with `storage =
 // v_only`) has no K: k is null and k_norm set, with the (cos, sin) table of its rotated pairs
-// (g4c::cpu::rope_table over the plan's context; null when no pair rotates).
+// (g4c::cpu::rope_table over rope_positions, the plan's context; null when no pair rotates).
 struct KvCacheRef {
   void* k = nullptr;
   void* v = nullptr;
@@ -124,7 +124,8 @@ struct KvCacheRef {
   int64_t kv_heads = 0, head_dim = 0;
   int64_t sequences = 0;  // sequences the cache holds (rows of other slots store nothing); 0: not checked
   const float* k_norm = nullptr;      // head_dim floats (F32)
-  const float* rope_table = nullptr;  // [position][rotated pairs] float pairs
+  const float* rope_table = nullptr;  // [position][rotated pairs] float pairs, then their factors
+  int64_t rope_positions = 0;         // the table's (rope_angles.h's layout)
   int64_t rotated_pairs = 0;          // of a v_only cache's keys (the table's row length)
   bool v_only() const { return k == nullptr; }
 };
