@@ -1,10 +1,11 @@
 // routes: for every matmul and every width of the plan, one of ws, mmq, gemm_n, cublas, mma16,
 // mma16h.
 // The default rule table decides first; a tuning-file entry for the same (type, rows, cols,
-// width) replaces it; a route policy then forces its route; `--route` overrides come last, in
-// order; a weight on mma16 at some widths takes it at all (settle_layouts). Each choice records
-// what decided it.
+// width) replaces it, and matmuls of one input that tuning split take one route (cohere_siblings);
+// a route policy then forces its route; `--route` overrides come last, in order; a weight on mma16
+// at some widths takes it at all (settle_layouts). Each choice records what decided it.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "g4c/compiler/passes.h"
@@ -55,6 +56,42 @@ void apply_overrides(const Plan& plan, Op& op, std::vector<RouteChoice>& routes,
   }
 }
 
+// Matmuls of one input (Q, K and V; gate and up) share its preparation and a launch
+// (quantize-once, group-matmuls) only where their routes agree at every width. A tuning file times
+// each shape alone and may split them — on an H100 it sent the 12B's Q to mma16h and K and V to
+// mma16 at N = 32 (the global layers' Q and K at N = 16 and 32), a quantization and a launch more
+// per layer at every width, 5% slower a step than the rules (docs/perf.md). So at a width where
+// tuning entries decided such matmuls differently, each takes the route of the one that reads the
+// most weight bytes, where that route is legal for it (the file keeps no other route's time).
+void cohere_siblings(Plan& plan) {
+  for (Block& block : plan.blocks) {
+    std::map<std::string, std::vector<Op*>> by_input;
+    for (Op& op : block.ops)
+      if (op.kind == OpKind::matmul && !op.operands.empty()) by_input[op.operands[0]].push_back(&op);
+    for (auto& [input, siblings] : by_input) {
+      if (siblings.size() < 2) continue;
+      const auto weight_of = [&](const Op* op) { return plan.find_weight(op->weight); };
+      const Op* largest = *std::max_element(siblings.begin(), siblings.end(), [&](const Op* a, const Op* b) {
+        return weight_of(a)->bytes() < weight_of(b)->bytes();
+      });
+      const std::vector<RouteChoice> lead = *largest->routes();
+      for (size_t i = 0; i < lead.size(); ++i) {
+        const bool tuned = std::any_of(siblings.begin(), siblings.end(),
+                                       [&](const Op* op) { return (*op->routes())[i].source == "tuning"; });
+        if (!tuned) continue;
+        for (Op* op : siblings) {
+          std::vector<RouteChoice> routes = *op->routes();
+          const WeightDecl* w = weight_of(op);
+          if (routes[i].route == lead[i].route || !route_illegal_reason(lead[i].route, w->type, w->ne1, w->ne0).empty())
+            continue;
+          routes[i] = {routes[i].width, lead[i].route, "tuning of %" + largest->result};
+          op->set("routes", std::move(routes));
+        }
+      }
+    }
+  }
+}
+
 // The mma16 and mma16h routes read their weight repacked, and the runtime keeps one copy of each
 // weight: an op whose rules or tuning entries give one of them at some widths takes the mma16
 // layout at all of them (mma16 where another route was chosen), unless another
@@ -100,6 +137,12 @@ void run_routes(Plan& plan, PassContext& ctx) {
     std::vector<RouteChoice> routes;
     for (int64_t width : plan.header.widths)
       routes.push_back(choose({w->type, w->ne1, w->ne0, width}, ctx.routes));
+    op->set("routes", std::move(routes));
+  }
+  if (ctx.routes.tuning) cohere_siblings(plan);
+  for (Op* op : plan.mutable_ops()) {
+    if (op->kind != OpKind::matmul) continue;
+    std::vector<RouteChoice> routes = *op->routes();
     apply_overrides(plan, *op, routes, ctx.routes, used, ctx.diag);
     op->set("routes", std::move(routes));
   }
