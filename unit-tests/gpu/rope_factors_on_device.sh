@@ -4,6 +4,10 @@
 #
 #   G4C_DEADLINE=300 unit-tests/gpu/rope_factors_on_device.sh
 #
+# build/old/g4run is 31c095c's: `git worktree add /tmp/old 31c095c && cd /tmp/old && cmake --preset
+# default && cmake --build --preset default --target g4run && mkdir -p OLDPWD/build/old && cp
+# build/bin/g4run OLDPWD/build/old/` (its kernels are embedded: it JIT-compiles its own sources).
+#
 # 1. RoPE angles as the product of a coarse and a fine factor (kernels/include/g4c/kernels/
 #    rope_angles.h): the tensor-core attention over V alone copies two coarse angle rows a 16-key
 #    tile instead of a 512-byte row a key. The 12B at 32,640 positions, N = 1 and 8, over V alone,
