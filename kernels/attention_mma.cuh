@@ -156,8 +156,8 @@ __device__ inline void rebuilt_b_fragments(const unsigned char* stage, const uns
     float b[2] = {__fmul_rn(v2.x, __ldg(k_norm + e + kHalf)), __fmul_rn(v2.y, __ldg(k_norm + e + kHalf + 1))};
     if (e < kPairs) {  // the rows hold a pair's angles past kPairs too (padding), unused
       const float4 c = *reinterpret_cast<const float4*>(coarse + e * 8), f = *reinterpret_cast<const float4*>(fine_row + e * 8);
-      const RopeCosSin first = rope_angle_sum({c.x, c.y}, {f.x, f.y}), second = rope_angle_sum({c.z, c.w}, {f.z, f.w});
-      float2 cs[2] = {make_float2(first.cos, first.sin), make_float2(second.cos, second.sin)};
+      const RopeCosSin angle0 = rope_angle_sum({c.x, c.y}, {f.x, f.y}), angle1 = rope_angle_sum({c.z, c.w}, {f.z, f.w});
+      float2 cs[2] = {make_float2(angle0.cos, angle0.sin), make_float2(angle1.cos, angle1.sin)};
       if (injected(InjectedBug::swap_rope_pairs) && swapped_rope_pair(e) == e + 1 && e + 1 < kPairs) {
         const float2 first = cs[0];
         cs[0] = cs[1], cs[1] = first;

@@ -80,11 +80,15 @@ std::vector<CosSin> rope_table(double theta, int64_t head_dim, int64_t rotated_p
   CosSin* coarse = table.data() + rope_coarse_offset(positions, rotated_pairs) / 2;
   for (int64_t i = 0; i < rotated_pairs; ++i) {
     const double inverse = inverse_frequency(theta, head_dim, i);  // rope_cos_sin's, computed once per pair
-    for (int64_t p = 0; p < positions; ++p) table[p * rotated_pairs + i] = cos_sin_at(inverse, p);
     for (int64_t l = 0; l < kRopeFinePositions; ++l) fine[l * rotated_pairs + i] = rounded_cos_sin(inverse, l);
     for (int64_t h = 0; h < rope_coarse_rows(positions); ++h)
       coarse[h * rotated_pairs + i] = rounded_cos_sin(inverse, h * kRopeFinePositions);
   }
+  // cos_sin_at's product, of the factors just made (no trigonometry per position).
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t i = 0; i < rotated_pairs; ++i)
+      table[p * rotated_pairs + i] = rope_angle_sum(coarse[p / kRopeFinePositions * rotated_pairs + i],
+                                                    fine[p % kRopeFinePositions * rotated_pairs + i]);
   return table;
 }
 
